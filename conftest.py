@@ -1,0 +1,65 @@
+"""Users per role, so that every test can check who may and who may not."""
+
+import pytest
+from django.core.cache import cache
+
+from outreach.tests.factories import AreaFactory, TeamFactory, UserFactory
+from outreach.vocabulary import Role
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # allauth keeps its rate-limit counters in the cache.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def area(db):
+    return AreaFactory(name="Pohjois-Savo")
+
+
+@pytest.fixture
+def team_a(area):
+    return TeamFactory(name="Team A", area=area)
+
+
+@pytest.fixture
+def team_b(area):
+    return TeamFactory(name="Team B", area=area)
+
+
+@pytest.fixture
+def team_other_area(db):
+    return TeamFactory(name="Team elsewhere", area=AreaFactory(name="Elsewhere"))
+
+
+@pytest.fixture
+def worker_a(team_a):
+    return UserFactory(email="worker.a@example.org", role=Role.WORKER, teams=[team_a])
+
+
+@pytest.fixture
+def worker_b(team_b):
+    return UserFactory(email="worker.b@example.org", role=Role.WORKER, teams=[team_b])
+
+
+@pytest.fixture
+def expert_a(team_a):
+    return UserFactory(email="expert.a@example.org", role=Role.EXPERT, teams=[team_a])
+
+
+@pytest.fixture
+def coordinator(team_a):
+    return UserFactory(email="coordinator@example.org", role=Role.COORDINATOR, teams=[team_a])
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(email="admin@example.org", role=Role.ADMIN)
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(email="root@example.org", role=Role.ADMIN, is_superuser=True, is_staff=True)

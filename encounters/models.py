@@ -1,0 +1,417 @@
+"""Whom the teams met and what followed: persons, encounters, referrals, support."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from networks.models import PartnerOrganisation
+from outreach.fields import CodeSetField
+from outreach.models import FieldSite, Outing, Team
+from outreach.vocabulary import (
+    Action,
+    AgeGroup,
+    ContactKind,
+    Depth,
+    Gender,
+    Need,
+    ReferralStatus,
+    ServiceKind,
+)
+
+from .validators import validate_identity_code
+
+# Birth years outside this range are typing errors, not people.
+BIRTH_YEAR_MIN = 1900
+BIRTH_YEAR_MAX = 2100
+
+
+class Person(models.Model):
+    """Someone met more than once: pseudonymous (alias) or named (with consent)."""
+
+    class Kind(models.TextChoices):
+        PSEUDONYMOUS = "pseudonymous", _("Pseudonymous")
+        NAMED = "named", _("Named")
+
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="persons")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PSEUDONYMOUS)
+    alias = models.CharField(_("alias or nickname"), max_length=100, blank=True)
+    birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, default=Gender.UNKNOWN)
+    # Direct identifiers: only for named persons, who have given consent.
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    identity_code = models.CharField(
+        _("personal identity code"), max_length=11, blank=True, validators=[validate_identity_code]
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    # The date the person and a worker agreed on ongoing support.
+    engaged_on = models.DateField(_("engagement agreed on"), null=True, blank=True)
+    # A merged record points at the record it was merged into; its
+    # encounters move there and the merge can be undone (see PersonMerge).
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_records",
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+        ordering = ["alias", "last_name", "first_name"]
+        constraints = [
+            models.CheckConstraint(
+                name="person_pseudonymous_has_no_identifiers",
+                condition=~Q(kind="pseudonymous")
+                | (Q(first_name="") & Q(last_name="") & Q(identity_code="") & Q(phone="") & Q(email="")),
+                violation_error_message=_("A pseudonymous person has no name, identity code or contact details."),
+            ),
+            models.CheckConstraint(
+                name="person_named_has_name",
+                condition=~Q(kind="named") | ~Q(first_name="") | ~Q(last_name=""),
+                violation_error_message=_("A named person needs a first or last name."),
+            ),
+            models.CheckConstraint(
+                name="person_pseudonymous_has_alias",
+                condition=~Q(kind="pseudonymous") | ~Q(alias=""),
+                violation_error_message=_("A pseudonymous person needs an alias."),
+            ),
+            models.CheckConstraint(
+                name="person_kind_valid",
+                condition=Q(kind__in=["pseudonymous", "named"]),
+                violation_error_message=_("Unknown person kind."),
+            ),
+            models.CheckConstraint(
+                name="person_birth_year_plausible",
+                condition=Q(birth_year__isnull=True)
+                | (Q(birth_year__gte=BIRTH_YEAR_MIN) & Q(birth_year__lte=BIRTH_YEAR_MAX)),
+                violation_error_message=_("The birth year is not plausible."),
+            ),
+            models.CheckConstraint(
+                name="person_not_merged_into_self",
+                condition=~Q(merged_into=models.F("pk")),
+                violation_error_message=_("A person cannot be merged into itself."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "alias"], name="person_team_alias"),
+            models.Index(fields=["team", "last_name"], name="person_team_last_name"),
+        ]
+
+    def __str__(self):
+        if self.kind == self.Kind.NAMED:
+            return f"{self.first_name} {self.last_name}".strip()
+        return self.alias
+
+    @property
+    def display_name(self) -> str:
+        return str(self)
+
+
+class PersonMerge(models.Model):
+    """A merge of a duplicate person record into another, kept so that it can be undone."""
+
+    kept = models.ForeignKey(Person, verbose_name=_("kept record"), on_delete=models.PROTECT, related_name="+")
+    merged = models.ForeignKey(Person, verbose_name=_("merged record"), on_delete=models.PROTECT, related_name="+")
+    # Ids of the rows moved from the merged record to the kept one.
+    moved = models.JSONField(_("moved records"), default=dict)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("merged by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    merged_at = models.DateTimeField(_("merged"), default=timezone.now)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("person merge")
+        verbose_name_plural = _("person merges")
+        ordering = ["-merged_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="merge_two_records",
+                condition=~Q(kept=models.F("merged")),
+                violation_error_message=_("A person cannot be merged into itself."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.merged_id} → {self.kept_id}"
+
+
+class Consent(models.Model):
+    """What a named person agreed to, when, recorded by whom; withdrawable."""
+
+    class Scope(models.TextChoices):
+        PERSONAL_DATA = "personal_data", _("Recording personal data")
+        CONTACT = "contact", _("Being contacted")
+        INFORMATION_SHARING = "information_sharing", _("Sharing information with services")
+
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="consents")
+    scope = models.CharField(_("scope"), max_length=30, choices=Scope.choices)
+    given_on = models.DateField(_("given on"), default=timezone.localdate)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    withdrawn_on = models.DateField(_("withdrawn on"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-given_on"]
+        constraints = [
+            models.CheckConstraint(
+                name="consent_withdrawn_after_given",
+                condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=models.F("given_on")),
+                violation_error_message=_("A consent cannot be withdrawn before it was given."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_scope_display()} {self.given_on}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_on is None
+
+
+class Encounter(models.Model):
+    """One meeting (kohtaaminen), anonymous or linked to a Person."""
+
+    # Client-generated on field devices: a repeated create is idempotent.
+    client_uuid = models.UUIDField(_("client UUID"), unique=True, null=True, blank=True, default=None)
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="encounters")
+    outing = models.ForeignKey(
+        Outing,
+        verbose_name=_("outing"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="encounters",
+    )
+    site = models.ForeignKey(FieldSite, verbose_name=_("site"), on_delete=models.PROTECT, related_name="encounters")
+    occurred_at = models.DateTimeField(_("time"))
+    # The Europe/Helsinki date of occurred_at, stored so that reports can
+    # filter and group by day with an index; set by save() and bulk loads.
+    occurred_on = models.DateField(_("date"), editable=False)
+    workers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("workers"), blank=True, related_name="encounters"
+    )
+    contact_kind = models.CharField(
+        _("contact kind"), max_length=10, choices=ContactKind.choices, default=ContactKind.FIELD
+    )
+    depth = models.CharField(_("depth"), max_length=15, choices=Depth.choices, default=Depth.CONVERSATION)
+    # Stored as well as derivable so that the database itself holds the
+    # rule: an encounter marked anonymous can never point at a person.
+    anonymous = models.BooleanField(_("anonymous"), default=True)
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, null=True, blank=True, related_name="encounters"
+    )
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, default=Gender.UNKNOWN)
+    age_group = models.CharField(_("age group"), max_length=10, choices=AgeGroup.choices, default=AgeGroup.UNKNOWN)
+    first_contact = models.BooleanField(_("first contact"), null=True, blank=True)
+    needs = CodeSetField(_("needs"), choices_enum=Need)
+    actions = CodeSetField(_("actions taken"), choices_enum=Action)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("logged"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("encounter")
+        verbose_name_plural = _("encounters")
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="encounter_anonymous_has_no_person",
+                condition=(Q(anonymous=True) & Q(person__isnull=True)) | (Q(anonymous=False) & Q(person__isnull=False)),
+                violation_error_message=_("An anonymous encounter has no person; a linked one has."),
+            ),
+            models.CheckConstraint(
+                name="encounter_depth_valid",
+                condition=Q(depth__in=Depth.values),
+                violation_error_message=_("Unknown encounter depth."),
+            ),
+            models.CheckConstraint(
+                name="encounter_duration_plausible",
+                condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__lte=24 * 60),
+                violation_error_message=_("An encounter lasts at most 24 hours."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["occurred_on"], name="encounter_date"),
+            models.Index(fields=["team", "occurred_on"], name="encounter_team_date"),
+            models.Index(fields=["site", "occurred_on"], name="encounter_site_date"),
+            models.Index(fields=["outing"], name="encounter_outing"),
+            models.Index(fields=["person", "occurred_on"], name="encounter_person_date"),
+        ]
+
+    def __str__(self):
+        local = timezone.localtime(self.occurred_at)
+        return f"{local:%Y-%m-%d %H:%M} {self.site} ({self.get_depth_display()})"
+
+    def save(self, *args, **kwargs):
+        # Keep the derived date consistent with the time whatever path saves.
+        self.occurred_on = timezone.localtime(self.occurred_at).date()
+        super().save(*args, **kwargs)
+
+
+class Referral(models.Model):
+    """A referral (ohjaus) to a service, by a team, from an encounter or person."""
+
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="referrals")
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, null=True, blank=True, related_name="referrals"
+    )
+    encounter = models.ForeignKey(
+        Encounter,
+        verbose_name=_("encounter"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    service_kind = models.CharField(_("service"), max_length=30, choices=ServiceKind.choices)
+    partner = models.ForeignKey(
+        PartnerOrganisation,
+        verbose_name=_("partner organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    status = models.CharField(
+        _("status"), max_length=15, choices=ReferralStatus.choices, default=ReferralStatus.SUGGESTED
+    )
+    referred_on = models.DateField(_("referred on"), default=timezone.localdate)
+    # The date of the latest status change, and of the moments that matter
+    # for follow-up: when the referral was made and when the person got in.
+    status_changed_on = models.DateField(_("status changed on"), default=timezone.localdate)
+    made_on = models.DateField(_("made on"), null=True, blank=True)
+    connected_on = models.DateField(_("connected on"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    follow_up_due = models.DateField(_("follow-up due"), null=True, blank=True)
+    outcome_notes = models.TextField(_("outcome notes"), blank=True)
+    client_uuid = models.UUIDField(_("client UUID"), unique=True, null=True, blank=True, default=None)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        ordering = ["-referred_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="referral_status_valid",
+                condition=Q(status__in=ReferralStatus.values),
+                violation_error_message=_("Unknown referral status."),
+            ),
+            models.CheckConstraint(
+                name="referral_connected_has_date",
+                condition=~Q(status="connected") | Q(connected_on__isnull=False),
+                violation_error_message=_("A connected referral needs the date of connection."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "referred_on"], name="referral_team_date"),
+            models.Index(fields=["referred_on"], name="referral_date"),
+            models.Index(fields=["follow_up_due"], name="referral_follow_up_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_service_kind_display()} ({self.get_status_display()})"
+
+
+class FollowUp(models.Model):
+    """A support contact (kannattelu) after a referral, with a due date."""
+
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="follow_ups")
+    referral = models.ForeignKey(
+        Referral,
+        verbose_name=_("referral"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    due_on = models.DateField(_("due on"))
+    done_on = models.DateField(_("done on"), null=True, blank=True)
+    contact_kind = models.CharField(
+        _("contact kind"), max_length=10, choices=ContactKind.choices, default=ContactKind.PHONE
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["due_on"]
+        constraints = [
+            models.CheckConstraint(
+                name="follow_up_has_subject",
+                condition=Q(referral__isnull=False) | Q(person__isnull=False),
+                violation_error_message=_("A follow-up belongs to a referral or a person."),
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "due_on"], name="follow_up_team_due")]
+
+    def __str__(self):
+        return f"{self.due_on} {self.get_contact_kind_display()}"

@@ -1,0 +1,410 @@
+"""Writes for persons, encounters, referrals and follow-ups."""
+
+import datetime
+import uuid
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from networks.models import PartnerOrganisation
+from outreach.models import AuditEntry, FieldSite, Outing, Team, User
+from outreach.services import apply_changes, audit, ensure_can_write_team, validate_model
+from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
+
+from .models import Consent, Encounter, FollowUp, Person, Referral
+
+# Fields a pseudonymous person must never carry.
+DIRECT_IDENTIFIERS = ("first_name", "last_name", "identity_code", "phone", "email")
+
+
+def _ensure_not_expert_on_named(actor: User, person: Person | None, field: str = "person") -> None:
+    if person is not None and actor.is_expert and person.kind == Person.Kind.NAMED:
+        raise ValidationError({field: _("Select a valid person.")})
+
+
+# Persons -------------------------------------------------------------------
+
+
+@transaction.atomic
+def person_create(
+    *,
+    actor: User,
+    team: Team,
+    alias: str = "",
+    birth_year: int | None = None,
+    gender: str = Gender.UNKNOWN,
+    kind: str = Person.Kind.PSEUDONYMOUS,
+    notes: str = "",
+    engaged_on: datetime.date | None = None,
+    **identifiers,
+) -> Person:
+    """Create a person. Named persons need consent, so they start pseudonymous.
+
+    A named record is made with `person_make_named` once consent is recorded;
+    `kind="named"` here is for imports of records whose consent already
+    exists elsewhere and is refused for experts by experience.
+    """
+    ensure_can_write_team(actor, team)
+    if kind == Person.Kind.NAMED and actor.is_expert:
+        raise PermissionDenied
+    unknown = set(identifiers) - set(DIRECT_IDENTIFIERS)
+    if unknown:
+        raise TypeError(f"Unknown person fields: {sorted(unknown)}")
+    person = Person(
+        team=team,
+        kind=kind,
+        alias=alias.strip(),
+        birth_year=birth_year,
+        gender=gender,
+        notes=notes,
+        engaged_on=engaged_on,
+        created_by=actor,
+        **identifiers,
+    )
+    if person.identity_code:
+        person.identity_code = person.identity_code.strip().upper()
+    validate_model(person)
+    person.save()
+    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=person, changes=["team", "kind", "alias"])
+    return person
+
+
+@transaction.atomic
+def person_update(*, actor: User, person: Person, **fields) -> Person:
+    ensure_can_write_team(actor, person.team)
+    if "team" in fields:
+        ensure_can_write_team(actor, fields["team"])
+    _ensure_not_expert_on_named(actor, person)
+    if fields.get("identity_code"):
+        fields["identity_code"] = fields["identity_code"].strip().upper()
+    if fields.get("kind") == Person.Kind.NAMED and person.kind != Person.Kind.NAMED:
+        raise ValidationError({"kind": _("Record consent before a person is named.")})
+    changed = apply_changes(person, fields)
+    if changed:
+        validate_model(person)
+        person.save()
+        audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=person, changes=changed)
+    return person
+
+
+@transaction.atomic
+def person_make_named(
+    *,
+    actor: User,
+    person: Person,
+    consent_scopes: Iterable[str],
+    first_name: str = "",
+    last_name: str = "",
+    identity_code: str = "",
+    phone: str = "",
+    email: str = "",
+    consent_given_on: datetime.date | None = None,
+) -> Person:
+    """Turn a pseudonymous person into a named one, recording their consent."""
+    ensure_can_write_team(actor, person.team)
+    if actor.is_expert:
+        raise PermissionDenied
+    scopes = list(consent_scopes)
+    if Consent.Scope.PERSONAL_DATA not in scopes:
+        raise ValidationError({"consent_scopes": _("A named record needs consent to recording personal data.")})
+    person.kind = Person.Kind.NAMED
+    person.first_name = first_name.strip()
+    person.last_name = last_name.strip()
+    person.identity_code = identity_code.strip().upper()
+    person.phone = phone.strip()
+    person.email = email.strip()
+    validate_model(person)
+    person.save()
+    given_on = consent_given_on or timezone.localdate()
+    for scope in scopes:
+        Consent.objects.create(person=person, scope=scope, given_on=given_on, recorded_by=actor)
+    audit(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        instance=person,
+        changes=["kind", "first_name", "last_name", "identity_code", "phone", "email", "consents"],
+    )
+    return person
+
+
+# Encounters ----------------------------------------------------------------
+
+
+def _check_encounter_links(
+    *, actor: User, team: Team, site: FieldSite, outing: Outing | None, person: Person | None
+) -> None:
+    errors = {}
+    if outing is not None:
+        if outing.team_id != team.pk:
+            errors["outing"] = _("The outing belongs to another team.")
+        elif outing.site_id != site.pk:
+            errors["site"] = _("The site differs from the outing's site.")
+        elif actor.is_expert and not outing.participants.filter(pk=actor.pk).exists():
+            errors["outing"] = _("You can log encounters only in outings you take part in.")
+    elif actor.is_expert:
+        errors["outing"] = _("You can log encounters only in outings you take part in.")
+    if person is not None:
+        if person.team_id != team.pk:
+            errors["person"] = _("The person belongs to another team.")
+        elif person.merged_into_id is not None:
+            errors["person"] = _("This person record has been merged into another one.")
+        elif actor.is_expert and person.kind == Person.Kind.NAMED:
+            errors["person"] = _("Select a valid person.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def encounter_create(
+    *,
+    actor: User,
+    team: Team,
+    site: FieldSite,
+    occurred_at: datetime.datetime,
+    outing: Outing | None = None,
+    person: Person | None = None,
+    contact_kind: str = ContactKind.FIELD,
+    depth: str = Depth.CONVERSATION,
+    gender: str = Gender.UNKNOWN,
+    age_group: str = "unknown",
+    first_contact: bool | None = None,
+    needs: Iterable[str] = (),
+    actions: Iterable[str] = (),
+    duration_minutes: int | None = None,
+    notes: str = "",
+    workers: Iterable[User] | None = None,
+    client_uuid: uuid.UUID | None = None,
+) -> Encounter:
+    """Log an encounter. Without `workers`, those of the outing (or the actor) are used."""
+    if actor.is_expert:
+        # Experts log only in their outings, checked with the links below.
+        if not actor.teams.filter(pk=team.pk).exists():
+            raise ValidationError({"team": _("You cannot record work for this team.")})
+    else:
+        ensure_can_write_team(actor, team)
+    _check_encounter_links(actor=actor, team=team, site=site, outing=outing, person=person)
+    encounter = Encounter(
+        client_uuid=client_uuid,
+        team=team,
+        site=site,
+        outing=outing,
+        occurred_at=occurred_at,
+        anonymous=person is None,
+        person=person,
+        contact_kind=contact_kind,
+        depth=depth,
+        gender=gender,
+        age_group=age_group,
+        first_contact=first_contact,
+        needs=list(needs),
+        actions=list(actions),
+        duration_minutes=duration_minutes,
+        notes=notes,
+        created_by=actor,
+    )
+    encounter.occurred_on = timezone.localtime(occurred_at).date()
+    validate_model(encounter)
+    encounter.save()
+    if workers is None:
+        workers = list(outing.participants.all()) if outing is not None else [actor]
+    encounter.workers.set(workers)
+    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=["team", "site", "person"])
+    return encounter
+
+
+@transaction.atomic
+def encounter_update(
+    *, actor: User, encounter: Encounter, workers: Iterable[User] | None = None, **fields
+) -> Encounter:
+    team = fields.get("team", encounter.team)
+    if actor.is_expert:
+        if encounter.created_by_id != actor.pk:
+            raise PermissionDenied
+    else:
+        ensure_can_write_team(actor, encounter.team)
+        ensure_can_write_team(actor, team)
+    if "person" in fields:
+        fields["anonymous"] = fields["person"] is None
+    if "needs" in fields:
+        fields["needs"] = Encounter._meta.get_field("needs").to_python(fields["needs"])
+    if "actions" in fields:
+        fields["actions"] = Encounter._meta.get_field("actions").to_python(fields["actions"])
+    changed = apply_changes(encounter, fields)
+    if {"team", "site", "outing", "person"} & set(changed):
+        _check_encounter_links(
+            actor=actor, team=encounter.team, site=encounter.site, outing=encounter.outing, person=encounter.person
+        )
+    if changed:
+        encounter.occurred_on = timezone.localtime(encounter.occurred_at).date()
+        validate_model(encounter)
+        encounter.save()
+    if workers is not None:
+        encounter.workers.set(workers)
+        changed.append("workers")
+    if changed:
+        audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=encounter, changes=changed)
+    return encounter
+
+
+@transaction.atomic
+def encounter_delete(*, actor: User, encounter: Encounter) -> None:
+    if actor.is_expert and encounter.created_by_id != actor.pk:
+        raise PermissionDenied
+    if not actor.is_expert:
+        ensure_can_write_team(actor, encounter.team)
+    if encounter.referrals.exists():
+        raise ValidationError(_("This encounter has referrals; delete or move them first."))
+    audit(actor=actor, action=AuditEntry.Action.DELETE, instance=encounter)
+    encounter.delete()
+
+
+# Referrals -----------------------------------------------------------------
+
+
+def _check_referral_links(
+    *, team: Team, person: Person | None, encounter: Encounter | None, partner: PartnerOrganisation | None
+) -> None:
+    errors = {}
+    if person is not None and person.team_id != team.pk:
+        errors["person"] = _("The person belongs to another team.")
+    if encounter is not None and encounter.team_id != team.pk:
+        errors["encounter"] = _("The encounter belongs to another team.")
+    if person is not None and encounter is not None and encounter.person_id not in (None, person.pk):
+        errors["person"] = _("The encounter is linked to another person.")
+    if partner is not None and not partner.active:
+        errors["partner"] = _("This partner organisation is no longer active.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _stamp_status_dates(referral: Referral, status: str, on: datetime.date) -> None:
+    referral.status = status
+    referral.status_changed_on = on
+    if status in (ReferralStatus.MADE, ReferralStatus.CONNECTED) and referral.made_on is None:
+        referral.made_on = on if status == ReferralStatus.MADE else referral.referred_on
+    if status == ReferralStatus.CONNECTED and referral.connected_on is None:
+        referral.connected_on = on
+    if status in (ReferralStatus.DECLINED, ReferralStatus.NOT_REACHED, ReferralStatus.ENDED):
+        referral.closed_on = on
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    actor: User,
+    team: Team,
+    service_kind: str,
+    person: Person | None = None,
+    encounter: Encounter | None = None,
+    partner: PartnerOrganisation | None = None,
+    status: str = ReferralStatus.SUGGESTED,
+    referred_on: datetime.date | None = None,
+    follow_up_due: datetime.date | None = None,
+    outcome_notes: str = "",
+    client_uuid: uuid.UUID | None = None,
+) -> Referral:
+    """Create a referral in any status: records entered afterwards or imported."""
+    if actor.is_expert:
+        raise PermissionDenied
+    ensure_can_write_team(actor, team)
+    if person is None and encounter is not None:
+        person = encounter.person
+    _check_referral_links(team=team, person=person, encounter=encounter, partner=partner)
+    referred_on = referred_on or timezone.localdate()
+    referral = Referral(
+        team=team,
+        person=person,
+        encounter=encounter,
+        service_kind=service_kind,
+        partner=partner,
+        referred_on=referred_on,
+        follow_up_due=follow_up_due,
+        outcome_notes=outcome_notes,
+        client_uuid=client_uuid,
+        created_by=actor,
+    )
+    _stamp_status_dates(referral, status, referred_on)
+    validate_model(referral)
+    referral.save()
+    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=referral, changes=["team", "service_kind", "status"])
+    return referral
+
+
+def referral_status_change_allowed(current: str, new: str) -> bool:
+    return new == current or new in REFERRAL_TRANSITIONS.get(current, frozenset())
+
+
+@transaction.atomic
+def referral_update(*, actor: User, referral: Referral, **fields) -> Referral:
+    """Change a referral. Status moves only forward (see vocabulary.REFERRAL_TRANSITIONS)."""
+    if actor.is_expert:
+        raise PermissionDenied
+    # Lock the row: two workers moving the status at once must not both pass
+    # the transition check against the same old status.
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    ensure_can_write_team(actor, referral.team)
+    if "team" in fields:
+        ensure_can_write_team(actor, fields["team"])
+    new_status = fields.pop("status", referral.status)
+    if not referral_status_change_allowed(referral.status, new_status):
+        raise ValidationError(
+            {
+                "status": _("A referral cannot move from “%(current)s” to “%(new)s”.")
+                % {
+                    "current": ReferralStatus(referral.status).label,
+                    "new": ReferralStatus(new_status).label if new_status in ReferralStatus.values else new_status,
+                }
+            }
+        )
+    changed = apply_changes(referral, fields)
+    if new_status != referral.status:
+        _stamp_status_dates(referral, new_status, timezone.localdate())
+        changed.append("status")
+    if {"team", "person", "encounter", "partner"} & set(changed):
+        _check_referral_links(
+            team=referral.team, person=referral.person, encounter=referral.encounter, partner=referral.partner
+        )
+    if changed:
+        validate_model(referral)
+        referral.save()
+        audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=referral, changes=changed)
+    return referral
+
+
+# Follow-ups ----------------------------------------------------------------
+
+
+@transaction.atomic
+def follow_up_create(
+    *,
+    actor: User,
+    team: Team,
+    due_on: datetime.date,
+    referral: Referral | None = None,
+    person: Person | None = None,
+    assigned_to: User | None = None,
+    contact_kind: str = ContactKind.PHONE,
+    notes: str = "",
+) -> FollowUp:
+    if actor.is_expert:
+        raise PermissionDenied
+    ensure_can_write_team(actor, team)
+    if person is None and referral is not None:
+        person = referral.person
+    follow_up = FollowUp(
+        team=team,
+        due_on=due_on,
+        referral=referral,
+        person=person,
+        assigned_to=assigned_to or actor,
+        contact_kind=contact_kind,
+        notes=notes,
+        created_by=actor,
+    )
+    validate_model(follow_up)
+    follow_up.save()
+    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=follow_up, changes=["team", "due_on"])
+    return follow_up

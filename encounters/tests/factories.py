@@ -1,0 +1,40 @@
+import datetime
+
+import factory
+
+from encounters.models import Encounter, Person, Referral
+from outreach.tests.factories import FieldSiteFactory, TeamFactory
+from outreach.vocabulary import Depth, ReferralStatus, ServiceKind
+
+HELSINKI = datetime.timezone(datetime.timedelta(hours=3))
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Person
+
+    team = factory.SubFactory(TeamFactory)
+    alias = factory.Sequence(lambda n: f"Alias {n}")
+    birth_year = 1980
+
+
+class EncounterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Encounter
+
+    team = factory.SubFactory(TeamFactory)
+    site = factory.SubFactory(FieldSiteFactory)
+    occurred_at = factory.LazyFunction(lambda: datetime.datetime(2026, 5, 12, 10, 30, tzinfo=HELSINKI))
+    depth = Depth.CONVERSATION
+    anonymous = factory.LazyAttribute(lambda o: o.person is None)
+    person = None
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Referral
+
+    team = factory.SubFactory(TeamFactory)
+    service_kind = ServiceKind.ADULT_SOCIAL_WORK
+    status = ReferralStatus.SUGGESTED
+    referred_on = datetime.date(2026, 5, 12)

@@ -1,0 +1,342 @@
+"""Who goes where, when: users and teams, municipalities, sites and outings."""
+
+import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .vocabulary import OutingStatus, Role, SiteType
+
+
+class Municipality(models.Model):
+    code = models.CharField(_("Statistics Finland code"), max_length=3, unique=True)
+    name_fi = models.CharField(_("name in Finnish"), max_length=100)
+    name_sv = models.CharField(_("name in Swedish"), max_length=100)
+    outreach_active = models.BooleanField(_("outreach active"), default=False)
+
+    class Meta:
+        verbose_name = _("municipality")
+        verbose_name_plural = _("municipalities")
+        ordering = ["name_fi"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_sv if (get_language() or "").startswith("sv") else self.name_fi
+
+
+class Area(models.Model):
+    """A group of teams that one coordinator steers (e.g. a region)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Team(models.Model):
+    """A group of workers covering municipalities; the unit of data access."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, null=True, blank=True, related_name="teams"
+    )
+    municipalities = models.ManyToManyField(
+        Municipality, verbose_name=_("municipalities"), blank=True, related_name="teams"
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_superuser", True)
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("role", Role.ADMIN)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """An outreach worker, expert by experience, coordinator or admin."""
+
+    email = models.EmailField(_("e-mail address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.WORKER)
+    teams = models.ManyToManyField(Team, verbose_name=_("teams"), blank=True, related_name="members")
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    # Derived from the role by the user services; kept as a column because
+    # Django's admin checks it.
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["full_name", "email"]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return (self.full_name.split(" ")[0] if self.full_name else "") or self.email
+
+    @property
+    def is_worker(self) -> bool:
+        return self.role == Role.WORKER
+
+    @property
+    def is_expert(self) -> bool:
+        return self.role == Role.EXPERT and not self.is_superuser
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == Role.COORDINATOR
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def requires_mfa(self) -> bool:
+        return self.is_superuser or self.role in (Role.COORDINATOR, Role.ADMIN)
+
+
+class FieldSite(models.Model):
+    """A place where outreach happens."""
+
+    name = models.CharField(_("name"), max_length=150)
+    site_type = models.CharField(_("site type"), max_length=30, choices=SiteType.choices)
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("municipality"), on_delete=models.PROTECT, related_name="sites"
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("responsible team"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sites",
+    )
+    address = models.CharField(_("address or description"), max_length=300, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=5, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=5, null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    # Seasonal window by month, inclusive; a window may wrap over the new
+    # year (e.g. November–February).
+    season_start_month = models.PositiveSmallIntegerField(_("season starts (month)"), null=True, blank=True)
+    season_end_month = models.PositiveSmallIntegerField(_("season ends (month)"), null=True, blank=True)
+    # Recurring schedule, e.g. every Tuesday 10–12.
+    schedule_weekday = models.PositiveSmallIntegerField(
+        _("recurring weekday"),
+        null=True,
+        blank=True,
+        choices=[
+            (0, _("Monday")),
+            (1, _("Tuesday")),
+            (2, _("Wednesday")),
+            (3, _("Thursday")),
+            (4, _("Friday")),
+            (5, _("Saturday")),
+            (6, _("Sunday")),
+        ],
+    )
+    schedule_start_time = models.TimeField(_("recurring start time"), null=True, blank=True)
+    schedule_end_time = models.TimeField(_("recurring end time"), null=True, blank=True)
+    schedule_every_weeks = models.PositiveSmallIntegerField(_("repeats every N weeks"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("field site")
+        verbose_name_plural = _("field sites")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="site_season_complete",
+                condition=(Q(season_start_month__isnull=True) & Q(season_end_month__isnull=True))
+                | (
+                    Q(season_start_month__gte=1)
+                    & Q(season_start_month__lte=12)
+                    & Q(season_end_month__gte=1)
+                    & Q(season_end_month__lte=12)
+                ),
+                violation_error_message=_("A seasonal window needs both a start and an end month (1–12)."),
+            ),
+            models.CheckConstraint(
+                name="site_schedule_complete",
+                condition=(
+                    Q(schedule_weekday__isnull=True)
+                    & Q(schedule_start_time__isnull=True)
+                    & Q(schedule_end_time__isnull=True)
+                    & Q(schedule_every_weeks__isnull=True)
+                )
+                | (
+                    Q(schedule_weekday__gte=0)
+                    & Q(schedule_weekday__lte=6)
+                    & Q(schedule_start_time__isnull=False)
+                    & Q(schedule_end_time__gt=F("schedule_start_time"))
+                    & Q(schedule_every_weeks__gte=1)
+                    & Q(schedule_every_weeks__lte=8)
+                ),
+                violation_error_message=_(
+                    "A recurring schedule needs a weekday, a start time, an end time after it and an interval."
+                ),
+            ),
+            models.CheckConstraint(
+                name="site_coordinates_plausible",
+                condition=(Q(latitude__isnull=True) & Q(longitude__isnull=True))
+                | (Q(latitude__gte=-90) & Q(latitude__lte=90) & Q(longitude__gte=-180) & Q(longitude__lte=180)),
+                violation_error_message=_("Coordinates need both latitude and longitude within range."),
+            ),
+        ]
+        indexes = [models.Index(fields=["site_type", "municipality"], name="site_type_municipality")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("admin:outreach_fieldsite_change", args=[self.pk])
+
+    def in_season(self, day: datetime.date) -> bool:
+        """Whether `day` falls within the site's seasonal window (always, without one)."""
+        if self.season_start_month is None or self.season_end_month is None:
+            return True
+        start, end, month = self.season_start_month, self.season_end_month, day.month
+        if start <= end:
+            return start <= month <= end
+        return month >= start or month <= end
+
+
+class Outing(models.Model):
+    """A planned or performed visit to a site by a team (jalkautuminen)."""
+
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="outings")
+    site = models.ForeignKey(FieldSite, verbose_name=_("site"), on_delete=models.PROTECT, related_name="outings")
+    date = models.DateField(_("date"))
+    start_time = models.TimeField(_("start time"))
+    end_time = models.TimeField(_("end time"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=OutingStatus.choices, default=OutingStatus.PLANNED)
+    participants = models.ManyToManyField(User, verbose_name=_("participants"), blank=True, related_name="outings")
+    # People greeted without an individual record; updated with F().
+    tallied_contacts = models.PositiveIntegerField(_("brief contacts (tally)"), default=0)
+    observations = models.TextField(_("observations of the need for outreach"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("outing")
+        verbose_name_plural = _("outings")
+        ordering = ["-date", "-start_time"]
+        constraints = [
+            models.CheckConstraint(
+                name="outing_ends_after_start",
+                condition=Q(end_time__isnull=True) | Q(end_time__gt=F("start_time")),
+                violation_error_message=_("An outing must end after it starts."),
+            ),
+            models.CheckConstraint(
+                name="outing_status_valid",
+                condition=Q(status__in=OutingStatus.values),
+                violation_error_message=_("Unknown outing status."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "date"], name="outing_team_date"),
+            models.Index(fields=["site", "date"], name="outing_site_date"),
+            models.Index(fields=["status", "date"], name="outing_status_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.site} {self.date:%Y-%m-%d} {self.start_time:%H:%M}"
+
+    @property
+    def duration_hours(self) -> float:
+        """Length of the outing in hours; zero while it has no end time."""
+        if self.end_time is None:
+            return 0.0
+        start = datetime.datetime.combine(self.date, self.start_time)
+        end = datetime.datetime.combine(self.date, self.end_time)
+        return (end - start).total_seconds() / 3600
+
+
+class AuditEntry(models.Model):
+    """Who did what to which record: written by services, and on reads of client records."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Create")
+        UPDATE = "update", _("Update")
+        DELETE = "delete", _("Delete")
+        VIEW = "view", _("View")
+        EXPORT = "export", _("Export")
+        IMPORT = "import", _("Import")
+        LOGIN = "login", _("Sign-in")
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    model = models.CharField(_("record type"), max_length=60)
+    object_id = models.CharField(_("record id"), max_length=40, blank=True)
+    # Field names only, never values: the log must not copy client data.
+    changes = models.JSONField(_("changed fields"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["model", "object_id"], name="audit_model_object")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.model} {self.object_id}"
