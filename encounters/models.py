@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import PartnerOrganisation
-from outreach.fields import CodeSetField
+from outreach.fields import CodeSetField, FieldCheckConstraint
 from outreach.models import FieldSite, Outing, Team
 from outreach.vocabulary import (
     Action,
@@ -76,35 +76,41 @@ class Person(models.Model):
         verbose_name_plural = _("persons")
         ordering = ["alias", "last_name", "first_name"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="person_pseudonymous_has_no_identifiers",
+                field="kind",
                 condition=~Q(kind="pseudonymous")
                 | (Q(first_name="") & Q(last_name="") & Q(identity_code="") & Q(phone="") & Q(email="")),
                 violation_error_message=_("A pseudonymous person has no name, identity code or contact details."),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="person_named_has_name",
+                field="last_name",
                 condition=~Q(kind="named") | ~Q(first_name="") | ~Q(last_name=""),
                 violation_error_message=_("A named person needs a first or last name."),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="person_pseudonymous_has_alias",
+                field="alias",
                 condition=~Q(kind="pseudonymous") | ~Q(alias=""),
                 violation_error_message=_("A pseudonymous person needs an alias."),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="person_kind_valid",
+                field="kind",
                 condition=Q(kind__in=["pseudonymous", "named"]),
                 violation_error_message=_("Unknown person kind."),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="person_birth_year_plausible",
+                field="birth_year",
                 condition=Q(birth_year__isnull=True)
                 | (Q(birth_year__gte=BIRTH_YEAR_MIN) & Q(birth_year__lte=BIRTH_YEAR_MAX)),
                 violation_error_message=_("The birth year is not plausible."),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="person_not_merged_into_self",
+                field="merged_into",
                 condition=~Q(merged_into=models.F("pk")),
                 violation_error_message=_("A person cannot be merged into itself."),
             ),
@@ -150,8 +156,9 @@ class PersonMerge(models.Model):
         verbose_name_plural = _("person merges")
         ordering = ["-merged_at"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="merge_two_records",
+                field="merged",
                 condition=~Q(kept=models.F("merged")),
                 violation_error_message=_("A person cannot be merged into itself."),
             ),
@@ -183,8 +190,9 @@ class Consent(models.Model):
         verbose_name_plural = _("consents")
         ordering = ["-given_on"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="consent_withdrawn_after_given",
+                field="withdrawn_on",
                 condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=models.F("given_on")),
                 violation_error_message=_("A consent cannot be withdrawn before it was given."),
             ),
@@ -253,18 +261,21 @@ class Encounter(models.Model):
         verbose_name_plural = _("encounters")
         ordering = ["-occurred_at"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="encounter_anonymous_has_no_person",
+                field="person",
                 condition=(Q(anonymous=True) & Q(person__isnull=True)) | (Q(anonymous=False) & Q(person__isnull=False)),
                 violation_error_message=_("An anonymous encounter has no person; a linked one has."),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="encounter_depth_valid",
+                field="depth",
                 condition=Q(depth__in=Depth.values),
                 violation_error_message=_("Unknown encounter depth."),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="encounter_duration_plausible",
+                field="duration_minutes",
                 condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__lte=24 * 60),
                 violation_error_message=_("An encounter lasts at most 24 hours."),
             ),
@@ -340,13 +351,15 @@ class Referral(models.Model):
         verbose_name_plural = _("referrals")
         ordering = ["-referred_on", "-id"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="referral_status_valid",
+                field="status",
                 condition=Q(status__in=ReferralStatus.values),
                 violation_error_message=_("Unknown referral status."),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="referral_connected_has_date",
+                field="connected_on",
                 condition=~Q(status="connected") | Q(connected_on__isnull=False),
                 violation_error_message=_("A connected referral needs the date of connection."),
             ),
@@ -405,8 +418,9 @@ class FollowUp(models.Model):
         verbose_name_plural = _("follow-ups")
         ordering = ["due_on"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="follow_up_has_subject",
+                field="referral",
                 condition=Q(referral__isnull=False) | Q(person__isnull=False),
                 violation_error_message=_("A follow-up belongs to a referral or a person."),
             ),

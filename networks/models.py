@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from outreach.fields import CodeSetField
+from outreach.fields import CodeSetField, FieldCheckConstraint
 from outreach.models import Municipality, Team
 from outreach.vocabulary import ServiceKind
 
@@ -151,8 +151,9 @@ class CommunicationActivity(models.Model):
         verbose_name_plural = _("communication activities")
         ordering = ["-date"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="communication_kind_valid",
+                field="kind",
                 condition=Q(kind__in=["presentation", "article", "social_media", "training", "other"]),
                 violation_error_message=_("Unknown kind of communication."),
             ),

@@ -14,6 +14,7 @@ from django import forms
 from django.core import exceptions
 from django.db import models
 from django.db.models import Lookup
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
@@ -37,6 +38,12 @@ class CodeSetField(models.BigIntegerField):
         if kwargs.get("blank") is True:
             del kwargs["blank"]
         return name, path, args, kwargs
+
+    @cached_property
+    def validators(self):
+        # Not the integer range validators of BigIntegerField: the Python
+        # value is a list of codes, checked in to_python().
+        return [*self.default_validators, *self._validators]
 
     # Conversions -------------------------------------------------------
 
@@ -117,3 +124,29 @@ class HasCode(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         bit = self.lhs.output_field.bit(self.rhs)
         return f"({lhs} & %s) = %s", [*lhs_params, bit, bit]
+
+
+class FieldCheckConstraint(models.CheckConstraint):
+    """A CheckConstraint whose validation error is reported on one field.
+
+    Model validation reports plain constraints under `__all__`; forms and the
+    API must name the field the user has to correct.
+    """
+
+    def __init__(self, *args, field: str, **kwargs):
+        self.field = field
+        super().__init__(*args, **kwargs)
+
+    def validate(self, model, instance, exclude=None, using=None):
+        try:
+            super().validate(model, instance, exclude=exclude, using=using)
+        except exceptions.ValidationError as error:
+            raise exceptions.ValidationError({self.field: error.error_list}) from None
+
+    def deconstruct(self):
+        path, args, kwargs = super().deconstruct()
+        kwargs["field"] = self.field
+        return path, args, kwargs
+
+    def __eq__(self, other):
+        return super().__eq__(other) and getattr(other, "field", None) == self.field

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .fields import FieldCheckConstraint
 from .vocabulary import OutingStatus, Role, SiteType
 
 
@@ -194,19 +195,24 @@ class FieldSite(models.Model):
         verbose_name_plural = _("field sites")
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="site_season_complete",
+                field="season_end_month",
                 condition=(Q(season_start_month__isnull=True) & Q(season_end_month__isnull=True))
                 | (
-                    Q(season_start_month__gte=1)
+                    # NULL-safe: a CHECK that evaluates to NULL passes.
+                    Q(season_start_month__isnull=False)
+                    & Q(season_end_month__isnull=False)
+                    & Q(season_start_month__gte=1)
                     & Q(season_start_month__lte=12)
                     & Q(season_end_month__gte=1)
                     & Q(season_end_month__lte=12)
                 ),
                 violation_error_message=_("A seasonal window needs both a start and an end month (1–12)."),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="site_schedule_complete",
+                field="schedule_end_time",
                 condition=(
                     Q(schedule_weekday__isnull=True)
                     & Q(schedule_start_time__isnull=True)
@@ -214,7 +220,10 @@ class FieldSite(models.Model):
                     & Q(schedule_every_weeks__isnull=True)
                 )
                 | (
-                    Q(schedule_weekday__gte=0)
+                    Q(schedule_weekday__isnull=False)
+                    & Q(schedule_end_time__isnull=False)
+                    & Q(schedule_every_weeks__isnull=False)
+                    & Q(schedule_weekday__gte=0)
                     & Q(schedule_weekday__lte=6)
                     & Q(schedule_start_time__isnull=False)
                     & Q(schedule_end_time__gt=F("schedule_start_time"))
@@ -225,10 +234,18 @@ class FieldSite(models.Model):
                     "A recurring schedule needs a weekday, a start time, an end time after it and an interval."
                 ),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="site_coordinates_plausible",
+                field="latitude",
                 condition=(Q(latitude__isnull=True) & Q(longitude__isnull=True))
-                | (Q(latitude__gte=-90) & Q(latitude__lte=90) & Q(longitude__gte=-180) & Q(longitude__lte=180)),
+                | (
+                    Q(latitude__isnull=False)
+                    & Q(longitude__isnull=False)
+                    & Q(latitude__gte=-90)
+                    & Q(latitude__lte=90)
+                    & Q(longitude__gte=-180)
+                    & Q(longitude__lte=180)
+                ),
                 violation_error_message=_("Coordinates need both latitude and longitude within range."),
             ),
         ]
@@ -280,13 +297,15 @@ class Outing(models.Model):
         verbose_name_plural = _("outings")
         ordering = ["-date", "-start_time"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="outing_ends_after_start",
+                field="end_time",
                 condition=Q(end_time__isnull=True) | Q(end_time__gt=F("start_time")),
                 violation_error_message=_("An outing must end after it starts."),
             ),
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="outing_status_valid",
+                field="status",
                 condition=Q(status__in=OutingStatus.values),
                 violation_error_message=_("Unknown outing status."),
             ),

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from outreach.fields import FieldCheckConstraint
 from outreach.models import FieldSite, Municipality, Outing, Team
 
 
@@ -48,8 +49,9 @@ class StructuralObservation(models.Model):
         verbose_name_plural = _("structural observations")
         ordering = ["-observed_on"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="observation_reported_after_observed",
+                field="reported_on",
                 condition=Q(reported_on__isnull=True) | Q(reported_on__gte=models.F("observed_on")),
                 violation_error_message=_("An observation cannot be reported before it was made."),
             ),
@@ -76,8 +78,9 @@ class ClientFeedback(models.Model):
         verbose_name_plural = _("client feedback")
         ordering = ["-given_on"]
         constraints = [
-            models.CheckConstraint(
+            FieldCheckConstraint(
                 name="feedback_score_1_to_5",
+                field="score",
                 condition=Q(score__gte=1) & Q(score__lte=5),
                 violation_error_message=_("The score is between 1 and 5."),
             ),

@@ -1,0 +1,210 @@
+"""Writes go through services: they check the rules and leave an audit entry."""
+
+import datetime
+import itertools
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from encounters import services
+from encounters.models import Consent, Encounter, Person, Referral
+from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
+from outreach.models import AuditEntry
+from outreach.tests.factories import FieldSiteFactory, OutingFactory
+from outreach.vocabulary import REFERRAL_TRANSITIONS, ReferralStatus
+
+AT = datetime.datetime(2026, 5, 12, 10, 15, tzinfo=datetime.timezone(datetime.timedelta(hours=3)))
+
+
+@pytest.fixture
+def outing_a(team_a, worker_a, expert_a):
+    return OutingFactory(team=team_a, participants=[worker_a, expert_a])
+
+
+def audit_for(instance, action):
+    return AuditEntry.objects.filter(model=instance._meta.label_lower, object_id=str(instance.pk), action=action)
+
+
+@pytest.mark.django_db
+def test_encounter_create_takes_workers_from_the_outing_and_audits(worker_a, expert_a, outing_a):
+    encounter = services.encounter_create(
+        actor=worker_a,
+        team=outing_a.team,
+        site=outing_a.site,
+        outing=outing_a,
+        occurred_at=AT,
+        needs=["housing", "substance_use"],
+    )
+    encounter.refresh_from_db()
+    assert encounter.anonymous is True
+    assert encounter.occurred_on == datetime.date(2026, 5, 12)
+    assert encounter.needs == ["substance_use", "housing"]
+    assert set(encounter.workers.all()) == {worker_a, expert_a}
+    entry = audit_for(encounter, "create").get()
+    assert entry.actor == worker_a
+    # The log names fields, never values.
+    assert "housing" not in str(entry.changes)
+
+
+@pytest.mark.django_db
+def test_encounter_create_refuses_links_across_teams(worker_a, outing_a, team_b):
+    other_person = PersonFactory(team=team_b)
+    with pytest.raises(ValidationError) as error:
+        services.encounter_create(
+            actor=worker_a, team=outing_a.team, site=outing_a.site, outing=outing_a, occurred_at=AT, person=other_person
+        )
+    assert "person" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        services.encounter_create(actor=worker_a, team=team_b, site=outing_a.site, occurred_at=AT)
+    assert "team" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        services.encounter_create(
+            actor=worker_a, team=outing_a.team, site=FieldSiteFactory(), outing=outing_a, occurred_at=AT
+        )
+    assert "site" in error.value.message_dict
+    assert Encounter.objects.count() == 0
+    assert AuditEntry.objects.filter(model="encounters.encounter").count() == 0
+
+
+@pytest.mark.django_db
+def test_expert_logs_only_anonymous_or_pseudonymous_encounters_in_their_outings(expert_a, outing_a, team_a):
+    services.encounter_create(actor=expert_a, team=team_a, site=outing_a.site, outing=outing_a, occurred_at=AT)
+    other_outing = OutingFactory(team=team_a)
+    with pytest.raises(ValidationError) as error:
+        services.encounter_create(
+            actor=expert_a, team=team_a, site=other_outing.site, outing=other_outing, occurred_at=AT
+        )
+    assert "outing" in error.value.message_dict
+    named = PersonFactory(team=team_a, kind=Person.Kind.NAMED, alias="", first_name="Named")
+    with pytest.raises(ValidationError) as error:
+        services.encounter_create(
+            actor=expert_a, team=team_a, site=outing_a.site, outing=outing_a, occurred_at=AT, person=named
+        )
+    assert "person" in error.value.message_dict
+    assert Encounter.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_unknown_vocabulary_code_is_refused_naming_the_field(worker_a, outing_a):
+    with pytest.raises(ValidationError) as error:
+        services.encounter_create(actor=worker_a, team=outing_a.team, site=outing_a.site, occurred_at=AT, depth="deep")
+    assert "depth" in error.value.message_dict
+    with pytest.raises(ValidationError):
+        services.encounter_create(
+            actor=worker_a, team=outing_a.team, site=outing_a.site, occurred_at=AT, needs=["hunger"]
+        )
+    assert Encounter.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_encounter_update_links_a_person_and_keeps_the_anonymous_flag_true_to_it(worker_a, outing_a):
+    encounter = EncounterFactory(team=outing_a.team, site=outing_a.site, outing=outing_a)
+    person = PersonFactory(team=outing_a.team)
+    services.encounter_update(actor=worker_a, encounter=encounter, person=person, notes="x")
+    encounter.refresh_from_db()
+    assert (encounter.person, encounter.anonymous) == (person, False)
+    assert set(audit_for(encounter, "update").get().changes) == {"person", "anonymous", "notes"}
+
+
+@pytest.mark.django_db
+def test_person_create_validates_and_pseudonymous_persons_carry_no_identifiers(worker_a, team_a, team_b):
+    person = services.person_create(actor=worker_a, team=team_a, alias="Kettu", birth_year=1984, gender="male")
+    assert audit_for(person, "create").exists()
+    with pytest.raises(ValidationError) as error:
+        services.person_create(actor=worker_a, team=team_a, alias="Susi", birth_year=1850)
+    assert "birth_year" in error.value.message_dict
+    with pytest.raises(ValidationError):
+        services.person_create(actor=worker_a, team=team_a, alias="Susi", first_name="Matti")
+    with pytest.raises(ValidationError) as error:
+        services.person_create(actor=worker_a, team=team_b, alias="Karhu")
+    assert "team" in error.value.message_dict
+    assert Person.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_person_becomes_named_only_with_consent(worker_a, expert_a, team_a):
+    person = services.person_create(actor=worker_a, team=team_a, alias="Kettu")
+    with pytest.raises(ValidationError):
+        services.person_update(actor=worker_a, person=person, kind=Person.Kind.NAMED, first_name="Matti")
+    with pytest.raises(ValidationError) as error:
+        services.person_make_named(actor=worker_a, person=person, consent_scopes=["contact"], first_name="Matti")
+    assert "consent_scopes" in error.value.message_dict
+    with pytest.raises(PermissionDenied):
+        services.person_make_named(actor=expert_a, person=person, consent_scopes=["personal_data"], first_name="Matti")
+    with pytest.raises(ValidationError) as error:
+        services.person_make_named(
+            actor=worker_a, person=person, consent_scopes=["personal_data"], first_name="M", identity_code="131052-308U"
+        )
+    assert "identity_code" in error.value.message_dict
+    services.person_make_named(
+        actor=worker_a,
+        person=person,
+        consent_scopes=["personal_data", "contact"],
+        first_name="Matti",
+        last_name="Meikäläinen",
+        identity_code="131052-308t",
+    )
+    person.refresh_from_db()
+    assert (person.kind, person.identity_code) == (Person.Kind.NAMED, "131052-308T")
+    assert set(Consent.objects.filter(person=person).values_list("scope", flat=True)) == {"personal_data", "contact"}
+
+
+@pytest.mark.django_db
+def test_referral_create_in_any_status_stamps_dates(worker_a, team_a):
+    referral = services.referral_create(
+        actor=worker_a,
+        team=team_a,
+        service_kind="kela",
+        status=ReferralStatus.CONNECTED,
+        referred_on=datetime.date(2026, 3, 1),
+    )
+    assert (referral.made_on, referral.connected_on) == (datetime.date(2026, 3, 1), datetime.date(2026, 3, 1))
+    assert audit_for(referral, "create").exists()
+
+
+ALL_PAIRS = list(itertools.product(ReferralStatus.values, repeat=2))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("current", "new"), ALL_PAIRS)
+def test_referral_status_moves_only_forward(worker_a, team_a, current, new):
+    referral = services.referral_create(actor=worker_a, team=team_a, service_kind="kela", status=current)
+    allowed = new == current or new in REFERRAL_TRANSITIONS[current]
+    if allowed:
+        services.referral_update(actor=worker_a, referral=referral, status=new)
+        referral.refresh_from_db()
+        assert referral.status == new
+    else:
+        with pytest.raises(ValidationError) as error:
+            services.referral_update(actor=worker_a, referral=referral, status=new, outcome_notes="changed")
+        assert "status" in error.value.message_dict
+        referral.refresh_from_db()
+        assert (referral.status, referral.outcome_notes) == (current, "")
+
+
+def test_transition_table_matches_the_design():
+    assert {
+        "suggested": {"made", "declined", "not_reached", "ended"},
+        "made": {"connected", "declined", "not_reached", "ended"},
+        "connected": {"ended"},
+        "declined": set(),
+        "not_reached": set(),
+        "ended": set(),
+    } == REFERRAL_TRANSITIONS
+
+
+@pytest.mark.django_db
+def test_referral_links_must_belong_to_the_team(worker_a, team_a, team_b):
+    with pytest.raises(ValidationError) as error:
+        services.referral_create(actor=worker_a, team=team_a, service_kind="kela", person=PersonFactory(team=team_b))
+    assert "person" in error.value.message_dict
+    assert Referral.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_experts_make_no_referrals(expert_a, team_a):
+    with pytest.raises(PermissionDenied):
+        services.referral_create(actor=expert_a, team=team_a, service_kind="kela")
+    referral = ReferralFactory(team=team_a)
+    with pytest.raises(PermissionDenied):
+        services.referral_update(actor=expert_a, referral=referral, status="made")

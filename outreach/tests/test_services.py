@@ -1,0 +1,103 @@
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from outreach import services
+from outreach.models import AuditEntry, Outing
+from outreach.tests.factories import FieldSiteFactory, OutingFactory
+from outreach.vocabulary import OutingStatus, Role
+
+
+@pytest.mark.django_db
+def test_outing_create_checks_team_times_and_audits(worker_a, expert_a, team_a, team_b):
+    site = FieldSiteFactory()
+    outing = services.outing_create(
+        actor=worker_a,
+        team=team_a,
+        site=site,
+        date=datetime.date(2026, 5, 12),
+        start_time=datetime.time(10),
+        end_time=datetime.time(12),
+        participants=[worker_a, expert_a],
+    )
+    assert outing.status == OutingStatus.PLANNED
+    assert set(outing.participants.all()) == {worker_a, expert_a}
+    assert AuditEntry.objects.filter(model="outreach.outing", object_id=str(outing.pk), actor=worker_a).exists()
+
+    with pytest.raises(ValidationError) as error:
+        services.outing_create(
+            actor=worker_a, team=team_b, site=site, date=datetime.date(2026, 5, 12), start_time=datetime.time(10)
+        )
+    assert "team" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        services.outing_create(
+            actor=worker_a,
+            team=team_a,
+            site=site,
+            date=datetime.date(2026, 5, 12),
+            start_time=datetime.time(12),
+            end_time=datetime.time(11),
+        )
+    assert Outing.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_experts_do_not_plan_outings(expert_a, team_a):
+    with pytest.raises(PermissionDenied):
+        services.outing_create(
+            actor=expert_a,
+            team=team_a,
+            site=FieldSiteFactory(),
+            date=datetime.date(2026, 5, 12),
+            start_time=datetime.time(10),
+        )
+
+
+@pytest.mark.django_db
+def test_tally_counts_every_tap_even_from_stale_copies(worker_a, team_a):
+    outing = OutingFactory(team=team_a)
+    first_phone = Outing.objects.get(pk=outing.pk)
+    second_phone = Outing.objects.get(pk=outing.pk)
+    services.outing_tally_add(actor=worker_a, outing=first_phone, delta=1)
+    services.outing_tally_add(actor=worker_a, outing=second_phone, delta=1)
+    services.outing_tally_add(actor=worker_a, outing=first_phone, delta=1)
+    outing.refresh_from_db()
+    assert outing.tallied_contacts == 3
+
+
+@pytest.mark.django_db
+def test_tally_never_goes_below_zero_and_is_scoped(worker_a, worker_b, team_a):
+    outing = OutingFactory(team=team_a)
+    assert services.outing_tally_add(actor=worker_a, outing=outing, delta=-1) == 0
+    with pytest.raises(ValidationError):
+        services.outing_tally_add(actor=worker_b, outing=outing, delta=1)
+    outing.refresh_from_db()
+    assert outing.tallied_contacts == 0
+
+
+@pytest.mark.django_db
+def test_outing_update_records_changed_fields_only(worker_a, team_a):
+    outing = OutingFactory(team=team_a, status=OutingStatus.PLANNED, end_time=None)
+    services.outing_update(
+        actor=worker_a, outing=outing, status=OutingStatus.DONE, end_time=datetime.time(13), notes=""
+    )
+    entry = AuditEntry.objects.get(model="outreach.outing", action="update")
+    assert set(entry.changes) == {"status", "end_time"}
+
+
+@pytest.mark.django_db
+def test_user_create_derives_staff_from_role(admin_user, team_a):
+    coordinator = services.user_create(
+        actor=admin_user, email="New.Coordinator@Example.org", role=Role.COORDINATOR, teams=[team_a]
+    )
+    assert coordinator.email == "new.coordinator@example.org"
+    assert coordinator.is_staff is True
+    assert not coordinator.has_usable_password()
+    worker = services.user_create(actor=admin_user, email="w@example.org", role=Role.WORKER)
+    assert worker.is_staff is False
+    services.user_update(actor=admin_user, user=worker, role=Role.ADMIN)
+    assert worker.is_staff is True
+    with pytest.raises(ValidationError) as error:
+        services.user_create(actor=admin_user, email="w@example.org")
+    assert "email" in error.value.message_dict
