@@ -14,7 +14,7 @@ from outreach.models import AuditEntry, FieldSite, Outing, Team, User
 from outreach.services import apply_changes, audit, ensure_can_write_team, validate_model
 from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
 
-from .models import Consent, Encounter, FollowUp, Person, Referral
+from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral
 
 # Fields a pseudonymous person must never carry.
 DIRECT_IDENTIFIERS = ("first_name", "last_name", "identity_code", "phone", "email")
@@ -408,3 +408,67 @@ def follow_up_create(
     follow_up.save()
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=follow_up, changes=["team", "due_on"])
     return follow_up
+
+
+# Merging duplicates --------------------------------------------------------
+
+# Records that follow a person when two records of one person are merged.
+_MERGE_MOVES = (
+    ("encounters", Encounter),
+    ("referrals", Referral),
+    ("follow_ups", FollowUp),
+    ("consents", Consent),
+)
+
+
+@transaction.atomic
+def person_merge(*, actor: User, kept: Person, merged: Person) -> PersonMerge:
+    """Merge the duplicate `merged` into `kept`; the history stays and can be undone.
+
+    Encounters, referrals, follow-ups and consents move to the kept record;
+    the merged record stays, marked `merged_into`, so that `person_unmerge`
+    can move exactly those rows back.
+    """
+    if actor.is_expert:
+        raise PermissionDenied
+    ensure_can_write_team(actor, kept.team)
+    kept, merged = (Person.objects.select_for_update().get(pk=p.pk) for p in (kept, merged))
+    if kept.pk == merged.pk:
+        raise ValidationError({"merged": _("A person cannot be merged into itself.")})
+    if kept.team_id != merged.team_id:
+        raise ValidationError({"merged": _("Only records of the same team can be merged.")})
+    if kept.merged_into_id is not None or merged.merged_into_id is not None:
+        raise ValidationError({"merged": _("This person record has been merged into another one.")})
+    moved = {}
+    for key, model in _MERGE_MOVES:
+        rows = model.objects.filter(person=merged)
+        moved[key] = list(rows.values_list("pk", flat=True))
+        rows.update(person=kept)
+    merged.merged_into = kept
+    merged.save(update_fields=["merged_into", "updated_at"])
+    record = PersonMerge.objects.create(kept=kept, merged=merged, moved=moved, merged_by=actor)
+    audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merged, changes=["merged_into"])
+    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=record, changes=["kept", "merged"])
+    return record
+
+
+@transaction.atomic
+def person_unmerge(*, actor: User, merge: PersonMerge) -> Person:
+    """Undo a merge: the rows that moved go back to the merged record."""
+    if actor.is_expert:
+        raise PermissionDenied
+    merge = PersonMerge.objects.select_for_update().get(pk=merge.pk)
+    ensure_can_write_team(actor, merge.kept.team)
+    if merge.undone_at is not None:
+        raise ValidationError({"merge": _("This merge has already been undone.")})
+    for key, model in _MERGE_MOVES:
+        model.objects.filter(pk__in=merge.moved.get(key, []), person=merge.kept).update(person=merge.merged)
+    merged = merge.merged
+    merged.merged_into = None
+    merged.save(update_fields=["merged_into", "updated_at"])
+    merge.undone_at = timezone.now()
+    merge.undone_by = actor
+    merge.save(update_fields=["undone_at", "undone_by"])
+    audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merged, changes=["merged_into"])
+    audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merge, changes=["undone_at"])
+    return merged

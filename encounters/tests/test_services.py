@@ -208,3 +208,44 @@ def test_experts_make_no_referrals(expert_a, team_a):
     referral = ReferralFactory(team=team_a)
     with pytest.raises(PermissionDenied):
         services.referral_update(actor=expert_a, referral=referral, status="made")
+
+
+@pytest.mark.django_db
+def test_merge_moves_history_and_unmerge_moves_it_back(worker_a, worker_b, team_a):
+    kept = PersonFactory(team=team_a, alias="Kettu")
+    duplicate = PersonFactory(team=team_a, alias="Kettu 2")
+    first = EncounterFactory(team=team_a, person=duplicate)
+    second = EncounterFactory(team=team_a, person=kept)
+    referral = ReferralFactory(team=team_a, person=duplicate)
+
+    merge = services.person_merge(actor=worker_a, kept=kept, merged=duplicate)
+    first.refresh_from_db()
+    referral.refresh_from_db()
+    duplicate.refresh_from_db()
+    assert (first.person, referral.person, duplicate.merged_into) == (kept, kept, kept)
+    assert set(kept.encounters.values_list("pk", flat=True)) == {first.pk, second.pk}
+
+    # A record logged for the kept person after the merge stays with it.
+    later = EncounterFactory(team=team_a, person=kept)
+    services.person_unmerge(actor=worker_a, merge=merge)
+    first.refresh_from_db()
+    later.refresh_from_db()
+    duplicate.refresh_from_db()
+    assert (first.person, later.person, duplicate.merged_into) == (duplicate, kept, None)
+    merge.refresh_from_db()
+    assert merge.undone_by == worker_a
+    with pytest.raises(ValidationError):
+        services.person_unmerge(actor=worker_a, merge=merge)
+
+
+@pytest.mark.django_db
+def test_merge_is_refused_across_teams_into_itself_and_for_other_teams(worker_a, worker_b, team_a, team_b):
+    a1, a2 = PersonFactory(team=team_a), PersonFactory(team=team_a)
+    with pytest.raises(ValidationError):
+        services.person_merge(actor=worker_a, kept=a1, merged=PersonFactory(team=team_b))
+    with pytest.raises(ValidationError):
+        services.person_merge(actor=worker_a, kept=a1, merged=a1)
+    with pytest.raises(ValidationError):
+        services.person_merge(actor=worker_b, kept=a1, merged=a2)
+    a2.refresh_from_db()
+    assert a2.merged_into is None
