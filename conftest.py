@@ -63,3 +63,17 @@ def admin_user(db):
 @pytest.fixture
 def superuser(db):
     return UserFactory(email="root@example.org", role=Role.ADMIN, is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def with_totp(db):
+    """Give a user a TOTP authenticator, so that the MFA requirement for
+    coordinators and admins (outreach.middleware) lets them through:
+    `with_totp(coordinator)` returns the user."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    def activate(user):
+        TOTP.activate(user, generate_totp_secret())
+        return user
+
+    return activate

@@ -1,8 +1,26 @@
-"""The REST API under /api/v1/, its OpenAPI schema and docs."""
+"""The REST API under /api/v1/. Its schema and docs are at /api/schema/ and /api/docs/ (config/urls.py)."""
 
 from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from encounters import api as encounters_api
+from networks import api as networks_api
+from outreach import api as outreach_api
+
+router = DefaultRouter()
+router.register("sites", outreach_api.SiteViewSet, basename="site")
+router.register("outings", outreach_api.OutingViewSet, basename="outing")
+router.register("teams", outreach_api.TeamViewSet, basename="team")
+router.register("municipalities", outreach_api.MunicipalityViewSet, basename="municipality")
+router.register("users", outreach_api.UserViewSet, basename="user")
+router.register("persons", encounters_api.PersonViewSet, basename="person")
+router.register("encounters", encounters_api.EncounterViewSet, basename="encounter")
+router.register("referrals", encounters_api.ReferralViewSet, basename="referral")
+router.register("follow-ups", encounters_api.FollowUpViewSet, basename="follow-up")
+router.register("partners", networks_api.PartnerViewSet, basename="partner")
+router.register("networks", networks_api.NetworkViewSet, basename="network")
 
 urlpatterns = [
-    # Resource routers and the reports endpoints are added here by each app.
     path("reports/", include("reports.api_urls")),
+    path("", include(router.urls)),
 ]

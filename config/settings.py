@@ -152,7 +152,24 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# Administrators manage users' addresses: a user cannot add a second one
+# (which would also sign in), and a reset asked for an unknown address sends
+# nothing (allauth's default mail would invite the stranger to sign up).
+ACCOUNT_MAX_EMAIL_ADDRESSES = 1
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Rate limits count per client IP: behind a reverse proxy every request would
+# otherwise share the proxy's address, and ten failures anywhere would lock
+# everyone out.
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1" if env_bool("BEHIND_PROXY") else "0"))
+# Absolute links in e-mails sent outside a request (invitations).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# allauth refuses a second factor while an address is unverified, against a
+# stranger signing up with someone else's address. Nobody signs up here and
+# administrators set the addresses, while allauth marks an address it adds
+# for a user made with createsuperuser as unverified: coordinators and admins,
+# who must set up TOTP, would be stuck.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Etsivä työ")
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
@@ -202,22 +219,66 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# The API (see outreach/api.py for its conventions). Token authentication
+# comes first so that a request without credentials gets 401 with a
+# `WWW-Authenticate: Token` challenge.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "outreach.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PARSER_CLASSES": ["outreach.api_support.LimitedJSONParser"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "outreach.api.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "outreach.api_support.Pagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "outreach.api.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Outreach API",
+    "DESCRIPTION": (
+        "Outreach case and encounter management. Authenticate with a session (browser) or with "
+        "`Authorization: Token KEY` (make a key on the page /account/tokens/). Lists are paginated "
+        "(`page`, `page_size` up to 500). Vocabulary fields take the stable codes listed in each schema. "
+        "Creates of encounters, referrals and tally taps accept a client-generated `client_uuid`: a repeat "
+        "with the same content answers 200 with the first record, different content 409."
+    ),
     "VERSION": "1.0.0",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Vocabulary fields of the same name mean different things in different
+    # resources (an outing's status is not a referral's); name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "OutingStatusEnum": "outreach.vocabulary.OutingStatus",
+        "ReferralStatusEnum": "outreach.vocabulary.ReferralStatus",
+        "GenderEnum": "outreach.vocabulary.Gender",
+        "ContactKindEnum": "outreach.vocabulary.ContactKind",
+        "SiteTypeEnum": "outreach.vocabulary.SiteType",
+        "RoleEnum": "outreach.vocabulary.Role",
+        "ServiceKindEnum": "outreach.vocabulary.ServiceKind",
+        "NeedEnum": "outreach.vocabulary.Need",
+        "ActionEnum": "outreach.vocabulary.Action",
+        "AgeGroupEnum": "outreach.vocabulary.AgeGroup",
+        "DepthEnum": "outreach.vocabulary.Depth",
+        "ConsentScopeEnum": "encounters.models.Consent.Scope",
+        "PersonKindEnum": "encounters.models.Person.Kind",
+        "PartnerKindEnum": "networks.models.PartnerOrganisation.Kind",
+        "NetworkKindEnum": "networks.models.Network.Kind",
+    },
 }
+# Request bodies (JSON included, see outreach.api_support.LimitedJSONParser) above
+# this size get 413; uploaded files are not counted here.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from outreach import token_views
 from outreach import views as outreach_views
 
 # The admin signs in through allauth, so that its rate limits and MFA
@@ -14,5 +16,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Swagger UI from the app's own static files (drf-spectacular-sidecar);
+    # the split view serves its start-up script as a file, not inline.
+    path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
+    path("account/tokens/", token_views.token_list, name="api_tokens"),
+    path("account/tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
+    path("field/", include("encounters.urls")),
     path("", include("outreach.urls")),
 ]

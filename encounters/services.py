@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from networks.models import PartnerOrganisation
 from outreach.models import AuditEntry, FieldSite, Outing, Team, User
+from outreach.selectors import writable_team_ids
 from outreach.services import apply_changes, audit, ensure_can_write_team, validate_model
 from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
 
@@ -220,11 +221,9 @@ def encounter_update(
     *, actor: User, encounter: Encounter, workers: Iterable[User] | None = None, **fields
 ) -> Encounter:
     team = fields.get("team", encounter.team)
-    if actor.is_expert:
-        if encounter.created_by_id != actor.pk:
-            raise PermissionDenied
-    else:
-        ensure_can_write_team(actor, encounter.team)
+    if not encounter_can_edit(actor, encounter):
+        raise PermissionDenied
+    if not actor.is_expert:
         ensure_can_write_team(actor, team)
     if "person" in fields:
         fields["anonymous"] = fields["person"] is None
@@ -249,16 +248,84 @@ def encounter_update(
     return encounter
 
 
+# A worker corrects their own entries for this many days after logging them;
+# after that the figures have gone into reports, and only a coordinator may.
+ENCOUNTER_EDIT_DAYS = 14
+
+
+def encounter_can_edit(actor: User, encounter: Encounter, *, writable_teams: set[int] | None = None) -> bool:
+    """Its author corrects an entry within ENCOUNTER_EDIT_DAYS of logging it; a coordinator at any time.
+
+    `writable_teams` (the actor's `writable_team_ids`) saves a query per row
+    when a page asks this for a list of encounters.
+    """
+    if actor.is_superuser:
+        return True
+    if writable_teams is None:
+        writable_teams = writable_team_ids(actor)
+    if actor.is_coordinator:
+        return encounter.team_id in writable_teams
+    if encounter.created_by_id != actor.pk:
+        return False
+    logged_on = timezone.localtime(encounter.created_at).date()
+    if logged_on < timezone.localdate() - datetime.timedelta(days=ENCOUNTER_EDIT_DAYS):
+        return False
+    return actor.is_expert or encounter.team_id in writable_teams
+
+
+def encounter_can_delete(actor: User, encounter: Encounter, *, writable_teams: set[int] | None = None) -> bool:
+    """A mistaken entry is deleted by its author on the day it was logged, or by a coordinator.
+
+    Later, the record has been counted in reports that others have read, so
+    only a coordinator (of a team they steer) or a superuser may remove it.
+    """
+    if actor.is_superuser:
+        return True
+    if writable_teams is None:
+        writable_teams = writable_team_ids(actor)
+    if actor.is_coordinator:
+        return encounter.team_id in writable_teams
+    if encounter.created_by_id != actor.pk:
+        return False
+    if timezone.localtime(encounter.created_at).date() != timezone.localdate():
+        return False
+    return actor.is_expert or encounter.team_id in writable_teams
+
+
 @transaction.atomic
-def encounter_delete(*, actor: User, encounter: Encounter) -> None:
-    if actor.is_expert and encounter.created_by_id != actor.pk:
+def encounter_delete(*, actor: User, encounter: Encounter, with_referrals: bool = False) -> None:
+    """Delete a mistaken entry (see `encounter_can_delete`).
+
+    An encounter with referrals is refused, unless `with_referrals`: the undo
+    of a quick log that added a referral removes both. Each referral must then
+    be one the actor may delete by the same rule (their own, made today; any
+    of their teams' for a coordinator).
+    """
+    writable_teams = None if actor.is_superuser else writable_team_ids(actor)
+    if not encounter_can_delete(actor, encounter, writable_teams=writable_teams):
         raise PermissionDenied
-    if not actor.is_expert:
-        ensure_can_write_team(actor, encounter.team)
-    if encounter.referrals.exists():
+    referrals = list(encounter.referrals.all())
+    if referrals and not with_referrals:
         raise ValidationError(_("This encounter has referrals; delete or move them first."))
+    for referral in referrals:
+        if not _referral_can_delete(actor, referral, writable_teams):
+            raise ValidationError(_("This encounter has referrals; delete or move them first."))
+        audit(actor=actor, action=AuditEntry.Action.DELETE, instance=referral)
+        referral.delete()
     audit(actor=actor, action=AuditEntry.Action.DELETE, instance=encounter)
     encounter.delete()
+
+
+def _referral_can_delete(actor: User, referral: Referral, writable_teams: set[int] | None) -> bool:
+    if actor.is_superuser:
+        return True
+    if actor.is_coordinator:
+        return referral.team_id in (writable_teams or set())
+    return (
+        referral.created_by_id == actor.pk
+        and timezone.localtime(referral.created_at).date() == timezone.localdate()
+        and referral.team_id in (writable_teams or set())
+    )
 
 
 # Referrals -----------------------------------------------------------------
@@ -394,6 +461,7 @@ def follow_up_create(
     ensure_can_write_team(actor, team)
     if person is None and referral is not None:
         person = referral.person
+    _check_follow_up_links(team=team, referral=referral, person=person)
     follow_up = FollowUp(
         team=team,
         due_on=due_on,
@@ -407,6 +475,34 @@ def follow_up_create(
     validate_model(follow_up)
     follow_up.save()
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=follow_up, changes=["team", "due_on"])
+    return follow_up
+
+
+def _check_follow_up_links(*, team: Team, referral: Referral | None, person: Person | None) -> None:
+    errors = {}
+    if referral is not None and referral.team_id != team.pk:
+        errors["referral"] = _("The referral belongs to another team.")
+    if person is not None and person.team_id != team.pk:
+        errors["person"] = _("The person belongs to another team.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def follow_up_update(*, actor: User, follow_up: FollowUp, **fields) -> FollowUp:
+    """Change a follow-up, e.g. mark it done (`done_on`) or move its due date."""
+    if actor.is_expert:
+        raise PermissionDenied
+    ensure_can_write_team(actor, follow_up.team)
+    if "team" in fields:
+        ensure_can_write_team(actor, fields["team"])
+    changed = apply_changes(follow_up, fields)
+    if {"team", "referral", "person"} & set(changed):
+        _check_follow_up_links(team=follow_up.team, referral=follow_up.referral, person=follow_up.person)
+    if changed:
+        validate_model(follow_up)
+        follow_up.save()
+        audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=follow_up, changes=changed)
     return follow_up
 
 

@@ -1,0 +1,625 @@
+"""Field work in a phone browser: the worker's day, the outing page with its quick log and tally.
+
+These pages combine outings (outreach) with encounters, referrals and
+follow-ups, so they live here, the highest app they need. Every read goes
+through the selectors (a worker of another team, or an expert by experience
+not on the outing, gets 404) and every write through the services, which
+hold the rules and write the audit entries.
+
+Each form works without JavaScript (a plain POST and a redirect); with htmx
+the same views answer with the part of the page that changed.
+"""
+
+import contextlib
+import datetime
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from outreach.models import Outing, User
+from outreach.selectors import get_outing_for_user, member_team_ids, outings_visible_to, writable_team_ids
+from outreach.services import outing_finish, outing_start, outing_start_planned, outing_tally_add
+from outreach.vocabulary import Depth, Need, OutingStatus
+
+from . import services
+from .forms import (
+    EncounterForm,
+    OutingFinishForm,
+    OutingStartForm,
+    PersonSearchForm,
+    ReferralForm,
+    TallyForm,
+    local_datetime,
+)
+from .models import Encounter, FollowUp
+from .selectors import encounters_visible_to, follow_ups_visible_to, get_encounter_for_user, persons_visible_to
+
+logger = logging.getLogger(__name__)
+
+# How long the Today page looks back for outings left unfinished, and ahead for planned ones.
+UNFINISHED_DAYS = 14
+UPCOMING_DAYS = 14
+UPCOMING_SHOWN = 10
+FOLLOW_UPS_SHOWN = 20
+PERSON_RESULTS_SHOWN = 10
+# The undo of a quick log is offered this long (field.js hides it then; the
+# entry can still be deleted from the list the same day).
+UNDO_SECONDS = 10
+# An outing page lists at most this many encounters (newest first).
+ENCOUNTERS_SHOWN = 200
+UNDO_SESSION_KEY = "field_undo"
+
+
+def _now() -> datetime.datetime:
+    return timezone.localtime()
+
+
+# Today -----------------------------------------------------------------------------------
+
+
+@login_required
+def today(request):
+    """The worker's day: outings in progress, planned and unfinished, follow-ups due, and Start outing."""
+    user = request.user
+    now = _now()
+    day = now.date()
+    mine = (
+        outings_visible_to(user).filter(status=OutingStatus.PLANNED, participants=user).prefetch_related("participants")
+    )
+    in_progress = list(mine.filter(date=day, start_time__lte=now.time()).order_by("start_time"))
+    upcoming = list(
+        mine.filter(
+            Q(date=day, start_time__gt=now.time())
+            | Q(date__gt=day, date__lte=day + datetime.timedelta(days=UPCOMING_DAYS))
+        ).order_by("date", "start_time")[:UPCOMING_SHOWN]
+    )
+    context = {
+        "today": day,
+        "in_progress": in_progress,
+        "upcoming": upcoming,
+        "can_start": not user.is_expert,
+    }
+    if not user.is_expert:
+        context["unfinished"] = list(
+            mine.filter(date__lt=day, date__gte=day - datetime.timedelta(days=UNFINISHED_DAYS)).order_by(
+                "-date", "-start_time"
+            )[:UPCOMING_SHOWN]
+        )
+        context["team_outings_today"] = list(
+            outings_visible_to(user)
+            .filter(date=day, team__in=member_team_ids(user))
+            .exclude(status=OutingStatus.CANCELLED)
+            .exclude(participants=user)
+            .order_by("start_time")[:UPCOMING_SHOWN]
+        )
+        week_end = day + datetime.timedelta(days=6 - day.weekday())
+        due = (
+            follow_ups_visible_to(user)
+            .filter(done_on__isnull=True, due_on__lte=week_end)
+            .filter(Q(assigned_to=user) | Q(assigned_to__isnull=True, team__in=member_team_ids(user)))
+            .select_related("referral", "person")
+            .order_by("due_on", "id")
+        )
+        follow_ups = list(due[:FOLLOW_UPS_SHOWN])
+        context["follow_ups"] = follow_ups
+        context["follow_ups_more"] = due.count() - FOLLOW_UPS_SHOWN if len(follow_ups) == FOLLOW_UPS_SHOWN else 0
+        context["week_end"] = week_end
+    return render(request, "encounters/today.html", context)
+
+
+@login_required
+def outing_start_view(request):
+    """Start an outing now: pick the site, tick who comes along."""
+    user = request.user
+    if user.is_expert:
+        raise PermissionDenied
+    form = OutingStartForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outing = outing_start(
+                actor=user,
+                team=form.cleaned_data["team"],
+                site=form.cleaned_data["site"],
+                participants=form.cleaned_data["participants"],
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, _("Outing started. Log encounters below."))
+            return redirect("encounters:outing_detail", pk=outing.pk)
+    return render(request, "encounters/outing_start.html", {"form": form})
+
+
+@login_required
+@require_POST
+def outing_start_planned_view(request, pk):
+    """Start one of today's planned outings now."""
+    outing = get_outing_for_user(request.user, pk)
+    try:
+        outing_start_planned(actor=request.user, outing=outing)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("encounters:today")
+    messages.success(request, _("Outing started. Log encounters below."))
+    return redirect("encounters:outing_detail", pk=outing.pk)
+
+
+@login_required
+@require_POST
+def follow_up_done(request, pk):
+    """Mark a follow-up done today (from the Today page)."""
+    try:
+        follow_up = follow_ups_visible_to(request.user).get(pk=pk, done_on__isnull=True)
+    except FollowUp.DoesNotExist:
+        raise Http404 from None
+    services.follow_up_update(actor=request.user, follow_up=follow_up, done_on=timezone.localdate())
+    messages.success(request, _("Follow-up marked done."))
+    return redirect("encounters:today")
+
+
+# The outing page -------------------------------------------------------------------------
+
+
+def _can_log(outing: Outing) -> bool:
+    """Encounters are logged at outings that have begun (or are over), never at cancelled ones."""
+    return outing.status != OutingStatus.CANCELLED and outing.date <= _now().date()
+
+
+def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
+    encounters = list(
+        encounters_visible_to(user)
+        .filter(outing=outing)
+        .annotate(referral_count=Count("referrals"))
+        .order_by("-occurred_at", "-id")[:ENCOUNTERS_SHOWN]
+    )
+    writable = None if user.is_superuser else writable_team_ids(user)
+    need_labels = dict(Need.choices)
+    for encounter in encounters:
+        encounter.need_labels = [need_labels[code] for code in encounter.needs]
+        encounter.can_edit = services.encounter_can_edit(user, encounter, writable_teams=writable)
+        encounter.can_delete = services.encounter_can_delete(user, encounter, writable_teams=writable)
+        if user.is_expert:
+            # The selector hides encounters with named persons; the list shows no persons to experts at all.
+            encounter.person = None
+    return encounters
+
+
+def outing_summary(user: User, outing: Outing) -> dict:
+    """What was logged at an outing: encounters by depth, anonymous or linked, needs, tally and hours."""
+    counts = {
+        "total": Count("id"),
+        "brief": Count("id", filter=Q(depth=Depth.BRIEF)),
+        "conversation": Count("id", filter=Q(depth=Depth.CONVERSATION)),
+        "anonymous": Count("id", filter=Q(anonymous=True)),
+        "linked": Count("id", filter=Q(anonymous=False)),
+    }
+    for code in Need.values:
+        counts[f"need_{code}"] = Count("id", filter=Q(needs__has=code))
+    row = encounters_visible_to(user).filter(outing=outing).order_by().aggregate(**counts)
+    participants = outing.participants.count()
+    hours = outing.duration_hours
+    return {
+        "encounters": row["total"],
+        "brief": row["brief"],
+        "conversation": row["conversation"],
+        "anonymous": row["anonymous"],
+        "linked": row["linked"],
+        "needs": [(label, row[f"need_{code}"]) for code, label in Need.choices if row[f"need_{code}"]],
+        "tally": outing.tallied_contacts,
+        "people_met": row["total"] + outing.tallied_contacts,
+        "participants": participants,
+        "duration_hours": hours,
+        "person_hours": hours * participants,
+    }
+
+
+def _encounter_form(user: User, outing: Outing, data=None) -> EncounterForm:
+    return EncounterForm(data, user=user, team=outing.team)
+
+
+def _log_context(request, outing: Outing, form: EncounterForm | None = None, **extra) -> dict:
+    user = request.user
+    context = {
+        "outing": outing,
+        "can_log": _can_log(outing),
+        "form": form if form is not None else _encounter_form(user, outing),
+        "encounters": _outing_encounters(user, outing),
+        "undo_seconds": UNDO_SECONDS,
+        "person_query_min": PersonSearchForm.MIN_LENGTH,
+    }
+    context.update(extra)
+    undo = context.get("undo")
+    if undo is not None:
+        undo.can_undo = services.encounter_can_delete(user, undo)
+    return context
+
+
+def _page_context(request, outing: Outing, form: EncounterForm | None = None, **extra) -> dict:
+    user = request.user
+    context = _log_context(request, outing, form, **extra)
+    participants = list(outing.participants.all())
+    context.update(
+        {
+            "participants": participants,
+            "tally_form": TallyForm(),
+            "can_finish": not user.is_expert and outing.status != OutingStatus.CANCELLED,
+            "in_progress": outing.status == OutingStatus.PLANNED and outing.date == _now().date(),
+            "summary": outing_summary(user, outing) if outing.status == OutingStatus.DONE else None,
+        }
+    )
+    return context
+
+
+def _pop_undo(request, outing: Outing) -> Encounter | None:
+    """The encounter just logged (no-JavaScript path: remembered in the session over the redirect)."""
+    undo = request.session.pop(UNDO_SESSION_KEY, None)
+    if not undo or undo.get("outing") != outing.pk:
+        return None
+    logged_at = datetime.datetime.fromisoformat(undo["at"])
+    if timezone.now() - logged_at > datetime.timedelta(seconds=60):
+        return None
+    try:
+        return get_encounter_for_user(request.user, undo["encounter"])
+    except Http404:
+        return None
+
+
+@login_required
+def outing_detail(request, pk):
+    outing = get_outing_for_user(request.user, pk)
+    context = _page_context(request, outing, undo=_pop_undo(request, outing))
+    return render(request, "encounters/outing_detail.html", context)
+
+
+@login_required
+@require_POST
+def encounter_create(request, pk):
+    """Save the quick log. Nothing typed is lost on an error: the form comes back as it was sent."""
+    user = request.user
+    outing = get_outing_for_user(user, pk)
+    if not _can_log(outing):
+        raise PermissionDenied
+    form = _encounter_form(user, outing, request.POST)
+    if "search_persons" in request.POST and form.can_link_person:
+        # The search button of the no-JavaScript page: draw the page again with the results.
+        search = PersonSearchForm(request.POST)
+        context = _page_context(request, outing, form, person_results=_person_results(user, outing, search))
+        return render(request, "encounters/outing_detail.html", context)
+    if form.is_valid():
+        try:
+            encounter = _save_quick_log(user, outing, form)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            if request.htmx:
+                context = _log_context(request, outing, undo=encounter)
+                return render(request, "encounters/_outing_log.html", context)
+            request.session[UNDO_SESSION_KEY] = {
+                "outing": outing.pk,
+                "encounter": encounter.pk,
+                "at": timezone.now().isoformat(),
+            }
+            return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
+    if request.htmx:
+        return render(request, "encounters/_outing_log.html", _log_context(request, outing, form))
+    return render(request, "encounters/outing_detail.html", _page_context(request, outing, form))
+
+
+# Form prefixes for the errors of each service called by the quick log.
+PERSON_ERROR_FIELDS = {"alias": "new_alias", "birth_year": "new_birth_year", "gender": "new_gender"}
+REFERRAL_ERROR_FIELDS = {
+    "service_kind": "referral_service_kind",
+    "partner": "referral_partner",
+    "status": "referral_status",
+}
+
+
+def _add_service_errors(form, error: ValidationError, field_map: dict | None = None) -> None:
+    """Put a service's errors on the form fields they name (or above the form)."""
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
+    for name, errors in error.message_dict.items():
+        target = (field_map or {}).get(name, name)
+        if target not in form.fields:
+            target = None
+        for message in errors:
+            form.add_error(target, message)
+
+
+def _existing_encounter(user: User, client_uuid) -> Encounter | None:
+    if client_uuid is None:
+        return None
+    if not Encounter.objects.filter(client_uuid=client_uuid).exists():
+        return None
+    existing = encounters_visible_to(user).filter(client_uuid=client_uuid).first()
+    if existing is None:
+        raise ValidationError(_("This form was sent already. Reload the page and log the encounter again."))
+    return existing
+
+
+def _occurred_at(outing: Outing) -> datetime.datetime:
+    """Now, at an outing of today; otherwise the outing's start (an entry made afterwards)."""
+    now = timezone.now()
+    if outing.date == timezone.localdate(now):
+        return now
+    return local_datetime(outing.date, outing.start_time)
+
+
+def _save_quick_log(user: User, outing: Outing, form: EncounterForm) -> Encounter:
+    """Create the person (if new), the encounter and the referral (if any), all or nothing.
+
+    The form's client_uuid makes a second send of the same form (a double tap,
+    a resend on a bad connection) answer with the encounter the first made.
+    """
+    data = form.cleaned_data
+    client_uuid = data.get("client_uuid")
+    existing = _existing_encounter(user, client_uuid)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            person = data.get("person")
+            if data.get("new_alias"):
+                try:
+                    person = services.person_create(
+                        actor=user,
+                        team=outing.team,
+                        alias=data["new_alias"],
+                        birth_year=data.get("new_birth_year"),
+                        gender=data.get("new_gender") or data["gender"],
+                    )
+                except ValidationError as error:
+                    raise _renamed(error, PERSON_ERROR_FIELDS) from None
+            encounter = services.encounter_create(
+                actor=user,
+                team=outing.team,
+                site=outing.site,
+                outing=outing,
+                occurred_at=_occurred_at(outing),
+                person=person,
+                client_uuid=client_uuid,
+                **form.encounter_fields(),
+            )
+            if data.get("referral_service_kind"):
+                try:
+                    services.referral_create(
+                        actor=user,
+                        team=outing.team,
+                        encounter=encounter,
+                        service_kind=data["referral_service_kind"],
+                        partner=data.get("referral_partner"),
+                        status=data["referral_status"],
+                    )
+                except ValidationError as error:
+                    raise _renamed(error, REFERRAL_ERROR_FIELDS) from None
+    except IntegrityError:
+        # Two sends of one form at the same moment: the other one won.
+        existing = _existing_encounter(user, client_uuid)
+        if existing is None:
+            raise
+        return existing
+    except ValidationError as error:
+        if "client_uuid" in getattr(error, "error_dict", {}):
+            existing = _existing_encounter(user, client_uuid)
+            if existing is not None:
+                return existing
+        raise
+    logger.info("Encounter %s logged at outing %s", encounter.pk, outing.pk)
+    return encounter
+
+
+def _renamed(error: ValidationError, field_map: dict) -> ValidationError:
+    if not hasattr(error, "error_dict"):
+        return error
+    return ValidationError({field_map.get(name, name): errors for name, errors in error.error_dict.items()})
+
+
+def _person_results(user: User, outing: Outing, search: PersonSearchForm):
+    if not search.is_valid():
+        return []
+    query = search.cleaned_data["person_query"].strip()
+    if len(query) < PersonSearchForm.MIN_LENGTH:
+        return None
+    return list(
+        persons_visible_to(user)
+        .filter(team=outing.team)
+        .filter(Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query))
+        .order_by("alias", "last_name", "first_name")[:PERSON_RESULTS_SHOWN]
+    )
+
+
+@login_required
+@require_POST
+def person_search(request, pk):
+    """Persons of the outing's team by alias or name, as the worker types (htmx).
+
+    A POST, so that the names typed stay out of URLs and server logs.
+    Experts by experience log anonymous encounters only and get 404.
+    """
+    user = request.user
+    outing = get_outing_for_user(user, pk)
+    if user.is_expert:
+        raise Http404
+    results = _person_results(user, outing, PersonSearchForm(request.POST))
+    return render(
+        request,
+        "encounters/_person_results.html",
+        {"person_results": results, "person_query_min": PersonSearchForm.MIN_LENGTH},
+    )
+
+
+@login_required
+@require_POST
+def outing_tally(request, pk):
+    """+1 or −1 on the tally of brief contacts; an F() update in the service, so no tap is lost."""
+    user = request.user
+    outing = get_outing_for_user(user, pk)
+    if not _can_log(outing):
+        raise PermissionDenied
+    form = TallyForm(request.POST)
+    if form.is_valid():
+        # The same tap sent again (its client_uuid is known) is counted once.
+        with contextlib.suppress(IntegrityError):
+            data = form.cleaned_data
+            outing_tally_add(actor=user, outing=outing, delta=data["delta"], client_uuid=data["client_uuid"])
+        outing.refresh_from_db(fields=["tallied_contacts"])
+    if request.htmx:
+        response = render(request, "encounters/_tally.html", {"outing": outing, "tally_form": TallyForm()})
+        if not form.is_valid():
+            response.status_code = 400
+        return response
+    if not form.is_valid():
+        messages.error(request, _("The tally was not changed."))
+    return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#tally")
+
+
+@login_required
+def outing_finish_view(request, pk):
+    """End the outing: end time, observations and notes, with a summary of what was logged."""
+    user = request.user
+    outing = get_outing_for_user(user, pk)
+    if user.is_expert or outing.status == OutingStatus.CANCELLED:
+        raise PermissionDenied
+    form = OutingFinishForm(request.POST or None, outing=outing)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outing_finish(actor=user, outing=outing, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, _("Outing finished."))
+            return redirect("encounters:outing_detail", pk=outing.pk)
+    context = {
+        "outing": outing,
+        "form": form,
+        "summary": outing_summary(user, outing),
+        "participants": list(outing.participants.all()),
+    }
+    return render(request, "encounters/outing_finish.html", context)
+
+
+# Correcting and deleting encounters --------------------------------------------------------
+
+
+def _back_to(encounter: Encounter) -> str:
+    if encounter.outing_id:
+        return reverse("encounters:outing_detail", args=[encounter.outing_id]) + "#log"
+    return reverse("encounters:today")
+
+
+@login_required
+def encounter_edit(request, pk):
+    """Correct an encounter: its author within 14 days of logging it, a coordinator later."""
+    user = request.user
+    encounter = get_encounter_for_user(user, pk)
+    if not services.encounter_can_edit(user, encounter):
+        raise PermissionDenied
+    initial = EncounterForm.initial_for(encounter)
+    form = EncounterForm(request.POST or None, user=user, team=encounter.team, editing=True, initial=initial)
+    if request.method == "POST" and "search_persons" not in request.POST and form.is_valid():
+        fields = form.encounter_fields()
+        occurred = timezone.localtime(encounter.occurred_at)
+        fields["occurred_at"] = local_datetime(occurred.date(), form.cleaned_data["occurred_time"])
+        try:
+            with transaction.atomic():
+                # The person part of the form is drawn only for encounters of an outing (its search needs one).
+                if form.can_link_person and ("person" in request.POST or form.cleaned_data.get("new_alias")):
+                    person = form.cleaned_data.get("person")
+                    if form.cleaned_data.get("new_alias"):
+                        try:
+                            person = services.person_create(
+                                actor=user,
+                                team=encounter.team,
+                                alias=form.cleaned_data["new_alias"],
+                                birth_year=form.cleaned_data.get("new_birth_year"),
+                                gender=form.cleaned_data.get("new_gender") or fields["gender"],
+                            )
+                        except ValidationError as error:
+                            raise _renamed(error, PERSON_ERROR_FIELDS) from None
+                    fields["person"] = person
+                services.encounter_update(actor=user, encounter=encounter, **fields)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, _("Encounter corrected."))
+            return redirect(_back_to(encounter))
+    person_results = None
+    if request.method == "POST" and "search_persons" in request.POST and encounter.outing_id:
+        person_results = _person_results(user, encounter.outing, PersonSearchForm(request.POST))
+    context = {
+        "encounter": encounter,
+        "form": form,
+        "referral_form": ReferralForm(prefix="referral") if not user.is_expert else None,
+        "referrals": list(encounter.referrals.select_related("partner").order_by("-id")),
+        "can_delete": services.encounter_can_delete(user, encounter),
+        "person_results": person_results,
+    }
+    return render(request, "encounters/encounter_edit.html", context)
+
+
+@login_required
+@require_POST
+def referral_add(request, pk):
+    """Add a referral to a logged encounter."""
+    user = request.user
+    encounter = get_encounter_for_user(user, pk)
+    if user.is_expert:
+        raise PermissionDenied
+    form = ReferralForm(request.POST, prefix="referral")
+    if form.is_valid():
+        try:
+            services.referral_create(actor=user, team=encounter.team, encounter=encounter, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, _("Referral added."))
+            return redirect(reverse("encounters:encounter_edit", args=[encounter.pk]) + "#referrals")
+    initial = EncounterForm.initial_for(encounter)
+    context = {
+        "encounter": encounter,
+        "form": EncounterForm(user=user, team=encounter.team, editing=True, initial=initial),
+        "referral_form": form,
+        "referrals": list(encounter.referrals.select_related("partner").order_by("-id")),
+        "can_delete": services.encounter_can_delete(user, encounter),
+    }
+    return render(request, "encounters/encounter_edit.html", context)
+
+
+@login_required
+@require_POST
+def encounter_delete(request, pk):
+    """Delete an entry (its author the same day, a coordinator later). The quick log's undo comes here too."""
+    user = request.user
+    encounter = get_encounter_for_user(user, pk)
+    outing = encounter.outing
+    undo = request.POST.get("undo") == "1"
+    try:
+        services.encounter_delete(actor=user, encounter=encounter, with_referrals=undo)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return redirect(_back_to(encounter))
+    if request.htmx and outing is not None:
+        context = _log_context(request, outing, deleted=True)
+        return render(request, "encounters/_outing_log.html", context)
+    messages.success(request, _("The encounter was deleted."))
+    if outing is not None:
+        return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
+    return redirect("encounters:today")

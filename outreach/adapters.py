@@ -1,8 +1,36 @@
+"""How allauth signs people in here: no public sign-up, audited sign-ins."""
+
+import logging
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import ValidationError
+
+from outreach.services import user_record_login
+
+logger = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """No public sign-up: administrators create the users."""
-
     def is_open_for_signup(self, request):
+        # Administrators create the users; a new user sets a password from
+        # the invitation link (outreach.services.user_create).
         return False
+
+    def login(self, request, user):
+        # allauth calls this once every stage has passed, the TOTP step
+        # included, so the audit entry marks a sign-in that really happened.
+        super().login(request, user)
+        user_record_login(user=user)
+
+    def pre_authenticate(self, request, **credentials):
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            # Too many failed attempts for this e-mail address or from this
+            # IP address. Neither is logged: both are personal data.
+            logger.warning("Sign-in refused: too many failed attempts")
+            raise
+
+    def authentication_failed(self, request, **credentials):
+        logger.warning("Sign-in failed: wrong e-mail address or password")
+        super().authentication_failed(request, **credentials)

@@ -359,3 +359,53 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.model} {self.object_id}"
+
+
+class TallyEvent(models.Model):
+    """One tap on an outing's tally, remembered by its client UUID.
+
+    A field device that loses its connection resends the same tap; the unique
+    UUID makes the second send a no-op instead of a second count.
+    """
+
+    outing = models.ForeignKey(Outing, verbose_name=_("outing"), on_delete=models.CASCADE, related_name="tally_events")
+    client_uuid = models.UUIDField(_("client UUID"), unique=True)
+    delta = models.IntegerField(_("change"))
+    # The tally right after this event, so that a resend gets the same answer.
+    tallied_after = models.PositiveIntegerField(_("tally after the change"))
+    actor = models.ForeignKey(
+        User, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tally event")
+        verbose_name_plural = _("tally events")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.outing_id} {self.delta:+d}"
+
+
+class ApiToken(models.Model):
+    """A key for scripts (`Authorization: Token KEY`), stored only as a digest.
+
+    The key is shown once when it is made; the database keeps its SHA-256
+    digest (enough for a random 240-bit key: there is nothing to brute-force)
+    and its first characters, so that the owner can tell keys apart.
+    """
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(_("key begins with"), max_length=12)
+    digest = models.CharField(_("key digest"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}…"

@@ -1,16 +1,27 @@
 """Writes for users, sites and outings. Every write leaves an audit entry."""
 
 import datetime
+import hashlib
+import logging
+import secrets
+import uuid
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import models, transaction
 from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .models import AuditEntry, FieldSite, Outing, Team, User
+from .models import ApiToken, AuditEntry, FieldSite, Outing, TallyEvent, Team, User
 from .selectors import writable_team_ids
 from .vocabulary import OutingStatus, Role
+
+logger = logging.getLogger(__name__)
 
 # Roles whose holders reach the Django admin (with per-model limits).
 STAFF_ROLES = {Role.ADMIN, Role.COORDINATOR}
@@ -62,7 +73,11 @@ def user_create(
     password: str | None = None,
     is_superuser: bool = False,
 ) -> User:
-    """Create a user. Without a password, they set one from an e-mailed link."""
+    """Create a user. Without a password, they set one from an e-mailed link.
+
+    The invitation goes out once the transaction commits, so that a rolled
+    back creation sends nothing and the link's token matches the saved user.
+    """
     user = User(
         email=User.objects.normalize_email(email).lower(),
         full_name=full_name,
@@ -79,18 +94,83 @@ def user_create(
     user.teams.set(teams)
     _mark_email_verified(user)
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=user, changes=["email", "role", "teams"])
+    if not password:
+        user_pk = user.pk
+        transaction.on_commit(lambda: _send_invitation(user_pk))
     return user
 
 
+@transaction.atomic
+def user_send_invitation(*, actor: User | None, user: User) -> None:
+    """(Re)send the e-mail with a one-time link for setting a password.
+
+    An earlier link stays valid until it is used or expires: both go to the
+    same mailbox, and using either changes the password, which voids the other.
+    """
+    if not user.is_active:
+        raise ValidationError({"is_active": _("An inactive user cannot be invited.")})
+    audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=user, changes=["invitation"])
+    user_pk = user.pk
+    transaction.on_commit(lambda: _send_invitation(user_pk))
+
+
+def _send_invitation(user_pk: int) -> None:
+    # Read the user afresh: the token is derived from the stored password
+    # hash, last login and e-mail addresses, and allauth checks it against
+    # the database when the link is opened.
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    user = User.objects.get(pk=user_pk)
+    uidb36 = user_pk_to_url_str(user)
+    key = default_token_generator.make_token(user)
+    path = reverse("account_reset_password_from_key", kwargs={"uidb36": uidb36, "key": key})
+    site_url = settings.SITE_URL.rstrip("/")
+    context = {
+        "greeting_name": user.full_name.split()[0] if user.full_name.strip() else "",
+        "set_password_url": site_url + path,
+        "login_url": site_url + reverse("account_login"),
+        "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+        "requires_mfa": user.requires_mfa,
+    }
+    with translation.override(_user_language(user)):
+        subject = render_to_string("account/email/invitation_subject.txt", context)
+        body = render_to_string("account/email/invitation_message.txt", context)
+    # A subject must be one line; templates end with a newline.
+    subject = " ".join(subject.split())
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    except Exception as exc:  # noqa: BLE001 - the user exists by now; the admin can resend.
+        # The exception's text can quote the address, so only its type is logged.
+        logger.error("Invitation to user %s could not be sent: %s", user.pk, type(exc).__name__)
+        return
+    logger.info("Invitation sent to user %s", user.pk)
+
+
+def _user_language(user: User) -> str:
+    # The user model has no language preference (yet); the site's language
+    # (Finnish in production) is what a new user most likely reads.
+    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+
+
 def _mark_email_verified(user: User) -> None:
-    """The admin vouches for the address; allauth's MFA needs it verified."""
+    """The admin vouches for the address; allauth's MFA needs it verified.
+
+    The user's one address is the only one allauth knows: an old address
+    left behind would still sign in and receive password resets.
+    """
     from allauth.account.models import EmailAddress
 
-    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    EmailAddress.objects.filter(user=user).exclude(email__iexact=user.email).delete()
+    EmailAddress.objects.update_or_create(
+        user=user, email__iexact=user.email, defaults={"email": user.email, "verified": True, "primary": True}
+    )
 
 
 @transaction.atomic
 def user_update(*, actor: User | None, user: User, teams: Iterable[Team] | None = None, **fields) -> User:
+    if "email" in fields:
+        fields["email"] = User.objects.normalize_email(fields["email"]).lower()
     changed = apply_changes(user, fields)
     if "role" in changed or "is_superuser" in changed:
         user.is_staff = user.is_superuser or user.role in STAFF_ROLES
@@ -105,6 +185,11 @@ def user_update(*, actor: User | None, user: User, teams: Iterable[Team] | None 
     if changed:
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=user, changes=changed)
     return user
+
+
+def user_record_login(*, user: User) -> AuditEntry:
+    """Audit a completed sign-in (after the second factor, where there is one)."""
+    return audit(actor=user, action=AuditEntry.Action.LOGIN, instance=user)
 
 
 # Sites ---------------------------------------------------------------------
@@ -194,11 +279,14 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
 
 
 @transaction.atomic
-def outing_tally_add(*, actor: User, outing: Outing, delta: int) -> int:
+def outing_tally_add(*, actor: User, outing: Outing, delta: int, client_uuid: uuid.UUID | None = None) -> int:
     """Add `delta` (±) to the tally of brief contacts; returns the new count.
 
     An F() update, so that two workers tapping at once both count; the tally
-    never goes below zero.
+    never goes below zero. With a `client_uuid` (sent by field devices) the
+    tap is remembered as a TallyEvent in the same transaction: a second tap
+    with the same UUID violates its unique constraint and rolls the whole
+    change back, so a resend never counts twice.
     """
     if actor.is_expert:
         if not outing.participants.filter(pk=actor.pk).exists():
@@ -212,5 +300,261 @@ def outing_tally_add(*, actor: User, outing: Outing, delta: int) -> int:
     else:
         Outing.objects.filter(pk=outing.pk).update(tallied_contacts=F("tallied_contacts") + delta)
     outing.refresh_from_db(fields=["tallied_contacts"])
+    if client_uuid is not None:
+        TallyEvent.objects.create(
+            outing=outing, client_uuid=client_uuid, delta=delta, tallied_after=outing.tallied_contacts, actor=actor
+        )
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=outing, changes=["tallied_contacts"])
     return outing.tallied_contacts
+
+
+def _local_minute(at: datetime.datetime | None = None) -> datetime.datetime:
+    """The Helsinki wall-clock time of `at` (default now), to the minute: outings are timed in minutes."""
+    return timezone.localtime(at or timezone.now()).replace(second=0, microsecond=0)
+
+
+@transaction.atomic
+def outing_start(
+    *,
+    actor: User,
+    team: Team,
+    site: FieldSite,
+    participants: Iterable[User] = (),
+    at: datetime.datetime | None = None,
+) -> Outing:
+    """Start an outing now, from the field: planned, dated today, started now, no end yet.
+
+    An outing is *in progress* while its status is planned, it is dated today
+    and its start time has passed; `outing_finish` ends it (status done, end
+    time set). The one who starts it always takes part.
+    """
+    if actor.is_expert:
+        raise PermissionDenied
+    if not site.active:
+        raise ValidationError({"site": _("This site is no longer active.")})
+    now = _local_minute(at)
+    people = [actor, *(person for person in participants if person.pk != actor.pk)]
+    return outing_create(actor=actor, team=team, site=site, date=now.date(), start_time=now.time(), participants=people)
+
+
+@transaction.atomic
+def outing_start_planned(*, actor: User, outing: Outing, at: datetime.datetime | None = None) -> Outing:
+    """Start one of today's planned outings now: the start time becomes now and the actor takes part.
+
+    A planned end time is dropped: the outing ends when it is finished.
+    """
+    if actor.is_expert:
+        raise PermissionDenied
+    now = _local_minute(at)
+    if outing.status != OutingStatus.PLANNED:
+        raise ValidationError({"status": _("Only a planned outing can be started.")})
+    if outing.date != now.date():
+        raise ValidationError({"date": _("Only today's outings can be started.")})
+    participants = list(outing.participants.all())
+    if actor.pk not in {person.pk for person in participants}:
+        participants.append(actor)
+    return outing_update(actor=actor, outing=outing, start_time=now.time(), end_time=None, participants=participants)
+
+
+@transaction.atomic
+def outing_finish(
+    *,
+    actor: User,
+    outing: Outing,
+    end_time: datetime.time,
+    observations: str = "",
+    notes: str = "",
+) -> Outing:
+    """End an outing: status done with its end time, observations of the need for outreach and notes.
+
+    A done outing can be finished again to correct these; a cancelled one cannot.
+    """
+    if actor.is_expert:
+        raise PermissionDenied
+    if outing.status == OutingStatus.CANCELLED:
+        raise ValidationError({"status": _("A cancelled outing cannot be finished.")})
+    return outing_update(
+        actor=actor,
+        outing=outing,
+        status=OutingStatus.DONE,
+        end_time=end_time,
+        observations=observations,
+        notes=notes,
+    )
+
+
+# API tokens ----------------------------------------------------------------
+
+
+def api_token_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, actor: User | None, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Make a key for scripts; returns the token row and the key, which is never stored."""
+    key = secrets.token_urlsafe(30)
+    token = ApiToken.objects.create(user=user, name=name.strip()[:100], prefix=key[:8], digest=api_token_digest(key))
+    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=token, changes=["user", "name"])
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: User | None, token: ApiToken) -> None:
+    audit(actor=actor, action=AuditEntry.Action.DELETE, instance=token)
+    token.delete()
+
+
+@transaction.atomic
+def api_tokens_revoke_all(*, actor: User | None, user: User) -> int:
+    """Revoke every key of `user`; returns how many there were."""
+    tokens = list(ApiToken.objects.filter(user=user))
+    for token in tokens:
+        api_token_revoke(actor=actor, token=token)
+    return len(tokens)
+
+
+# Planning ------------------------------------------------------------------
+
+# How far ahead recurring schedules may plan in one run.
+SCHEDULE_MAX_WEEKS = 26
+
+
+@transaction.atomic
+def outing_cancel(*, actor: User, outing: Outing, reason: str = "") -> Outing:
+    """Cancel a planned outing. The record stays, with status cancelled.
+
+    The plan's history stays visible in the agenda, anything already logged
+    at the outing keeps its link, and a cancelled occurrence of a recurring
+    schedule keeps the schedule from planning it again. The optional reason
+    is appended to the notes. Cancelling a cancelled outing changes nothing;
+    a finished (done) outing cannot be cancelled.
+    """
+    if actor.is_expert:
+        raise PermissionDenied
+    ensure_can_write_team(actor, outing.team)
+    # Lock the row: a cancel racing with finishing the outing must not undo it.
+    outing.refresh_from_db(from_queryset=Outing.objects.select_for_update())
+    if outing.status == OutingStatus.CANCELLED:
+        return outing
+    if outing.status == OutingStatus.DONE:
+        raise ValidationError({"status": _("A finished outing cannot be cancelled.")})
+    changed = ["status"]
+    outing.status = OutingStatus.CANCELLED
+    reason = reason.strip()
+    if reason:
+        line = _("Cancelled: %(reason)s") % {"reason": reason}
+        outing.notes = f"{outing.notes.rstrip()}\n\n{line}" if outing.notes.strip() else line
+        changed.append("notes")
+    validate_model(outing)
+    outing.save(update_fields=[*changed, "updated_at"])
+    audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=outing, changes=changed)
+    return outing
+
+
+@transaction.atomic
+def outings_generate_from_schedule(
+    *, actor: User | None, team: Team, weeks: int = 4, today: datetime.date | None = None
+) -> list[Outing]:
+    """Plan the outings that the recurring schedules of the team's sites call for.
+
+    Covers the days from `today` up to `weeks` weeks ahead (today included,
+    the day `weeks` weeks from today not). The sites are those the team is
+    responsible for (FieldSite.team) that are active and have a schedule; a
+    day outside a site's seasonal window gets no outing. Generated outings
+    are planned, without participants: whoever plans the week adds them.
+
+    Idempotent: an outing of the team at the same site, date and start time
+    blocks the generated one whatever its status. A cancelled one blocks it
+    too, since someone decided against that occurrence.
+
+    A schedule of every N weeks keeps the cadence of the latest outing at
+    the site on the scheduled weekday and start time (any status), so that
+    runs on different days agree, and moving one occurrence by hand moves
+    the ones after it; with no such outing the cadence starts at the first
+    scheduled day in the period.
+
+    `actor` None is the system (the cron job, generate_planned_outings).
+    """
+    if actor is not None:
+        if actor.is_expert:
+            raise PermissionDenied
+        ensure_can_write_team(actor, team)
+    if not 1 <= weeks <= SCHEDULE_MAX_WEEKS:
+        raise ValidationError({"weeks": _("Enter a number of weeks from 1 to %(max)d.") % {"max": SCHEDULE_MAX_WEEKS}})
+    first_day = today or timezone.localdate()
+    end = first_day + datetime.timedelta(weeks=weeks)
+    # One run per team at a time (the cron job and a button press at once):
+    # the check for existing outings and the inserts must not interleave.
+    list(Team.objects.select_for_update().filter(pk=team.pk).values_list("pk"))
+    sites = list(
+        FieldSite.objects.filter(
+            team=team,
+            active=True,
+            schedule_weekday__isnull=False,
+            schedule_start_time__isnull=False,
+            schedule_end_time__isnull=False,
+            schedule_every_weeks__isnull=False,
+        ).order_by("name", "pk")
+    )
+    if not sites:
+        return []
+    existing = set(
+        Outing.objects.filter(team=team, site__in=sites, date__gte=first_day, date__lt=end).values_list(
+            "site_id", "date", "start_time"
+        )
+    )
+    created = []
+    for site in sites:
+        for day in _scheduled_days(team, site, first_day, end):
+            if (site.pk, day, site.schedule_start_time) in existing or not site.in_season(day):
+                continue
+            outing = Outing(
+                team=team,
+                site=site,
+                date=day,
+                start_time=site.schedule_start_time,
+                end_time=site.schedule_end_time,
+                status=OutingStatus.PLANNED,
+                created_by=actor,
+            )
+            validate_model(outing)
+            outing.save()
+            audit(
+                actor=actor,
+                action=AuditEntry.Action.CREATE,
+                instance=outing,
+                changes=["team", "site", "date", "start_time", "end_time", "status"],
+            )
+            created.append(outing)
+    created.sort(key=lambda outing: (outing.date, outing.start_time, outing.site.name))
+    return created
+
+
+def _scheduled_days(team: Team, site: FieldSite, first_day: datetime.date, end: datetime.date) -> list[datetime.date]:
+    """The days from `first_day` (included) to `end` (excluded) that the site's schedule names."""
+    every = site.schedule_every_weeks
+    day = first_day + datetime.timedelta(days=(site.schedule_weekday - first_day.weekday()) % 7)
+    if every > 1:
+        anchor = (
+            Outing.objects.filter(
+                team=team,
+                site=site,
+                start_time=site.schedule_start_time,
+                # ISO weekdays run from 1 (Monday), the schedule's from 0.
+                date__iso_week_day=site.schedule_weekday + 1,
+                date__lt=end,
+            )
+            .order_by("-date")
+            .values_list("date", flat=True)
+            .first()
+        )
+        if anchor is not None:
+            weeks_off = ((day - anchor).days // 7) % every
+            if weeks_off:
+                day += datetime.timedelta(weeks=every - weeks_off)
+    days = []
+    while day < end:
+        days.append(day)
+        day += datetime.timedelta(weeks=every)
+    return days

@@ -1,0 +1,54 @@
+"""Structural observations and client feedback in the admin, for coordinators and admins.
+
+See outreach/admin.py for the role rules.
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from outreach.admin import COORDINATION, RoleAdmin, TeamListFilter
+
+from .models import ClientFeedback, StructuralObservation
+
+
+class ReportedFilter(admin.SimpleListFilter):
+    title = _("reported")
+    parameter_name = "reported"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(reported_on__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(StructuralObservation)
+class StructuralObservationAdmin(RoleAdmin):
+    view_roles = COORDINATION
+    delete_roles = COORDINATION
+    date_hierarchy = "observed_on"
+    list_display = ["observed_on", "theme", "municipality", "site", "team", "reported_to", "reported_on"]
+    list_filter = ["theme", ReportedFilter, "municipality", TeamListFilter]
+    list_select_related = ["municipality", "site", "team"]
+    search_fields = ["description", "reported_to"]
+    autocomplete_fields = ["site"]
+    readonly_fields = ["created_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ClientFeedback)
+class ClientFeedbackAdmin(RoleAdmin):
+    view_roles = COORDINATION
+    delete_roles = COORDINATION
+    date_hierarchy = "given_on"
+    list_display = ["given_on", "site", "outing", "score", "language"]
+    list_filter = ["score", "language", "site__site_type", "site__municipality"]
+    list_select_related = ["site", "outing", "outing__site"]
+    search_fields = ["site__name", "comment"]
+    autocomplete_fields = ["site", "outing"]

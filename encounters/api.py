@@ -1,0 +1,589 @@
+"""REST API for persons, encounters, referrals and follow-ups.
+
+Shared conventions (visibility, errors, `team`, exactly-once creates) are
+described in `outreach.api`.
+
+Named persons: the API creates pseudonymous persons only. A person becomes
+named through `POST /api/v1/persons/{id}/make-named/`, which records the
+consent that a named record needs, exactly as the service does for the UI;
+afterwards the named fields can be changed with PUT/PATCH. Experts by
+experience never see named persons nor the named fields, and cannot name
+anyone.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from networks.models import PartnerOrganisation
+from outreach.api import (
+    IdempotentCreateMixin,
+    NoExpertWritePermission,
+    ServiceViewSetMixin,
+    TeamDefaultMixin,
+    VisibleRelatedField,
+    date_range_filterset,
+    idempotent_create_responses,
+    municipality_filter,
+    request_user,
+    text_field,
+    validate_plausible_date,
+    visible_choice_filter,
+)
+from outreach.models import AuditEntry, FieldSite, Outing, Team, User
+from outreach.selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to
+from outreach.services import audit
+from outreach.vocabulary import (
+    Action,
+    AgeGroup,
+    ContactKind,
+    Depth,
+    Gender,
+    Need,
+    ReferralStatus,
+    ServiceKind,
+    SiteType,
+)
+
+from .models import BIRTH_YEAR_MAX, BIRTH_YEAR_MIN, Consent, Encounter, FollowUp, Person, Referral
+from .selectors import encounters_visible_to, follow_ups_visible_to, persons_visible_to, referrals_visible_to
+from .services import (
+    DIRECT_IDENTIFIERS,
+    encounter_create,
+    encounter_delete,
+    encounter_update,
+    follow_up_create,
+    follow_up_update,
+    person_create,
+    person_make_named,
+    person_update,
+    referral_create,
+    referral_update,
+)
+from .validators import validate_identity_code
+
+TEAM_HELP = _("May be left out by a user who belongs to exactly one team.")
+
+
+def _team_field():
+    return VisibleRelatedField(scope=teams_visible_to, queryset=Team.objects.all(), required=False, help_text=TEAM_HELP)
+
+
+def _partners(user):
+    return PartnerOrganisation.objects.all()
+
+
+# Persons -------------------------------------------------------------------
+
+
+class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
+    team = _team_field()
+    kind = serializers.ChoiceField(
+        choices=Person.Kind.choices,
+        read_only=True,
+        help_text=_("`named` only after consent: see POST /api/v1/persons/{id}/make-named/."),
+    )
+    alias = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    birth_year = serializers.IntegerField(
+        min_value=BIRTH_YEAR_MIN, max_value=BIRTH_YEAR_MAX, required=False, allow_null=True
+    )
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    identity_code = serializers.CharField(max_length=11, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    engaged_on = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    notes = text_field()
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "team",
+            "kind",
+            "alias",
+            "birth_year",
+            "gender",
+            "first_name",
+            "last_name",
+            "identity_code",
+            "phone",
+            "email",
+            "engaged_on",
+            "notes",
+            "merged_into",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["merged_into", "created_at", "updated_at"]
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        named = self.instance is not None and self.instance.kind == Person.Kind.NAMED
+        errors = {}
+        if not named:
+            for name in DIRECT_IDENTIFIERS:
+                if attrs.pop(name, ""):
+                    errors[name] = _(
+                        "Names, identity codes and contact details are recorded only after consent: "
+                        "make the person named first."
+                    )
+            alias = attrs.get("alias", getattr(self.instance, "alias", ""))
+            if not (alias or "").strip():
+                errors["alias"] = _("A pseudonymous person needs an alias.")
+        else:
+            first = attrs.get("first_name", self.instance.first_name)
+            last = attrs.get("last_name", self.instance.last_name)
+            if not (first or "").strip() and not (last or "").strip():
+                errors["last_name"] = _("A named person needs a first or last name.")
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if request_user(self).is_expert:
+            for name in DIRECT_IDENTIFIERS:
+                data.pop(name, None)
+        return data
+
+
+class MakeNamedSerializer(serializers.Serializer):
+    consent_scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Consent.Scope.choices),
+        min_length=1,
+        max_length=10,
+        help_text=_("What the person agreed to; must include `personal_data`."),
+    )
+    consent_given_on = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    identity_code = serializers.CharField(
+        max_length=11, required=False, allow_blank=True, validators=[validate_identity_code]
+    )
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if not attrs.get("first_name", "").strip() and not attrs.get("last_name", "").strip():
+            raise serializers.ValidationError({"last_name": _("A named person needs a first or last name.")})
+        return attrs
+
+
+class PersonFilter(filters.FilterSet):
+    team = visible_choice_filter(teams_visible_to)
+    gender = filters.ChoiceFilter(choices=Gender.choices)
+    kind = filters.ChoiceFilter(choices=Person.Kind.choices)
+    alias = filters.CharFilter(lookup_expr="icontains", help_text=_("Part of the alias."))
+
+    class Meta:
+        model = Person
+        fields = ["team", "gender", "kind", "alias", "birth_year"]
+
+
+class PersonViewSet(
+    ServiceViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """People met more than once. Created pseudonymous (alias, birth year, gender); named only
+    with consent through `make-named`. Merged records are left out of the list; their own URL
+    still answers, with `merged_into`."""
+
+    serializer_class = PersonSerializer
+    filterset_class = PersonFilter
+    ordering_fields = ["alias", "birth_year", "created_at", "id"]
+    ordering = ["alias", "id"]
+
+    def get_queryset(self):
+        # Merged records are found by id (their links keep working) but not listed.
+        return persons_visible_to(self.request.user, include_merged=self.action != "list")
+
+    def retrieve(self, request, *args, **kwargs):
+        person = self.get_object()
+        if person.kind == Person.Kind.NAMED:
+            audit(actor=request.user, action=AuditEntry.Action.VIEW, instance=person)
+        return Response(self.get_serializer(person).data)
+
+    def perform_create(self, serializer):
+        serializer.instance = person_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = person_update(
+            actor=self.request.user, person=serializer.instance, **serializer.validated_data
+        )
+
+    @extend_schema(
+        summary="Make a pseudonymous person named, recording consent",
+        request=MakeNamedSerializer,
+        responses={200: PersonSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="make-named")
+    def make_named(self, request, pk=None):
+        """Record the person's consent and their name (and optionally identity code and contact
+        details). Not for experts by experience."""
+        person = self.get_object()
+        if request.user.is_expert:
+            self.permission_denied(request)
+        serializer = MakeNamedSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if person.kind == Person.Kind.NAMED:
+            raise serializers.ValidationError({"non_field_errors": [_("This person is named already.")]})
+        person_make_named(actor=request.user, person=person, **serializer.validated_data)
+        return Response(self.fresh_data(person))
+
+
+# Encounters ----------------------------------------------------------------
+
+
+class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
+    team = _team_field()
+    client_uuid = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text=_("Generated by the device; a repeated create with the same UUID makes one record."),
+    )
+    outing = VisibleRelatedField(
+        scope=outings_visible_to, queryset=Outing.objects.all(), required=False, allow_null=True
+    )
+    site = VisibleRelatedField(
+        scope=sites_visible_to,
+        queryset=FieldSite.objects.all(),
+        required=False,
+        help_text=_("May be left out when an outing is given: the outing's site."),
+    )
+    occurred_at = serializers.DateTimeField(
+        validators=[validate_plausible_date],
+        help_text=_("ISO 8601 with offset, e.g. 2026-05-12T10:30:00+03:00; shown in Europe/Helsinki time."),
+    )
+    contact_kind = serializers.ChoiceField(choices=ContactKind.choices, required=False)
+    depth = serializers.ChoiceField(choices=Depth.choices, required=False)
+    person = VisibleRelatedField(
+        scope=persons_visible_to,
+        queryset=Person.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("Null for an anonymous encounter."),
+    )
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False)
+    age_group = serializers.ChoiceField(choices=AgeGroup.choices, required=False)
+    first_contact = serializers.BooleanField(required=False, allow_null=True)
+    needs = serializers.ListField(child=serializers.ChoiceField(choices=Need.choices), required=False, max_length=50)
+    actions = serializers.ListField(
+        child=serializers.ChoiceField(choices=Action.choices), required=False, max_length=50
+    )
+    duration_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60, required=False, allow_null=True)
+    notes = text_field()
+    workers = VisibleRelatedField(
+        scope=users_visible_to,
+        queryset=User.objects.all(),
+        many=True,
+        required=False,
+        help_text=_("Ids of the workers; left out: the outing's participants (or the caller)."),
+    )
+
+    class Meta:
+        model = Encounter
+        fields = [
+            "id",
+            "team",
+            "client_uuid",
+            "outing",
+            "site",
+            "occurred_at",
+            "occurred_on",
+            "contact_kind",
+            "depth",
+            "anonymous",
+            "person",
+            "gender",
+            "age_group",
+            "first_contact",
+            "needs",
+            "actions",
+            "duration_minutes",
+            "notes",
+            "workers",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["occurred_on", "anonymous", "created_by", "created_at", "updated_at"]
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is None and attrs.get("site") is None:
+            if attrs.get("outing") is None:
+                raise serializers.ValidationError({"site": _("Give the site, or the outing.")})
+            attrs["site"] = attrs["outing"].site
+        return attrs
+
+
+class EncounterFilter(date_range_filterset("occurred_on")):
+    site = visible_choice_filter(sites_visible_to)
+    outing = visible_choice_filter(outings_visible_to)
+    team = visible_choice_filter(teams_visible_to)
+    person = visible_choice_filter(persons_visible_to)
+    municipality = municipality_filter("site__municipality")
+    site_type = filters.ChoiceFilter(field_name="site__site_type", choices=SiteType.choices)
+    contact_kind = filters.ChoiceFilter(choices=ContactKind.choices)
+    depth = filters.ChoiceFilter(choices=Depth.choices)
+    gender = filters.ChoiceFilter(choices=Gender.choices)
+    age_group = filters.ChoiceFilter(choices=AgeGroup.choices)
+    need = filters.ChoiceFilter(choices=Need.choices, method="filter_need", help_text=_("Encounters with this need."))
+
+    class Meta:
+        model = Encounter
+        fields = ["anonymous"]
+
+    def filter_need(self, queryset, name, value):
+        return queryset.filter(needs__has=value)
+
+
+@extend_schema_view(create=extend_schema(responses=idempotent_create_responses(EncounterSerializer)))
+class EncounterViewSet(
+    IdempotentCreateMixin,
+    ServiceViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Meetings, anonymous or with a person. Experts by experience see and log encounters only in
+    the outings they take part in. An encounter is deleted by its author on the day it was logged,
+    or by a coordinator."""
+
+    serializer_class = EncounterSerializer
+    filterset_class = EncounterFilter
+    ordering_fields = ["occurred_at", "created_at", "id"]
+    ordering = ["-occurred_at", "-id"]
+
+    def get_queryset(self):
+        return encounters_visible_to(self.request.user).prefetch_related("workers")
+
+    def perform_create(self, serializer):
+        serializer.instance = encounter_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        fields = dict(serializer.validated_data)
+        fields.pop("client_uuid", None)  # fixed at creation
+        serializer.instance = encounter_update(actor=self.request.user, encounter=serializer.instance, **fields)
+
+    @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
+    def destroy(self, request, *args, **kwargs):
+        encounter_delete(actor=request.user, encounter=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Referrals -----------------------------------------------------------------
+
+
+class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
+    team = _team_field()
+    person = VisibleRelatedField(
+        scope=persons_visible_to,
+        queryset=Person.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("Left out with an encounter: the encounter's person."),
+    )
+    encounter = VisibleRelatedField(
+        scope=encounters_visible_to, queryset=Encounter.objects.all(), required=False, allow_null=True
+    )
+    service_kind = serializers.ChoiceField(choices=ServiceKind.choices)
+    partner = VisibleRelatedField(
+        scope=_partners, queryset=PartnerOrganisation.objects.all(), required=False, allow_null=True
+    )
+    status = serializers.ChoiceField(
+        choices=ReferralStatus.choices,
+        required=False,
+        help_text=_(
+            "Any status at creation; afterwards only forward: suggested → made, declined, not_reached or "
+            "ended; made → connected, declined, not_reached or ended; connected → ended."
+        ),
+    )
+    referred_on = serializers.DateField(
+        required=False, validators=[validate_plausible_date], help_text=_("Defaults to today.")
+    )
+    follow_up_due = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    outcome_notes = text_field()
+    client_uuid = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text=_("Generated by the client; a repeated create with the same UUID makes one record."),
+    )
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "team",
+            "client_uuid",
+            "person",
+            "encounter",
+            "service_kind",
+            "partner",
+            "status",
+            "referred_on",
+            "status_changed_on",
+            "made_on",
+            "connected_on",
+            "closed_on",
+            "follow_up_due",
+            "outcome_notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["status_changed_on", "made_on", "connected_on", "closed_on", "created_at", "updated_at"]
+
+
+class ReferralFilter(date_range_filterset("referred_on")):
+    team = visible_choice_filter(teams_visible_to)
+    person = visible_choice_filter(persons_visible_to)
+    encounter = visible_choice_filter(encounters_visible_to)
+    partner = visible_choice_filter(_partners)
+    status = filters.ChoiceFilter(choices=ReferralStatus.choices)
+    service_kind = filters.ChoiceFilter(choices=ServiceKind.choices)
+    municipality = municipality_filter("encounter__site__municipality")
+    site_type = filters.ChoiceFilter(field_name="encounter__site__site_type", choices=SiteType.choices)
+    site = visible_choice_filter(sites_visible_to, field_name="encounter__site")
+
+    class Meta:
+        model = Referral
+        fields = ["team", "person", "encounter", "partner", "status", "service_kind"]
+
+
+@extend_schema_view(create=extend_schema(responses=idempotent_create_responses(ReferralSerializer)))
+class ReferralViewSet(
+    IdempotentCreateMixin,
+    ServiceViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Referrals to services. The status moves only forward; a refused change is a 400 naming
+    `status`. Experts by experience read the referrals of their outings' encounters only."""
+
+    serializer_class = ReferralSerializer
+    permission_classes = [permissions.IsAuthenticated, NoExpertWritePermission]
+    filterset_class = ReferralFilter
+    ordering_fields = ["referred_on", "status", "follow_up_due", "id"]
+    ordering = ["-referred_on", "-id"]
+
+    def get_queryset(self):
+        return referrals_visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = referral_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        fields = dict(serializer.validated_data)
+        fields.pop("client_uuid", None)  # fixed at creation
+        serializer.instance = referral_update(actor=self.request.user, referral=serializer.instance, **fields)
+
+    def content_for_comparison(self, data):
+        # The service links the encounter's person when none is given.
+        data = dict(data)
+        if data.get("person") is None and data.get("encounter") is not None and "person" in data:
+            data["person"] = data["encounter"].person
+        return data
+
+
+# Follow-ups ----------------------------------------------------------------
+
+
+class FollowUpSerializer(TeamDefaultMixin, serializers.ModelSerializer):
+    team = _team_field()
+    referral = VisibleRelatedField(
+        scope=referrals_visible_to, queryset=Referral.objects.all(), required=False, allow_null=True
+    )
+    person = VisibleRelatedField(
+        scope=persons_visible_to, queryset=Person.objects.all(), required=False, allow_null=True
+    )
+    assigned_to = VisibleRelatedField(
+        scope=users_visible_to,
+        queryset=User.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("Left out: the caller."),
+    )
+    due_on = serializers.DateField(validators=[validate_plausible_date])
+    done_on = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    contact_kind = serializers.ChoiceField(choices=ContactKind.choices, required=False)
+    notes = text_field()
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id",
+            "team",
+            "referral",
+            "person",
+            "assigned_to",
+            "due_on",
+            "done_on",
+            "contact_kind",
+            "notes",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        referral = attrs.get("referral", getattr(self.instance, "referral", None))
+        person = attrs.get("person", getattr(self.instance, "person", None))
+        if referral is None and person is None:
+            raise serializers.ValidationError({"person": _("A follow-up belongs to a referral or a person.")})
+        return attrs
+
+
+class FollowUpFilter(date_range_filterset("due_on")):
+    team = visible_choice_filter(teams_visible_to)
+    person = visible_choice_filter(persons_visible_to)
+    referral = visible_choice_filter(referrals_visible_to)
+    assigned_to = visible_choice_filter(users_visible_to)
+    done = filters.BooleanFilter(field_name="done_on", lookup_expr="isnull", exclude=True, help_text=_("Done or not."))
+
+    class Meta:
+        model = FollowUp
+        fields = ["team", "person", "referral", "assigned_to", "contact_kind"]
+
+
+class FollowUpViewSet(
+    ServiceViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Support contacts after a referral (or with a person), with due dates. Mark one done by
+    setting `done_on`. Not for experts by experience."""
+
+    serializer_class = FollowUpSerializer
+    permission_classes = [permissions.IsAuthenticated, NoExpertWritePermission]
+    filterset_class = FollowUpFilter
+    ordering_fields = ["due_on", "done_on", "id"]
+    ordering = ["due_on", "id"]
+
+    def get_queryset(self):
+        return follow_ups_visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = follow_up_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = follow_up_update(
+            actor=self.request.user, follow_up=serializer.instance, **serializer.validated_data
+        )

@@ -1,0 +1,460 @@
+"""Forms of the field pages: starting an outing, the quick log, the tally and finishing.
+
+Forms validate input and name the field to correct; the views hand the
+cleaned data to the services, which hold the rules.
+"""
+
+import datetime
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from networks.models import PartnerOrganisation
+from outreach.models import FieldSite, Outing, Team, User
+from outreach.selectors import member_team_ids, sites_visible_to, writable_team_ids
+from outreach.vocabulary import (
+    Action,
+    AgeGroup,
+    ContactKind,
+    Depth,
+    Gender,
+    Need,
+    ReferralStatus,
+    Role,
+    ServiceKind,
+)
+
+from .models import BIRTH_YEAR_MIN, Person
+from .selectors import persons_visible_to
+
+
+def age_group_for(birth_year: int, year: int) -> str:
+    """The age group of someone born in `birth_year`, in `year` (their birthday may be still to come)."""
+    age = year - birth_year
+    for limit, group in (
+        (18, AgeGroup.UNDER_18),
+        (30, AgeGroup.AGE_18_29),
+        (40, AgeGroup.AGE_30_39),
+        (50, AgeGroup.AGE_40_49),
+        (65, AgeGroup.AGE_50_64),
+    ):
+        if age < limit:
+            return group
+    return AgeGroup.AGE_65_PLUS
+
+
+class ErrorSummaryMixin:
+    """Lists every error with its field's label, for the summary above the form."""
+
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """(field id or "", field label or "", message) for each error, in the form's order."""
+        summary = []
+        for message in self.non_field_errors():
+            summary.append(("", "", message))
+        for bound in self:
+            for message in bound.errors:
+                summary.append((bound.id_for_label or bound.auto_id, str(bound.label), message))
+        return summary
+
+
+# Starting an outing ----------------------------------------------------------------
+
+
+class SiteChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, site):
+        return site.name
+
+
+class ColleagueChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, user):
+        if user.role == Role.EXPERT:
+            return _("%(name)s (expert by experience)") % {"name": user.get_full_name()}
+        return user.get_full_name()
+
+
+def sites_for_starting(user: User, team_ids: set[int]):
+    """Active sites: the user's teams' own first, the most recently visited by those teams first."""
+    last_visit = Outing.objects.filter(team_id__in=team_ids, site=OuterRef("pk")).order_by("-date").values("date")[:1]
+    return (
+        sites_visible_to(user)
+        .filter(active=True)
+        .annotate(
+            last_visit=Subquery(last_visit),
+            own=Case(When(team_id__in=team_ids, then=Value(1)), default=Value(0), output_field=IntegerField()),
+        )
+        .order_by("-own", F("last_visit").desc(nulls_last=True), "name")
+    )
+
+
+class OutingStartForm(ErrorSummaryMixin, forms.Form):
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), empty_label=None)
+    site = SiteChoiceField(
+        label=_("Site"),
+        queryset=FieldSite.objects.none(),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose the site where you are.")},
+    )
+    participants = ColleagueChoiceField(
+        label=_("Who else takes part"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("You take part yourself."),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        own_team_ids = member_team_ids(user) or writable_team_ids(user)
+        teams = Team.objects.filter(pk__in=writable_team_ids(user), active=True).order_by("name")
+        self.fields["team"].queryset = teams
+        if len(own_team_ids) == 1:
+            self.fields["team"].initial = next(iter(own_team_ids))
+        self.sites = list(sites_for_starting(user, own_team_ids))
+        self.own_site_ids = {site.pk for site in self.sites if site.own}
+        self.fields["site"].queryset = sites_for_starting(user, own_team_ids)
+        # ModelChoiceField would query the sites again to draw the radios.
+        self.fields["site"].choices = [(site.pk, site.name) for site in self.sites]
+        colleagues = (
+            User.objects.filter(
+                is_active=True,
+                teams__in=own_team_ids,
+                role__in=[Role.WORKER, Role.EXPERT, Role.COORDINATOR],
+            )
+            .exclude(pk=user.pk)
+            .distinct()
+            .order_by("full_name", "email")
+        )
+        self.fields["participants"].queryset = colleagues
+        self.colleagues = list(colleagues)
+        field = self.fields["participants"]
+        field.choices = [(colleague.pk, field.label_from_instance(colleague)) for colleague in self.colleagues]
+
+    @property
+    def single_team(self) -> bool:
+        return len(self.fields["team"].queryset) <= 1
+
+    @property
+    def other_site_selected(self) -> bool:
+        """Whether the chosen site is one of the other sites (so that their fold is drawn open)."""
+        try:
+            return int(self["site"].value()) not in self.own_site_ids
+        except (TypeError, ValueError):
+            return False
+
+    def site_choices(self):
+        """The radios of the site field, split into the teams' own sites and the others."""
+        own, other = [], []
+        for radio in self["site"]:
+            (own if int(str(radio.data["value"])) in self.own_site_ids else other).append(radio)
+        return own, other
+
+
+# The quick log -----------------------------------------------------------------------
+
+
+class ChipRadioSelect(forms.RadioSelect):
+    """Radios drawn as large chips (templates/encounters/_chips.html)."""
+
+
+class ChipCheckboxSelect(forms.CheckboxSelectMultiple):
+    """Checkboxes drawn as large chips (templates/encounters/_chips.html)."""
+
+
+FIRST_CONTACT_CHOICES = [("", _("Not known")), ("yes", _("First contact")), ("no", _("Met before"))]
+
+
+class EncounterForm(ErrorSummaryMixin, forms.Form):
+    """One encounter at an outing: the common case needs only the chips and Save.
+
+    Gender and age group left unselected are recorded as unknown; depth
+    defaults to a conversation. The form links the encounter to a person of
+    the outing's team found by search, or creates a pseudonymous person, and
+    can add a referral. Experts by experience log anonymous encounters only:
+    their form has no person or referral fields.
+    """
+
+    client_uuid = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    depth = forms.ChoiceField(
+        label=_("Depth"), choices=Depth.choices, initial=Depth.CONVERSATION, widget=ChipRadioSelect
+    )
+    gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, required=False, widget=ChipRadioSelect)
+    age_group = forms.ChoiceField(
+        label=_("Age group"), choices=AgeGroup.choices, required=False, widget=ChipRadioSelect
+    )
+    needs = forms.MultipleChoiceField(label=_("Needs"), choices=Need.choices, required=False, widget=ChipCheckboxSelect)
+    # Optional details
+    actions = forms.MultipleChoiceField(
+        label=_("Actions taken"), choices=Action.choices, required=False, widget=ChipCheckboxSelect
+    )
+    contact_kind = forms.ChoiceField(
+        label=_("Contact kind"), choices=ContactKind.choices, initial=ContactKind.FIELD, widget=ChipRadioSelect
+    )
+    first_contact = forms.ChoiceField(
+        label=_("First contact?"), choices=FIRST_CONTACT_CHOICES, required=False, widget=ChipRadioSelect
+    )
+    duration_minutes = forms.IntegerField(
+        label=_("Duration (minutes)"),
+        required=False,
+        min_value=1,
+        max_value=24 * 60,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    notes = forms.CharField(
+        label=_("Notes"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("No names or other identifying details of anonymous people."),
+    )
+    # The person: found by search, or created here (pseudonymous)
+    person = forms.ModelChoiceField(
+        label=_("Person"),
+        queryset=Person.objects.none(),
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose a person from the search results.")},
+    )
+    new_alias = forms.CharField(
+        label=_("Alias or nickname"),
+        required=False,
+        max_length=100,
+        help_text=_("A new pseudonymous person: a nickname, not the real name."),
+    )
+    new_birth_year = forms.IntegerField(
+        label=_("Birth year"),
+        required=False,
+        min_value=BIRTH_YEAR_MIN,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    new_gender = forms.ChoiceField(
+        label=_("Gender of the person"), choices=Gender.choices, required=False, widget=ChipRadioSelect
+    )
+    # A referral made in the same encounter
+    referral_service_kind = forms.ChoiceField(
+        label=_("Refer to service"),
+        choices=[("", _("No referral"))] + list(ServiceKind.choices),
+        required=False,
+    )
+    referral_partner = forms.ModelChoiceField(
+        label=_("Partner organisation"),
+        queryset=PartnerOrganisation.objects.none(),
+        required=False,
+        empty_label=_("None"),
+    )
+    referral_status = forms.ChoiceField(
+        label=_("Referral status"), choices=ReferralStatus.choices, initial=ReferralStatus.SUGGESTED
+    )
+
+    PERSON_FIELDS = ("person", "new_alias", "new_birth_year", "new_gender")
+    REFERRAL_FIELDS = ("referral_service_kind", "referral_partner", "referral_status")
+    DETAIL_FIELDS = ("actions", "contact_kind", "first_contact", "duration_minutes", "notes")
+
+    def __init__(self, *args, user: User, team: Team, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.team = team
+        self.editing = editing
+        self.this_year = timezone.localdate().year
+        self.fields["new_birth_year"].widget.attrs["max"] = self.this_year
+        if user.is_expert:
+            for name in (*self.PERSON_FIELDS, *self.REFERRAL_FIELDS):
+                del self.fields[name]
+        else:
+            self.fields["person"].queryset = persons_visible_to(user).filter(team=team)
+            self.fields["referral_partner"].queryset = PartnerOrganisation.objects.filter(active=True).order_by("name")
+        if editing:
+            del self.fields["client_uuid"]
+            for name in self.REFERRAL_FIELDS:
+                self.fields.pop(name, None)
+            self.fields["occurred_time"] = forms.TimeField(
+                label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+            )
+        elif not self.is_bound:
+            # A new key for each form drawn: a form sent twice (a double tap,
+            # a resend on a bad connection) still logs one encounter.
+            self.initial.setdefault("client_uuid", uuid.uuid4())
+
+    @property
+    def can_link_person(self) -> bool:
+        return "person" in self.fields
+
+    @property
+    def details_have_input(self) -> bool:
+        """Open the folded details when they hold something (a redraw after an error, or an edit)."""
+        return any(self._current(name) not in (None, "", [], ContactKind.FIELD) for name in self.DETAIL_FIELDS)
+
+    @property
+    def person_has_input(self) -> bool:
+        return any(self._current(name) not in (None, "", []) for name in self.PERSON_FIELDS if name in self.fields)
+
+    @property
+    def referral_has_input(self) -> bool:
+        return bool(self._current("referral_service_kind")) if "referral_service_kind" in self.fields else False
+
+    def _current(self, name):
+        if name not in self.fields:
+            return None
+        return self[name].value()
+
+    def selected_person(self) -> Person | None:
+        """The person chosen in the form, to draw it checked again after an error."""
+        value = self._current("person")
+        if not value or not self.can_link_person:
+            return None
+        try:
+            return self.fields["person"].queryset.get(pk=value)
+        except (Person.DoesNotExist, ValueError, TypeError):
+            return None
+
+    def clean_gender(self):
+        return self.cleaned_data["gender"] or Gender.UNKNOWN
+
+    def clean_new_gender(self):
+        return self.cleaned_data["new_gender"] or ""
+
+    def clean_first_contact(self):
+        return {"yes": True, "no": False}.get(self.cleaned_data["first_contact"])
+
+    def clean_new_birth_year(self):
+        birth_year = self.cleaned_data["new_birth_year"]
+        if birth_year is not None and birth_year > self.this_year:
+            raise ValidationError(
+                _("Ensure this value is less than or equal to %(limit_value)s.") % {"limit_value": self.this_year}
+            )
+        return birth_year
+
+    def clean_new_alias(self):
+        return self.cleaned_data["new_alias"].strip()
+
+    def clean(self):
+        data = super().clean()
+        if self.can_link_person:
+            if data.get("new_alias") and data.get("person"):
+                self.add_error("new_alias", _("Either choose a person from the search or create a new one, not both."))
+            elif not data.get("new_alias") and (data.get("new_birth_year") or data.get("new_gender")):
+                self.add_error("new_alias", _("Give the new person an alias or nickname."))
+        if (
+            "referral_service_kind" in self.fields
+            and not data.get("referral_service_kind")
+            and data.get("referral_partner")
+        ):
+            self.add_error("referral_service_kind", _("Choose the service you refer the person to."))
+        if not data.get("age_group"):
+            birth_year = data.get("new_birth_year") or getattr(data.get("person"), "birth_year", None)
+            data["age_group"] = age_group_for(birth_year, self.this_year) if birth_year else AgeGroup.UNKNOWN
+        return data
+
+    def encounter_fields(self) -> dict:
+        """The cleaned values the encounter services take."""
+        data = self.cleaned_data
+        fields = {
+            name: data[name]
+            for name in ("depth", "gender", "age_group", "needs", "actions", "contact_kind", "first_contact")
+        }
+        fields["duration_minutes"] = data.get("duration_minutes")
+        fields["notes"] = data.get("notes", "")
+        return fields
+
+    @classmethod
+    def initial_for(cls, encounter) -> dict:
+        """The edit form's initial values from an encounter."""
+        local = timezone.localtime(encounter.occurred_at)
+        return {
+            "depth": encounter.depth,
+            "gender": encounter.gender,
+            "age_group": encounter.age_group,
+            "needs": encounter.needs,
+            "actions": encounter.actions,
+            "contact_kind": encounter.contact_kind,
+            "first_contact": {True: "yes", False: "no"}.get(encounter.first_contact, ""),
+            "duration_minutes": encounter.duration_minutes,
+            "notes": encounter.notes,
+            "person": encounter.person_id,
+            "occurred_time": local.time().replace(second=0, microsecond=0),
+        }
+
+
+class PersonSearchForm(forms.Form):
+    person_query = forms.CharField(label=_("Search by alias or name"), max_length=100, required=False)
+
+    MIN_LENGTH = 2
+
+
+class ReferralForm(ErrorSummaryMixin, forms.Form):
+    service_kind = forms.ChoiceField(
+        label=_("Service"),
+        choices=ServiceKind.choices,
+        error_messages={"required": _("Choose the service you refer the person to.")},
+    )
+    partner = forms.ModelChoiceField(
+        label=_("Partner organisation"),
+        queryset=PartnerOrganisation.objects.none(),
+        required=False,
+        empty_label=_("None"),
+    )
+    status = forms.ChoiceField(label=_("Status"), choices=ReferralStatus.choices, initial=ReferralStatus.SUGGESTED)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = PartnerOrganisation.objects.filter(active=True).order_by("name")
+
+
+# The tally and finishing ---------------------------------------------------------------
+
+
+class TallyForm(forms.Form):
+    delta = forms.TypedChoiceField(choices=[("1", "+1"), ("-1", "−1")], coerce=int)
+    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("client_uuid", uuid.uuid4())
+
+
+class OutingFinishForm(ErrorSummaryMixin, forms.Form):
+    end_time = forms.TimeField(
+        label=_("End time"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"required": _("Enter the time the outing ended.")},
+    )
+    observations = forms.CharField(
+        label=_("Observations of the need for outreach"),
+        required=False,
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("What you noticed about the need for outreach work here: who was reached, who was missing, why."),
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, outing: Outing, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outing = outing
+        if not self.is_bound:
+            now = timezone.localtime()
+            default_end = outing.end_time
+            if default_end is None:
+                default_end = now.time().replace(second=0, microsecond=0) if outing.date == now.date() else None
+            self.initial.setdefault("end_time", default_end)
+            self.initial.setdefault("observations", outing.observations)
+            self.initial.setdefault("notes", outing.notes)
+
+    def clean_end_time(self):
+        end_time = self.cleaned_data["end_time"]
+        if end_time <= self.outing.start_time:
+            raise ValidationError(
+                _("The end time must be after the start time (%(start)s).")
+                % {"start": self.outing.start_time.strftime("%H:%M")}
+            )
+        return end_time
+
+
+def local_datetime(day: datetime.date, time: datetime.time) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, time))

@@ -1,0 +1,22 @@
+"""Field pages under /field/. Only ids in the paths: nothing personal goes into a URL."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "encounters"
+
+urlpatterns = [
+    path("", views.today, name="today"),
+    path("outings/start/", views.outing_start_view, name="outing_start"),
+    path("outings/<int:pk>/", views.outing_detail, name="outing_detail"),
+    path("outings/<int:pk>/start/", views.outing_start_planned_view, name="outing_start_planned"),
+    path("outings/<int:pk>/encounters/", views.encounter_create, name="encounter_create"),
+    path("outings/<int:pk>/persons/", views.person_search, name="person_search"),
+    path("outings/<int:pk>/tally/", views.outing_tally, name="outing_tally"),
+    path("outings/<int:pk>/finish/", views.outing_finish_view, name="outing_finish"),
+    path("encounters/<int:pk>/edit/", views.encounter_edit, name="encounter_edit"),
+    path("encounters/<int:pk>/delete/", views.encounter_delete, name="encounter_delete"),
+    path("encounters/<int:pk>/referrals/", views.referral_add, name="referral_add"),
+    path("follow-ups/<int:pk>/done/", views.follow_up_done, name="follow_up_done"),
+]

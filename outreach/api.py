@@ -1,0 +1,734 @@
+"""REST API for the ground floor (sites, outings, teams, municipalities, the
+caller) and what every API module shares: pagination, parsing, error
+mapping, the schema's error responses, fields scoped by the selectors and
+exactly-once creation.
+
+Conventions that hold for every resource under /api/v1/:
+
+- Reads go through the selectors: a record the caller may not see is a 404 on
+  its own URL, absent from lists, and "does not exist" (400 naming the field)
+  when its id is given in a write.
+- Writes go through the services; their ValidationError (keyed by field)
+  becomes a 400 with the same keys, PermissionDenied a 403.
+- `team` may be left out of a create where the caller belongs to exactly one
+  team; otherwise the create gets a 400 naming `team`.
+- Creates that accept `client_uuid` are exactly-once: the first answer is
+  201; a repeat with the same UUID and the same content answers 200 with the
+  same record (header `Idempotent-Replayed: true`) and changes nothing; a
+  repeat whose content differs, or whose record the caller may not see, gets
+  409 and changes nothing.
+"""
+
+import datetime
+
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .api_support import Conflict, PayloadTooLarge
+from .models import FieldSite, Municipality, Outing, TallyEvent, Team, User
+from .selectors import (
+    outings_visible_to,
+    sites_visible_to,
+    teams_visible_to,
+    users_visible_to,
+    writable_team_ids,
+)
+from .services import outing_create, outing_tally_add, outing_update, site_create, site_update
+from .vocabulary import OutingStatus, Role, SiteType
+
+# Shared: errors ------------------------------------------------------------
+
+
+def exception_handler(exc, context):
+    """DRF's handler, taught Django's ValidationError (400), IntegrityError (409) and a too large body (413)."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, IntegrityError):
+        exc = Conflict()
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's own limit, met where the body was read before the parser.
+        exc = PayloadTooLarge()
+    return drf_exception_handler(exc, context)
+
+
+# Shared: the schema's error responses -------------------------------------
+
+ERROR_DETAIL = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+VALIDATION_ERROR = {
+    "type": "object",
+    "description": "Messages keyed by the field (or query parameter) they concern; "
+    "`non_field_errors` for messages about the whole request.",
+    "additionalProperties": {},
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Adds the error responses every endpoint can give, so that the schema lists them all."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        errors = {
+            "401": ("Not authenticated.", ERROR_DETAIL),
+            "403": ("Not allowed for this user.", ERROR_DETAIL),
+        }
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors["400"] = ("Invalid input; messages name the fields.", VALIDATION_ERROR)
+            errors["413"] = ("The request body is too large.", ERROR_DETAIL)
+        elif self.method == "GET" and self._is_list_view():
+            errors["400"] = ("An invalid query parameter; messages name the parameters.", VALIDATION_ERROR)
+        if "{" in self.path:
+            errors["404"] = ("No such record, or not visible to this user.", ERROR_DETAIL)
+        for code, (description, schema) in errors.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(response=schema, description=description), code, direction=direction
+                )
+        return responses
+
+
+CONFLICT_RESPONSE = OpenApiResponse(
+    response=ERROR_DETAIL,
+    description="The `client_uuid` was used already for different content, or for a record this user may "
+    "not see. Nothing was changed.",
+)
+
+
+def idempotent_create_responses(serializer) -> dict:
+    return {
+        201: OpenApiResponse(serializer, description="Created."),
+        200: OpenApiResponse(
+            serializer,
+            description="A repeat of an earlier create with the same `client_uuid` and the same content: the "
+            "record made the first time, unchanged. Header `Idempotent-Replayed: true`.",
+        ),
+        409: CONFLICT_RESPONSE,
+    }
+
+
+# Shared: serializer fields and validation ----------------------------------
+
+# Ids are positive bigints; anything else is refused before a query is made.
+PK_FIELD = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+# A record dated outside these years is a typing error (or an attack on the
+# date arithmetic), not outreach work.
+PLAUSIBLE_FIRST_DAY = datetime.date(2000, 1, 1)
+PLAUSIBLE_LAST_DAY = datetime.date(2099, 12, 31)
+
+# Free text longer than this is not a note.
+MAX_TEXT_LENGTH = 10_000
+
+
+def validate_plausible_date(value) -> None:
+    day = value.date() if isinstance(value, datetime.datetime) else value
+    if not PLAUSIBLE_FIRST_DAY <= day <= PLAUSIBLE_LAST_DAY:
+        raise serializers.ValidationError(
+            _("Enter a date between %(first)s and %(last)s.")
+            % {"first": PLAUSIBLE_FIRST_DAY.isoformat(), "last": PLAUSIBLE_LAST_DAY.isoformat()}
+        )
+
+
+def text_field(**kwargs) -> serializers.CharField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_blank", True)
+    kwargs.setdefault("max_length", MAX_TEXT_LENGTH)
+    return serializers.CharField(**kwargs)
+
+
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """A link by id to a record the caller may see, through a selector.
+
+    An id of a record the caller may not see is "does not exist", exactly as
+    an id that exists nowhere: the API never confirms another team's records.
+    `queryset` only tells the schema which model the id belongs to.
+    """
+
+    def __init__(self, *, scope, **kwargs):
+        self.scope = scope
+        kwargs.setdefault("pk_field", PK_FIELD)
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None:
+            return self.queryset.none()
+        return self.scope(user)
+
+
+def request_user(serializer: serializers.Serializer) -> User:
+    return serializer.context["request"].user
+
+
+def default_team(user: User) -> Team:
+    """The caller's only team, for a create that leaves `team` out."""
+    teams = list(user.teams.all()[:2])
+    if len(teams) == 1:
+        return teams[0]
+    if not teams:
+        message = _("You belong to no team: give the team.")
+    else:
+        message = _("You belong to several teams: give the team.")
+    raise serializers.ValidationError({"team": message})
+
+
+class TeamDefaultMixin:
+    """For serializers with an optional `team`: fill it in on create, or refuse."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is None and attrs.get("team") is None:
+            attrs["team"] = default_team(request_user(self))
+        return attrs
+
+
+# Shared: views -------------------------------------------------------------
+
+
+class ServiceViewSetMixin:
+    """Plumbing for viewsets whose writes go through services.
+
+    Subclasses implement `perform_create(serializer)` / `perform_update`
+    calling the service, and set `serializer.instance` to its result.
+    """
+
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        return Response(self.fresh_data(serializer.instance), status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        return Response(self.fresh_data(serializer.instance))
+
+    def fresh_data(self, instance) -> dict:
+        """The record as a read would show it, re-read through the selector with its relations."""
+        fresh = self.get_queryset().filter(pk=instance.pk).first()
+        return self.get_serializer(fresh or instance).data
+
+
+class IdempotentCreateMixin:
+    """Exactly-once create keyed by the model's unique `client_uuid`.
+
+    The unique constraint decides races: two sends of one request at once
+    both pass the first look-up, one insert wins, the other's insert fails
+    inside its savepoint and the request is answered as a repeat.
+    """
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        client_uuid = serializer.validated_data.get("client_uuid")
+        if client_uuid is not None:
+            repeat = self.repeated_create(serializer, client_uuid)
+            if repeat is not None:
+                return repeat
+        try:
+            with transaction.atomic():
+                self.perform_create(serializer)
+        except (IntegrityError, DjangoValidationError):
+            if client_uuid is not None:
+                repeat = self.repeated_create(serializer, client_uuid)
+                if repeat is not None:
+                    return repeat
+            raise
+        return Response(self.fresh_data(serializer.instance), status=status.HTTP_201_CREATED)
+
+    def repeated_create(self, serializer, client_uuid) -> Response | None:
+        model = self.get_queryset().model
+        if not model.objects.filter(client_uuid=client_uuid).exists():
+            return None
+        existing = self.get_queryset().filter(client_uuid=client_uuid).first()
+        if existing is None or not same_content(existing, self.content_for_comparison(serializer.validated_data)):
+            raise Conflict(_("This client_uuid was used already for another record; nothing was changed."))
+        return Response(
+            self.get_serializer(existing).data, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}
+        )
+
+    def content_for_comparison(self, data: dict) -> dict:
+        """The request's content as the service would store it (see referrals)."""
+        return data
+
+
+def same_content(instance: models.Model, data: dict) -> bool:
+    """Whether a stored record matches the validated content of a create request.
+
+    Only the fields the request gave are compared: a field left out took its
+    default the first time and carries no new content now.
+    """
+    for name, value in data.items():
+        if name == "client_uuid":
+            continue
+        field = instance._meta.get_field(name)
+        if field.many_to_many:
+            stored = set(getattr(instance, name).values_list("pk", flat=True))
+            if stored != {obj.pk for obj in value}:
+                return False
+        elif field.is_relation:
+            if getattr(instance, field.attname) != (value.pk if value is not None else None):
+                return False
+        elif hasattr(field, "to_python") and isinstance(value, list):
+            if getattr(instance, name) != field.to_python(value):
+                return False
+        elif getattr(instance, name) != value:
+            return False
+    return True
+
+
+class ManagerWritePermission(permissions.BasePermission):
+    """Anyone signed in reads; coordinators, administrators and superusers write.
+
+    Sites, partners and networks are managed by coordinators (DESIGN.md) and
+    administrators, as in the admin (see outreach/admin.py).
+    """
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        user = request.user
+        return user.is_superuser or user.role in (Role.COORDINATOR, Role.ADMIN)
+
+
+class NoExpertWritePermission(permissions.BasePermission):
+    """Experts by experience take part in outings but do not plan or change them."""
+
+    def has_permission(self, request, view):
+        return request.method in permissions.SAFE_METHODS or not request.user.is_expert
+
+
+def visible_choice_filter(scope, **kwargs) -> filters.ModelChoiceFilter:
+    """A query parameter naming a record by id, limited to what the caller sees."""
+    return filters.ModelChoiceFilter(queryset=lambda request: scope(request.user), **kwargs)
+
+
+def municipality_filter(field_name: str) -> filters.ModelChoiceFilter:
+    return filters.ModelChoiceFilter(
+        field_name=field_name,
+        to_field_name="code",
+        queryset=Municipality.objects.all(),
+        help_text=_("Statistics Finland code of the municipality, e.g. 297."),
+    )
+
+
+def date_range_filterset(field_name: str) -> type[filters.FilterSet]:
+    """A FilterSet base with `date_after`/`date_before` and their synonyms `start`/`end`, all inclusive."""
+    declared = {
+        "date_after": filters.DateFilter(field_name=field_name, lookup_expr="gte", help_text=_("From this date.")),
+        "date_before": filters.DateFilter(field_name=field_name, lookup_expr="lte", help_text=_("Until this date.")),
+        "start": filters.DateFilter(
+            field_name=field_name, lookup_expr="gte", help_text=_("From this date (same as date_after).")
+        ),
+        "end": filters.DateFilter(
+            field_name=field_name, lookup_expr="lte", help_text=_("Until this date (same as date_before).")
+        ),
+    }
+    return type("DateRangeFilterSet", (filters.FilterSet,), declared)
+
+
+# Municipalities and teams --------------------------------------------------
+
+
+class MunicipalitySerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Municipality
+        fields = ["id", "code", "name", "name_fi", "name_sv", "outreach_active"]
+
+
+class MunicipalityFilter(filters.FilterSet):
+    class Meta:
+        model = Municipality
+        fields = ["outreach_active"]
+
+
+class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
+    """The municipalities, addressed by their Statistics Finland code (`/municipalities/297/`)."""
+
+    serializer_class = MunicipalitySerializer
+    queryset = Municipality.objects.all()
+    lookup_field = "code"
+    lookup_value_regex = r"[0-9]{3}"
+    filterset_class = MunicipalityFilter
+    ordering_fields = ["code", "name_fi"]
+    ordering = ["code"]
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    municipalities = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "area", "municipalities", "active"]
+
+
+class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+    """The teams the caller sees: their own (a coordinator: also the other teams of their areas)."""
+
+    serializer_class = TeamSerializer
+    lookup_value_regex = r"[0-9]{1,18}"
+    filterset_fields = ["active"]
+    ordering_fields = ["name", "id"]
+    ordering = ["name"]
+
+    def get_queryset(self):
+        return teams_visible_to(self.request.user).prefetch_related("municipalities")
+
+
+# The caller ----------------------------------------------------------------
+
+
+class MeSerializer(serializers.ModelSerializer):
+    teams = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "role", "teams", "is_superuser"]
+        read_only_fields = fields
+
+
+class UserViewSet(viewsets.GenericViewSet):
+    serializer_class = MeSerializer
+
+    def get_queryset(self):
+        return users_visible_to(self.request.user)
+
+    @extend_schema(summary="The signed-in user", responses=MeSerializer)
+    @action(detail=False, methods=["get"])
+    def me(self, request):
+        """The caller: id, e-mail, role and the ids of the teams they belong to."""
+        return Response(MeSerializer(request.user).data)
+
+
+# Sites ---------------------------------------------------------------------
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    site_type = serializers.ChoiceField(choices=SiteType.choices)
+    municipality = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Municipality.objects.all(),
+        help_text=_("Statistics Finland code of the municipality, e.g. 297."),
+    )
+    team = VisibleRelatedField(
+        scope=lambda user: Team.objects.all() if user.is_superuser or user.is_admin_role else teams_visible_to(user),
+        queryset=Team.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("The team responsible for the site, if any."),
+    )
+    address = text_field(max_length=300)
+    season_start_month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
+    season_end_month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
+    schedule_start_time = serializers.TimeField(format="%H:%M", required=False, allow_null=True)
+    schedule_end_time = serializers.TimeField(format="%H:%M", required=False, allow_null=True)
+    schedule_every_weeks = serializers.IntegerField(min_value=1, max_value=8, required=False, allow_null=True)
+
+    class Meta:
+        model = FieldSite
+        fields = [
+            "id",
+            "name",
+            "site_type",
+            "municipality",
+            "active",
+            "team",
+            "address",
+            "latitude",
+            "longitude",
+            "season_start_month",
+            "season_end_month",
+            "schedule_weekday",
+            "schedule_start_time",
+            "schedule_end_time",
+            "schedule_every_weeks",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+        extra_kwargs = {
+            "latitude": {"min_value": -90, "max_value": 90},
+            "longitude": {"min_value": -180, "max_value": 180},
+        }
+
+    def validate_team(self, team):
+        user = request_user(self)
+        if (
+            team is not None
+            and not (user.is_superuser or user.is_admin_role)
+            and team.pk not in writable_team_ids(user)
+        ):
+            raise serializers.ValidationError(_("You cannot manage the sites of this team."))
+        return team
+
+    def validate(self, attrs):
+        # The model's check constraints, with messages that name a field.
+        def value(name):
+            if name in attrs:
+                return attrs[name]
+            return getattr(self.instance, name, None)
+
+        errors = {}
+        if (value("season_start_month") is None) != (value("season_end_month") is None):
+            missing = "season_end_month" if value("season_end_month") is None else "season_start_month"
+            errors[missing] = _("A seasonal window needs both a start and an end month (1–12).")
+        schedule = ["schedule_weekday", "schedule_start_time", "schedule_end_time", "schedule_every_weeks"]
+        given = [name for name in schedule if value(name) is not None]
+        if given and len(given) < len(schedule):
+            for name in schedule:
+                if value(name) is None:
+                    errors[name] = _(
+                        "A recurring schedule needs a weekday, a start time, an end time after it and an interval."
+                    )
+        elif given and value("schedule_end_time") <= value("schedule_start_time"):
+            errors["schedule_end_time"] = _("The end time must be after the start time.")
+        if (value("latitude") is None) != (value("longitude") is None):
+            missing = "longitude" if value("longitude") is None else "latitude"
+            errors[missing] = _("Coordinates need both latitude and longitude within range.")
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class SiteFilter(filters.FilterSet):
+    site_type = filters.ChoiceFilter(choices=SiteType.choices)
+    municipality = municipality_filter("municipality")
+    team = visible_choice_filter(teams_visible_to)
+    name = filters.CharFilter(lookup_expr="icontains", help_text=_("Part of the name."))
+
+    class Meta:
+        model = FieldSite
+        fields = ["site_type", "municipality", "team", "active", "name"]
+
+
+class SiteViewSet(
+    ServiceViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Places where outreach happens. Every signed-in user reads them; coordinators and
+    administrators create and change them. A site is never deleted: set `active` to false."""
+
+    serializer_class = SiteSerializer
+    permission_classes = [permissions.IsAuthenticated, ManagerWritePermission]
+    filterset_class = SiteFilter
+    ordering_fields = ["name", "site_type", "id", "created_at"]
+    ordering = ["name"]
+
+    def get_queryset(self):
+        return sites_visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = site_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        user = self.request.user
+        site = serializer.instance
+        manages_all = user.is_superuser or user.is_admin_role
+        if site.team_id is not None and not manages_all and site.team_id not in writable_team_ids(user):
+            raise exceptions.PermissionDenied(_("This site is managed by another team."))
+        serializer.instance = site_update(actor=user, site=site, **serializer.validated_data)
+
+
+# Outings -------------------------------------------------------------------
+
+
+class OutingSerializer(TeamDefaultMixin, serializers.ModelSerializer):
+    team = VisibleRelatedField(
+        scope=teams_visible_to,
+        queryset=Team.objects.all(),
+        required=False,
+        help_text=_("May be left out by a user who belongs to exactly one team."),
+    )
+    site = VisibleRelatedField(scope=sites_visible_to, queryset=FieldSite.objects.all())
+    date = serializers.DateField(validators=[validate_plausible_date])
+    start_time = serializers.TimeField(format="%H:%M", help_text=_("HH:MM (HH:MM:SS accepted)."))
+    end_time = serializers.TimeField(
+        format="%H:%M", required=False, allow_null=True, help_text=_("HH:MM (HH:MM:SS accepted).")
+    )
+    status = serializers.ChoiceField(choices=OutingStatus.choices, required=False)
+    participants = VisibleRelatedField(
+        scope=users_visible_to,
+        queryset=User.objects.all(),
+        many=True,
+        required=False,
+        help_text=_("Ids of the users taking part, workers and experts by experience alike."),
+    )
+    tallied_contacts = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
+    observations = text_field()
+    notes = text_field()
+    duration_hours = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = Outing
+        fields = [
+            "id",
+            "team",
+            "site",
+            "date",
+            "start_time",
+            "end_time",
+            "status",
+            "participants",
+            "tallied_contacts",
+            "observations",
+            "notes",
+            "duration_hours",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        start = attrs.get("start_time", getattr(self.instance, "start_time", None))
+        end = attrs.get("end_time", getattr(self.instance, "end_time", None))
+        if start is not None and end is not None and end <= start:
+            raise serializers.ValidationError({"end_time": _("An outing must end after it starts.")})
+        return attrs
+
+
+class OutingFilter(date_range_filterset("date")):
+    site = visible_choice_filter(sites_visible_to)
+    team = visible_choice_filter(teams_visible_to)
+    status = filters.ChoiceFilter(choices=OutingStatus.choices)
+    site_type = filters.ChoiceFilter(field_name="site__site_type", choices=SiteType.choices)
+    municipality = municipality_filter("site__municipality")
+    participant = visible_choice_filter(
+        users_visible_to, field_name="participants", help_text=_("Id of a user taking part.")
+    )
+
+    class Meta:
+        model = Outing
+        fields = ["site", "team", "status", "site_type", "municipality", "participant"]
+
+
+class TallySerializer(serializers.Serializer):
+    delta = serializers.IntegerField(
+        min_value=-1000, max_value=1000, help_text=_("How many to add; negative to correct a mistaken tap.")
+    )
+    client_uuid = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text=_("Generated by the device; a resend with the same UUID counts once."),
+    )
+
+
+class TallyResultSerializer(serializers.Serializer):
+    outing = serializers.IntegerField()
+    delta = serializers.IntegerField()
+    client_uuid = serializers.UUIDField(allow_null=True)
+    tallied_contacts = serializers.IntegerField(help_text=_("The tally after this change."))
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: OutingSerializer}),
+)
+class OutingViewSet(
+    ServiceViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Planned and performed visits to sites. Never deleted: set `status` to `cancelled`.
+
+    Experts by experience see the outings they take part in and may add to the tally, nothing else."""
+
+    serializer_class = OutingSerializer
+    permission_classes = [permissions.IsAuthenticated, NoExpertWritePermission]
+    filterset_class = OutingFilter
+    ordering_fields = ["date", "start_time", "status", "id"]
+    ordering = ["-date", "-start_time"]
+
+    def get_queryset(self):
+        return outings_visible_to(self.request.user).prefetch_related("participants")
+
+    def get_permissions(self):
+        if self.action == "tally":
+            return [permissions.IsAuthenticated()]
+        return super().get_permissions()
+
+    def perform_create(self, serializer):
+        serializer.instance = outing_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = outing_update(
+            actor=self.request.user, outing=serializer.instance, **serializer.validated_data
+        )
+
+    @extend_schema(
+        summary="Add to the tally of brief contacts",
+        request=TallySerializer,
+        responses={
+            201: OpenApiResponse(TallyResultSerializer, description="Counted."),
+            200: OpenApiResponse(
+                TallyResultSerializer,
+                description="A resend of an earlier tap with the same `client_uuid`: not counted again; the "
+                "answer is the one given the first time. Header `Idempotent-Replayed: true`.",
+            ),
+            409: CONFLICT_RESPONSE,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def tally(self, request, pk=None):
+        """Count people greeted without an individual record. The tally never goes below zero."""
+        outing = self.get_object()
+        serializer = TallySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        delta = serializer.validated_data["delta"]
+        client_uuid = serializer.validated_data.get("client_uuid")
+        if client_uuid is not None:
+            repeat = self._repeated_tally(outing, delta, client_uuid)
+            if repeat is not None:
+                return repeat
+        try:
+            with transaction.atomic():
+                count = outing_tally_add(actor=request.user, outing=outing, delta=delta, client_uuid=client_uuid)
+        except IntegrityError:
+            repeat = self._repeated_tally(outing, delta, client_uuid) if client_uuid is not None else None
+            if repeat is None:
+                raise
+            return repeat
+        body = {"outing": outing.pk, "delta": delta, "client_uuid": client_uuid, "tallied_contacts": count}
+        return Response(TallyResultSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    def _repeated_tally(self, outing, delta, client_uuid) -> Response | None:
+        event = TallyEvent.objects.filter(client_uuid=client_uuid).first()
+        if event is None:
+            return None
+        if event.outing_id != outing.pk or event.delta != delta:
+            raise Conflict(_("This client_uuid was used already for another tally; nothing was changed."))
+        body = {
+            "outing": outing.pk,
+            "delta": delta,
+            "client_uuid": client_uuid,
+            "tallied_contacts": event.tallied_after,
+        }
+        return Response(TallyResultSerializer(body).data, headers={"Idempotent-Replayed": "true"})

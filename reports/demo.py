@@ -1,0 +1,1564 @@
+"""A realistic, reproducible demo data set (`manage.py seed_demo`).
+
+One county's outreach work over a year and a bit, ending today: two teams in
+Pohjois-Savo, their field sites, outings, encounters, persons met more than
+once, referrals and follow-ups, partners and networks, communication,
+structural observations and client feedback, plus demo users.
+
+The proportions follow the pilot's experience: food distributions and the
+day centre are the busiest places (many brief contacts counted on a tally,
+fewer individual records), the street is sparse and worked only in spring
+and summer, most encounters are anonymous and referrals end in every way a
+referral can end.
+
+Reproducible: every random choice comes from one `random.Random(seed)`, drawn
+in a fixed order, and nothing depends on database ids, so the same seed on
+the same day gives the same content. The period ends on `today` (a
+parameter), so that the demo looks current.
+
+Fast: reference data (users, teams, sites, partners, networks) is a few
+dozen rows written through the ORM. The volume tables (outings and their
+participants, persons, consents, encounters and their workers, referrals,
+follow-ups, feedback) are generated as plain tuples in chunks and written by
+a `BulkWriter`: COPY on PostgreSQL, `bulk_create` elsewhere. Ids are
+allocated up front so that link rows can be written without reading
+anything back; foreign keys are deferred to the end of the transaction, so
+persons are written after the encounters that introduced them, with what the
+encounters taught us (first met, engaged on).
+
+Audit: seeding is an import. Users are created through `user_create` (an
+account's creation is worth its own audit entry, and the service marks the
+e-mail address verified as MFA needs); everything else is summarised by one
+`AuditEntry` (action import, model "demo"), because an entry per generated
+row would double the volume of a million-row load and tell nobody anything.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import time
+from bisect import bisect
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import partial
+from itertools import accumulate
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import password_validation
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from encounters.models import Consent, Encounter, FollowUp, Person, Referral
+from encounters.validators import CHECK_CHARACTERS
+from networks.models import CommunicationActivity, ContactPerson, Network, NetworkMeeting, PartnerOrganisation
+from outreach.models import Area, AuditEntry, FieldSite, Municipality, Outing, Team, User
+from outreach.services import user_create
+from outreach.vocabulary import (
+    Action,
+    AgeGroup,
+    ContactKind,
+    Depth,
+    Gender,
+    Need,
+    OutingStatus,
+    ReferralStatus,
+    Role,
+    ServiceKind,
+    SiteType,
+)
+
+from .models import ClientFeedback, StructuralObservation
+
+DEFAULT_SEED = 2026
+DEFAULT_ENCOUNTERS = 3000
+# Passes the password validators (12+ characters, not common, not numeric).
+DEMO_PASSWORD = "demo-outreach-2026"
+# Encounters generated and written per round: bounds memory for millions.
+CHUNK_SIZE = 50_000
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+# The demo logins printed by the command, in this order.
+DEMO_LOGIN_EMAILS = ("worker@example.org", "expert@example.org", "coordinator@example.org", "admin@example.org")
+
+
+# Reference data -----------------------------------------------------------
+
+AREA_NAME = "Pohjois-Savo"
+TEAMS = {
+    # key: (name, municipality codes)
+    "kuopio": ("Kuopio", ("297",)),
+    "tuka": ("Tuusniemi–Kaavi", ("857", "204")),
+}
+
+# email, full name, role, team keys, superuser
+USERS = [
+    ("worker@example.org", "Ville Virtanen", Role.WORKER, ("kuopio",), False),
+    ("expert@example.org", "Tiina Laitinen", Role.EXPERT, ("kuopio",), False),
+    ("coordinator@example.org", "Marja Kuosmanen", Role.COORDINATOR, ("kuopio", "tuka"), False),
+    ("admin@example.org", "Antti Savolainen", Role.ADMIN, (), True),
+    ("anna.korhonen@example.org", "Anna Korhonen", Role.WORKER, ("kuopio",), False),
+    ("mikko.nieminen@example.org", "Mikko Nieminen", Role.WORKER, ("kuopio",), False),
+    ("sari.heikkinen@example.org", "Sari Heikkinen", Role.WORKER, ("tuka",), False),
+    ("jari.hamalainen@example.org", "Jari Hämäläinen", Role.WORKER, ("tuka",), False),
+    ("laura.ryynanen@example.org", "Laura Ryynänen", Role.WORKER, ("tuka",), False),
+]
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    key: str
+    name: str
+    site_type: str
+    team: str
+    municipality: str
+    address: str
+    coordinates: tuple[float, float] | None = None
+    # (weekday, start, end, every N weeks)
+    schedule: tuple[int, datetime.time, datetime.time, int] | None = None
+    season: tuple[int, int] | None = None
+    # Relative share of the outings; 0: no outings (an office for phone calls
+    # and follow-up meetings).
+    outing_share: float = 0.0
+    # Start times and lengths (hours) for outings off the schedule.
+    slots: tuple[tuple[datetime.time, int], ...] = ((datetime.time(10), 2),)
+    # Whether outings off the schedule may fall on weekends.
+    weekends: bool = False
+
+
+def _t(hour: int, minute: int = 0) -> datetime.time:
+    return datetime.time(hour, minute)
+
+
+SITES = [
+    SiteSpec(
+        "kuo_food_1",
+        "Ruoka-apu, Männistön seurakuntakeskus",
+        SiteType.FOOD_DISTRIBUTION,
+        "kuopio",
+        "297",
+        "Männistö, Kuopio",
+        (62.9049, 27.6930),
+        schedule=(1, _t(10), _t(12), 1),
+        outing_share=0.16,
+    ),
+    SiteSpec(
+        "kuo_food_2",
+        "Ruokajakelu, Petosen palvelutori",
+        SiteType.FOOD_DISTRIBUTION,
+        "kuopio",
+        "297",
+        "Petonen, Kuopio",
+        (62.8602, 27.6386),
+        schedule=(3, _t(12), _t(14), 1),
+        outing_share=0.14,
+    ),
+    SiteSpec(
+        "kuo_day_centre",
+        "Päiväkeskus Majakka",
+        SiteType.DAY_CENTRE,
+        "kuopio",
+        "297",
+        "Keskusta, Kuopio",
+        (62.8925, 27.6780),
+        schedule=(2, _t(9), _t(12), 1),
+        outing_share=0.22,
+        slots=((_t(9), 3), (_t(12), 3)),
+    ),
+    SiteSpec(
+        "kuo_street",
+        "Kauppatori ja Kauppakadun kävelykatu",
+        SiteType.STREET,
+        "kuopio",
+        "297",
+        "Kuopion keskusta",
+        (62.8924, 27.6782),
+        schedule=(4, _t(18), _t(21), 1),
+        season=(4, 9),
+        outing_share=0.06,
+        slots=((_t(18), 3), (_t(14), 2)),
+        weekends=True,
+    ),
+    SiteSpec(
+        "kuo_event",
+        "Tapahtumat: Kuopion tori ja Musiikkikeskus",
+        SiteType.EVENT,
+        "kuopio",
+        "297",
+        "Kuopion keskusta",
+        None,
+        outing_share=0.05,
+        slots=((_t(11), 4), (_t(16), 3)),
+        weekends=True,
+    ),
+    SiteSpec(
+        "kuo_library",
+        "Kuopion pääkirjasto",
+        SiteType.OTHER,
+        "kuopio",
+        "297",
+        "Maaherrankatu, Kuopio",
+        (62.8937, 27.6749),
+        outing_share=0.05,
+        slots=((_t(13), 2),),
+    ),
+    SiteSpec("kuo_office", "Etsivän työn toimisto, Kuopio", SiteType.OTHER, "kuopio", "297", "Kuopion keskusta"),
+    SiteSpec(
+        "tuu_food",
+        "Ruoka-apu, Tuusniemen seurakuntatalo",
+        SiteType.FOOD_DISTRIBUTION,
+        "tuka",
+        "857",
+        "Tuusniemen kirkonkylä",
+        (62.8110, 28.4920),
+        schedule=(3, _t(10), _t(12), 2),
+        outing_share=0.05,
+    ),
+    SiteSpec(
+        "kaa_food",
+        "Ruoka-apu, Kaavin seurakuntatalo",
+        SiteType.FOOD_DISTRIBUTION,
+        "tuka",
+        "204",
+        "Kaavin kirkonkylä",
+        (62.9760, 28.4800),
+        schedule=(2, _t(11), _t(13), 2),
+        outing_share=0.05,
+    ),
+    SiteSpec(
+        "kaa_street",
+        "Kaavin kirkonkylän raitti",
+        SiteType.STREET,
+        "tuka",
+        "204",
+        "Kaavin kirkonkylä",
+        None,
+        season=(4, 9),
+        outing_share=0.025,
+        slots=((_t(17), 2), (_t(13), 2)),
+        weekends=True,
+    ),
+    SiteSpec(
+        "tuu_event",
+        "Tuusniemen markkinat ja kesätapahtumat",
+        SiteType.EVENT,
+        "tuka",
+        "857",
+        "Tuusniemen kirkonkylä",
+        None,
+        outing_share=0.025,
+        slots=((_t(10), 4),),
+        weekends=True,
+    ),
+    SiteSpec("tuu_office", "Palvelupiste, Tuusniemi", SiteType.OTHER, "tuka", "857", "Tuusniemen kirkonkylä"),
+]
+OFFICE_FOR_TEAM = {"kuopio": "kuo_office", "tuka": "tuu_office"}
+
+
+@dataclass(frozen=True)
+class PartnerSpec:
+    key: str
+    name: str
+    kind: str
+    services: tuple[str, ...]
+    municipalities: tuple[str, ...]
+    description: str
+    # (name, title)
+    contacts: tuple[tuple[str, str], ...]
+
+
+ALL_MUNICIPALITIES = ("297", "857", "204")
+PARTNERS = [
+    PartnerSpec(
+        "kriisikeskus",
+        "Kuopion Kriisikeskus",
+        PartnerOrganisation.Kind.NGO,
+        (ServiceKind.MENTAL_HEALTH_SUBSTANCE, ServiceKind.THIRD_SECTOR),
+        ALL_MUNICIPALITIES,
+        "Kriisiapua ja keskusteluapua ilman lähetettä.",
+        (("Helena Pitkänen", "kriisityöntekijä"), ("Juha Tolvanen", "toiminnanjohtaja")),
+    ),
+    PartnerSpec(
+        "sininauha",
+        "Sininauha",
+        PartnerOrganisation.Kind.NGO,
+        (ServiceKind.HOUSING, ServiceKind.THIRD_SECTOR, ServiceKind.MENTAL_HEALTH_SUBSTANCE),
+        ("297",),
+        "Asumisen tukea ja päihdetyötä.",
+        (("Petri Räsänen", "asumisohjaaja"), ("Satu Hyvönen", "palveluesihenkilö")),
+    ),
+    PartnerSpec(
+        "seurakunta",
+        "Kuopion seurakuntayhtymä, diakoniatyö",
+        PartnerOrganisation.Kind.PARISH,
+        (ServiceKind.THIRD_SECTOR, ServiceKind.OTHER),
+        ("297",),
+        "Diakoniatyön vastaanotot ja ruoka-apu.",
+        (("Riitta Kärkkäinen", "diakoniatyöntekijä"), ("Markku Savolainen", "diakoni")),
+    ),
+    PartnerSpec(
+        "a_klinikka",
+        "A-klinikka, Kuopio",
+        PartnerOrganisation.Kind.COUNTY,
+        (ServiceKind.MENTAL_HEALTH_SUBSTANCE,),
+        ALL_MUNICIPALITIES,
+        "Päihdehoidon avopalvelut.",
+        (("Jaana Miettinen", "sairaanhoitaja"), ("Kari Huttunen", "sosiaaliterapeutti")),
+    ),
+    PartnerSpec(
+        "aikuissosiaalityo",
+        "Pohjois-Savon hyvinvointialue, aikuissosiaalityö",
+        PartnerOrganisation.Kind.COUNTY,
+        (ServiceKind.ADULT_SOCIAL_WORK, ServiceKind.EMERGENCY_SOCIAL),
+        ALL_MUNICIPALITIES,
+        "Aikuissosiaalityö ja sosiaalipäivystys.",
+        (("Minna Lehtonen", "sosiaalityöntekijä"), ("Tomi Koskinen", "sosiaaliohjaaja")),
+    ),
+    PartnerSpec(
+        "terveysasemat",
+        "Pohjois-Savon hyvinvointialue, terveysasemat",
+        PartnerOrganisation.Kind.COUNTY,
+        (ServiceKind.HEALTH_CENTRE, ServiceKind.MENTAL_HEALTH_SUBSTANCE),
+        ALL_MUNICIPALITIES,
+        "Terveysasemien vastaanotot ja psykiatriset sairaanhoitajat.",
+        (("Päivi Järvinen", "terveydenhoitaja"),),
+    ),
+    PartnerSpec(
+        "asumisneuvonta",
+        "Kuopion kaupunki, asumisneuvonta",
+        PartnerOrganisation.Kind.MUNICIPAL,
+        (ServiceKind.HOUSING,),
+        ("297",),
+        "Asumisneuvonta vuokranmaksuvaikeuksissa ja asunnon hakemisessa.",
+        (("Heidi Mäkinen", "asumisneuvoja"),),
+    ),
+    PartnerSpec(
+        "kela",
+        "Kela, Kuopion palvelupiste",
+        PartnerOrganisation.Kind.KELA,
+        (ServiceKind.KELA,),
+        ALL_MUNICIPALITIES,
+        "Perustoimeentulotuki, asumistuki ja muut Kelan etuudet.",
+        (("Eija Turunen", "palveluneuvoja"),),
+    ),
+    PartnerSpec(
+        "poliisi",
+        "Itä-Suomen poliisilaitos, Kuopion pääpoliisiasema",
+        PartnerOrganisation.Kind.POLICE,
+        (ServiceKind.OTHER,),
+        ALL_MUNICIPALITIES,
+        "Ennalta estävä toiminta.",
+        (("Janne Hämäläinen", "ennalta estävän toiminnan poliisi"),),
+    ),
+    PartnerSpec(
+        "tyollisyys",
+        "Kuopion seudun työllisyysalue",
+        PartnerOrganisation.Kind.MUNICIPAL,
+        (ServiceKind.EMPLOYMENT_SERVICES,),
+        ALL_MUNICIPALITIES,
+        "Työllisyyspalvelut ja kuntouttava työtoiminta.",
+        (("Sami Koskinen", "työvalmentaja"),),
+    ),
+]
+
+NETWORKS = [
+    (
+        "Matalan kynnyksen verkosto",
+        Network.Kind.LOW_THRESHOLD,
+        "Matalan kynnyksen palveluja tuottavien toimijoiden yhteistyö ja tiedonkulku.",
+        "Tapaamiset noin kahden kuukauden välein; yhteiset ohjauskäytännöt ja palvelukartta.",
+        ("kriisikeskus", "sininauha", "seurakunta", "a_klinikka", "aikuissosiaalityo", "asumisneuvonta", "kela"),
+        56,
+    ),
+    (
+        "Katuverkosto",
+        Network.Kind.STREET,
+        "Kadulla ja julkisissa tiloissa tehtävän työn koordinointi Kuopiossa.",
+        "Kesäkauden vuorolistat sovitaan keväällä; havainnoista kerrotaan viikoittain.",
+        ("kriisikeskus", "sininauha", "seurakunta", "a_klinikka", "poliisi"),
+        42,
+    ),
+]
+MEETING_TOPICS = [
+    "Ajankohtaiset kuulumiset ja havainnot kentältä",
+    "Talven asunnottomuustilanne ja hätämajoitus",
+    "Kesän katutyön vuorot ja yhteiset illat",
+    "Ohjauskäytännöt aikuissosiaalityöhön",
+    "Palvelukartan päivitys",
+    "Kokemusasiantuntijoiden osallistuminen",
+    "Uudet päihdeilmiöt ja terveysneuvonta",
+]
+MEETING_DECISIONS = [
+    "Päivitetään yhteinen palvelukartta seuraavaan tapaamiseen mennessä.",
+    "Sovittiin yhteisistä jalkautumisvuoroista.",
+    "Kootaan havainnot hyvinvointialueen johdolle.",
+    "Järjestetään yhteinen koulutusiltapäivä syksyllä.",
+    "",
+]
+
+COMMUNICATION = [
+    (CommunicationActivity.Kind.PRESENTATION, "Etsivä työ Pohjois-Savossa: kokemuksia ensimmäisistä kuukausista",
+     "Hyvinvointialueen aluehallitus", 25),
+    (CommunicationActivity.Kind.ARTICLE, "Etsivät työntekijät jalkautuvat ruoka-avun jonoihin", "Savon Sanomat", None),
+    (CommunicationActivity.Kind.SOCIAL_MEDIA, "Päiväkeskus Majakassa tavoitat meidät keskiviikkoisin",
+     "Facebook", 900),
+    (CommunicationActivity.Kind.TRAINING, "Kohtaamisen taidot: koulutus seurakuntien vapaaehtoisille",
+     "Vapaaehtoiset", 18),
+    (CommunicationActivity.Kind.PRESENTATION, "Etsivän työn mallin esittely kunnanvaltuustolle",
+     "Tuusniemen kunnanvaltuusto", 27),
+    (CommunicationActivity.Kind.ARTICLE, "Kokemusasiantuntija mukana jalkautumisessa",
+     "Hyvinvointialueen henkilöstölehti", None),
+    (CommunicationActivity.Kind.SOCIAL_MEDIA, "Kesän katutyö alkaa: tapaat meidät perjantai-iltaisin torilla",
+     "Facebook ja Instagram", 1800),
+    (CommunicationActivity.Kind.TRAINING, "Päihteiden käytön puheeksiotto etsivässä työssä",
+     "Sosiaalialan opiskelijat", 40),
+    (CommunicationActivity.Kind.PRESENTATION, "Rakenteellisen sosiaalityön havainnot: asunnottomuus Kuopiossa",
+     "Kuopion hyvinvointilautakunta", 15),
+    (CommunicationActivity.Kind.OTHER, "Esittelypiste mielenterveysmessuilla", "Messuvieraat", 300),
+    (CommunicationActivity.Kind.ARTICLE, "Ruoka-apu ja yksinäisyys: havaintoja kentältä", "Koillis-Savo", None),
+    (CommunicationActivity.Kind.SOCIAL_MEDIA, "Talven ruoka-apupäivät ja etsivien vastaanotto", "Instagram", 650),
+]
+
+Theme = StructuralObservation.Theme
+OBSERVATIONS = [
+    (Theme.HOUSING, "kuo_street", "Kesän aikana tavattiin useita asunnottomia, jotka yöpyvät ulkona tai tuttavien "
+     "luona; tilapäismajoitusta ei ole saatavilla viikonloppuisin."),
+    (Theme.SUBSTANCE_USE, "kuo_street", "Uusien synteettisten huumeiden käyttö näkyy nuorten aikuisten keskuudessa; "
+     "terveysneuvontapisteen aukioloajat eivät kata iltoja."),
+    (Theme.LIVELIHOOD, "kuo_food_1", "Ruoka-avun jonossa on yhä enemmän työssäkäyviä ja eläkeläisiä; "
+     "toimeentulotuen hakeminen koetaan vaikeaksi."),
+    (Theme.SERVICE_ACCESS, "tuu_food", "Tuusniemellä ei ole matalan kynnyksen mielenterveys- ja päihdevastaanottoa; "
+     "matka Kuopioon on ylivoimainen ilman autoa."),
+    (Theme.LONELINESS, "kaa_food", "Yksinäisyys ja sosiaalisten kontaktien puute korostuvat ikääntyvillä miehillä."),
+    (Theme.MENTAL_HEALTH, "kuo_day_centre", "Monella päiväkeskuksen kävijällä on hoitamattomia mielenterveyden "
+     "ongelmia; jonot psykiatriselle sairaanhoitajalle ovat pitkät."),
+    (Theme.SAFETY, "kuo_street", "Häiriöt kauppakeskuksen edustalla ovat lisääntyneet iltaisin."),
+    (Theme.SERVICE_ACCESS, "kuo_office", "Sähköinen asiointi on este: monella ei ole pankkitunnuksia, joten "
+     "hakemukset jäävät tekemättä."),
+    (Theme.HOUSING, "kaa_street", "Vuokra-asuntoja olisi tarjolla, mutta vuokravakuuden puuttuminen estää muuton."),
+    (Theme.LIVELIHOOD, "tuu_event", "Energian hinnan nousu on ajanut pienituloisia velkakierteeseen."),
+    (Theme.OTHER, "kuo_library", "Nuorten aikuisten rahapeliongelmat tulevat puheeksi yhä useammin."),
+    (Theme.LONELINESS, "kuo_library", "Kirjastossa päivänsä viettävät kaipaavat juttuseuraa; moni ei tunne "
+     "päiväkeskuksen toimintaa."),
+]
+REPORTED_TO = [
+    "Pohjois-Savon hyvinvointialueen aluehallitus",
+    "Kuopion kaupungin hyvinvointilautakunta",
+    "Sosiaali- ja terveyspalveluiden johtoryhmä",
+    "Tuusniemen ja Kaavin hyvinvointityöryhmä",
+]
+
+FIRST_NAMES = {
+    Gender.MALE: ["Jari", "Mika", "Timo", "Petri", "Janne", "Sami", "Markku", "Pekka", "Juha", "Antti", "Matti",
+                  "Kari", "Tomi", "Jukka", "Harri", "Marko", "Teemu", "Esa", "Pasi", "Veikko"],
+    Gender.FEMALE: ["Anne", "Tiina", "Sari", "Minna", "Päivi", "Marja", "Satu", "Johanna", "Heidi", "Pirjo",
+                    "Laura", "Katja", "Tuula", "Riitta", "Hanna", "Jaana", "Leena", "Niina", "Merja", "Eija"],
+}
+LAST_NAMES = ["Korhonen", "Virtanen", "Mäkinen", "Nieminen", "Hämäläinen", "Heikkinen", "Koskinen", "Järvinen",
+              "Lehtonen", "Huttunen", "Savolainen", "Kärkkäinen", "Hyvönen", "Räsänen", "Tolvanen", "Miettinen",
+              "Pitkänen", "Ryynänen", "Kuosmanen", "Turunen"]
+NICKNAMES = ["Pipo", "Kalastaja", "Reppu", "Tupu", "Muusikko", "Pyöräilijä", "Kettu", "Pappa", "Tatu", "Lintu",
+             "Kapteeni", "Karhu", "Hattu", "Tähti", "Sepi", "Rokki", "Mökki", "Kaveri"]
+OUTING_OBSERVATIONS = [
+    "Paljon uusia kävijöitä, joukossa nuoria aikuisia.",
+    "Hiljainen päivä sateen vuoksi.",
+    "Useampi kävijä kysyi asumisneuvonnasta.",
+    "Jono oli pitkä jo ennen jakelun alkua.",
+    "Kävijät toivoivat etsiviä paikalle useammin.",
+    "Päihtyneitä kävijöitä tavallista enemmän.",
+]
+CANCEL_NOTES = ["Peruttu: työntekijä sairastui.", "Peruttu: jakelu ei toteutunut.", "Peruttu: myrskyvaroitus."]
+ENCOUNTER_NOTES = [
+    "Keskusteltiin asumistilanteesta.",
+    "Annettu tietoa ruoka-avusta ja päiväkeskuksesta.",
+    "Sovittu uudesta tapaamisesta ensi viikolla.",
+    "Ohjattu hakemaan toimeentulotukea.",
+    "Huoli jaksamisesta; kerrottu kriisikeskuksen palveluista.",
+]
+OUTCOME_NOTES = {  # keyed by plain codes, as the generator's statuses are
+    ReferralStatus.CONNECTED.value: ["Asiakas pääsi palveluun.", "Ensimmäinen tapaaminen toteutui."],
+    ReferralStatus.DECLINED.value: ["Asiakas ei halunnut palvelua tässä vaiheessa."],
+    ReferralStatus.NOT_REACHED.value: ["Asiakasta ei tavoitettu sovittuna aikana."],
+    ReferralStatus.ENDED.value: ["Asiakkuus päättyi suunnitellusti.", "Palvelu päättyi, asiakas muutti pois."],
+}
+FEEDBACK_COMMENTS = ["Hyvä että kävitte.", "Kiitos avusta!", "Tulkaa useammin.", "Sain tietoa asumisasioista.",
+                     "Mukavaa kun joku kuuntelee.", "Liian vähän aikaa jutella."]
+
+
+# Distributions --------------------------------------------------------------
+
+
+class Weighted:
+    """Values with relative weights; `pick(random)` draws one by bisection (fast in hot loops)."""
+
+    __slots__ = ("values", "cum", "total")
+
+    def __init__(self, pairs: Iterable[tuple[object, float]]):
+        values, weights = zip(*pairs, strict=True)
+        # Plain values, not enum members: the hot loop and COPY want plain str.
+        self.values = [value.value if isinstance(value, Enum) else value for value in values]
+        self.cum = list(accumulate(weights))
+        self.total = self.cum[-1]
+
+    def pick(self, random_: Callable[[], float]):
+        return self.values[bisect(self.cum, random_() * self.total)]
+
+
+GENDERS = Weighted([(Gender.MALE, 58), (Gender.FEMALE, 34), (Gender.OTHER, 1.5), (Gender.UNKNOWN, 6.5)])
+PERSON_GENDERS = Weighted([(Gender.MALE, 62), (Gender.FEMALE, 35), (Gender.OTHER, 1.5), (Gender.UNKNOWN, 1.5)])
+# Working-age adults dominate: 30–64 are the most common groups.
+AGE_GROUPS = Weighted(
+    [
+        (AgeGroup.UNDER_18, 1),
+        (AgeGroup.AGE_18_29, 16),
+        (AgeGroup.AGE_30_39, 22),
+        (AgeGroup.AGE_40_49, 22),
+        (AgeGroup.AGE_50_64, 26),
+        (AgeGroup.AGE_65_PLUS, 6),
+        (AgeGroup.UNKNOWN, 7),
+    ]
+)
+PERSON_AGES = Weighted([((18, 29), 18), ((30, 39), 26), ((40, 49), 25), ((50, 64), 26), ((65, 75), 5)])
+FIRST_CONTACT = Weighted([(True, 35), (False, 45), (None, 20)])
+
+NEED_BIT = {code: 1 << i for i, code in enumerate(Need.values)}
+ACTION_BIT = {code: 1 << i for i, code in enumerate(Action.values)}
+
+_BASE_NEEDS = {
+    Need.MENTAL_HEALTH: 20,
+    Need.SUBSTANCE_USE: 20,
+    Need.HOUSING: 15,
+    Need.LIVELIHOOD: 18,
+    Need.EMPLOYMENT_EDUCATION: 6,
+    Need.PHYSICAL_HEALTH: 8,
+    Need.SOCIAL_RELATIONSHIPS: 14,
+    Need.DAILY_LIVING: 8,
+    Need.SAFETY_VIOLENCE: 3,
+    Need.OTHER: 2,
+}
+_NEED_EMPHASIS = {
+    SiteType.FOOD_DISTRIBUTION: {Need.LIVELIHOOD: 2.0, Need.SOCIAL_RELATIONSHIPS: 1.3},
+    SiteType.DAY_CENTRE: {Need.MENTAL_HEALTH: 1.5, Need.SOCIAL_RELATIONSHIPS: 1.5, Need.DAILY_LIVING: 1.5},
+    SiteType.STREET: {Need.SUBSTANCE_USE: 2.0, Need.HOUSING: 1.6, Need.SAFETY_VIOLENCE: 2.0},
+    SiteType.EVENT: {Need.SOCIAL_RELATIONSHIPS: 1.5},
+    SiteType.OTHER: {Need.HOUSING: 1.3, Need.LIVELIHOOD: 1.3},
+}
+NEEDS_BY_SITE_TYPE = {
+    site_type: Weighted(
+        [(NEED_BIT[code], weight * _NEED_EMPHASIS[site_type].get(code, 1.0)) for code, weight in _BASE_NEEDS.items()]
+    )
+    for site_type in SiteType.values
+}
+NEED_COUNT = Weighted([(1, 40), (2, 40), (3, 20)])
+
+# Per site type: share of conversations, share linked to a person, recorded
+# encounters per outing (relative), tallied brief contacts per outing, share
+# of outings with client feedback.
+SITE_TYPE_PROFILE = {
+    SiteType.FOOD_DISTRIBUTION: {"conversation": 0.30, "linked": 0.09, "weight": 1.1, "tally": (15, 60), "fb": 0.35},
+    SiteType.DAY_CENTRE: {"conversation": 0.60, "linked": 0.18, "weight": 1.5, "tally": (5, 25), "fb": 0.35},
+    SiteType.EVENT: {"conversation": 0.25, "linked": 0.05, "weight": 1.0, "tally": (10, 40), "fb": 0.30},
+    SiteType.STREET: {"conversation": 0.45, "linked": 0.12, "weight": 0.45, "tally": (0, 8), "fb": 0.15},
+    SiteType.OTHER: {"conversation": 0.65, "linked": 0.18, "weight": 0.6, "tally": (0, 5), "fb": 0.20},
+}
+BRIEF_ACTIONS = {
+    SiteType.FOOD_DISTRIBUTION: Weighted(
+        [(ACTION_BIT[Action.ENCOUNTER_ONLY], 50), (ACTION_BIT[Action.MATERIAL_AID], 35), (ACTION_BIT[Action.ADVICE], 15)]
+    ),
+    None: Weighted(
+        [(ACTION_BIT[Action.ENCOUNTER_ONLY], 65), (ACTION_BIT[Action.ADVICE], 25), (ACTION_BIT[Action.MATERIAL_AID], 10)]
+    ),
+}
+REFERRAL_SHARE = 0.15  # of conversations
+# Follow-up contacts without an outing: phone calls and meetings at the office.
+FOLLOW_UP_SHARE = 0.08
+FOLLOW_UP_KINDS = Weighted([(ContactKind.PHONE, 60), (ContactKind.MEETING, 35), (ContactKind.OTHER, 5)])
+
+SERVICES_FOR_NEED = {
+    NEED_BIT[Need.MENTAL_HEALTH]: Weighted(
+        [(ServiceKind.MENTAL_HEALTH_SUBSTANCE, 60), (ServiceKind.HEALTH_CENTRE, 20), (ServiceKind.THIRD_SECTOR, 20)]
+    ),
+    NEED_BIT[Need.SUBSTANCE_USE]: Weighted([(ServiceKind.MENTAL_HEALTH_SUBSTANCE, 80), (ServiceKind.THIRD_SECTOR, 20)]),
+    NEED_BIT[Need.HOUSING]: Weighted([(ServiceKind.HOUSING, 75), (ServiceKind.ADULT_SOCIAL_WORK, 25)]),
+    NEED_BIT[Need.LIVELIHOOD]: Weighted(
+        [(ServiceKind.KELA, 40), (ServiceKind.ADULT_SOCIAL_WORK, 35), (ServiceKind.DEBT_COUNSELLING, 25)]
+    ),
+    NEED_BIT[Need.EMPLOYMENT_EDUCATION]: Weighted([(ServiceKind.EMPLOYMENT_SERVICES, 85), (ServiceKind.OTHER, 15)]),
+    NEED_BIT[Need.PHYSICAL_HEALTH]: Weighted([(ServiceKind.HEALTH_CENTRE, 100)]),
+    NEED_BIT[Need.SOCIAL_RELATIONSHIPS]: Weighted([(ServiceKind.THIRD_SECTOR, 80), (ServiceKind.OTHER, 20)]),
+    NEED_BIT[Need.DAILY_LIVING]: Weighted([(ServiceKind.ADULT_SOCIAL_WORK, 70), (ServiceKind.THIRD_SECTOR, 30)]),
+    NEED_BIT[Need.SAFETY_VIOLENCE]: Weighted([(ServiceKind.EMERGENCY_SOCIAL, 70), (ServiceKind.OTHER, 30)]),
+    NEED_BIT[Need.OTHER]: Weighted([(ServiceKind.OTHER, 50), (ServiceKind.ADULT_SOCIAL_WORK, 50)]),
+}
+# Referral status by how long ago the referral was made: recent ones are
+# still open, old ones have ended one way or another.
+S = ReferralStatus
+REFERRAL_STATUS_BY_AGE = [
+    (7, Weighted([(S.SUGGESTED, 45), (S.MADE, 45), (S.CONNECTED, 5), (S.DECLINED, 5)])),
+    (
+        30,
+        Weighted([(S.SUGGESTED, 15), (S.MADE, 30), (S.CONNECTED, 30), (S.DECLINED, 10), (S.NOT_REACHED, 10),
+                  (S.ENDED, 5)]),
+    ),
+    (
+        None,
+        Weighted([(S.SUGGESTED, 4), (S.MADE, 8), (S.CONNECTED, 33), (S.DECLINED, 12), (S.NOT_REACHED, 15),
+                  (S.ENDED, 28)]),
+    ),
+]
+FEEDBACK_SCORES = Weighted([(1, 2), (2, 4), (3, 10), (4, 34), (5, 50)])
+FEEDBACK_LANGUAGES = Weighted([("fi", 85), ("en", 7), ("sv", 3), ("ru", 5)])
+
+# Plain strings for the hot loop.
+FIELD, PHONE, MEETING = ContactKind.FIELD.value, ContactKind.PHONE.value, ContactKind.MEETING.value
+BRIEF, CONVERSATION = Depth.BRIEF.value, Depth.CONVERSATION.value
+
+ADULT_SOCIAL_WORK = ServiceKind.ADULT_SOCIAL_WORK.value
+
+ENCOUNTER_COLUMNS = (
+    "id", "team_id", "outing_id", "site_id", "occurred_at", "occurred_on", "contact_kind", "depth", "anonymous",
+    "person_id", "gender", "age_group", "first_contact", "needs", "actions", "duration_minutes", "notes",
+    "created_by_id", "created_at", "updated_at",
+)  # fmt: skip
+REFERRAL_COLUMNS = (
+    "id", "team_id", "person_id", "encounter_id", "service_kind", "partner_id", "status", "referred_on",
+    "status_changed_on", "made_on", "connected_on", "closed_on", "follow_up_due", "outcome_notes", "created_by_id",
+    "created_at", "updated_at",
+)  # fmt: skip
+FOLLOW_UP_COLUMNS = (
+    "team_id", "referral_id", "person_id", "assigned_to_id", "due_on", "done_on", "contact_kind", "notes",
+    "created_by_id", "created_at",
+)  # fmt: skip
+
+# Minutes as timedeltas, so the hot loop adds instead of constructing.
+MINUTES = [datetime.timedelta(minutes=m) for m in range(24 * 60)]
+
+
+def age_group_for(birth_year: int, year: int) -> str:
+    age = year - birth_year
+    if age < 18:
+        return AgeGroup.UNDER_18
+    if age < 30:
+        return AgeGroup.AGE_18_29
+    if age < 40:
+        return AgeGroup.AGE_30_39
+    if age < 50:
+        return AgeGroup.AGE_40_49
+    if age < 65:
+        return AgeGroup.AGE_50_64
+    return AgeGroup.AGE_65_PLUS
+
+
+def fictional_identity_code(rng: random.Random, born: datetime.date) -> str:
+    """A valid personal identity code in the 900–999 range, which is never given to real people."""
+    individual = rng.randint(900, 999)
+    stem = f"{born:%d%m%y}"
+    sign = "-" if born.year < 2000 else "A"
+    return f"{stem}{sign}{individual}{CHECK_CHARACTERS[int(stem + str(individual)) % 31]}"
+
+
+# Writing ---------------------------------------------------------------------
+
+
+class BulkWriter:
+    """Writes rows of plain tuples. Subclasses: COPY on PostgreSQL, bulk_create elsewhere.
+
+    Ids are handed out in Python, so that link rows can name their targets
+    without reading anything back and without a query in the middle of a
+    COPY. `reserve` takes the next free id of each table first; on
+    PostgreSQL it also locks the table against other writers (readers go on)
+    until the transaction ends, so nobody else draws from the sequence
+    meanwhile, and `finish` moves the sequence past the ids used.
+    """
+
+    name = ""
+
+    def __init__(self):
+        self.rows: dict[str, int] = {}
+        self._next_id: dict[type[models.Model], int] = {}
+        self._first_id: dict[type[models.Model], int] = {}
+
+    def reserve(self, *model_classes: type[models.Model]) -> None:
+        for model in model_classes:
+            table = connection.ops.quote_name(model._meta.db_table)
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+                    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+                    first = cursor.fetchone()[0]
+                else:
+                    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+                    first = cursor.fetchone()[0] + 1
+                    if connection.vendor == "sqlite":
+                        # AUTOINCREMENT never reuses an id, even one of a deleted row.
+                        cursor.execute(
+                            "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = %s", [model._meta.db_table]
+                        )
+                        first = max(first, cursor.fetchone()[0] + 1)
+            self._first_id[model] = self._next_id[model] = first
+
+    def allocate_ids(self, model: type[models.Model], count: int) -> range:
+        start = self._next_id[model]
+        self._next_id[model] = start + count
+        return range(start, start + count)
+
+    def next_id(self, model: type[models.Model]) -> int:
+        value = self._next_id[model]
+        self._next_id[model] = value + 1
+        return value
+
+    def write(self, model: type[models.Model], attnames: Sequence[str], rows: Iterable[tuple]) -> int:
+        written = self._write(model, attnames, rows)
+        label = model._meta.label_lower
+        self.rows[label] = self.rows.get(label, 0) + written
+        return written
+
+    def _write(self, model, attnames, rows) -> int:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        if connection.vendor != "postgresql":
+            return  # SQLite's AUTOINCREMENT follows the largest id inserted
+        with connection.cursor() as cursor:
+            for model, next_id in self._next_id.items():
+                if next_id > self._first_id[model]:
+                    cursor.execute(
+                        "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
+                        [connection.ops.quote_name(model._meta.db_table), next_id - 1],
+                    )
+
+
+class CopyWriter(BulkWriter):
+    """COPY … FROM STDIN through psycopg 3: an order of magnitude faster than INSERT.
+
+    `rows` may be a generator: PostgreSQL stores rows while Python makes the
+    next ones. It must not query the database (the connection is busy with
+    the COPY until it ends).
+    """
+
+    name = "copy"
+
+    def _write(self, model, attnames, rows):
+        fields = {f.attname: f for f in model._meta.concrete_fields}
+        columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in attnames)
+        sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+        count = 0
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+                count += 1
+        return count
+
+    def finish(self):
+        super().finish()
+        # Let the query planner see the new volumes at once.
+        with connection.cursor() as cursor:
+            for label in self.rows:
+                table = connection.ops.quote_name(_model_for_label(label)._meta.db_table)
+                cursor.execute(f"ANALYZE {table}")
+
+
+class BulkCreateWriter(BulkWriter):
+    """`bulk_create` in batches: portable (SQLite), slower than COPY."""
+
+    name = "bulk_create"
+    batch_size = 2000
+
+    def _write(self, model, attnames, rows):
+        objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
+        model._base_manager.bulk_create(objects, batch_size=self.batch_size)
+        return len(objects)
+
+
+def _model_for_label(label: str) -> type[models.Model]:
+    from django.apps import apps
+
+    return apps.get_model(label)
+
+
+def writer_for_connection() -> BulkWriter:
+    """COPY on PostgreSQL, bulk_create elsewhere."""
+    if connection.vendor == "postgresql":
+        return CopyWriter()
+    return BulkCreateWriter()
+
+
+# Result ----------------------------------------------------------------------
+
+
+@dataclass
+class DemoLogin:
+    email: str
+    full_name: str
+    role: str
+    superuser: bool
+    # None when the user existed before (with --force) and was left alone.
+    password: str | None
+
+
+@dataclass
+class SeedResult:
+    counts: dict[str, int] = field(default_factory=dict)  # model label -> rows created
+    logins: list[DemoLogin] = field(default_factory=list)
+    loader: str = ""
+    bulk_rows: int = 0
+    seconds: float = 0.0
+    period: tuple[datetime.date, datetime.date] | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.bulk_rows / self.seconds if self.seconds else 0.0
+
+
+# Entry points ------------------------------------------------------------------
+
+# Tables that make a database "not empty" for the demo: any user or any of
+# the records the demo would create. Municipalities come from a migration
+# and do not count.
+DATA_MODELS = (User, Team, FieldSite, Outing, Encounter, Person, PartnerOrganisation, Network)
+
+
+def database_has_data() -> bool:
+    return any(model._base_manager.exists() for model in DATA_MODELS)
+
+
+def validate_demo_password(password: str) -> None:
+    """Run the password validators against each demo user (raises ValidationError)."""
+    for email, full_name, *_rest in USERS:
+        password_validation.validate_password(password, User(email=email, full_name=full_name))
+
+
+def seed_demo(
+    *,
+    seed: int = DEFAULT_SEED,
+    encounters: int = DEFAULT_ENCOUNTERS,
+    password: str = DEMO_PASSWORD,
+    today: datetime.date | None = None,
+    writer: BulkWriter | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SeedResult:
+    """Fill the database with demo data; all or nothing, in one transaction.
+
+    The caller decides whether the database may already hold data (see
+    `database_has_data`); on a non-empty database existing demo users,
+    teams, sites, partners and networks are reused and the rest is added.
+    """
+    if encounters < 0:
+        raise ValueError("encounters must be zero or more")
+    validate_demo_password(password)
+    started = time.perf_counter()
+    writer = writer or writer_for_connection()
+    with transaction.atomic():
+        writer.reserve(Outing, Person, Encounter, Referral)
+        seeder = _Seeder(
+            rng=random.Random(seed),
+            encounters=encounters,
+            password=password,
+            today=today or timezone.localdate(),
+            writer=writer,
+            progress=progress,
+        )
+        result = seeder.run()
+        writer.finish()
+        AuditEntry.objects.create(
+            actor=None,
+            action=AuditEntry.Action.IMPORT,
+            model="demo",
+            object_id=f"seed {seed}",
+            changes=sorted(label for label, count in result.counts.items() if count),
+        )
+    result.loader = writer.name
+    result.bulk_rows = sum(writer.rows.values())
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+# The generator ------------------------------------------------------------------
+
+
+class _Person:
+    __slots__ = ("id", "team", "gender", "birth_year", "alias", "first_at", "count", "engaged_on", "created_by")
+
+    def __init__(self, id_, team, gender, birth_year, alias):
+        self.id, self.team, self.gender, self.birth_year, self.alias = id_, team, gender, birth_year, alias
+        self.first_at = None
+        self.count = 0
+        self.engaged_on = None
+        self.created_by = None
+
+
+class _Seeder:
+    def __init__(self, *, rng, encounters, password, today, writer, progress):
+        self.rng = rng
+        self.n_encounters = encounters
+        self.password = password
+        self.today = today
+        self.writer = writer
+        self.progress = progress
+        self.result = SeedResult()
+        self.counts: dict[str, int] = {}
+        # The period: from the first day of the month thirteen months ago to today.
+        months = today.year * 12 + today.month - 1 - 13
+        self.start = datetime.date(months // 12, months % 12 + 1, 1)
+        self.result.period = (self.start, today)
+        self.days = [self.start + datetime.timedelta(days=d) for d in range((today - self.start).days)]
+
+    def count(self, model: type[models.Model], n: int = 1) -> None:
+        label = model._meta.label_lower
+        self.counts[label] = self.counts.get(label, 0) + n
+
+    def run(self) -> SeedResult:
+        self._reference_data()
+        self._partners_and_networks()
+        self._communication_and_observations()
+        self._outings()
+        self._encounters()
+        self._persons()
+        for label, n in self.writer.rows.items():
+            self.counts[label] = self.counts.get(label, 0) + n
+        self.result.counts = dict(sorted(self.counts.items()))
+        return self.result
+
+    # Reference data ------------------------------------------------------
+
+    def _reference_data(self) -> None:
+        Municipality.objects.filter(code__in=ALL_MUNICIPALITIES).update(outreach_active=True)
+        self.municipalities = {m.code: m for m in Municipality.objects.filter(code__in=ALL_MUNICIPALITIES)}
+        area, created = Area.objects.get_or_create(name=AREA_NAME)
+        self.count(Area, created)
+        self.teams: dict[str, Team] = {}
+        for key, (name, codes) in TEAMS.items():
+            team, created = Team.objects.get_or_create(name=name, defaults={"area": area})
+            if created:
+                team.municipalities.set([self.municipalities[c] for c in codes])
+            self.count(Team, created)
+            self.teams[key] = team
+
+        self.users: dict[str, User] = {}
+        for email, full_name, role, team_keys, superuser in USERS:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = user_create(
+                    actor=None,
+                    email=email,
+                    full_name=full_name,
+                    role=role,
+                    teams=[self.teams[k] for k in team_keys],
+                    password=self.password,
+                    is_superuser=superuser,
+                )
+                self.count(User)
+                password = self.password
+            else:
+                password = None
+            self.users[email] = user
+            if email in DEMO_LOGIN_EMAILS:
+                self.result.logins.append(DemoLogin(email, user.full_name, user.role, user.is_superuser, password))
+        self.result.logins.sort(key=lambda login: DEMO_LOGIN_EMAILS.index(login.email))
+        self.expert = self.users["expert@example.org"]
+        # Who goes out, per team: workers (not the coordinator or admin).
+        self.team_workers = {
+            key: [self.users[email] for email, _n, role, teams, _s in USERS if role == Role.WORKER and key in teams]
+            for key in TEAMS
+        }
+        self.coordinator = self.users["coordinator@example.org"]
+
+        self.sites: dict[str, FieldSite] = {}
+        for spec in SITES:
+            site = FieldSite.objects.filter(name=spec.name, municipality=self.municipalities[spec.municipality]).first()
+            if site is None:
+                weekday, start, end, every = spec.schedule or (None, None, None, None)
+                latitude, longitude = spec.coordinates or (None, None)
+                site = FieldSite.objects.create(
+                    name=spec.name,
+                    site_type=spec.site_type,
+                    municipality=self.municipalities[spec.municipality],
+                    team=self.teams[spec.team],
+                    address=spec.address,
+                    latitude=latitude,
+                    longitude=longitude,
+                    season_start_month=spec.season[0] if spec.season else None,
+                    season_end_month=spec.season[1] if spec.season else None,
+                    schedule_weekday=weekday,
+                    schedule_start_time=start,
+                    schedule_end_time=end,
+                    schedule_every_weeks=every,
+                )
+                self.count(FieldSite)
+            self.sites[spec.key] = site
+
+    def _partners_and_networks(self) -> None:
+        rng = self.rng
+        self.partners: dict[str, PartnerOrganisation] = {}
+        contacts: dict[str, list[ContactPerson]] = {}
+        for spec in PARTNERS:
+            partner = PartnerOrganisation.objects.filter(name=spec.name).first()
+            if partner is None:
+                partner = PartnerOrganisation.objects.create(
+                    name=spec.name,
+                    kind=spec.kind,
+                    services=list(spec.services),
+                    description=spec.description,
+                    address=self.municipalities[spec.municipalities[0]].name_fi,
+                )
+                partner.municipalities.set([self.municipalities[c] for c in spec.municipalities])
+                self.count(PartnerOrganisation)
+                for name, title in spec.contacts:
+                    email = _ascii(name).lower().replace(" ", ".") + "@example.org"
+                    ContactPerson.objects.create(partner=partner, name=name, title=title, email=email)
+                    self.count(ContactPerson)
+            self.partners[spec.key] = partner
+            contacts[spec.key] = list(partner.contacts.order_by("name"))
+        # Referral targets: partners offering a service in a municipality, in spec order.
+        self.partners_for: dict[tuple[str, str], list[int]] = {}
+        for spec in PARTNERS:
+            for service in spec.services:
+                for code in spec.municipalities:
+                    self.partners_for.setdefault((service, code), []).append(self.partners[spec.key].pk)
+
+        staff = [self.coordinator, *self.team_workers["kuopio"][:2]]
+        for name, kind, purpose, ways, member_keys, interval in NETWORKS:
+            network = Network.objects.filter(name=name).first()
+            if network is None:
+                network = Network.objects.create(
+                    name=name,
+                    kind=kind,
+                    purpose=purpose,
+                    ways_of_cooperation=ways,
+                    coordinating_team=self.teams["kuopio"],
+                )
+                network.member_organisations.set([self.partners[k] for k in member_keys])
+                network.member_contacts.set([c for k in member_keys for c in contacts[k]])
+                self.count(Network)
+            day = self.start + datetime.timedelta(days=rng.randint(5, 20))
+            # Meetings through the period and the next one already agreed.
+            while day <= self.today + datetime.timedelta(days=interval):
+                meeting_day = _next_weekday(day, 1)
+                keys = rng.sample(member_keys, rng.randint(3, len(member_keys)))
+                keys.sort(key=member_keys.index)
+                past = meeting_day < self.today
+                meeting = NetworkMeeting.objects.create(
+                    network=network,
+                    date=meeting_day,
+                    participant_count=len(keys) + 2 + rng.randint(0, 4) if past else None,
+                    topics="\n".join(rng.sample(MEETING_TOPICS, 2)),
+                    decisions=rng.choice(MEETING_DECISIONS) if past else "",
+                )
+                meeting.organisations.set([self.partners[k] for k in keys])
+                meeting.contacts.set([contacts[k][0] for k in keys])
+                meeting.staff.set(staff[: rng.randint(1, 3)])
+                self.count(NetworkMeeting)
+                day += datetime.timedelta(days=interval + rng.randint(-7, 7))
+
+    def _communication_and_observations(self) -> None:
+        rng = self.rng
+        span = len(self.days)
+        presenter, writer = self.coordinator, self.users["worker@example.org"]
+        activities = []
+        for index, (kind, title, audience, size) in enumerate(COMMUNICATION):
+            day = self.days[min(span - 1, (index * span) // len(COMMUNICATION) + rng.randint(0, 20))]
+            team_key = "tuka" if "Tuusniemen" in audience or audience == "Koillis-Savo" else "kuopio"
+            activities.append(
+                CommunicationActivity(
+                    team=self.teams[team_key],
+                    kind=kind,
+                    title=title,
+                    date=day,
+                    audience=audience,
+                    audience_size=size,
+                    created_by=presenter if kind == CommunicationActivity.Kind.PRESENTATION else writer,
+                )
+            )
+        CommunicationActivity.objects.bulk_create(activities)
+        self.count(CommunicationActivity, len(activities))
+
+        observations = []
+        for index, (theme, site_key, description) in enumerate(OBSERVATIONS):
+            site = self.sites[site_key]
+            spec = _site_spec(site_key)
+            observed = self.days[min(span - 1, (index * span) // len(OBSERVATIONS) + rng.randint(0, 25))]
+            if not site.in_season(observed):  # street work happens in season only
+                observed = rng.choice([d for d in self.days if site.in_season(d)])
+            reported = observed + datetime.timedelta(days=rng.randint(7, 60)) if rng.random() < 0.7 else None
+            if reported is not None and reported > self.today:
+                reported = None
+            observations.append(
+                StructuralObservation(
+                    team=self.teams[spec.team],
+                    theme=theme,
+                    municipality=site.municipality,
+                    site=site,
+                    observed_on=observed,
+                    description=description,
+                    reported_to=rng.choice(REPORTED_TO) if reported else "",
+                    reported_on=reported,
+                    created_by=self.coordinator if reported else self.team_workers[spec.team][0],
+                )
+            )
+        StructuralObservation.objects.bulk_create(observations)
+        self.count(StructuralObservation, len(observations))
+
+    # Outings -----------------------------------------------------------------
+
+    def _outings(self) -> None:
+        """Plan the outings in memory (compact tuples) and write them with participants and feedback.
+
+        Done outings: about one per eight encounters, shared between sites by
+        `outing_share`, on the site's schedule where it has one (extra visits
+        on other weekdays), only in season. A few are cancelled; the
+        scheduled ones of the next two weeks are planned.
+        """
+        rng = self.rng
+        random_ = rng.random
+        target = max(30, round(self.n_encounters / 8))
+        shares = sum(spec.outing_share for spec in SITES)
+        past_days = self.days
+        # (date, start minute, site index, status, length in minutes)
+        plans: list[tuple[datetime.date, int, int, str, int]] = []
+        for index, spec in enumerate(SITES):
+            if not spec.outing_share:
+                continue
+            site = self.sites[spec.key]
+            count = max(1, round(target * spec.outing_share / shares))
+            in_season = [d for d in past_days if site.in_season(d)]
+            scheduled = [d for d in in_season if _on_schedule(spec, d)] if spec.schedule else []
+            scheduled_set = set(scheduled)
+            others = [d for d in in_season if d not in scheduled_set and (spec.weekends or d.weekday() < 5)]
+            chosen = rng.sample(scheduled, min(count, len(scheduled)))
+            # Extra visits off the schedule; with more outings than days, several a day.
+            extra = others or scheduled
+            while len(chosen) < count and extra:
+                chosen.extend(rng.sample(extra, min(count - len(chosen), len(extra))))
+            chosen.sort()
+            for day in chosen:
+                start, length = self._outing_time(spec, day in scheduled_set)
+                status = OutingStatus.CANCELLED if random_() < 0.04 else OutingStatus.DONE
+                plans.append((day, start, index, status, length))
+            # Planned: the site's scheduled dates in the next two weeks.
+            if spec.schedule:
+                for offset in range(14):
+                    day = self.today + datetime.timedelta(days=offset)
+                    if site.in_season(day) and _on_schedule(spec, day):
+                        start, length = self._outing_time(spec, True)
+                        plans.append((day, start, index, OutingStatus.PLANNED, length))
+        # A couple of unscheduled visits planned as well.
+        for key in ("kuo_event", "kuo_library"):
+            index = next(i for i, s in enumerate(SITES) if s.key == key)
+            day = self.today + datetime.timedelta(days=rng.randint(1, 13))
+            start, length = self._outing_time(SITES[index], False)
+            plans.append((day, start, index, OutingStatus.PLANNED, length))
+        plans.sort()
+
+        ids = self.writer.allocate_ids(Outing, len(plans))
+        site_ids = [self.sites[spec.key].pk if spec.key in self.sites else None for spec in SITES]
+        team_ids = [self.teams[spec.team].pk for spec in SITES]
+        workers = {key: [u.pk for u in users] for key, users in self.team_workers.items()}
+        expert_id = self.expert.pk
+        # What the encounter generator needs: (outing id, site index, start datetime, minutes, staff, all).
+        self.done_outings: list[tuple[int, int, datetime.datetime, int, tuple[int, ...], tuple[int, ...]]] = []
+        outing_rows = []
+        participant_rows = []
+        feedback_rows = []
+        for outing_id, (day, start, index, status, length) in zip(ids, plans, strict=True):
+            spec = SITES[index]
+            profile = SITE_TYPE_PROFILE[spec.site_type]
+            staff = tuple(rng.sample(workers[spec.team], min(len(workers[spec.team]), rng.choice((2, 2, 3)))))
+            everyone = staff + (expert_id,) if spec.team == "kuopio" and random_() < 0.25 else staff
+            begins = datetime.datetime.combine(day, datetime.time(start // 60, start % 60), tzinfo=HELSINKI)
+            ends = (start + length) // 60, (start + length) % 60
+            tally = rng.randint(*profile["tally"]) if status == OutingStatus.DONE else 0
+            observations = ""
+            notes = ""
+            if status == OutingStatus.DONE and random_() < 0.25:
+                observations = rng.choice(OUTING_OBSERVATIONS)
+            elif status == OutingStatus.CANCELLED:
+                notes = rng.choice(CANCEL_NOTES)
+            created_at = begins - datetime.timedelta(days=rng.randint(1, 14))
+            updated_at = begins + MINUTES[length + 30] if status == OutingStatus.DONE else created_at
+            outing_rows.append(
+                (outing_id, team_ids[index], site_ids[index], day, begins.time(), datetime.time(*ends), status,
+                 tally, observations, notes, staff[0], created_at, updated_at)
+            )
+            participant_rows.extend((outing_id, user_id) for user_id in everyone)
+            if status == OutingStatus.DONE:
+                self.done_outings.append((outing_id, index, begins, length, staff, everyone))
+                if random_() < profile["fb"]:
+                    for _i in range(rng.randint(1, 5)):
+                        comment = rng.choice(FEEDBACK_COMMENTS) if random_() < 0.2 else ""
+                        feedback_rows.append(
+                            (site_ids[index], outing_id, day, FEEDBACK_SCORES.pick(random_),
+                             FEEDBACK_LANGUAGES.pick(random_), comment)
+                        )
+        outing_columns = ("id", "team_id", "site_id", "date", "start_time", "end_time", "status", "tallied_contacts",
+                          "observations", "notes", "created_by_id", "created_at", "updated_at")
+        for chunk in _chunks(outing_rows, CHUNK_SIZE):
+            self.writer.write(Outing, outing_columns, chunk)
+        for chunk in _chunks(participant_rows, CHUNK_SIZE):
+            self.writer.write(Outing.participants.through, ("outing_id", "user_id"), chunk)
+        feedback_columns = ("site_id", "outing_id", "given_on", "score", "language", "comment")
+        for chunk in _chunks(feedback_rows, CHUNK_SIZE):
+            self.writer.write(ClientFeedback, feedback_columns, chunk)
+
+    def _outing_time(self, spec: SiteSpec, on_schedule: bool) -> tuple[int, int]:
+        """Start (minutes after midnight) and length (minutes) of an outing."""
+        if on_schedule and spec.schedule:
+            _weekday, start, end, _every = spec.schedule
+            return start.hour * 60 + start.minute, (end.hour - start.hour) * 60 + end.minute - start.minute
+        start, hours = self.rng.choice(spec.slots)
+        return start.hour * 60 + start.minute, hours * 60
+
+    # Encounters ------------------------------------------------------------------
+
+    def _encounters(self) -> None:
+        """Generate the encounters in date order, in chunks, with their workers, referrals and follow-ups.
+
+        Most belong to done outings (shared by the site type's weight, times
+        a jitter); the rest are phone calls and meetings at the team's office
+        without an outing. Date order lets a person's first encounter be the
+        first contact and their later ones returning visits.
+
+        Rows are generated while the writer consumes them: with COPY,
+        PostgreSQL stores one row while Python makes the next (two cores).
+        """
+        rng = self.rng
+        random_ = rng.random
+        total = self.n_encounters
+        follow_ups = round(total * FOLLOW_UP_SHARE) if self.done_outings else total
+        field_total = total - follow_ups
+
+        # Encounters per outing: floor of the share, remainders to the largest fractions.
+        weights = [
+            SITE_TYPE_PROFILE[SITES[index].site_type]["weight"] * (0.6 + 0.8 * random_())
+            for _id, index, *_rest in self.done_outings
+        ]
+        weight_sum = sum(weights) or 1.0
+        exact = [field_total * w / weight_sum for w in weights]
+        per_outing = [int(x) for x in exact]
+        short = field_total - sum(per_outing)
+        by_fraction = sorted(range(len(exact)), key=lambda i: (per_outing[i] - exact[i], i))
+        for i in by_fraction[:short]:
+            per_outing[i] += 1
+
+        # Follow-up contacts: weekdays of the period, by team (Kuopio does more).
+        weekdays = [d for d in self.days if d.weekday() < 5]
+        follow_up_days: dict[tuple[datetime.date, str], int] = {}
+        for _i in range(follow_ups):
+            key = (weekdays[int(random_() * len(weekdays))], "kuopio" if random_() < 0.75 else "tuka")
+            follow_up_days[key] = follow_up_days.get(key, 0) + 1
+
+        # One stream in date order of (date, start minute, emit arguments).
+        site_ids = {spec.key: self.sites[spec.key].pk for spec in SITES}
+        team_ids = {key: team.pk for key, team in self.teams.items()}
+        slots = []
+        for i, (outing_id, site_index, begins, length, staff, everyone) in enumerate(self.done_outings):
+            if per_outing[i]:
+                spec = SITES[site_index]
+                slots.append(
+                    (
+                        begins.date(),
+                        begins.hour * 60 + begins.minute,
+                        i,
+                        (per_outing[i], spec.team, team_ids[spec.team], spec.municipality, spec.site_type,
+                         site_ids[spec.key], outing_id, begins, length, staff, everyone, None),
+                    )
+                )
+        office_workers = {key: tuple(u.pk for u in users) for key, users in self.team_workers.items()}
+        for i, ((day, team), count) in enumerate(sorted(follow_up_days.items())):
+            office = _site_spec(OFFICE_FOR_TEAM[team])
+            begins = datetime.datetime.combine(day, datetime.time(9), tzinfo=HELSINKI)
+            slots.append(
+                (
+                    day,
+                    9 * 60,
+                    len(self.done_outings) + i,
+                    (count, team, team_ids[team], office.municipality, office.site_type, site_ids[office.key], None,
+                     begins, 6 * 60, office_workers[team], office_workers[team], FOLLOW_UP_KINDS),
+                )
+            )
+        slots.sort(key=lambda slot: slot[:3])
+
+        self.persons: list[_Person] = []
+        self.seen: dict[str, list[_Person]] = {key: [] for key in TEAMS}
+        pending = iter(slots)
+        written = 0
+        while True:
+            self.worker_rows: list[tuple[int, int]] = []
+            self.referral_rows: list[tuple] = []
+            self.follow_up_rows: list[tuple] = []
+            count = self.writer.write(Encounter, ENCOUNTER_COLUMNS, self._chunk(pending))
+            if not count:
+                break
+            self.writer.write(Encounter.workers.through, ("encounter_id", "user_id"), self.worker_rows)
+            self.writer.write(Referral, REFERRAL_COLUMNS, self.referral_rows)
+            self.writer.write(FollowUp, FOLLOW_UP_COLUMNS, self.follow_up_rows)
+            written += count
+            if self.progress:
+                self.progress(written, total)
+
+    def _chunk(self, pending):
+        """Rows of the next slots until a chunk is full (a slot is never split)."""
+        produced = 0
+        for _day, _start, _order, arguments in pending:
+            yield from self._emit(*arguments)
+            produced += arguments[0]
+            if produced >= CHUNK_SIZE:
+                return
+
+    def _emit(
+        self, count, team, team_id, municipality, site_type, site_id, outing_id, begins, length, staff, everyone,
+        contact_kind,
+    ):
+        """Yield `count` encounter rows of one outing (or of one day's calls at the office).
+
+        The hot loop of a million-row load: locals, precomputed tables, bit
+        masks instead of lists of codes, `random()` instead of `randint()`.
+        Link rows (workers, referrals, follow-ups) go to lists written after
+        the chunk.
+        """
+        rng = self.rng
+        random_ = rng.random
+        next_id = partial(self.writer.next_id, Encounter)
+        worker_rows = self.worker_rows
+        profile = SITE_TYPE_PROFILE[site_type]
+        p_conversation = 0.9 if contact_kind else profile["conversation"]
+        p_linked = 0.6 if contact_kind else profile["linked"]
+        p_material = 0.25 if site_type == SiteType.FOOD_DISTRIBUTION else 0.08
+        needs_pick = NEEDS_BY_SITE_TYPE[site_type].pick
+        need_count_pick = NEED_COUNT.pick
+        brief_actions_pick = (BRIEF_ACTIONS.get(site_type) or BRIEF_ACTIONS[None]).pick
+        gender_pick, age_pick, first_pick = GENDERS.pick, AGE_GROUPS.pick, FIRST_CONTACT.pick
+        seen = self.seen[team]
+        year = begins.year
+        advice, guidance = ACTION_BIT[Action.ADVICE], ACTION_BIT[Action.SERVICE_GUIDANCE]
+        material, accompaniment = ACTION_BIT[Action.MATERIAL_AID], ACTION_BIT[Action.ACCOMPANIMENT]
+        crisis, referral_bit = ACTION_BIT[Action.CRISIS_HELP], ACTION_BIT[Action.REFERRAL]
+        with_expert = len(everyone) > len(staff)
+        kind_code = FIELD
+        for _i in range(count):
+            encounter_id = next_id()
+            occurred = begins + MINUTES[int(random_() * length)]
+            if contact_kind is not None:
+                kind_code = contact_kind.pick(random_)
+            conversation = random_() < p_conversation
+            person = None
+            if random_() < p_linked:
+                person = self._pick_person(team, seen, new_allowed=contact_kind is None)
+            if person is not None:
+                gender = person.gender
+                age_group = age_group_for(person.birth_year, year)
+                first = person.count == 0
+                if first:
+                    person.first_at = occurred
+                person.count += 1
+                if person.count == 3 and random_() < 0.45:
+                    person.engaged_on = occurred.date()
+            else:
+                gender = gender_pick(random_)
+                age_group = age_pick(random_)
+                first = first_pick(random_)
+            refer = False
+            notes = ""
+            if conversation:
+                needs = 0
+                for _n in range(need_count_pick(random_)):
+                    needs |= needs_pick(random_)
+                actions = advice if random_() < 0.7 else 0
+                if random_() < 0.45:
+                    actions |= guidance
+                if random_() < p_material:
+                    actions |= material
+                if random_() < 0.04:
+                    actions |= accompaniment
+                if random_() < 0.02:
+                    actions |= crisis
+                if random_() < REFERRAL_SHARE:
+                    refer = True
+                    actions |= referral_bit
+                if not actions:
+                    actions = advice
+                if kind_code == MEETING:
+                    duration = 30 + int(random_() * 61)
+                elif kind_code == PHONE:
+                    duration = 5 + int(random_() * 26)
+                else:
+                    duration = 10 + int(random_() * 36)
+                if person is not None and random_() < 0.3:
+                    notes = ENCOUNTER_NOTES[int(random_() * len(ENCOUNTER_NOTES))]
+            else:
+                needs = needs_pick(random_) if random_() < 0.5 else 0
+                actions = brief_actions_pick(random_)
+                duration = 1 + int(random_() * 5)
+            # Who logged it: one of the workers present, or the expert by
+            # experience (anonymous encounters only); sometimes with a colleague.
+            logger = staff[int(random_() * len(staff))]
+            if person is None and with_expert and random_() < 0.15:
+                logger = everyone[-1]
+            worker_rows.append((encounter_id, logger))
+            if random_() < 0.3:
+                present = staff if person is not None else everyone
+                second = present[int(random_() * len(present))]
+                if second != logger:
+                    worker_rows.append((encounter_id, second))
+            created_at = occurred + MINUTES[5 + int(random_() * 180)]
+            if person is not None and person.created_by is None:
+                person.created_by = logger
+            if refer:
+                self._referral(encounter_id, team, team_id, municipality, person, occurred, needs, logger)
+            yield (
+                encounter_id, team_id, outing_id, site_id, occurred, occurred.date(), kind_code,
+                CONVERSATION if conversation else BRIEF, person is None, person.id if person is not None else None,
+                gender, age_group, first, needs, actions, duration, notes, logger, created_at, created_at,
+            )  # fmt: skip
+
+    def _pick_person(self, team, seen, new_allowed) -> _Person | None:
+        """Someone met before (recently met more likely) or, now and then, someone new."""
+        rng = self.rng
+        if seen and (not new_allowed or rng.random() >= 0.2):
+            return seen[-1 - int(len(seen) * rng.random() ** 2)]
+        if not new_allowed:
+            return None
+        gender = PERSON_GENDERS.pick(rng.random)
+        low, high = PERSON_AGES.pick(rng.random)
+        birth_year = self.today.year - rng.randint(low, high)
+        if rng.random() < 0.6 and gender in FIRST_NAMES:
+            alias = f"{rng.choice(FIRST_NAMES[gender])} {rng.choice(LAST_NAMES)[0]}."
+        else:
+            alias = rng.choice(NICKNAMES)
+        person = _Person(self.writer.next_id(Person), team, gender, birth_year, alias)
+        self.persons.append(person)
+        seen.append(person)
+        return person
+
+    def _referral(self, encounter_id, team, team_id, municipality, person, occurred, needs, created_by) -> None:
+        """A referral from a conversation, with a status story that fits its age, and its follow-ups."""
+        rng = self.rng
+        today = self.today
+        referred_on = occurred.date()
+        need_bits = [bit for bit in SERVICES_FOR_NEED if needs & bit]
+        service = SERVICES_FOR_NEED[rng.choice(need_bits)].pick(rng.random) if need_bits else ADULT_SOCIAL_WORK
+        candidates = self.partners_for.get((service, municipality), [])
+        partner = rng.choice(candidates) if candidates and rng.random() < 0.75 else None
+        age = (today - referred_on).days
+        status = next(table for limit, table in REFERRAL_STATUS_BY_AGE if limit is None or age < limit).pick(
+            rng.random
+        )
+
+        def later(day, low, high):
+            return min(today, day + datetime.timedelta(days=rng.randint(low, high)))
+
+        made_on = connected_on = closed_on = None
+        if status in (S.MADE, S.CONNECTED, S.NOT_REACHED) or (status in (S.DECLINED, S.ENDED) and rng.random() < 0.6):
+            made_on = later(referred_on, 0, 3)
+        if status == S.CONNECTED or (status == S.ENDED and made_on and rng.random() < 0.6):
+            connected_on = later(made_on or referred_on, 2, 30)
+        if status in (S.DECLINED, S.NOT_REACHED, S.ENDED):
+            if connected_on:
+                closed_on = later(connected_on, 5, 90)
+            else:
+                closed_on = later(made_on or referred_on, 0, 30)
+        changed_on = closed_on or connected_on or made_on or referred_on
+        outcome = rng.choice(OUTCOME_NOTES[status]) if status in OUTCOME_NOTES and rng.random() < 0.5 else ""
+
+        referral_id = self.writer.next_id(Referral)
+        person_id = person.id if person is not None else None
+        follow_up_due = None
+        still_open = status in (S.SUGGESTED, S.MADE) or (status == S.CONNECTED and (today - changed_on).days < 45)
+        if still_open:
+            follow_up_due = changed_on + datetime.timedelta(days=rng.choice((7, 14, 21)))
+            if follow_up_due < today - datetime.timedelta(days=3):
+                # That one was done; the next is due this week or next.
+                self.follow_up_rows.append(
+                    (team_id, referral_id, person_id, created_by, follow_up_due, follow_up_due, PHONE, "",
+                     created_by, _aware(follow_up_due))
+                )  # fmt: skip
+                follow_up_due = today + datetime.timedelta(days=rng.randint(-2, 13))
+            self.follow_up_rows.append(
+                (team_id, referral_id, person_id, created_by, follow_up_due, None,
+                 PHONE if rng.random() < 0.7 else MEETING, "", created_by, _aware(min(today, changed_on)))
+            )  # fmt: skip
+        self.referral_rows.append(
+            (referral_id, team_id, person_id, encounter_id, service, partner, status, referred_on, changed_on, made_on,
+             connected_on, closed_on, follow_up_due, outcome, created_by, occurred + MINUTES[10],
+             occurred + MINUTES[10])
+        )  # fmt: skip
+
+    # Persons -------------------------------------------------------------------
+
+    def _persons(self) -> None:
+        """Write the persons the encounters met, and name a few of them (with consent).
+
+        Written after their encounters: foreign keys are checked when the
+        transaction commits, and only now do we know when each was first met.
+        """
+        rng = self.rng
+        today = self.today
+        person_rows = []
+        consent_rows = []
+        team_ids = {key: team.pk for key, team in self.teams.items()}
+        for person in self.persons:
+            named = person.count >= 3 and rng.random() < 0.1
+            first_name = last_name = identity_code = ""
+            kind = Person.Kind.PSEUDONYMOUS
+            if named:
+                kind = Person.Kind.NAMED
+                names = FIRST_NAMES.get(person.gender) or FIRST_NAMES[Gender.MALE]
+                first_name, last_name = rng.choice(names), rng.choice(LAST_NAMES)
+                if rng.random() < 0.5:
+                    born = datetime.date(person.birth_year, rng.randint(1, 12), rng.randint(1, 28))
+                    identity_code = fictional_identity_code(rng, born)
+                given_on = min(today, person.first_at.date() + datetime.timedelta(days=rng.randint(0, 60)))
+                scopes = [Consent.Scope.PERSONAL_DATA]
+                if rng.random() < 0.7:
+                    scopes.append(Consent.Scope.CONTACT)
+                if rng.random() < 0.5:
+                    scopes.append(Consent.Scope.INFORMATION_SHARING)
+                for scope in scopes:
+                    withdrawn = None
+                    if scope == Consent.Scope.INFORMATION_SHARING and rng.random() < 0.15:
+                        withdrawn = min(today, given_on + datetime.timedelta(days=rng.randint(10, 120)))
+                    consent_rows.append((person.id, scope, given_on, person.created_by, withdrawn, ""))
+            person_rows.append(
+                (person.id, team_ids[person.team], kind, person.alias, person.birth_year, person.gender, first_name,
+                 last_name, identity_code, "", "", person.engaged_on, None, "", person.created_by, person.first_at,
+                 person.first_at)
+            )
+        columns = ("id", "team_id", "kind", "alias", "birth_year", "gender", "first_name", "last_name",
+                   "identity_code", "phone", "email", "engaged_on", "merged_into_id", "notes", "created_by_id",
+                   "created_at", "updated_at")
+        for chunk in _chunks(person_rows, CHUNK_SIZE):
+            self.writer.write(Person, columns, chunk)
+        self.writer.write(
+            Consent, ("person_id", "scope", "given_on", "recorded_by_id", "withdrawn_on", "notes"), consent_rows
+        )
+
+
+# Helpers ----------------------------------------------------------------------------
+
+
+def _chunks(rows: list, size: int):
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _site_spec(key: str) -> SiteSpec:
+    return next(spec for spec in SITES if spec.key == key)
+
+
+def _on_schedule(spec: SiteSpec, day: datetime.date) -> bool:
+    weekday, _start, _end, every = spec.schedule
+    # Every N weeks counted from a fixed Monday, so the rhythm does not shift with the period.
+    return day.weekday() == weekday and ((day - datetime.date(2024, 1, 1)).days // 7) % every == 0
+
+
+def _next_weekday(day: datetime.date, weekday: int) -> datetime.date:
+    return day + datetime.timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def _aware(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(10), tzinfo=HELSINKI)
+
+
+def _ascii(text: str) -> str:
+    return text.translate(str.maketrans("äöåÄÖÅ", "aoaAOA"))

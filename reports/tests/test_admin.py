@@ -1,0 +1,137 @@
+"""Structural observations and client feedback in the admin."""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from outreach.models import AuditEntry
+from outreach.tests.factories import FieldSiteFactory, OutingFactory, municipality
+from reports.models import ClientFeedback, StructuralObservation
+
+
+@pytest.fixture
+def signed_in(client, with_totp):
+    def sign_in(user):
+        if user.requires_mfa:
+            with_totp(user)
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+def test_expert_gets_no_feedback_admin(signed_in, expert_a):
+    client = signed_in(expert_a)
+
+    response = client.get(reverse("admin:reports_clientfeedback_changelist"), follow=True)
+
+    assert response.status_code == 403
+
+
+def test_coordinator_records_structural_observation(signed_in, coordinator, team_a):
+    site = FieldSiteFactory()
+    client = signed_in(coordinator)
+
+    response = client.post(
+        reverse("admin:reports_structuralobservation_add"),
+        {
+            "team": team_a.pk,
+            "theme": StructuralObservation.Theme.HOUSING,
+            "municipality": municipality("297").pk,
+            "site": site.pk,
+            "observed_on": "2026-05-12",
+            "description": "Asunnottomien määrä kasvaa ruokajakelussa.",
+        },
+    )
+
+    assert response.status_code == 302
+    observation = StructuralObservation.objects.get()
+    assert (observation.site, observation.created_by) == (site, coordinator)
+    entry = AuditEntry.objects.get()
+    assert (entry.actor, entry.action, entry.object_id) == (coordinator, AuditEntry.Action.CREATE, str(observation.pk))
+
+
+def test_observation_reported_before_observed_is_refused(signed_in, coordinator, team_a):
+    client = signed_in(coordinator)
+
+    response = client.post(
+        reverse("admin:reports_structuralobservation_add"),
+        {
+            "team": team_a.pk,
+            "theme": StructuralObservation.Theme.OTHER,
+            "municipality": municipality("297").pk,
+            "observed_on": "2026-05-12",
+            "reported_on": "2026-05-01",
+            "description": "x",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert not StructuralObservation.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_feedback_changelist_query_count(signed_in, coordinator, team_a, django_assert_max_num_queries):
+    for n in range(30):
+        site = FieldSiteFactory()
+        ClientFeedback.objects.create(
+            site=site, outing=OutingFactory(team=team_a, site=site), score=1 + n % 5, language="fi"
+        )
+    client = signed_in(coordinator)
+
+    with django_assert_max_num_queries(13):
+        response = client.get(reverse("admin:reports_clientfeedback_changelist"))
+
+    assert len(response.context["cl"].result_list) == 30
+
+
+def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coordinator, team_a):
+    """One record of each of our models, opened as a superuser: every change form renders."""
+    from django.contrib import admin
+
+    from encounters.models import Consent, FollowUp, PersonMerge
+    from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
+    from networks.models import CommunicationActivity, ContactPerson, Network, NetworkMeeting, PartnerOrganisation
+    from outreach.models import TallyEvent
+    from outreach.services import api_token_create
+
+    site = FieldSiteFactory()
+    outing = OutingFactory(team=team_a, site=site)
+    named = PersonFactory(team=team_a, kind="named", alias="", first_name="Maija", identity_code="131052-308T")
+    kept, merged = PersonFactory(team=team_a), PersonFactory(team=team_a)
+    referral = ReferralFactory(team=team_a, person=named)
+    partner = PartnerOrganisation.objects.create(name="Kela", services=["kela"])
+    records = [
+        site,
+        outing,
+        coordinator,
+        team_a,
+        team_a.area,
+        municipality("297"),
+        AuditEntry.objects.create(actor=coordinator, action="view", model="encounters.person", object_id="1"),
+        TallyEvent.objects.create(outing=outing, client_uuid=uuid.uuid4(), delta=1, tallied_after=1),
+        api_token_create(actor=coordinator, user=coordinator)[0],
+        named,
+        EncounterFactory(team=team_a, site=site, outing=outing, needs=["housing"]),
+        referral,
+        FollowUp.objects.create(team=team_a, referral=referral, due_on="2026-06-01"),
+        Consent.objects.create(person=named, scope=Consent.Scope.PERSONAL_DATA),
+        PersonMerge.objects.create(kept=kept, merged=merged),
+        partner,
+        ContactPerson.objects.create(partner=partner, name="Liisa"),
+        Network.objects.create(name="Katuverkosto"),
+        NetworkMeeting.objects.create(network=Network.objects.get(), date="2026-05-20"),
+        CommunicationActivity.objects.create(kind="article", title="Etsivä työ Kuopiossa"),
+        StructuralObservation.objects.create(team=team_a, theme="other", municipality=site.municipality),
+        ClientFeedback.objects.create(site=site, outing=outing, score=5),
+    ]
+    ours = {m for m in admin.site._registry if m._meta.app_label in {"outreach", "encounters", "networks", "reports"}}
+    assert ours == {type(record) for record in records}
+    client = signed_in(superuser)
+
+    for record in records:
+        meta = record._meta
+        response = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk]))
+        assert response.status_code == 200, meta.label

@@ -1,0 +1,73 @@
+/*
+ * Small helpers for the field pages; every page works without them.
+ * - The undo after a quick log is offered for a few seconds, then hidden
+ *   (not while the keyboard focus or the pointer is on it).
+ * - Enter in the person search searches instead of saving the form.
+ * - A session that ran out answers an htmx request with the sign-in page:
+ *   go there instead of drawing it inside the outing page.
+ */
+(function () {
+  "use strict";
+
+  function armUndo(root) {
+    var banners = (root || document).querySelectorAll("[data-undo-seconds]");
+    banners.forEach(function (banner) {
+      if (banner.dataset.undoArmed) {
+        return;
+      }
+      banner.dataset.undoArmed = "1";
+      var seconds = parseInt(banner.dataset.undoSeconds, 10) || 10;
+      function hideLater(delay) {
+        window.setTimeout(function () {
+          if (!banner.isConnected) {
+            return;
+          }
+          if (banner.contains(document.activeElement) && document.activeElement !== banner) {
+            hideLater(2000);
+            return;
+          }
+          if (banner.matches(":hover")) {
+            hideLater(2000);
+            return;
+          }
+          var form = banner.querySelector("form");
+          if (form) {
+            form.remove();
+          }
+        }, delay);
+      }
+      hideLater(seconds * 1000);
+    });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (event.key !== "Enter" || !input.matches || !input.matches("[data-person-search]")) {
+      return;
+    }
+    event.preventDefault();
+    if (window.htmx) {
+      window.htmx.trigger(input, "search");
+    }
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.responseURL && xhr.responseURL.indexOf("/accounts/login/") !== -1) {
+      event.detail.shouldSwap = false;
+      window.location.assign(xhr.responseURL);
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    armUndo(event.target);
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      armUndo(document);
+    });
+  } else {
+    armUndo(document);
+  }
+})();
