@@ -23,10 +23,12 @@ from outreach.admin import (
     code_labels,
     code_set_filter,
 )
+from outreach.resources import RecordImportExportMixin
 from outreach.vocabulary import Action, Need
 
 from . import services
 from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral
+from .resources import EncounterResource, PersonResource, ReferralResource
 from .selectors import (
     consents_visible_to,
     encounters_visible_to,
@@ -93,7 +95,8 @@ class DoneFilter(_NullListFilter):
 
 
 @admin.register(Person)
-class PersonAdmin(ClientRecordMixin, ServiceAdmin):
+class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
+    resource_classes = [PersonResource]
     date_hierarchy = "created_at"
     list_display = [
         "__str__",
@@ -168,7 +171,8 @@ class ConsentAdmin(ClientRecordMixin, RoleAdmin):
 
 
 @admin.register(Encounter)
-class EncounterAdmin(ClientRecordMixin, ServiceAdmin):
+class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
+    resource_classes = [EncounterResource]
     delete_roles = COORDINATION
     date_hierarchy = "occurred_on"
     list_display = [
@@ -246,7 +250,8 @@ class EncounterAdmin(ClientRecordMixin, ServiceAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(ClientRecordMixin, ServiceAdmin):
+class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
+    resource_classes = [ReferralResource]
     date_hierarchy = "referred_on"
     list_display = ["referred_on", "service_kind", "status", "team", "partner", "person", "follow_up_due"]
     list_filter = [

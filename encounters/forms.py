@@ -48,7 +48,14 @@ def age_group_for(birth_year: int, year: int) -> str:
 
 
 class ErrorSummaryMixin:
-    """Lists every error with its field's label, for the summary above the form."""
+    """Lists every error with its field's label, for the summary above the form.
+
+    Labels carry no colon: they read the same as the chip groups' legends.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
     def error_summary(self) -> list[tuple[str, str, str]]:
         """(field id or "", field label or "", message) for each error, in the form's order."""

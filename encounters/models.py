@@ -1,5 +1,8 @@
 """Whom the teams met and what followed: persons, encounters, referrals, support."""
 
+import datetime
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -21,6 +24,15 @@ from outreach.vocabulary import (
 )
 
 from .validators import validate_identity_code
+
+# The domain's day is the Helsinki day, whatever time zone a request runs in.
+DOMAIN_ZONE = ZoneInfo(settings.TIME_ZONE)
+
+
+def domain_date(moment: datetime.datetime) -> datetime.date:
+    """The Europe/Helsinki calendar date of an aware datetime."""
+    return moment.astimezone(DOMAIN_ZONE).date()
+
 
 # Birth years outside this range are typing errors, not people.
 BIRTH_YEAR_MIN = 1900
@@ -294,7 +306,7 @@ class Encounter(models.Model):
 
     def save(self, *args, **kwargs):
         # Keep the derived date consistent with the time whatever path saves.
-        self.occurred_on = timezone.localtime(self.occurred_at).date()
+        self.occurred_on = domain_date(self.occurred_at)
         super().save(*args, **kwargs)
 
 

@@ -8,6 +8,7 @@ exports contain pseudonymous persons only.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -115,6 +116,90 @@ BATCH_CHECKED_CONSTRAINTS = {
 BATCH_SIZE = 2000
 
 
+class EncounterBatch:
+    """New encounters checked as `encounter_create` checks them, then written in bulk.
+
+    For migrations of many rows (bulk imports, legacy sheets): `add` runs the
+    service's checks with its messages (team, links, field validation, the
+    model's constraints) without its per-row queries, because the links have
+    been resolved through the selectors already; `flush` writes the
+    encounters, their workers and one audit entry per encounter (the entry
+    `encounter_create` writes) with bulk_create. Call `flush` inside the
+    caller's transaction, and only when no row was refused.
+    """
+
+    def __init__(self, actor: User):
+        self.actor = actor
+        self.pending: list[tuple[Encounter, list[User]]] = []
+        self._writable: set[int] | None = None
+
+    def add(self, *, team, site, occurred_at, outing=None, person=None, workers=None, **fields) -> Encounter:
+        if self._writable is None:
+            self._writable = writable_team_ids(self.actor)
+        if self.actor.is_expert or team.pk not in self._writable:
+            raise ValidationError({"team": [_("You cannot record work for this team.")]})
+        services._check_encounter_links(actor=self.actor, team=team, site=site, outing=outing, person=person)
+        if workers is None:
+            workers = list(outing.participants.all()) if outing is not None else [self.actor]
+        encounter = Encounter(
+            team=team,
+            site=site,
+            occurred_at=occurred_at,
+            outing=outing,
+            person=person,
+            anonymous=person is None,
+            created_by=self.actor,
+            **fields,
+        )
+        encounter.occurred_on = encounter.occurred_at.astimezone(HELSINKI).date()
+        errors = {}
+        try:
+            encounter.full_clean(exclude=_RESOLVED_LINKS, validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            errors = error.message_dict
+        if encounter.duration_minutes is not None and encounter.duration_minutes > 24 * 60:
+            errors.setdefault("duration_minutes", []).append(str(_constraint_message("encounter_duration_plausible")))
+        if errors:
+            raise ValidationError(errors)
+        self.pending.append((encounter, list(workers)))
+        return encounter
+
+    def flush(self) -> list[Encounter]:
+        pending, self.pending = self.pending, []
+        through = Encounter.workers.through
+        written = []
+        for batch in chunked(pending, BATCH_SIZE):
+            created = Encounter.objects.bulk_create([encounter for encounter, _workers in batch])
+            through.objects.bulk_create(
+                [
+                    through(encounter_id=encounter.pk, user_id=worker.pk)
+                    for encounter, (_queued, workers) in zip(created, batch, strict=True)
+                    for worker in workers
+                ]
+            )
+            # The same entries encounter_create writes, one per encounter, so
+            # that "who created this record" has one answer whichever path
+            # created it.
+            AuditEntry.objects.bulk_create(
+                [
+                    AuditEntry(
+                        actor=self.actor,
+                        action=AuditEntry.Action.CREATE,
+                        model=Encounter._meta.label_lower,
+                        object_id=str(encounter.pk),
+                        changes=["person", "site", "team"],
+                    )
+                    for encounter in created
+                ]
+            )
+            written.extend(created)
+        return written
+
+
+def _constraint_message(name: str):
+    return next(c.violation_error_message for c in Encounter._meta.constraints if c.name == name)
+
+
 class EncounterResource(ServiceResource):
     """Encounters (kohtaamiset) of the teams the user sees.
 
@@ -179,15 +264,13 @@ class EncounterResource(ServiceResource):
         if batched:
             # import-export wraps each row in a savepoint unless it is in
             # bulk mode; the batched path writes nothing per row.
-            import copy
-
             self._meta = copy.copy(type(self)._meta)
             self._meta.use_bulk = True
-        self._pending: list[tuple[Encounter, list[User], Any]] = []
+        self._batch: EncounterBatch | None = None
+        self._row_results: list[Any] = []
         self._by_uuid: dict[Any, Encounter] = {}
         self._taken_uuids: set = set()
         self._checked_uuids: set = set()
-        self._writable: set[int] | None = None
 
     def scope(self, user):
         return (
@@ -259,69 +342,23 @@ class EncounterResource(ServiceResource):
     # The batched path ------------------------------------------------
 
     def _build(self, values: dict[str, Any], row_result) -> Encounter:
-        """Validate a new encounter as `encounter_create` does, and queue it for bulk_create."""
-        if self._writable is None:
-            self._writable = writable_team_ids(self.user)
-        team, site, outing, person = values["team"], values["site"], values.get("outing"), values.get("person")
-        if team.pk not in self._writable:
-            raise ValidationError({"team": [_("You cannot record work for this team.")]})
-        services._check_encounter_links(actor=self.user, team=team, site=site, outing=outing, person=person)
-        workers = values.pop("workers", None)
-        if workers is None:
-            workers = list(outing.participants.all()) if outing is not None else [self.user]
-        encounter = Encounter(**values, anonymous=person is None, created_by=self.user)
-        encounter.occurred_on = encounter.occurred_at.astimezone(HELSINKI).date()
-        errors = {}
-        try:
-            encounter.full_clean(exclude=_RESOLVED_LINKS, validate_unique=False, validate_constraints=False)
-        except ValidationError as error:
-            errors = error.message_dict
-        if encounter.duration_minutes is not None and encounter.duration_minutes > 24 * 60:
-            errors.setdefault("duration_minutes", []).append(
-                str(self._constraint_message("encounter_duration_plausible"))
-            )
-        if errors:
-            raise ValidationError(errors)
-        self._pending.append((encounter, workers, row_result))
+        if self._batch is None:
+            self._batch = EncounterBatch(self.user)
+        encounter = self._batch.add(**values)
+        self._row_results.append(row_result)
         return encounter
-
-    @staticmethod
-    def _constraint_message(name: str):
-        return next(c.violation_error_message for c in Encounter._meta.constraints if c.name == name)
 
     def after_import(self, dataset, result, **kwargs):
         super().after_import(dataset, result, **kwargs)
-        pending, self._pending = self._pending, []
-        if not pending or result.has_errors() or result.has_validation_errors():
+        if self._batch is None or not self._batch.pending:
             return
-        through = Encounter.workers.through
-        for batch in chunked(pending, BATCH_SIZE):
-            created = Encounter.objects.bulk_create([item[0] for item in batch])
-            through.objects.bulk_create(
-                [
-                    through(encounter_id=encounter.pk, user_id=worker.pk)
-                    for encounter, item in zip(created, batch, strict=True)
-                    for worker in item[1]
-                ]
-            )
-            # The same entries encounter_create writes, one per encounter, so
-            # that "who created this record" has one answer whichever path
-            # created it.
-            AuditEntry.objects.bulk_create(
-                [
-                    AuditEntry(
-                        actor=self.user,
-                        action=AuditEntry.Action.CREATE,
-                        model=Encounter._meta.label_lower,
-                        object_id=str(encounter.pk),
-                        changes=["person", "site", "team"],
-                    )
-                    for encounter in created
-                ]
-            )
-            for encounter, item in zip(created, batch, strict=True):
-                if item[2] is not None:
-                    item[2].object_id = encounter.pk
+        row_results, self._row_results = self._row_results, []
+        if result.has_errors() or result.has_validation_errors():
+            self._batch.pending = []
+            return
+        for encounter, row_result in zip(self._batch.flush(), row_results, strict=True):
+            if row_result is not None:
+                row_result.object_id = encounter.pk
 
 
 class ReferralResource(ServiceResource):

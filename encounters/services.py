@@ -15,7 +15,7 @@ from outreach.selectors import writable_team_ids
 from outreach.services import apply_changes, audit, ensure_can_write_team, validate_model
 from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
 
-from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral
+from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
 
 # Fields a pseudonymous person must never carry.
 DIRECT_IDENTIFIERS = ("first_name", "last_name", "identity_code", "phone", "email")
@@ -206,7 +206,7 @@ def encounter_create(
         notes=notes,
         created_by=actor,
     )
-    encounter.occurred_on = timezone.localtime(occurred_at).date()
+    encounter.occurred_on = domain_date(occurred_at)
     validate_model(encounter)
     encounter.save()
     if workers is None:
@@ -237,7 +237,7 @@ def encounter_update(
             actor=actor, team=encounter.team, site=encounter.site, outing=encounter.outing, person=encounter.person
         )
     if changed:
-        encounter.occurred_on = timezone.localtime(encounter.occurred_at).date()
+        encounter.occurred_on = domain_date(encounter.occurred_at)
         validate_model(encounter)
         encounter.save()
     if workers is not None:
@@ -267,8 +267,8 @@ def encounter_can_edit(actor: User, encounter: Encounter, *, writable_teams: set
         return encounter.team_id in writable_teams
     if encounter.created_by_id != actor.pk:
         return False
-    logged_on = timezone.localtime(encounter.created_at).date()
-    if logged_on < timezone.localdate() - datetime.timedelta(days=ENCOUNTER_EDIT_DAYS):
+    logged_on = domain_date(encounter.created_at)
+    if logged_on < domain_date(timezone.now()) - datetime.timedelta(days=ENCOUNTER_EDIT_DAYS):
         return False
     return actor.is_expert or encounter.team_id in writable_teams
 
@@ -287,7 +287,7 @@ def encounter_can_delete(actor: User, encounter: Encounter, *, writable_teams: s
         return encounter.team_id in writable_teams
     if encounter.created_by_id != actor.pk:
         return False
-    if timezone.localtime(encounter.created_at).date() != timezone.localdate():
+    if domain_date(encounter.created_at) != domain_date(timezone.now()):
         return False
     return actor.is_expert or encounter.team_id in writable_teams
 
@@ -323,7 +323,7 @@ def _referral_can_delete(actor: User, referral: Referral, writable_teams: set[in
         return referral.team_id in (writable_teams or set())
     return (
         referral.created_by_id == actor.pk
-        and timezone.localtime(referral.created_at).date() == timezone.localdate()
+        and domain_date(referral.created_at) == domain_date(timezone.now())
         and referral.team_id in (writable_teams or set())
     )
 

@@ -42,7 +42,13 @@ from .forms import (
     local_datetime,
 )
 from .models import Encounter, FollowUp
-from .selectors import encounters_visible_to, follow_ups_visible_to, get_encounter_for_user, persons_visible_to
+from .selectors import (
+    encounters_visible_to,
+    follow_ups_visible_to,
+    get_encounter_for_user,
+    persons_visible_to,
+    referrals_visible_to,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +96,7 @@ def today(request):
         "can_start": not user.is_expert,
     }
     if not user.is_expert:
+        own_teams = member_team_ids(user)
         context["unfinished"] = list(
             mine.filter(date__lt=day, date__gte=day - datetime.timedelta(days=UNFINISHED_DAYS)).order_by(
                 "-date", "-start_time"
@@ -97,16 +104,17 @@ def today(request):
         )
         context["team_outings_today"] = list(
             outings_visible_to(user)
-            .filter(date=day, team__in=member_team_ids(user))
+            .filter(date=day, team__in=own_teams)
             .exclude(status=OutingStatus.CANCELLED)
             .exclude(participants=user)
+            .prefetch_related("participants")
             .order_by("start_time")[:UPCOMING_SHOWN]
         )
         week_end = day + datetime.timedelta(days=6 - day.weekday())
         due = (
             follow_ups_visible_to(user)
             .filter(done_on__isnull=True, due_on__lte=week_end)
-            .filter(Q(assigned_to=user) | Q(assigned_to__isnull=True, team__in=member_team_ids(user)))
+            .filter(Q(assigned_to=user) | Q(assigned_to__isnull=True, team__in=own_teams))
             .select_related("referral", "person")
             .order_by("due_on", "id")
         )
@@ -198,29 +206,36 @@ def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
 def outing_summary(user: User, outing: Outing) -> dict:
     """What was logged at an outing: encounters by depth, anonymous or linked, needs, tally and hours."""
     counts = {
-        "total": Count("id"),
-        "brief": Count("id", filter=Q(depth=Depth.BRIEF)),
-        "conversation": Count("id", filter=Q(depth=Depth.CONVERSATION)),
-        "anonymous": Count("id", filter=Q(anonymous=True)),
-        "linked": Count("id", filter=Q(anonymous=False)),
+        "n_total": Count("id"),
+        "n_brief": Count("id", filter=Q(depth=Depth.BRIEF)),
+        "n_conversation": Count("id", filter=Q(depth=Depth.CONVERSATION)),
+        "n_anonymous": Count("id", filter=Q(anonymous=True)),
+        "n_linked": Count("id", filter=Q(anonymous=False)),
     }
     for code in Need.values:
-        counts[f"need_{code}"] = Count("id", filter=Q(needs__has=code))
+        counts[f"n_need_{code}"] = Count("id", filter=Q(needs__has=code))
     row = encounters_visible_to(user).filter(outing=outing).order_by().aggregate(**counts)
     participants = outing.participants.count()
     hours = outing.duration_hours
+    provisional = False
+    if outing.end_time is None and outing.date == _now().date():
+        # Not finished yet: hours so far, until now.
+        start = timezone.make_aware(datetime.datetime.combine(outing.date, outing.start_time))
+        hours = max(0.0, (timezone.now() - start).total_seconds() / 3600)
+        provisional = True
     return {
-        "encounters": row["total"],
-        "brief": row["brief"],
-        "conversation": row["conversation"],
-        "anonymous": row["anonymous"],
-        "linked": row["linked"],
-        "needs": [(label, row[f"need_{code}"]) for code, label in Need.choices if row[f"need_{code}"]],
+        "encounters": row["n_total"],
+        "brief": row["n_brief"],
+        "conversation": row["n_conversation"],
+        "anonymous": row["n_anonymous"],
+        "linked": row["n_linked"],
+        "needs": [(label, row[f"n_need_{code}"]) for code, label in Need.choices if row[f"n_need_{code}"]],
         "tally": outing.tallied_contacts,
-        "people_met": row["total"] + outing.tallied_contacts,
+        "people_met": row["n_total"] + outing.tallied_contacts,
         "participants": participants,
         "duration_hours": hours,
         "person_hours": hours * participants,
+        "provisional": provisional,
     }
 
 
@@ -520,6 +535,10 @@ def _back_to(encounter: Encounter) -> str:
     return reverse("encounters:today")
 
 
+def _encounter_referrals(user: User, encounter: Encounter) -> list:
+    return list(referrals_visible_to(user).filter(encounter=encounter).order_by("-id"))
+
+
 @login_required
 def encounter_edit(request, pk):
     """Correct an encounter: its author within 14 days of logging it, a coordinator later."""
@@ -563,9 +582,10 @@ def encounter_edit(request, pk):
         "encounter": encounter,
         "form": form,
         "referral_form": ReferralForm(prefix="referral") if not user.is_expert else None,
-        "referrals": list(encounter.referrals.select_related("partner").order_by("-id")),
+        "referrals": _encounter_referrals(user, encounter),
         "can_delete": services.encounter_can_delete(user, encounter),
         "person_results": person_results,
+        "person_query_min": PersonSearchForm.MIN_LENGTH,
     }
     return render(request, "encounters/encounter_edit.html", context)
 
@@ -592,8 +612,9 @@ def referral_add(request, pk):
         "encounter": encounter,
         "form": EncounterForm(user=user, team=encounter.team, editing=True, initial=initial),
         "referral_form": form,
-        "referrals": list(encounter.referrals.select_related("partner").order_by("-id")),
+        "referrals": _encounter_referrals(user, encounter),
         "can_delete": services.encounter_can_delete(user, encounter),
+        "person_query_min": PersonSearchForm.MIN_LENGTH,
     }
     return render(request, "encounters/encounter_edit.html", context)
 

@@ -12,12 +12,13 @@ from rest_framework import mixins, permissions, serializers, viewsets
 
 from outreach.api import (
     ManagerWritePermission,
+    MunicipalityCodeField,
     ServiceViewSetMixin,
     VisibleRelatedField,
     municipality_filter,
     text_field,
 )
-from outreach.models import Municipality, Team
+from outreach.models import Team
 from outreach.selectors import teams_visible_to
 from outreach.vocabulary import ServiceKind
 
@@ -42,12 +43,8 @@ class ContactPersonSerializer(serializers.ModelSerializer):
 
 class PartnerSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=PartnerOrganisation.Kind.choices, required=False)
-    municipalities = serializers.SlugRelatedField(
-        slug_field="code",
-        queryset=Municipality.objects.all(),
-        many=True,
-        required=False,
-        help_text=_("Statistics Finland codes of the municipalities served."),
+    municipalities = MunicipalityCodeField(
+        many=True, required=False, help_text=_("Statistics Finland codes of the municipalities served.")
     )
     services = serializers.ListField(
         child=serializers.ChoiceField(choices=ServiceKind.choices),

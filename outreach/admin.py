@@ -70,6 +70,7 @@ from django.utils.translation import gettext_lazy as _
 from . import services
 from .fields import CodeSetField
 from .models import ApiToken, Area, AuditEntry, FieldSite, Municipality, Outing, TallyEvent, Team, User
+from .resources import OutingResource, RecordImportExportMixin, SiteResource
 from .selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to, writable_team_ids
 from .vocabulary import Role
 
@@ -469,7 +470,8 @@ class UserAdmin(ServiceAdmin):
 
 
 @admin.register(FieldSite)
-class FieldSiteAdmin(ServiceAdmin):
+class FieldSiteAdmin(RecordImportExportMixin, ServiceAdmin):
+    resource_classes = [SiteResource]
     view_roles = COORDINATION
     list_display = ["name", "site_type", "municipality", "team", "active", "season", "schedule_weekday"]
     list_filter = ["site_type", "active", "municipality", TeamListFilter]
@@ -501,7 +503,8 @@ class FieldSiteAdmin(ServiceAdmin):
 
 
 @admin.register(Outing)
-class OutingAdmin(WritableTeamsMixin, ServiceAdmin):
+class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ServiceAdmin):
+    resource_classes = [OutingResource]
     view_roles = COORDINATION
     date_hierarchy = "date"
     list_display = ["date", "start_time", "end_time", "site", "team", "status", "tallied_contacts"]

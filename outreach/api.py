@@ -20,10 +20,12 @@ Conventions that hold for every resource under /api/v1/:
 """
 
 import datetime
+import re
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import DataError, IntegrityError, models, transaction
+from django.forms import ModelChoiceField
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular import openapi
@@ -50,11 +52,16 @@ from .vocabulary import OutingStatus, Role, SiteType
 
 
 def exception_handler(exc, context):
-    """DRF's handler, taught Django's ValidationError (400), IntegrityError (409) and a too large body (413)."""
+    """DRF's handler, taught Django's ValidationError and DataError (400), IntegrityError (409)
+    and a body over Django's size limit (413)."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, IntegrityError):
         exc = Conflict()
+    elif isinstance(exc, DataError):
+        # A value the database cannot store (out of range, a NUL byte): the
+        # fields validate what they can, this is the net under them.
+        exc = exceptions.ValidationError({"non_field_errors": [_("A value in the request is not valid.")]})
     elif isinstance(exc, RequestDataTooBig):
         # Django's own limit, met where the body was read before the parser.
         exc = PayloadTooLarge()
@@ -259,6 +266,8 @@ class IdempotentCreateMixin:
 
     def repeated_create(self, serializer, client_uuid) -> Response | None:
         model = self.get_queryset().model
+        # Whether the UUID is used at all, by anyone: a record the caller may
+        # not see is a conflict (409), not a go-ahead. Nothing of it is shown.
         if not model.objects.filter(client_uuid=client_uuid).exists():
             return None
         existing = self.get_queryset().filter(client_uuid=client_uuid).first()
@@ -324,8 +333,46 @@ def visible_choice_filter(scope, **kwargs) -> filters.ModelChoiceFilter:
     return filters.ModelChoiceFilter(queryset=lambda request: scope(request.user), **kwargs)
 
 
+MUNICIPALITY_CODE = re.compile(r"[0-9]{3}")
+
+
+class MunicipalityCodeField(serializers.SlugRelatedField):
+    """A municipality by its Statistics Finland code ("297"); written and shown as the code.
+
+    Anything but three digits is refused before the database sees it (a NUL
+    byte, for one, is an error in PostgreSQL rather than "no such code").
+    """
+
+    default_error_messages = {
+        "does_not_exist": _("No municipality has the code “{value}”."),
+        "invalid": _("Give the Statistics Finland code of a municipality, e.g. 297."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", _("Statistics Finland code of the municipality, e.g. 297."))
+        if not kwargs.get("read_only"):
+            kwargs.setdefault("queryset", Municipality.objects.all())
+        super().__init__(slug_field="code", **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int) or not MUNICIPALITY_CODE.fullmatch(str(data)):
+            self.fail("invalid")
+        return super().to_internal_value(str(data))
+
+
+class MunicipalityCodeFormField(ModelChoiceField):
+    def to_python(self, value):
+        if value not in self.empty_values and not MUNICIPALITY_CODE.fullmatch(str(value)):
+            raise DjangoValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class MunicipalityCodeFilter(filters.ModelChoiceFilter):
+    field_class = MunicipalityCodeFormField
+
+
 def municipality_filter(field_name: str) -> filters.ModelChoiceFilter:
-    return filters.ModelChoiceFilter(
+    return MunicipalityCodeFilter(
         field_name=field_name,
         to_field_name="code",
         queryset=Municipality.objects.all(),
@@ -428,11 +475,7 @@ class UserViewSet(viewsets.GenericViewSet):
 
 class SiteSerializer(serializers.ModelSerializer):
     site_type = serializers.ChoiceField(choices=SiteType.choices)
-    municipality = serializers.SlugRelatedField(
-        slug_field="code",
-        queryset=Municipality.objects.all(),
-        help_text=_("Statistics Finland code of the municipality, e.g. 297."),
-    )
+    municipality = MunicipalityCodeField()
     team = VisibleRelatedField(
         scope=lambda user: Team.objects.all() if user.is_superuser or user.is_admin_role else teams_visible_to(user),
         queryset=Team.objects.all(),

@@ -282,6 +282,17 @@ class GenerateOutingsForm(NoColonMixin, forms.Form):
 WEEK_RE = re.compile(r"^(?P<year>\d{4})-W(?P<week>\d{1,2})$")
 
 
+def parse_week(value: str) -> datetime.date | None:
+    """The Monday of an ISO week written `2026-W22`, or None."""
+    match = WEEK_RE.match(value.strip().upper())
+    if match is None:
+        return None
+    try:
+        return datetime.date.fromisocalendar(int(match["year"]), int(match["week"]), 1)
+    except ValueError:
+        return None
+
+
 class AgendaFilterForm(NoColonMixin, forms.Form):
     """The agenda's query parameters. A bad value gets its message and the default is used."""
 
@@ -293,22 +304,26 @@ class AgendaFilterForm(NoColonMixin, forms.Form):
     )
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *OutingStatus.choices])
 
-    def __init__(self, *args, user: User, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, user: User, **kwargs):
+        if data is not None and data.get("week") and not data.get("start"):
+            # The week shown (from the prev/next links) fills "Week of", so
+            # that changing a filter keeps the week.
+            monday = parse_week(data["week"])
+            if monday is not None:
+                data = data.copy()
+                data["start"] = monday.isoformat()
+        super().__init__(data, *args, **kwargs)
         self.fields["team"].queryset = teams_visible_to(user).order_by("name")
         self.fields["site"].queryset = sites_visible_to(user).order_by("-active", "name")
 
     def clean_week(self) -> datetime.date | None:
-        value = self.cleaned_data["week"].strip().upper()
-        if not value:
+        value = self.cleaned_data["week"]
+        if not value.strip():
             return None
-        match = WEEK_RE.match(value)
-        try:
-            if match is None:
-                raise ValueError
-            return datetime.date.fromisocalendar(int(match["year"]), int(match["week"]), 1)
-        except ValueError:
-            raise ValidationError(_("Enter a week as year and week number, e.g. 2026-W22.")) from None
+        monday = parse_week(value)
+        if monday is None:
+            raise ValidationError(_("Enter a week as year and week number, e.g. 2026-W22."))
+        return monday
 
     def monday(self, today: datetime.date) -> datetime.date:
         """The Monday of the week to show: from `week`, else `start`, else today."""

@@ -23,6 +23,7 @@ trips; only text columns are guarded here, so negative coordinates stay numbers.
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime
 import io
@@ -647,6 +648,7 @@ class ServiceResource(resources.ModelResource):
 
     Subclasses declare their columns, `scope` (the selector), `create` and
     `update` (the services), and optionally `date_field` for exports by period.
+    An instance serves one import or export: it caches the file's lookups.
     """
 
     date_field: str | None = None
@@ -664,6 +666,7 @@ class ServiceResource(resources.ModelResource):
         self._lines: list[int] | None = None
         self._seen: dict[tuple[str, Any], int] = {}
         self._existing: dict[int, models.Model] = {}
+        self._default_team: Team | None = None
         for resource_field in self.fields.values():
             if isinstance(resource_field.widget, ImportWidget):
                 resource_field.widget.bind(self)
@@ -773,7 +776,7 @@ class ServiceResource(resources.ModelResource):
                     obj = instance
                 else:
                     row_result.import_type = RowResult.IMPORT_TYPE_UPDATE
-                    original = self._copy(instance)
+                    original = copy.copy(instance)
                     obj = self.update(instance, changes)
             if self.compute_diff:
                 row_result.add_instance_info(obj)
@@ -798,11 +801,6 @@ class ServiceResource(resources.ModelResource):
             row_result.import_type = RowResult.IMPORT_TYPE_ERROR
             row_result.errors.append(self.get_error_result_class()(error, row=row, number=number))
         return row_result
-
-    def _copy(self, instance):
-        import copy
-
-        return copy.copy(instance)
 
     def _blank(self):
         return self._meta.model()
@@ -865,9 +863,12 @@ class ServiceResource(resources.ModelResource):
 
     def default_team(self) -> Team:
         """The acting user's only team, when a new record leaves `team` out."""
+        if self._default_team is not None:
+            return self._default_team
         team_ids = member_team_ids(self.user)
         if len(team_ids) == 1:
-            return Team.objects.get(pk=next(iter(team_ids)))
+            self._default_team = Team.objects.get(pk=next(iter(team_ids)))
+            return self._default_team
         if not team_ids:
             message = _("You belong to no team: give the team.")
         else:
@@ -942,10 +943,6 @@ class ServiceResource(resources.ModelResource):
             if kwargs.get(key):
                 details.append(f"{key}={kwargs[key]}")
         audit_bulk(actor=self.user, action=AuditEntry.Action.EXPORT, model=self._meta.model, details=details)
-
-    @classmethod
-    def columns(cls) -> list[str]:
-        return list(cls._meta.fields)
 
 
 def id_column() -> Field:

@@ -217,6 +217,14 @@ def site_update(*, actor: User | None, site: FieldSite, **fields) -> FieldSite:
 # Outings -------------------------------------------------------------------
 
 
+def _check_participants(team: Team, participants: list[User]) -> None:
+    """Participants are members of the outing's team (experts by experience included)."""
+    members = set(team.members.filter(pk__in=[p.pk for p in participants]).values_list("pk", flat=True))
+    strangers = [p for p in participants if p.pk not in members]
+    if strangers:
+        raise ValidationError({"participants": _("Participants must be members of the outing's team.")})
+
+
 @transaction.atomic
 def outing_create(
     *,
@@ -249,6 +257,8 @@ def outing_create(
     )
     validate_model(outing)
     outing.save()
+    participants = list(participants)
+    _check_participants(team, participants)
     outing.participants.set(participants)
     audit(
         actor=actor,
@@ -270,6 +280,7 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
         outing.save()
     if participants is not None:
         participants = list(participants)
+        _check_participants(outing.team, participants)
         if set(outing.participants.values_list("id", flat=True)) != {p.pk for p in participants}:
             outing.participants.set(participants)
             changed.append("participants")

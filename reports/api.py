@@ -127,7 +127,7 @@ def _parse_parameters(request) -> dict:
     if errors:
         raise ValidationError(errors)
     if foreign_team:
-        raise PermissionDenied({"team": [_("You do not belong to this team.")]})
+        raise PermissionDenied({"team": [_("You cannot see this team's figures.")]})
     return {"start": start, "end": end, "municipality": municipality, "site_type": site_type, "team": team}
 
 

@@ -36,18 +36,20 @@ row would double the volume of a million-row load and tell nobody anything.
 from __future__ import annotations
 
 import datetime
+import heapq
 import random
 import time
+from array import array
 from bisect import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
-from itertools import accumulate
+from itertools import accumulate, islice
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import password_validation
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
@@ -397,31 +399,32 @@ MEETING_DECISIONS = [
     "",
 ]
 
-COMMUNICATION = [
-    (CommunicationActivity.Kind.PRESENTATION, "Etsivä työ Pohjois-Savossa: kokemuksia ensimmäisistä kuukausista",
+CommKind = CommunicationActivity.Kind
+# fmt: off
+COMMUNICATION = [  # team, kind, title, audience, audience size
+    ("kuopio", CommKind.PRESENTATION, "Etsivä työ Pohjois-Savossa: kokemuksia ensimmäisistä kuukausista",
      "Hyvinvointialueen aluehallitus", 25),
-    (CommunicationActivity.Kind.ARTICLE, "Etsivät työntekijät jalkautuvat ruoka-avun jonoihin", "Savon Sanomat", None),
-    (CommunicationActivity.Kind.SOCIAL_MEDIA, "Päiväkeskus Majakassa tavoitat meidät keskiviikkoisin",
-     "Facebook", 900),
-    (CommunicationActivity.Kind.TRAINING, "Kohtaamisen taidot: koulutus seurakuntien vapaaehtoisille",
-     "Vapaaehtoiset", 18),
-    (CommunicationActivity.Kind.PRESENTATION, "Etsivän työn mallin esittely kunnanvaltuustolle",
+    ("kuopio", CommKind.ARTICLE, "Etsivät työntekijät jalkautuvat ruoka-avun jonoihin", "Savon Sanomat", None),
+    ("kuopio", CommKind.SOCIAL_MEDIA, "Päiväkeskus Majakassa tavoitat meidät keskiviikkoisin", "Facebook", 900),
+    ("kuopio", CommKind.TRAINING, "Kohtaamisen taidot: koulutus seurakuntien vapaaehtoisille", "Vapaaehtoiset", 18),
+    ("tuka", CommKind.PRESENTATION, "Etsivän työn mallin esittely kunnanvaltuustolle",
      "Tuusniemen kunnanvaltuusto", 27),
-    (CommunicationActivity.Kind.ARTICLE, "Kokemusasiantuntija mukana jalkautumisessa",
+    ("kuopio", CommKind.ARTICLE, "Kokemusasiantuntija mukana jalkautumisessa",
      "Hyvinvointialueen henkilöstölehti", None),
-    (CommunicationActivity.Kind.SOCIAL_MEDIA, "Kesän katutyö alkaa: tapaat meidät perjantai-iltaisin torilla",
+    ("kuopio", CommKind.SOCIAL_MEDIA, "Kesän katutyö alkaa: tapaat meidät perjantai-iltaisin torilla",
      "Facebook ja Instagram", 1800),
-    (CommunicationActivity.Kind.TRAINING, "Päihteiden käytön puheeksiotto etsivässä työssä",
-     "Sosiaalialan opiskelijat", 40),
-    (CommunicationActivity.Kind.PRESENTATION, "Rakenteellisen sosiaalityön havainnot: asunnottomuus Kuopiossa",
+    ("kuopio", CommKind.TRAINING, "Päihteiden käytön puheeksiotto etsivässä työssä", "Sosiaalialan opiskelijat", 40),
+    ("kuopio", CommKind.PRESENTATION, "Rakenteellisen sosiaalityön havainnot: asunnottomuus Kuopiossa",
      "Kuopion hyvinvointilautakunta", 15),
-    (CommunicationActivity.Kind.OTHER, "Esittelypiste mielenterveysmessuilla", "Messuvieraat", 300),
-    (CommunicationActivity.Kind.ARTICLE, "Ruoka-apu ja yksinäisyys: havaintoja kentältä", "Koillis-Savo", None),
-    (CommunicationActivity.Kind.SOCIAL_MEDIA, "Talven ruoka-apupäivät ja etsivien vastaanotto", "Instagram", 650),
+    ("kuopio", CommKind.OTHER, "Esittelypiste mielenterveysmessuilla", "Messuvieraat", 300),
+    ("tuka", CommKind.ARTICLE, "Ruoka-apu ja yksinäisyys: havaintoja kentältä", "Koillis-Savo", None),
+    ("kuopio", CommKind.SOCIAL_MEDIA, "Talven ruoka-apupäivät ja etsivien vastaanotto", "Instagram", 650),
 ]
+# fmt: on
 
 Theme = StructuralObservation.Theme
-OBSERVATIONS = [
+# fmt: off
+OBSERVATIONS = [  # theme, site, description
     (Theme.HOUSING, "kuo_street", "Kesän aikana tavattiin useita asunnottomia, jotka yöpyvät ulkona tai tuttavien "
      "luona; tilapäismajoitusta ei ole saatavilla viikonloppuisin."),
     (Theme.SUBSTANCE_USE, "kuo_street", "Uusien synteettisten huumeiden käyttö näkyy nuorten aikuisten keskuudessa; "
@@ -442,6 +445,7 @@ OBSERVATIONS = [
     (Theme.LONELINESS, "kuo_library", "Kirjastossa päivänsä viettävät kaipaavat juttuseuraa; moni ei tunne "
      "päiväkeskuksen toimintaa."),
 ]
+# fmt: on
 REPORTED_TO = [
     "Pohjois-Savon hyvinvointialueen aluehallitus",
     "Kuopion kaupungin hyvinvointilautakunta",
@@ -449,17 +453,19 @@ REPORTED_TO = [
     "Tuusniemen ja Kaavin hyvinvointityöryhmä",
 ]
 
+# fmt: off
 FIRST_NAMES = {
     Gender.MALE: ["Jari", "Mika", "Timo", "Petri", "Janne", "Sami", "Markku", "Pekka", "Juha", "Antti", "Matti",
                   "Kari", "Tomi", "Jukka", "Harri", "Marko", "Teemu", "Esa", "Pasi", "Veikko"],
-    Gender.FEMALE: ["Anne", "Tiina", "Sari", "Minna", "Päivi", "Marja", "Satu", "Johanna", "Heidi", "Pirjo",
-                    "Laura", "Katja", "Tuula", "Riitta", "Hanna", "Jaana", "Leena", "Niina", "Merja", "Eija"],
+    Gender.FEMALE: ["Anne", "Tiina", "Sari", "Minna", "Päivi", "Marja", "Satu", "Johanna", "Heidi", "Pirjo", "Laura",
+                    "Katja", "Tuula", "Riitta", "Hanna", "Jaana", "Leena", "Niina", "Merja", "Eija"],
 }
 LAST_NAMES = ["Korhonen", "Virtanen", "Mäkinen", "Nieminen", "Hämäläinen", "Heikkinen", "Koskinen", "Järvinen",
               "Lehtonen", "Huttunen", "Savolainen", "Kärkkäinen", "Hyvönen", "Räsänen", "Tolvanen", "Miettinen",
               "Pitkänen", "Ryynänen", "Kuosmanen", "Turunen"]
 NICKNAMES = ["Pipo", "Kalastaja", "Reppu", "Tupu", "Muusikko", "Pyöräilijä", "Kettu", "Pappa", "Tatu", "Lintu",
-             "Kapteeni", "Karhu", "Hattu", "Tähti", "Sepi", "Rokki", "Mökki", "Kaveri"]
+             "Kapteeni", "Karhu", "Hattu", "Tähti"]
+# fmt: on
 OUTING_OBSERVATIONS = [
     "Paljon uusia kävijöitä, joukossa nuoria aikuisia.",
     "Hiljainen päivä sateen vuoksi.",
@@ -482,8 +488,14 @@ OUTCOME_NOTES = {  # keyed by plain codes, as the generator's statuses are
     ReferralStatus.NOT_REACHED.value: ["Asiakasta ei tavoitettu sovittuna aikana."],
     ReferralStatus.ENDED.value: ["Asiakkuus päättyi suunnitellusti.", "Palvelu päättyi, asiakas muutti pois."],
 }
-FEEDBACK_COMMENTS = ["Hyvä että kävitte.", "Kiitos avusta!", "Tulkaa useammin.", "Sain tietoa asumisasioista.",
-                     "Mukavaa kun joku kuuntelee.", "Liian vähän aikaa jutella."]
+FEEDBACK_COMMENTS = [
+    "Hyvä että kävitte.",
+    "Kiitos avusta!",
+    "Tulkaa useammin.",
+    "Sain tietoa asumisasioista.",
+    "Mukavaa kun joku kuuntelee.",
+    "Liian vähän aikaa jutella.",
+]
 
 
 # Distributions --------------------------------------------------------------
@@ -511,15 +523,15 @@ PERSON_GENDERS = Weighted([(Gender.MALE, 62), (Gender.FEMALE, 35), (Gender.OTHER
 AGE_GROUPS = Weighted(
     [
         (AgeGroup.UNDER_18, 1),
-        (AgeGroup.AGE_18_29, 16),
-        (AgeGroup.AGE_30_39, 22),
-        (AgeGroup.AGE_40_49, 22),
+        (AgeGroup.AGE_18_29, 14),
+        (AgeGroup.AGE_30_39, 23),
+        (AgeGroup.AGE_40_49, 23),
         (AgeGroup.AGE_50_64, 26),
         (AgeGroup.AGE_65_PLUS, 6),
         (AgeGroup.UNKNOWN, 7),
     ]
 )
-PERSON_AGES = Weighted([((18, 29), 18), ((30, 39), 26), ((40, 49), 25), ((50, 64), 26), ((65, 75), 5)])
+PERSON_AGES = Weighted([((18, 29), 14), ((30, 39), 27), ((40, 49), 27), ((50, 64), 27), ((65, 75), 5)])
 FIRST_CONTACT = Weighted([(True, 35), (False, 45), (None, 20)])
 
 NEED_BIT = {code: 1 << i for i, code in enumerate(Need.values)}
@@ -564,10 +576,18 @@ SITE_TYPE_PROFILE = {
 }
 BRIEF_ACTIONS = {
     SiteType.FOOD_DISTRIBUTION: Weighted(
-        [(ACTION_BIT[Action.ENCOUNTER_ONLY], 50), (ACTION_BIT[Action.MATERIAL_AID], 35), (ACTION_BIT[Action.ADVICE], 15)]
+        [
+            (ACTION_BIT[Action.ENCOUNTER_ONLY], 50),
+            (ACTION_BIT[Action.MATERIAL_AID], 35),
+            (ACTION_BIT[Action.ADVICE], 15),
+        ]
     ),
     None: Weighted(
-        [(ACTION_BIT[Action.ENCOUNTER_ONLY], 65), (ACTION_BIT[Action.ADVICE], 25), (ACTION_BIT[Action.MATERIAL_AID], 10)]
+        [
+            (ACTION_BIT[Action.ENCOUNTER_ONLY], 65),
+            (ACTION_BIT[Action.ADVICE], 25),
+            (ACTION_BIT[Action.MATERIAL_AID], 10),
+        ]
     ),
 }
 REFERRAL_SHARE = 0.15  # of conversations
@@ -598,13 +618,15 @@ REFERRAL_STATUS_BY_AGE = [
     (7, Weighted([(S.SUGGESTED, 45), (S.MADE, 45), (S.CONNECTED, 5), (S.DECLINED, 5)])),
     (
         30,
-        Weighted([(S.SUGGESTED, 15), (S.MADE, 30), (S.CONNECTED, 30), (S.DECLINED, 10), (S.NOT_REACHED, 10),
-                  (S.ENDED, 5)]),
+        Weighted(
+            [(S.SUGGESTED, 15), (S.MADE, 30), (S.CONNECTED, 30), (S.DECLINED, 10), (S.NOT_REACHED, 10), (S.ENDED, 5)]
+        ),
     ),
     (
         None,
-        Weighted([(S.SUGGESTED, 4), (S.MADE, 8), (S.CONNECTED, 33), (S.DECLINED, 12), (S.NOT_REACHED, 15),
-                  (S.ENDED, 28)]),
+        Weighted(
+            [(S.SUGGESTED, 4), (S.MADE, 8), (S.CONNECTED, 33), (S.DECLINED, 12), (S.NOT_REACHED, 15), (S.ENDED, 28)]
+        ),
     ),
 ]
 FEEDBACK_SCORES = Weighted([(1, 2), (2, 4), (3, 10), (4, 34), (5, 50)])
@@ -613,9 +635,15 @@ FEEDBACK_LANGUAGES = Weighted([("fi", 85), ("en", 7), ("sv", 3), ("ru", 5)])
 # Plain strings for the hot loop.
 FIELD, PHONE, MEETING = ContactKind.FIELD.value, ContactKind.PHONE.value, ContactKind.MEETING.value
 BRIEF, CONVERSATION = Depth.BRIEF.value, Depth.CONVERSATION.value
+DONE, PLANNED, CANCELLED = OutingStatus.DONE.value, OutingStatus.PLANNED.value, OutingStatus.CANCELLED.value
 
 ADULT_SOCIAL_WORK = ServiceKind.ADULT_SOCIAL_WORK.value
 
+OUTING_COLUMNS = (
+    "id", "team_id", "site_id", "date", "start_time", "end_time", "status", "tallied_contacts", "observations",
+    "notes", "created_by_id", "created_at", "updated_at",
+)  # fmt: skip
+FEEDBACK_COLUMNS = ("site_id", "outing_id", "given_on", "score", "language", "comment")
 ENCOUNTER_COLUMNS = (
     "id", "team_id", "outing_id", "site_id", "occurred_at", "occurred_on", "contact_kind", "depth", "anonymous",
     "person_id", "gender", "age_group", "first_contact", "needs", "actions", "duration_minutes", "notes",
@@ -626,6 +654,10 @@ REFERRAL_COLUMNS = (
     "status_changed_on", "made_on", "connected_on", "closed_on", "follow_up_due", "outcome_notes", "created_by_id",
     "created_at", "updated_at",
 )  # fmt: skip
+PERSON_COLUMNS = (
+    "id", "team_id", "kind", "alias", "birth_year", "gender", "first_name", "last_name", "identity_code", "phone",
+    "email", "engaged_on", "merged_into_id", "notes", "created_by_id", "created_at", "updated_at",
+)  # fmt: skip
 FOLLOW_UP_COLUMNS = (
     "team_id", "referral_id", "person_id", "assigned_to_id", "due_on", "done_on", "contact_kind", "notes",
     "created_by_id", "created_at",
@@ -635,19 +667,21 @@ FOLLOW_UP_COLUMNS = (
 MINUTES = [datetime.timedelta(minutes=m) for m in range(24 * 60)]
 
 
+_AGE_GROUP_BOUNDS = [
+    (18, AgeGroup.UNDER_18.value),
+    (30, AgeGroup.AGE_18_29.value),
+    (40, AgeGroup.AGE_30_39.value),
+    (50, AgeGroup.AGE_40_49.value),
+    (65, AgeGroup.AGE_50_64.value),
+]
+
+
 def age_group_for(birth_year: int, year: int) -> str:
     age = year - birth_year
-    if age < 18:
-        return AgeGroup.UNDER_18
-    if age < 30:
-        return AgeGroup.AGE_18_29
-    if age < 40:
-        return AgeGroup.AGE_30_39
-    if age < 50:
-        return AgeGroup.AGE_40_49
-    if age < 65:
-        return AgeGroup.AGE_50_64
-    return AgeGroup.AGE_65_PLUS
+    for below, code in _AGE_GROUP_BOUNDS:
+        if age < below:
+            return code
+    return AgeGroup.AGE_65_PLUS.value
 
 
 def fictional_identity_code(rng: random.Random, born: datetime.date) -> str:
@@ -717,6 +751,9 @@ class BulkWriter:
     def _write(self, model, attnames, rows) -> int:
         raise NotImplementedError
 
+    def prepare(self, *model_classes: type[models.Model]) -> None:
+        """Get the tables ready for a load (see CopyWriter)."""
+
     def finish(self) -> None:
         if connection.vendor != "postgresql":
             return  # SQLite's AUTOINCREMENT follows the largest id inserted
@@ -739,6 +776,55 @@ class CopyWriter(BulkWriter):
 
     name = "copy"
 
+    def __init__(self, *, suspend_constraints: bool = False):
+        super().__init__()
+        self.suspend_constraints = suspend_constraints
+        self._suspended: list[tuple[str, str]] = []
+
+    def prepare(self, *model_classes: type[models.Model]) -> None:
+        """For a big load: drop the tables' foreign keys and plain indexes; `finish` re-creates them.
+
+        PostgreSQL's own advice for populating a database: maintaining a dozen
+        indexes row by row, and checking each row's foreign keys with a
+        trigger (queued until commit, as Django's constraints are deferred),
+        costs several times more than building the indexes once and checking
+        every row with one join when the constraint is added back. It all
+        happens in the load's transaction: if anything fails, nothing was
+        ever dropped. The tables stay locked until the load commits. Primary
+        keys and unique constraints stay. Only the tables' owner may do this;
+        for anyone else the rows are checked and indexed one by one as usual.
+        """
+        if not self.suspend_constraints:
+            return
+        tables = [model._meta.db_table for model in model_classes]
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
+                    [tables],
+                )
+                foreign_keys = cursor.fetchall()
+                cursor.execute(
+                    "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+                    "WHERE indrelid = ANY(%s::regclass[]) "
+                    "AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid) ORDER BY 1",
+                    [tables],
+                )
+                indexes = cursor.fetchall()
+                suspended = []
+                for table, name, definition in foreign_keys:
+                    constraint = connection.ops.quote_name(name)
+                    cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}")
+                    suspended.append((f"ALTER TABLE {table} ADD CONSTRAINT {constraint} {definition}", "constraint"))
+                for name, definition in indexes:
+                    cursor.execute(f"DROP INDEX {name}")
+                    suspended.append((definition, "index"))
+        except DatabaseError:
+            return
+        # Indexes first: then adding the constraints checks indexed tables.
+        self._suspended = sorted(suspended, key=lambda item: item[1] != "index")
+
     def _write(self, model, attnames, rows):
         fields = {f.attname: f for f in model._meta.concrete_fields}
         columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in attnames)
@@ -753,8 +839,14 @@ class CopyWriter(BulkWriter):
 
     def finish(self):
         super().finish()
-        # Let the query planner see the new volumes at once.
         with connection.cursor() as cursor:
+            if self._suspended:
+                # Room to sort in memory while building the indexes (this transaction only).
+                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for statement, _kind in self._suspended:
+                cursor.execute(statement)
+            self._suspended = []
+            # Let the query planner see the new volumes at once.
             for label in self.rows:
                 table = connection.ops.quote_name(_model_for_label(label)._meta.db_table)
                 cursor.execute(f"ANALYZE {table}")
@@ -767,9 +859,14 @@ class BulkCreateWriter(BulkWriter):
     batch_size = 2000
 
     def _write(self, model, attnames, rows):
-        objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
-        model._base_manager.bulk_create(objects, batch_size=self.batch_size)
-        return len(objects)
+        # Model instances a batch at a time: a chunk of them would hold far more memory than the tuples.
+        count = 0
+        rows = iter(rows)
+        while batch := list(islice(rows, self.batch_size)):
+            objects = [model(**dict(zip(attnames, row, strict=True))) for row in batch]
+            model._base_manager.bulk_create(objects, batch_size=self.batch_size)
+            count += len(objects)
+        return count
 
 
 def _model_for_label(label: str) -> type[models.Model]:
@@ -778,10 +875,16 @@ def _model_for_label(label: str) -> type[models.Model]:
     return apps.get_model(label)
 
 
-def writer_for_connection() -> BulkWriter:
+# From this many encounters on, a PostgreSQL load drops and re-creates the
+# indexes and foreign keys of the tables it fills (see CopyWriter.prepare):
+# below it, rebuilding the indexes of existing rows would cost more than it saves.
+SUSPEND_CONSTRAINTS_FROM = 50_000
+
+
+def writer_for_connection(encounters: int = 0) -> BulkWriter:
     """COPY on PostgreSQL, bulk_create elsewhere."""
     if connection.vendor == "postgresql":
-        return CopyWriter()
+        return CopyWriter(suspend_constraints=encounters >= SUSPEND_CONSTRAINTS_FROM)
     return BulkCreateWriter()
 
 
@@ -820,6 +923,20 @@ class SeedResult:
 DATA_MODELS = (User, Team, FieldSite, Outing, Encounter, Person, PartnerOrganisation, Network)
 
 
+# The tables the BulkWriter loads.
+BULK_MODELS = (
+    Outing,
+    Outing.participants.through,
+    ClientFeedback,
+    Encounter,
+    Encounter.workers.through,
+    Referral,
+    FollowUp,
+    Person,
+    Consent,
+)
+
+
 def database_has_data() -> bool:
     return any(model._base_manager.exists() for model in DATA_MODELS)
 
@@ -849,9 +966,10 @@ def seed_demo(
         raise ValueError("encounters must be zero or more")
     validate_demo_password(password)
     started = time.perf_counter()
-    writer = writer or writer_for_connection()
+    writer = writer or writer_for_connection(encounters)
     with transaction.atomic():
         writer.reserve(Outing, Person, Encounter, Referral)
+        writer.prepare(*BULK_MODELS)
         seeder = _Seeder(
             rng=random.Random(seed),
             encounters=encounters,
@@ -1057,9 +1175,8 @@ class _Seeder:
         span = len(self.days)
         presenter, writer = self.coordinator, self.users["worker@example.org"]
         activities = []
-        for index, (kind, title, audience, size) in enumerate(COMMUNICATION):
+        for index, (team_key, kind, title, audience, size) in enumerate(COMMUNICATION):
             day = self.days[min(span - 1, (index * span) // len(COMMUNICATION) + rng.randint(0, 20))]
-            team_key = "tuka" if "Tuusniemen" in audience or audience == "Koillis-Savo" else "kuopio"
             activities.append(
                 CommunicationActivity(
                     team=self.teams[team_key],
@@ -1068,7 +1185,7 @@ class _Seeder:
                     date=day,
                     audience=audience,
                     audience_size=size,
-                    created_by=presenter if kind == CommunicationActivity.Kind.PRESENTATION else writer,
+                    created_by=presenter if kind == CommKind.PRESENTATION else writer,
                 )
             )
         CommunicationActivity.objects.bulk_create(activities)
@@ -1134,7 +1251,7 @@ class _Seeder:
             chosen.sort()
             for day in chosen:
                 start, length = self._outing_time(spec, day in scheduled_set)
-                status = OutingStatus.CANCELLED if random_() < 0.04 else OutingStatus.DONE
+                status = CANCELLED if random_() < 0.04 else DONE
                 plans.append((day, start, index, status, length))
             # Planned: the site's scheduled dates in the next two weeks.
             if spec.schedule:
@@ -1142,13 +1259,13 @@ class _Seeder:
                     day = self.today + datetime.timedelta(days=offset)
                     if site.in_season(day) and _on_schedule(spec, day):
                         start, length = self._outing_time(spec, True)
-                        plans.append((day, start, index, OutingStatus.PLANNED, length))
+                        plans.append((day, start, index, PLANNED, length))
         # A couple of unscheduled visits planned as well.
         for key in ("kuo_event", "kuo_library"):
             index = next(i for i, s in enumerate(SITES) if s.key == key)
             day = self.today + datetime.timedelta(days=rng.randint(1, 13))
             start, length = self._outing_time(SITES[index], False)
-            plans.append((day, start, index, OutingStatus.PLANNED, length))
+            plans.append((day, start, index, PLANNED, length))
         plans.sort()
 
         ids = self.writer.allocate_ids(Outing, len(plans))
@@ -1156,50 +1273,75 @@ class _Seeder:
         team_ids = [self.teams[spec.team].pk for spec in SITES]
         workers = {key: [u.pk for u in users] for key, users in self.team_workers.items()}
         expert_id = self.expert.pk
+        crews: dict[tuple[int, ...], tuple[int, ...]] = {}
         # What the encounter generator needs: (outing id, site index, start datetime, minutes, staff, all).
         self.done_outings: list[tuple[int, int, datetime.datetime, int, tuple[int, ...], tuple[int, ...]]] = []
-        outing_rows = []
-        participant_rows = []
-        feedback_rows = []
+        outing_rows: list[tuple] = []
+        participant_rows: list[tuple[int, int]] = []
+        feedback_rows: list[tuple] = []
+
+        def flush():
+            self.writer.write(Outing, OUTING_COLUMNS, outing_rows)
+            self.writer.write(Outing.participants.through, ("outing_id", "user_id"), participant_rows)
+            self.writer.write(ClientFeedback, FEEDBACK_COLUMNS, feedback_rows)
+            outing_rows.clear()
+            participant_rows.clear()
+            feedback_rows.clear()
+
         for outing_id, (day, start, index, status, length) in zip(ids, plans, strict=True):
             spec = SITES[index]
             profile = SITE_TYPE_PROFILE[spec.site_type]
             staff = tuple(rng.sample(workers[spec.team], min(len(workers[spec.team]), rng.choice((2, 2, 3)))))
             everyone = staff + (expert_id,) if spec.team == "kuopio" and random_() < 0.25 else staff
+            # One tuple per combination of people, not per outing: there may be hundreds of thousands.
+            staff, everyone = crews.setdefault(staff, staff), crews.setdefault(everyone, everyone)
             begins = datetime.datetime.combine(day, datetime.time(start // 60, start % 60), tzinfo=HELSINKI)
             ends = (start + length) // 60, (start + length) % 60
-            tally = rng.randint(*profile["tally"]) if status == OutingStatus.DONE else 0
+            tally = rng.randint(*profile["tally"]) if status == DONE else 0
             observations = ""
             notes = ""
-            if status == OutingStatus.DONE and random_() < 0.25:
+            if status == DONE and random_() < 0.25:
                 observations = rng.choice(OUTING_OBSERVATIONS)
-            elif status == OutingStatus.CANCELLED:
+            elif status == CANCELLED:
                 notes = rng.choice(CANCEL_NOTES)
             created_at = begins - datetime.timedelta(days=rng.randint(1, 14))
-            updated_at = begins + MINUTES[length + 30] if status == OutingStatus.DONE else created_at
+            updated_at = begins + MINUTES[length + 30] if status == DONE else created_at
             outing_rows.append(
-                (outing_id, team_ids[index], site_ids[index], day, begins.time(), datetime.time(*ends), status,
-                 tally, observations, notes, staff[0], created_at, updated_at)
+                (
+                    outing_id,
+                    team_ids[index],
+                    site_ids[index],
+                    day,
+                    begins.time(),
+                    datetime.time(*ends),
+                    status,
+                    tally,
+                    observations,
+                    notes,
+                    staff[0],
+                    created_at,
+                    updated_at,
+                )
             )
             participant_rows.extend((outing_id, user_id) for user_id in everyone)
-            if status == OutingStatus.DONE:
+            if status == DONE:
                 self.done_outings.append((outing_id, index, begins, length, staff, everyone))
                 if random_() < profile["fb"]:
                     for _i in range(rng.randint(1, 5)):
                         comment = rng.choice(FEEDBACK_COMMENTS) if random_() < 0.2 else ""
                         feedback_rows.append(
-                            (site_ids[index], outing_id, day, FEEDBACK_SCORES.pick(random_),
-                             FEEDBACK_LANGUAGES.pick(random_), comment)
+                            (
+                                site_ids[index],
+                                outing_id,
+                                day,
+                                FEEDBACK_SCORES.pick(random_),
+                                FEEDBACK_LANGUAGES.pick(random_),
+                                comment,
+                            )
                         )
-        outing_columns = ("id", "team_id", "site_id", "date", "start_time", "end_time", "status", "tallied_contacts",
-                          "observations", "notes", "created_by_id", "created_at", "updated_at")
-        for chunk in _chunks(outing_rows, CHUNK_SIZE):
-            self.writer.write(Outing, outing_columns, chunk)
-        for chunk in _chunks(participant_rows, CHUNK_SIZE):
-            self.writer.write(Outing.participants.through, ("outing_id", "user_id"), chunk)
-        feedback_columns = ("site_id", "outing_id", "given_on", "score", "language", "comment")
-        for chunk in _chunks(feedback_rows, CHUNK_SIZE):
-            self.writer.write(ClientFeedback, feedback_columns, chunk)
+            if len(outing_rows) >= CHUNK_SIZE:
+                flush()
+        flush()
 
     def _outing_time(self, spec: SiteSpec, on_schedule: bool) -> tuple[int, int]:
         """Start (minutes after midnight) and length (minutes) of an outing."""
@@ -1222,66 +1364,36 @@ class _Seeder:
         Rows are generated while the writer consumes them: with COPY,
         PostgreSQL stores one row while Python makes the next (two cores).
         """
-        rng = self.rng
-        random_ = rng.random
         total = self.n_encounters
         follow_ups = round(total * FOLLOW_UP_SHARE) if self.done_outings else total
-        field_total = total - follow_ups
+        per_outing = self._encounters_per_outing(total - follow_ups)
+        follow_up_days = self._follow_up_days(follow_ups)
 
-        # Encounters per outing: floor of the share, remainders to the largest fractions.
-        weights = [
-            SITE_TYPE_PROFILE[SITES[index].site_type]["weight"] * (0.6 + 0.8 * random_())
-            for _id, index, *_rest in self.done_outings
-        ]
-        weight_sum = sum(weights) or 1.0
-        exact = [field_total * w / weight_sum for w in weights]
-        per_outing = [int(x) for x in exact]
-        short = field_total - sum(per_outing)
-        by_fraction = sorted(range(len(exact)), key=lambda i: (per_outing[i] - exact[i], i))
-        for i in by_fraction[:short]:
-            per_outing[i] += 1
-
-        # Follow-up contacts: weekdays of the period, by team (Kuopio does more).
-        weekdays = [d for d in self.days if d.weekday() < 5]
-        follow_up_days: dict[tuple[datetime.date, str], int] = {}
-        for _i in range(follow_ups):
-            key = (weekdays[int(random_() * len(weekdays))], "kuopio" if random_() < 0.75 else "tuka")
-            follow_up_days[key] = follow_up_days.get(key, 0) + 1
-
-        # One stream in date order of (date, start minute, emit arguments).
         site_ids = {spec.key: self.sites[spec.key].pk for spec in SITES}
         team_ids = {key: team.pk for key, team in self.teams.items()}
-        slots = []
-        for i, (outing_id, site_index, begins, length, staff, everyone) in enumerate(self.done_outings):
-            if per_outing[i]:
-                spec = SITES[site_index]
-                slots.append(
-                    (
-                        begins.date(),
-                        begins.hour * 60 + begins.minute,
-                        i,
-                        (per_outing[i], spec.team, team_ids[spec.team], spec.municipality, spec.site_type,
-                         site_ids[spec.key], outing_id, begins, length, staff, everyone, None),
-                    )
-                )
         office_workers = {key: tuple(u.pk for u in users) for key, users in self.team_workers.items()}
-        for i, ((day, team), count) in enumerate(sorted(follow_up_days.items())):
-            office = _site_spec(OFFICE_FOR_TEAM[team])
-            begins = datetime.datetime.combine(day, datetime.time(9), tzinfo=HELSINKI)
-            slots.append(
-                (
-                    day,
-                    9 * 60,
-                    len(self.done_outings) + i,
-                    (count, team, team_ids[team], office.municipality, office.site_type, site_ids[office.key], None,
-                     begins, 6 * 60, office_workers[team], office_workers[team], FOLLOW_UP_KINDS),
-                )
-            )
-        slots.sort(key=lambda slot: slot[:3])
 
+        def at_outings():
+            for i, (outing_id, site_index, begins, length, staff, everyone) in enumerate(self.done_outings):
+                if per_outing[i]:
+                    spec = SITES[site_index]
+                    arguments = (per_outing[i], spec.team, team_ids[spec.team], spec.municipality, spec.site_type,
+                                 site_ids[spec.key], outing_id, begins, length, staff, everyone, None)  # fmt: skip
+                    yield begins.date(), begins.hour * 60 + begins.minute, i, arguments
+
+        def at_offices():
+            for i, ((day, team), count) in enumerate(follow_up_days):
+                office = _site_spec(OFFICE_FOR_TEAM[team])
+                begins = datetime.datetime.combine(day, datetime.time(9), tzinfo=HELSINKI)
+                staff = office_workers[team]
+                arguments = (count, team, team_ids[team], office.municipality, office.site_type, site_ids[office.key],
+                             None, begins, 6 * 60, staff, staff, FOLLOW_UP_KINDS)  # fmt: skip
+                yield day, 9 * 60, len(self.done_outings) + i, arguments
+
+        # Both are in date order already: merging them keeps memory flat.
+        pending = heapq.merge(at_outings(), at_offices(), key=lambda slot: slot[:3])
         self.persons: list[_Person] = []
         self.seen: dict[str, list[_Person]] = {key: [] for key in TEAMS}
-        pending = iter(slots)
         written = 0
         while True:
             self.worker_rows: list[tuple[int, int]] = []
@@ -1297,6 +1409,34 @@ class _Seeder:
             if self.progress:
                 self.progress(written, total)
 
+    def _encounters_per_outing(self, total: int) -> array:
+        """Share `total` between the done outings by site type weight times a jitter.
+
+        Each gets the floor of its share; the remainder goes to the largest fractions.
+        """
+        random_ = self.rng.random
+        weights = [
+            SITE_TYPE_PROFILE[SITES[index].site_type]["weight"] * (0.6 + 0.8 * random_())
+            for _id, index, *_rest in self.done_outings
+        ]
+        scale = total / (sum(weights) or 1.0)
+        per_outing = array("l", (int(w * scale) for w in weights))
+        short = total - sum(per_outing)
+        by_fraction = sorted(range(len(weights)), key=lambda i: (per_outing[i] - weights[i] * scale, i))
+        for i in by_fraction[:short]:
+            per_outing[i] += 1
+        return per_outing
+
+    def _follow_up_days(self, total: int) -> list[tuple[tuple[datetime.date, str], int]]:
+        """Phone calls and meetings on weekdays of the period, by team (Kuopio makes more): ((day, team), count)."""
+        random_ = self.rng.random
+        weekdays = [d for d in self.days if d.weekday() < 5]
+        days: dict[tuple[datetime.date, str], int] = {}
+        for _i in range(total):
+            key = (weekdays[int(random_() * len(weekdays))], "kuopio" if random_() < 0.75 else "tuka")
+            days[key] = days.get(key, 0) + 1
+        return sorted(days.items())
+
     def _chunk(self, pending):
         """Rows of the next slots until a chunk is full (a slot is never split)."""
         produced = 0
@@ -1307,7 +1447,18 @@ class _Seeder:
                 return
 
     def _emit(
-        self, count, team, team_id, municipality, site_type, site_id, outing_id, begins, length, staff, everyone,
+        self,
+        count,
+        team,
+        team_id,
+        municipality,
+        site_type,
+        site_id,
+        outing_id,
+        begins,
+        length,
+        staff,
+        everyone,
         contact_kind,
     ):
         """Yield `count` encounter rows of one outing (or of one day's calls at the office).
@@ -1413,10 +1564,15 @@ class _Seeder:
             )  # fmt: skip
 
     def _pick_person(self, team, seen, new_allowed) -> _Person | None:
-        """Someone met before (recently met more likely) or, now and then, someone new."""
+        """Someone met before (those met lately more likely) or, now and then, someone new."""
         rng = self.rng
-        if seen and (not new_allowed or rng.random() >= 0.2):
-            return seen[-1 - int(len(seen) * rng.random() ** 2)]
+        if not new_allowed and len(seen) < 3:
+            return None  # a call to one of very few known persons would make them everyone's regular
+        # Someone new now and then; more often while the team knows few people.
+        if seen and (not new_allowed or rng.random() >= max(0.3, 1 / (1 + len(seen)))):
+            if rng.random() < 0.5:
+                return seen[int(len(seen) * rng.random())]
+            return seen[-1 - int(len(seen) * rng.random() ** 1.5)]
         if not new_allowed:
             return None
         gender = PERSON_GENDERS.pick(rng.random)
@@ -1441,9 +1597,7 @@ class _Seeder:
         candidates = self.partners_for.get((service, municipality), [])
         partner = rng.choice(candidates) if candidates and rng.random() < 0.75 else None
         age = (today - referred_on).days
-        status = next(table for limit, table in REFERRAL_STATUS_BY_AGE if limit is None or age < limit).pick(
-            rng.random
-        )
+        status = next(table for limit, table in REFERRAL_STATUS_BY_AGE if limit is None or age < limit).pick(rng.random)
 
         def later(day, low, high):
             return min(today, day + datetime.timedelta(days=rng.randint(low, high)))
@@ -1454,10 +1608,8 @@ class _Seeder:
         if status == S.CONNECTED or (status == S.ENDED and made_on and rng.random() < 0.6):
             connected_on = later(made_on or referred_on, 2, 30)
         if status in (S.DECLINED, S.NOT_REACHED, S.ENDED):
-            if connected_on:
-                closed_on = later(connected_on, 5, 90)
-            else:
-                closed_on = later(made_on or referred_on, 0, 30)
+            # Ended after a while in the service, or declined / not reached soon after.
+            closed_on = later(connected_on, 5, 90) if connected_on else later(made_on or referred_on, 0, 30)
         changed_on = closed_on or connected_on or made_on or referred_on
         outcome = rng.choice(OUTCOME_NOTES[status]) if status in OUTCOME_NOTES and rng.random() < 0.5 else ""
 
@@ -1497,38 +1649,54 @@ class _Seeder:
         person_rows = []
         consent_rows = []
         team_ids = {key: team.pk for key, team in self.teams.items()}
-        for person in self.persons:
-            named = person.count >= 3 and rng.random() < 0.1
+        # A few of those met several times agreed to be named: one in ten, at least three.
+        regulars = [index for index, person in enumerate(self.persons) if person.count >= 3]
+        named_ones = set(rng.sample(regulars, min(len(regulars), max(3, len(regulars) // 10))))
+        for index, person in enumerate(self.persons):
+            named = index in named_ones
             first_name = last_name = identity_code = ""
-            kind = Person.Kind.PSEUDONYMOUS
+            kind = Person.Kind.PSEUDONYMOUS.value
             if named:
-                kind = Person.Kind.NAMED
+                kind = Person.Kind.NAMED.value
                 names = FIRST_NAMES.get(person.gender) or FIRST_NAMES[Gender.MALE]
                 first_name, last_name = rng.choice(names), rng.choice(LAST_NAMES)
                 if rng.random() < 0.5:
                     born = datetime.date(person.birth_year, rng.randint(1, 12), rng.randint(1, 28))
                     identity_code = fictional_identity_code(rng, born)
                 given_on = min(today, person.first_at.date() + datetime.timedelta(days=rng.randint(0, 60)))
-                scopes = [Consent.Scope.PERSONAL_DATA]
+                scopes = [Consent.Scope.PERSONAL_DATA.value]
                 if rng.random() < 0.7:
-                    scopes.append(Consent.Scope.CONTACT)
+                    scopes.append(Consent.Scope.CONTACT.value)
                 if rng.random() < 0.5:
-                    scopes.append(Consent.Scope.INFORMATION_SHARING)
+                    scopes.append(Consent.Scope.INFORMATION_SHARING.value)
                 for scope in scopes:
                     withdrawn = None
                     if scope == Consent.Scope.INFORMATION_SHARING and rng.random() < 0.15:
                         withdrawn = min(today, given_on + datetime.timedelta(days=rng.randint(10, 120)))
                     consent_rows.append((person.id, scope, given_on, person.created_by, withdrawn, ""))
             person_rows.append(
-                (person.id, team_ids[person.team], kind, person.alias, person.birth_year, person.gender, first_name,
-                 last_name, identity_code, "", "", person.engaged_on, None, "", person.created_by, person.first_at,
-                 person.first_at)
+                (
+                    person.id,
+                    team_ids[person.team],
+                    kind,
+                    person.alias,
+                    person.birth_year,
+                    person.gender,
+                    first_name,
+                    last_name,
+                    identity_code,
+                    "",
+                    "",
+                    person.engaged_on,
+                    None,
+                    "",
+                    person.created_by,
+                    person.first_at,
+                    person.first_at,
+                )
             )
-        columns = ("id", "team_id", "kind", "alias", "birth_year", "gender", "first_name", "last_name",
-                   "identity_code", "phone", "email", "engaged_on", "merged_into_id", "notes", "created_by_id",
-                   "created_at", "updated_at")
         for chunk in _chunks(person_rows, CHUNK_SIZE):
-            self.writer.write(Person, columns, chunk)
+            self.writer.write(Person, PERSON_COLUMNS, chunk)
         self.writer.write(
             Consent, ("person_id", "scope", "given_on", "recorded_by_id", "withdrawn_on", "notes"), consent_rows
         )

@@ -31,7 +31,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from encounters.models import Encounter
-from encounters.services import encounter_create
+from encounters.resources import EncounterBatch
 from outreach.models import FieldSite, Outing, Team, User
 from outreach.resources import HELSINKI, IntegerWidget, Table, is_blank, parse_date, parse_time
 from outreach.selectors import sites_visible_to, users_visible_to, writable_team_ids
@@ -339,10 +339,13 @@ class LegacyImport:
     # Writing -----------------------------------------------------------
 
     def _write(self, rows: list[LegacyRow]) -> None:
+        # Outings through the service one by one; their encounters, often
+        # thousands, checked as the service checks them and written in bulk.
+        batch = EncounterBatch(self.actor)
         for row in rows:
             try:
                 with transaction.atomic():
-                    self._write_row(row)
+                    self._write_row(row, batch)
             except ValidationError as error:
                 messages = error.message_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: error.messages}
                 for name, texts in messages.items():
@@ -353,8 +356,10 @@ class LegacyImport:
                 self._error(row.line, "team", _("You cannot record work for this team."))
             else:
                 self.result.created.append(row)
+        if not self.result.errors:
+            batch.flush()
 
-    def _write_row(self, row: LegacyRow) -> None:
+    def _write_row(self, row: LegacyRow, batch: EncounterBatch) -> None:
         outing = outing_create(
             actor=self.actor,
             team=self.team,
@@ -369,8 +374,7 @@ class LegacyImport:
         )
         occurred_at = datetime.datetime.combine(row.date, row.start_time, tzinfo=HELSINKI)
         for index in range(row.conversations):
-            encounter_create(
-                actor=self.actor,
+            batch.add(
                 team=self.team,
                 site=row.site,
                 outing=outing,

@@ -11,7 +11,9 @@ import json
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, given, settings
@@ -47,6 +49,21 @@ def api_schema():
 
 
 @pytest.fixture
+def wsgi_app():
+    """The project's WSGI application, kept inside the test's transaction.
+
+    Like Django's test client, stop the request signals from closing the
+    database connection: on PostgreSQL that would end the transaction that
+    holds the test's data.
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def records(worker_a, team_a, expert_a):
     site = FieldSiteFactory()
     outing = OutingFactory(team=team_a, site=site, participants=[worker_a, expert_a])
@@ -60,10 +77,11 @@ def records(worker_a, team_a, expert_a):
 @pytest.mark.parametrize(
     ("path", "method", "who", "record"), OPERATIONS, ids=[f"{m} {p}" for p, m, _w, _r in OPERATIONS]
 )
-def test_no_input_gets_a_server_error(api_schema, records, worker_a, superuser, path, method, who, record, mode):
+def test_no_input_gets_a_server_error(
+    api_schema, wsgi_app, records, worker_a, superuser, path, method, who, record, mode
+):
     user = {"worker": worker_a, "superuser": superuser}[who]
     _token, key = api_token_create(actor=None, user=user)
-    app = get_wsgi_application()
     operation = api_schema[path][method]
     path_parameters = {"id": records[record]} if record else None
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
@@ -77,7 +95,7 @@ def test_no_input_gets_a_server_error(api_schema, records, worker_a, superuser, 
     )
     @given(case=strategy)
     def check(case):
-        response = case.call(app=app, headers={"Authorization": f"Token {key}"})
+        response = case.call(app=wsgi_app, headers={"Authorization": f"Token {key}"})
         assert response.status_code < 500, (case.as_curl_command(), response.status_code, response.text[:500])
 
     check()

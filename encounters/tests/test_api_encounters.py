@@ -358,7 +358,7 @@ def test_list_query_count_does_not_grow_with_rows(worker_a, team_a, site, outing
 
 
 def test_worker_updates_an_encounter(worker_a, team_a, site):
-    encounter = EncounterFactory(team=team_a, site=site)
+    encounter = EncounterFactory(team=team_a, site=site, created_by=worker_a)
     client = api_client(worker_a)
 
     response = client.patch(detail(encounter.pk), {"notes": "Follow up next week.", "needs": ["livelihood"]})
@@ -376,8 +376,20 @@ def test_worker_updates_an_encounter(worker_a, team_a, site):
     assert encounter.depth == "brief"
 
 
+def test_only_the_author_or_a_coordinator_corrects_an_encounter(worker_a, team_a, site, coordinator):
+    colleague = UserFactory(role=Role.WORKER, teams=[team_a])
+    encounter = EncounterFactory(team=team_a, site=site, created_by=colleague)
+
+    assert api_client(worker_a).patch(detail(encounter.pk), {"notes": "x"}, format="json").status_code == 403
+    encounter.refresh_from_db()
+    assert encounter.notes == ""
+    assert api_client(coordinator).patch(detail(encounter.pk), {"notes": "y"}, format="json").status_code == 200
+    encounter.refresh_from_db()
+    assert encounter.notes == "y"
+
+
 def test_update_refuses_unknown_codes_and_changes_nothing(worker_a, team_a, site):
-    encounter = EncounterFactory(team=team_a, site=site, needs=["housing"])
+    encounter = EncounterFactory(team=team_a, site=site, needs=["housing"], created_by=worker_a)
 
     response = api_client(worker_a).patch(detail(encounter.pk), {"needs": ["nope"]}, format="json")
 
@@ -521,7 +533,7 @@ def test_creates_without_client_uuid_are_not_deduplicated(worker_a, site):
 
 def test_client_uuid_is_fixed_at_creation(worker_a, team_a, site):
     key = uuid.uuid4()
-    encounter = EncounterFactory(team=team_a, site=site, client_uuid=key)
+    encounter = EncounterFactory(team=team_a, site=site, client_uuid=key, created_by=worker_a)
 
     response = api_client(worker_a).patch(detail(encounter.pk), {"client_uuid": str(uuid.uuid4())}, format="json")
 

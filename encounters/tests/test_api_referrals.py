@@ -131,7 +131,7 @@ def test_an_expert_reads_their_outings_referrals_and_writes_none(expert_a, team_
     assert Referral.objects.count() == 2
 
 
-ALLOWED = [(current, new) for current, targets in REFERRAL_TRANSITIONS.items() for new in targets]
+ALLOWED = [(current, new) for current, targets in REFERRAL_TRANSITIONS.items() for new in sorted(targets)]
 REFUSED = [
     ("made", "suggested"),
     ("connected", "made"),
@@ -282,3 +282,11 @@ def test_follow_ups_are_the_workers_own(worker_a, worker_b, expert_a, team_a, pe
     assert response.status_code == 400
     assert "person" in response.json()
     assert FollowUp.objects.count() == 1
+
+
+def test_follow_up_list_query_count(worker_a, team_a, person_a, django_assert_max_num_queries):
+    for day in range(1, 21):
+        FollowUp.objects.create(team=team_a, person=person_a, due_on=datetime.date(2026, 6, day), assigned_to=worker_a)
+
+    with django_assert_max_num_queries(3):
+        assert len(results(api_client(worker_a).get(FOLLOW_UPS))) == 20

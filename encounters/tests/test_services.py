@@ -98,7 +98,7 @@ def test_unknown_vocabulary_code_is_refused_naming_the_field(worker_a, outing_a)
 
 @pytest.mark.django_db
 def test_encounter_update_links_a_person_and_keeps_the_anonymous_flag_true_to_it(worker_a, outing_a):
-    encounter = EncounterFactory(team=outing_a.team, site=outing_a.site, outing=outing_a)
+    encounter = EncounterFactory(team=outing_a.team, site=outing_a.site, outing=outing_a, created_by=worker_a)
     person = PersonFactory(team=outing_a.team)
     services.encounter_update(actor=worker_a, encounter=encounter, person=person, notes="x")
     encounter.refresh_from_db()

@@ -172,3 +172,32 @@ def test_users_me(worker_a, team_a, superuser):
     assert sorted(body["teams"]) == sorted([team_a.pk, other.pk])
     assert api_client(superuser).get("/api/v1/users/me/").json()["is_superuser"] is True
     assert api_client().get("/api/v1/users/me/").status_code == 401
+
+
+@pytest.mark.parametrize("code", ["\x00", "29", "2970", "abc", True, ["297"], {"code": "297"}])
+def test_a_malformed_municipality_code_is_a_400_naming_the_field(coordinator, code):
+    data = {"name": "Hall", "site_type": "event", "municipality": code}
+
+    response = api_client(coordinator).post(URL, data, format="json")
+
+    assert response.status_code == 400
+    assert "municipality" in response.json()
+    assert not FieldSite.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["\x00", "29", "abc"])
+def test_a_malformed_municipality_filter_is_a_400(worker_a, code):
+    response = api_client(worker_a).get(URL, {"municipality": code})
+
+    assert response.status_code == 400
+    assert "municipality" in response.json()
+
+
+def test_team_list_query_count(superuser, django_assert_max_num_queries):
+    for _ in range(15):
+        TeamFactory().municipalities.set([municipality("297"), municipality("857")])
+
+    with django_assert_max_num_queries(3):
+        rows = results(api_client(superuser).get("/api/v1/teams/"))
+    assert len(rows) == 15
+    assert all(set(row["municipalities"]) == {"297", "857"} for row in rows)

@@ -96,7 +96,7 @@ def test_sign_in_with_right_password_goes_home_and_is_audited(client, worker_a):
     assert signed_in_user_id(client) == str(worker_a.pk)
     entry = login_entries(worker_a).get()
     assert (entry.model, entry.object_id, entry.changes) == ("outreach.user", str(worker_a.pk), [])
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("home"), follow=True).status_code == 200
 
 
 def test_sign_in_ignores_case_of_email(client, worker_a):
@@ -325,7 +325,7 @@ def test_recovery_code_signs_in_instead_of_totp(client, coordinator):
 def test_worker_is_not_forced_to_mfa_but_may_enable_it(client, worker_a):
     sign_in(client, worker_a.email)
 
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("home"), follow=True).status_code == 200
 
     secret = open_totp_activation(client)
     response = client.post(TOTP_ACTIVATE_URL, {"code": totp_code(secret)})

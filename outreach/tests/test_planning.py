@@ -119,6 +119,8 @@ def test_agenda_moves_week_by_week(client, worker_a, team_a):
         assert dict(response.context["days"])[in_week.date] == [in_week]
     assert "week=2026-W21" in by_week.context["previous_url"]
     assert "week=2026-W23" in by_week.context["next_url"]
+    # The filter form carries the week shown, so that changing a filter keeps it.
+    assert 'name="start" value="2026-05-25"' in html(by_week)
 
 
 def test_agenda_names_a_bad_week_and_shows_this_week(client, worker_a, today):

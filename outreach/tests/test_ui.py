@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.views.defaults import server_error
 
 from outreach.tests.factories import FieldSiteFactory, OutingFactory
-from outreach.vocabulary import OutingStatus
 
 HOME = reverse("home")
 LOGIN = reverse("account_login")
@@ -51,65 +50,18 @@ def test_anonymous_home_redirects_to_login(client):
     assert response.url.startswith(LOGIN)
 
 
-def test_worker_home_lists_own_teams_next_outings_only(client, worker_a, team_a, team_b, today):
-    site = FieldSiteFactory(name="Food bank Kuopio")
-    own_today = OutingFactory(team=team_a, site=site, date=today, status=OutingStatus.PLANNED)
-    OutingFactory(team=team_a, site=FieldSiteFactory(name="Past site"), date=today - datetime.timedelta(days=1))
-    OutingFactory(team=team_b, site=FieldSiteFactory(name="Team B site"), date=today)
-    client.force_login(worker_a)
+@pytest.mark.parametrize("role_fixture", ["worker_a", "expert_a"])
+def test_worker_and_expert_home_is_their_day_in_the_field(client, request, role_fixture):
+    """Workers and experts by experience start from the Today page of the field
+    pages (encounters/tests/test_field_views.py tests what it shows)."""
+    client.force_login(request.getfixturevalue(role_fixture))
 
     response = client.get(HOME)
 
-    assert response.status_code == 200
-    content = html(response)
+    assert response.status_code == 302
+    assert response.url == reverse("encounters:today")
+    content = html(client.get(response.url))
     assert_shell(content)
-    assert 'id="outings-upcoming"' in content
-    assert "Your teams' outings, today and next" in content
-    assert own_today.site.name in content
-    assert "Past site" not in content
-    assert "Team B site" not in content
-    assert list(response.context["upcoming_outings"]) == [own_today]
-    # No other role's sections or links.
-    assert 'id="coordinator-teams"' not in content
-    assert 'id="admin-overview"' not in content
-    assert 'href="/admin/"' not in content
-
-
-def test_worker_home_shows_at_most_five_outings_in_date_order(client, worker_a, team_a, today):
-    site = FieldSiteFactory()
-    for days in (6, 1, 3, 0, 2, 5, 4):
-        OutingFactory(team=team_a, site=site, date=today + datetime.timedelta(days=days), status=OutingStatus.PLANNED)
-    client.force_login(worker_a)
-
-    response = client.get(HOME)
-
-    dates = [outing.date for outing in response.context["upcoming_outings"]]
-    assert dates == [today + datetime.timedelta(days=d) for d in range(5)]
-
-
-def test_worker_home_says_so_when_nothing_is_planned(client, worker_a):
-    client.force_login(worker_a)
-
-    response = client.get(HOME)
-
-    assert "No outings planned from today on." in html(response)
-
-
-def test_expert_home_lists_only_outings_they_take_part_in(client, expert_a, worker_a, team_a, today):
-    joined = OutingFactory(
-        team=team_a, site=FieldSiteFactory(name="Day centre"), date=today, participants=[expert_a, worker_a]
-    )
-    OutingFactory(team=team_a, site=FieldSiteFactory(name="Street without me"), date=today, participants=[worker_a])
-    client.force_login(expert_a)
-
-    response = client.get(HOME)
-
-    assert response.status_code == 200
-    content = html(response)
-    assert "Outings you take part in" in content
-    assert "You see no named clients." in content
-    assert list(response.context["upcoming_outings"]) == [joined]
-    assert "Street without me" not in content
     assert 'id="coordinator-teams"' not in content
     assert 'id="admin-overview"' not in content
     assert 'href="/admin/"' not in content
@@ -161,7 +113,7 @@ def test_admin_home_shows_counts_and_admin_links(client, admin_user, with_totp, 
 
 @pytest.mark.parametrize(
     ("role_fixture", "max_queries"),
-    [("worker_a", 3), ("expert_a", 3), ("coordinator", 4), ("admin_user", 6), ("superuser", 6)],
+    [("coordinator", 4), ("admin_user", 6), ("superuser", 6)],
 )
 def test_home_runs_a_bounded_number_of_queries(
     client, request, with_totp, team_a, today, django_assert_max_num_queries, role_fixture, max_queries
@@ -203,9 +155,9 @@ def nav(content: str) -> str:
 def test_worker_navigation_has_today_account_and_sign_out_but_no_admin(client, worker_a):
     client.force_login(worker_a)
 
-    menu = nav(html(client.get(HOME)))
+    menu = nav(html(client.get(HOME, follow=True)))
 
-    assert '<a href="/" aria-current="page">Today</a>' in menu
+    assert f'<a href="{reverse("encounters:today")}" aria-current="page">Today</a>' in menu
     assert f'href="{reverse("account_change_password")}"' in menu
     assert f'<form action="{reverse("account_logout")}" method="post">' in menu
     assert "/admin/" not in menu
@@ -266,7 +218,7 @@ def test_language_switch_changes_page_language(client, worker_a, code):
 
     assert response.status_code == 302
     assert response.url == HOME
-    content = html(client.get(HOME))
+    content = html(client.get(HOME, follow=True))
     assert f'<html lang="{code}">' in content
     assert current_language_button(content) == code
 
@@ -302,7 +254,7 @@ def test_swedish_catalogue_translates_the_product_name(client, worker_a):
     client.force_login(worker_a)
     switch_language(client, "sv")
 
-    content = html(client.get(HOME))
+    content = html(client.get(HOME, follow=True))
 
     assert "Uppsökande arbete" in content
     assert "Outreach work" not in content
@@ -332,7 +284,7 @@ def test_no_asset_or_link_points_to_another_host(client, coordinator, with_totp)
 def test_base_template_loads_css_and_htmx_from_static(client, worker_a):
     client.force_login(worker_a)
 
-    content = html(client.get(HOME))
+    content = html(client.get(HOME, follow=True))
 
     assert '<link rel="stylesheet" href="/static/css/app.css">' in content
     assert '<script src="/static/vendor/htmx/htmx.min.js" defer></script>' in content

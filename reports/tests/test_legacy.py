@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -263,6 +264,29 @@ def test_the_xlsx_template_imports_once_its_examples_name_real_sites_and_users(t
 
 
 def test_the_committed_csv_template_is_the_generated_one():
-    with open("docs/legacy-statistics-template.csv", encoding="utf-8", newline="") as source:
+    template = Path(__file__).resolve().parents[2] / "docs" / "legacy-statistics-template.csv"
+    with open(template, encoding="utf-8", newline="") as source:
         assert list(csv.reader(source)) == template_rows()
     assert set(NEED_COLUMNS.values()) == {name.removeprefix("need_") for name in COLUMNS if name.startswith("need_")}
+
+
+@pytest.mark.django_db
+def test_the_history_shows_in_the_summary_report(legacy_file, coordinator, team_a):
+    from reports.selectors import summary_report
+
+    run(legacy_file, "--team", str(team_a.pk), "--user", coordinator.email)
+
+    summary = summary_report(
+        user=coordinator, start=datetime.date(2025, 3, 1), end=datetime.date(2025, 3, 31), team=team_a
+    )
+
+    assert summary["outings_done"] == 2
+    assert summary["tallied_contacts"] == 39 + 5
+    assert summary["encounters_total"] == summary["encounters_conversation"] == summary["encounters_anonymous"] == 3
+    # 10:00–12:30 with two participants; the second outing has no known participants.
+    assert summary["outing_hours"] == 5
+    assert summary["by_need"]["substance_use"] == 3
+    assert summary["by_need"]["mental_health"] == 2
+    assert summary["by_need"]["housing"] == 1
+    assert summary["by_gender"]["unknown"] == 3
+    assert summary["by_month"] == {"2025-03": 3}

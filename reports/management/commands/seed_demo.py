@@ -1,5 +1,6 @@
 """`python manage.py seed_demo`: fill an empty database with demo data and demo users."""
 
+import argparse
 import datetime
 
 from django.core.exceptions import ValidationError
@@ -10,12 +11,43 @@ from django.utils.translation import gettext as _
 from outreach.vocabulary import Role
 from reports import demo
 
+# The summary lists what was created in this order (then anything else).
+SUMMARY_ORDER = [
+    "outreach.user",
+    "outreach.area",
+    "outreach.team",
+    "outreach.fieldsite",
+    "networks.partnerorganisation",
+    "networks.contactperson",
+    "networks.network",
+    "networks.networkmeeting",
+    "networks.communicationactivity",
+    "reports.structuralobservation",
+    "outreach.outing",
+    "outreach.outing_participants",
+    "reports.clientfeedback",
+    "encounters.person",
+    "encounters.consent",
+    "encounters.encounter",
+    "encounters.encounter_workers",
+    "encounters.referral",
+    "encounters.followup",
+]
+
+
+def _link_labels() -> dict[str, str]:
+    # The many-to-many link tables have no verbose names worth showing.
+    return {
+        "outreach.outing_participants": _("Outing participants (links)"),
+        "encounters.encounter_workers": _("Encounter workers (links)"),
+    }
+
 
 def _date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(_("--today: enter a date as YYYY-MM-DD.")) from None
+        raise argparse.ArgumentTypeError(_("enter a date as YYYY-MM-DD")) from None
 
 
 class Command(BaseCommand):
@@ -61,6 +93,11 @@ class Command(BaseCommand):
     def handle(self, *args, seed, encounters, password, today, if_empty, force, **options):
         if encounters < 0:
             raise CommandError(_("--encounters: enter zero or more."))
+        if isinstance(today, str):  # from call_command, which skips the argument's type
+            try:
+                today = _date(today)
+            except argparse.ArgumentTypeError as error:
+                raise CommandError(f"--today: {error}") from None
         if demo.database_has_data():
             if if_empty:
                 self.stdout.write(_("The database already has data: no demo data loaded."))
@@ -94,11 +131,13 @@ class Command(BaseCommand):
                 % {"seed": seed, "start": start.isoformat(), "end": end.isoformat()}
             )
         )
-        rows = [
-            (str(capfirst(apps.get_model(label)._meta.verbose_name_plural)), count)
-            for label, count in result.counts.items()
-            if count
-        ]
+        labels = {**dict.fromkeys(result.counts), **_link_labels()}
+        rows = []
+        for label in [*SUMMARY_ORDER, *sorted(set(labels) - set(SUMMARY_ORDER))]:
+            count = result.counts.get(label, 0)
+            if count:
+                name = labels.get(label) or capfirst(apps.get_model(label)._meta.verbose_name_plural)
+                rows.append((str(name), count))
         width = max((len(name) for name, _count in rows), default=10)
         for name, count in rows:
             self.stdout.write(f"  {name:<{width}}  {count:>10,}")
