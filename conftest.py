@@ -77,3 +77,15 @@ def with_totp(db):
         return user
 
     return activate
+
+
+@pytest.fixture(autouse=True)
+def _reset_language():
+    # The test client activates the language of each request in this thread;
+    # without a reset it leaks into the next test's messages.
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

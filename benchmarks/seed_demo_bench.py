@@ -92,7 +92,8 @@ def main() -> None:
     call_command("seed_demo", encounters=args.encounters, seed=args.seed, stdout=output, verbosity=0)
     seconds = time.perf_counter() - migrated
 
-    rows = {model._meta.label_lower: model._base_manager.count() for model in apps.get_models(include_auto_created=True)}
+    models = apps.get_models(include_auto_created=True)
+    rows = {model._meta.label_lower: model._base_manager.count() for model in models}
     bulk_rows = sum(rows[model._meta.label_lower] for model in demo.BULK_MODELS)
     encounters = rows["encounters.encounter"]
     size = ""

@@ -37,8 +37,6 @@ from .selectors import (
 )
 from .vocabulary import OutingStatus, Role
 
-UPCOMING_OUTINGS_SHOWN = 5
-
 
 @login_required
 def home(request):

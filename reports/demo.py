@@ -19,18 +19,21 @@ parameter), so that the demo looks current.
 Fast: reference data (users, teams, sites, partners, networks) is a few
 dozen rows written through the ORM. The volume tables (outings and their
 participants, persons, consents, encounters and their workers, referrals,
-follow-ups, feedback) are generated as plain tuples in chunks and written by
-a `BulkWriter`: COPY on PostgreSQL, `bulk_create` elsewhere. Ids are
-allocated up front so that link rows can be written without reading
-anything back; foreign keys are deferred to the end of the transaction, so
-persons are written after the encounters that introduced them, with what the
-encounters taught us (first met, engaged on).
+follow-ups, feedback) are generated as plain tuples, a chunk at a time, and
+written by a `BulkWriter`: COPY on PostgreSQL, `bulk_create` elsewhere (see
+benchmarks/README.md for the rates). Ids are handed out in Python so that
+link rows need no reads; foreign keys are checked at commit (Django's are
+deferred), so persons are written after the encounters that introduced them,
+with what those taught us (first met, engaged on).
 
 Audit: seeding is an import. Users are created through `user_create` (an
 account's creation is worth its own audit entry, and the service marks the
 e-mail address verified as MFA needs); everything else is summarised by one
 `AuditEntry` (action import, model "demo"), because an entry per generated
 row would double the volume of a million-row load and tell nobody anything.
+For the same reason the rest does not go through the services one row at a
+time; reports/tests/test_seed_demo.py checks instead that the rows satisfy
+the models' validation and the links the services would check.
 """
 
 from __future__ import annotations
