@@ -14,9 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import PartnerOrganisation
+from outreach.forms import DateInput
 from outreach.models import FieldSite, Outing, Team, User
 from outreach.selectors import member_team_ids, sites_visible_to, writable_team_ids
 from outreach.vocabulary import (
+    REFERRAL_TRANSITIONS,
     Action,
     AgeGroup,
     ContactKind,
@@ -28,7 +30,7 @@ from outreach.vocabulary import (
     ServiceKind,
 )
 
-from .models import BIRTH_YEAR_MIN, Person
+from .models import BIRTH_YEAR_MIN, Person, Referral
 from .selectors import persons_visible_to
 
 
@@ -409,6 +411,115 @@ class ReferralForm(ErrorSummaryMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["partner"].queryset = PartnerOrganisation.objects.filter(active=True).order_by("name")
+
+
+# The person and referral pages --------------------------------------------------------
+
+
+class PersonForm(ErrorSummaryMixin, forms.Form):
+    """The pseudonymous details of a person; names and contact details are changed elsewhere, with consent."""
+
+    alias = forms.CharField(label=_("Alias or nickname"), required=False, max_length=100)
+    birth_year = forms.IntegerField(
+        label=_("Birth year"),
+        required=False,
+        min_value=BIRTH_YEAR_MIN,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=ChipRadioSelect)
+    engaged_on = forms.DateField(
+        label=_("Engagement agreed on"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("The date you and the person agreed on ongoing support."),
+    )
+    notes = forms.CharField(
+        label=_("Notes"),
+        required=False,
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("No names or other direct identifiers of a pseudonymous person."),
+    )
+
+    FIELDS = ("alias", "birth_year", "gender", "engaged_on", "notes")
+
+    def __init__(self, *args, person: Person, **kwargs):
+        kwargs.setdefault("initial", {name: getattr(person, name) for name in self.FIELDS})
+        super().__init__(*args, **kwargs)
+        self.person = person
+        self.this_year = timezone.localdate().year
+        self.fields["birth_year"].widget.attrs["max"] = self.this_year
+        if person.kind == Person.Kind.PSEUDONYMOUS:
+            # The record's only handle: the model refuses a pseudonymous person without one.
+            self.fields["alias"].required = True
+            self.fields["alias"].error_messages["required"] = _("Give the person an alias or nickname.")
+
+    def clean_alias(self):
+        return self.cleaned_data["alias"].strip()
+
+    def clean_birth_year(self):
+        birth_year = self.cleaned_data["birth_year"]
+        if birth_year is not None and birth_year > self.this_year:
+            raise ValidationError(
+                _("Ensure this value is less than or equal to %(limit_value)s.") % {"limit_value": self.this_year}
+            )
+        return birth_year
+
+
+class ReferralStatusForm(ErrorSummaryMixin, forms.Form):
+    """A referral's status, follow-up date and outcome.
+
+    Only the allowed next statuses are offered, but the field accepts every
+    code: the service refuses a step backwards with a message that names both
+    statuses, which says more than "not one of the available choices".
+    """
+
+    status = forms.ChoiceField(
+        label=_("Status"), choices=ReferralStatus.choices, required=False, widget=ChipRadioSelect
+    )
+    follow_up_due = forms.DateField(label=_("Follow-up due"), required=False, widget=DateInput())
+    outcome_notes = forms.CharField(
+        label=_("Outcome notes"), required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+    def __init__(self, *args, referral: Referral, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "status": referral.status,
+                "follow_up_due": referral.follow_up_due,
+                "outcome_notes": referral.outcome_notes,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.referral = referral
+        allowed = REFERRAL_TRANSITIONS.get(referral.status, frozenset())
+        self.next_statuses = [(code, label) for code, label in ReferralStatus.choices if code in allowed]
+        current = ReferralStatus(referral.status).label
+        # The widget's choices only: the field still validates against every status (see above).
+        self.fields["status"].widget.choices = [
+            (referral.status, _("No change (%(status)s)") % {"status": current}),
+            *self.next_statuses,
+        ]
+
+    @property
+    def is_final(self) -> bool:
+        return not self.next_statuses
+
+    def clean_status(self):
+        return self.cleaned_data["status"] or self.referral.status
+
+
+class FollowUpForm(ErrorSummaryMixin, forms.Form):
+    due_on = forms.DateField(
+        label=_("Due on"),
+        widget=DateInput(),
+        error_messages={"required": _("Enter the date the follow-up is due.")},
+    )
+    contact_kind = forms.ChoiceField(
+        label=_("Contact kind"), choices=ContactKind.choices, initial=ContactKind.PHONE, widget=ChipRadioSelect
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 # The tally and finishing ---------------------------------------------------------------

@@ -27,7 +27,10 @@ def persons_visible_to(user: User, *, include_merged: bool = False) -> QuerySet[
     if user.is_superuser:
         return persons
     if user.is_expert:
-        return persons.filter(kind=Person.Kind.PSEUDONYMOUS, team__in=user.teams.all())
+        # Only the pseudonymous persons met in the outings they took part in:
+        # they see no more of the team's clients than they met themselves.
+        met = Person.objects.filter(kind=Person.Kind.PSEUDONYMOUS, encounters__outing__participants=user).values("id")
+        return persons.filter(id__in=met)
     return persons.filter(team__in=teams_visible_to(user))
 
 

@@ -21,11 +21,6 @@ from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral,
 DIRECT_IDENTIFIERS = ("first_name", "last_name", "identity_code", "phone", "email")
 
 
-def _ensure_not_expert_on_named(actor: User, person: Person | None, field: str = "person") -> None:
-    if person is not None and actor.is_expert and person.kind == Person.Kind.NAMED:
-        raise ValidationError({field: _("Select a valid person.")})
-
-
 # Persons -------------------------------------------------------------------
 
 
@@ -46,10 +41,11 @@ def person_create(
 
     A named record is made with `person_make_named` once consent is recorded;
     `kind="named"` here is for imports of records whose consent already
-    exists elsewhere and is refused for experts by experience.
+    exists elsewhere. Experts by experience create no person records.
     """
     ensure_can_write_team(actor, team)
-    if kind == Person.Kind.NAMED and actor.is_expert:
+    if actor.is_expert:
+        # Person records are kept by the workers; experts log anonymous work.
         raise PermissionDenied
     unknown = set(identifiers) - set(DIRECT_IDENTIFIERS)
     if unknown:
@@ -75,10 +71,12 @@ def person_create(
 
 @transaction.atomic
 def person_update(*, actor: User, person: Person, **fields) -> Person:
+    if actor.is_expert:
+        # Person records are kept by the workers; experts log anonymous work.
+        raise PermissionDenied
     ensure_can_write_team(actor, person.team)
     if "team" in fields:
         ensure_can_write_team(actor, fields["team"])
-    _ensure_not_expert_on_named(actor, person)
     if fields.get("identity_code"):
         fields["identity_code"] = fields["identity_code"].strip().upper()
     if fields.get("kind") == Person.Kind.NAMED and person.kind != Person.Kind.NAMED:

@@ -19,4 +19,10 @@ urlpatterns = [
     path("encounters/<int:pk>/delete/", views.encounter_delete, name="encounter_delete"),
     path("encounters/<int:pk>/referrals/", views.referral_add, name="referral_add"),
     path("follow-ups/<int:pk>/done/", views.follow_up_done, name="follow_up_done"),
+    path("persons/<int:pk>/", views.person_detail, name="person_detail"),
+    path("persons/<int:pk>/edit/", views.person_edit, name="person_edit"),
+    path("persons/<int:pk>/follow-ups/", views.person_follow_up_add, name="person_follow_up_add"),
+    path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
+    path("referrals/<int:pk>/status/", views.referral_status, name="referral_status"),
+    path("referrals/<int:pk>/follow-ups/", views.referral_follow_up_add, name="referral_follow_up_add"),
 ]

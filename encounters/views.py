@@ -18,34 +18,40 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Max, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from outreach.models import Outing, User
+from outreach.models import AuditEntry, Outing, User
 from outreach.selectors import get_outing_for_user, member_team_ids, outings_visible_to, writable_team_ids
-from outreach.services import outing_finish, outing_start, outing_start_planned, outing_tally_add
+from outreach.services import audit, outing_finish, outing_start, outing_start_planned, outing_tally_add
 from outreach.vocabulary import Depth, Need, OutingStatus
 
 from . import services
 from .forms import (
     EncounterForm,
+    FollowUpForm,
     OutingFinishForm,
     OutingStartForm,
+    PersonForm,
     PersonSearchForm,
     ReferralForm,
+    ReferralStatusForm,
     TallyForm,
     local_datetime,
 )
-from .models import Encounter, FollowUp
+from .models import Encounter, FollowUp, Person, Referral
 from .selectors import (
     encounters_visible_to,
     follow_ups_visible_to,
     get_encounter_for_user,
+    get_person_for_user,
+    get_referral_for_user,
     persons_visible_to,
     referrals_visible_to,
 )
@@ -64,6 +70,10 @@ UNDO_SECONDS = 10
 # An outing page lists at most this many encounters (newest first).
 ENCOUNTERS_SHOWN = 200
 UNDO_SESSION_KEY = "field_undo"
+# A person page lists this many of their encounters (newest first), with the total.
+PERSON_ENCOUNTERS_SHOWN = 50
+# A person with no contact for this long is shown as inactive (DESIGN: engagement).
+INACTIVE_AFTER_DAYS = 90
 
 
 def _now() -> datetime.datetime:
@@ -173,6 +183,12 @@ def follow_up_done(request, pk):
         raise Http404 from None
     services.follow_up_update(actor=request.user, follow_up=follow_up, done_on=timezone.localdate())
     messages.success(request, _("Follow-up marked done."))
+    # The person and referral pages send their own address, to come back to them.
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
     return redirect("encounters:today")
 
 
@@ -644,3 +660,182 @@ def encounter_delete(request, pk):
     if outing is not None:
         return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
     return redirect("encounters:today")
+
+
+# The person page -------------------------------------------------------------------------
+
+
+def _last_contact(person: Person, last_encounter_on, follow_ups: list[FollowUp]) -> datetime.date | None:
+    """The latest encounter or done follow-up: both are contacts with the person."""
+    dates = [follow_up.done_on for follow_up in follow_ups if follow_up.done_on]
+    if last_encounter_on:
+        dates.append(last_encounter_on)
+    return max(dates, default=None)
+
+
+def _person_context(request, person: Person, form=None, follow_up_form=None) -> dict:
+    user = request.user
+    today = _now().date()
+    encounters = encounters_visible_to(user).filter(person=person)
+    totals = encounters.order_by().aggregate(count=Count("id"), last=Max("occurred_on"))
+    shown = list(encounters.order_by("-occurred_at", "-id")[:PERSON_ENCOUNTERS_SHOWN])
+    need_labels = dict(Need.choices)
+    for encounter in shown:
+        encounter.need_labels = [need_labels[code] for code in encounter.needs]
+    # Experts by experience see neither referrals nor follow-ups (the selector gives them none).
+    referrals = (
+        [] if user.is_expert else list(referrals_visible_to(user).filter(person=person).order_by("-referred_on", "-id"))
+    )
+    follow_ups = list(
+        follow_ups_visible_to(user).filter(person=person).order_by(F("done_on").desc(nulls_first=True), "due_on", "id")
+    )
+    last_contact = _last_contact(person, totals["last"], follow_ups)
+    since = last_contact or timezone.localtime(person.created_at).date()
+    merged = person.merged_into_id is not None
+    can_write = not merged
+    return {
+        "person": person,
+        "merged": merged,
+        "encounters": shown,
+        "encounter_count": totals["count"],
+        "encounters_more": totals["count"] - len(shown),
+        "referrals": referrals,
+        "follow_ups": follow_ups,
+        "open_follow_ups": [follow_up for follow_up in follow_ups if follow_up.done_on is None],
+        "done_follow_ups": [follow_up for follow_up in follow_ups if follow_up.done_on is not None],
+        "last_contact": last_contact,
+        "inactive": since < today - datetime.timedelta(days=INACTIVE_AFTER_DAYS),
+        "inactive_after_days": INACTIVE_AFTER_DAYS,
+        "today": today,
+        # Person records are kept by the workers (encounters.services.person_update).
+        "form": (form or PersonForm(person=person)) if can_write and not user.is_expert else None,
+        "follow_up_form": (follow_up_form or FollowUpForm(prefix="follow_up"))
+        if can_write and not user.is_expert
+        else None,
+    }
+
+
+@login_required
+def person_detail(request, pk):
+    """One person: details, activity, encounters, referrals and follow-ups.
+
+    Opening a client record is logged (who, when, which record): access
+    logging of client data, whether or not anything is changed.
+    """
+    person = get_person_for_user(request.user, pk)
+    audit(actor=request.user, action=AuditEntry.Action.VIEW, instance=person)
+    return render(request, "encounters/person_detail.html", _person_context(request, person))
+
+
+@login_required
+@require_POST
+def person_edit(request, pk):
+    """Change the pseudonymous details (alias, birth year, gender, engagement, notes)."""
+    user = request.user
+    person = get_person_for_user(user, pk)
+    if person.merged_into_id is not None or user.is_expert:
+        raise PermissionDenied
+    form = PersonForm(request.POST, person=person)
+    if form.is_valid():
+        try:
+            services.person_update(actor=user, person=person, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+            # The service set the values on the instance before it refused them.
+            person = get_person_for_user(user, pk)
+        else:
+            messages.success(request, _("Person's details saved."))
+            return redirect("encounters:person_detail", pk=person.pk)
+    return render(request, "encounters/person_detail.html", _person_context(request, person, form=form))
+
+
+@login_required
+@require_POST
+def person_follow_up_add(request, pk):
+    """Add a follow-up for a person (without a referral)."""
+    user = request.user
+    person = get_person_for_user(user, pk)
+    if user.is_expert or person.merged_into_id is not None:
+        raise PermissionDenied
+    form = FollowUpForm(request.POST, prefix="follow_up")
+    if form.is_valid():
+        try:
+            services.follow_up_create(actor=user, team=person.team, person=person, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, _("Follow-up added."))
+            return redirect(reverse("encounters:person_detail", args=[person.pk]) + "#follow-ups")
+    context = _person_context(request, person, follow_up_form=form)
+    return render(request, "encounters/person_detail.html", context)
+
+
+# The referral page -----------------------------------------------------------------------
+
+
+def _get_referral(user: User, pk) -> Referral:
+    """Referrals are the workers' case work: experts by experience get 404, as for another team's."""
+    if user.is_expert:
+        raise Http404
+    return get_referral_for_user(user, pk)
+
+
+def _referral_context(request, referral: Referral, status_form=None, follow_up_form=None) -> dict:
+    follow_ups = list(
+        follow_ups_visible_to(request.user)
+        .filter(referral=referral)
+        .order_by(F("done_on").desc(nulls_first=True), "due_on", "id")
+    )
+    return {
+        "referral": referral,
+        "person": referral.person,
+        "status_form": status_form or ReferralStatusForm(referral=referral),
+        "follow_up_form": follow_up_form or FollowUpForm(prefix="follow_up"),
+        "open_follow_ups": [follow_up for follow_up in follow_ups if follow_up.done_on is None],
+        "done_follow_ups": [follow_up for follow_up in follow_ups if follow_up.done_on is not None],
+        "today": _now().date(),
+    }
+
+
+@login_required
+def referral_detail(request, pk):
+    referral = _get_referral(request.user, pk)
+    return render(request, "encounters/referral_detail.html", _referral_context(request, referral))
+
+
+@login_required
+@require_POST
+def referral_status(request, pk):
+    """Move the status forward, and set the follow-up date and outcome notes."""
+    user = request.user
+    referral = _get_referral(user, pk)
+    form = ReferralStatusForm(request.POST, referral=referral)
+    if form.is_valid():
+        try:
+            # The service locks the row and checks the step against the status stored now.
+            referral = services.referral_update(actor=user, referral=referral, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, _("Referral saved."))
+            return redirect("encounters:referral_detail", pk=referral.pk)
+    context = _referral_context(request, referral, status_form=form)
+    return render(request, "encounters/referral_detail.html", context)
+
+
+@login_required
+@require_POST
+def referral_follow_up_add(request, pk):
+    user = request.user
+    referral = _get_referral(user, pk)
+    form = FollowUpForm(request.POST, prefix="follow_up")
+    if form.is_valid():
+        try:
+            services.follow_up_create(actor=user, team=referral.team, referral=referral, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, _("Follow-up added."))
+            return redirect(reverse("encounters:referral_detail", args=[referral.pk]) + "#follow-ups")
+    context = _referral_context(request, referral, follow_up_form=form)
+    return render(request, "encounters/referral_detail.html", context)

@@ -3,10 +3,10 @@
 import pytest
 
 from encounters.models import Consent, Person
-from encounters.tests.factories import PersonFactory
+from encounters.tests.factories import EncounterFactory, PersonFactory
 from outreach.models import AuditEntry
 from outreach.tests.api_helpers import api_client, ids, results
-from outreach.tests.factories import UserFactory
+from outreach.tests.factories import OutingFactory, UserFactory
 from outreach.vocabulary import Role
 
 URL = "/api/v1/persons/"
@@ -112,8 +112,15 @@ def test_make_named_refuses_without_consent_or_with_bad_identifiers(worker_a, te
     assert not Consent.objects.exists()
 
 
+def met_in_outing_of(expert, person):
+    """An encounter with `person` at an outing the expert took part in."""
+    outing = OutingFactory(team=person.team, participants=[expert])
+    EncounterFactory(team=person.team, site=outing.site, outing=outing, person=person)
+
+
 def test_an_expert_cannot_make_a_person_named(expert_a, team_a):
     person = PersonFactory(team=team_a)
+    met_in_outing_of(expert_a, person)
 
     response = api_client(expert_a).post(
         detail(person.pk, "make-named/"), {"consent_scopes": ["personal_data"], "last_name": "V"}, format="json"
@@ -147,11 +154,16 @@ def test_identifiers_cannot_be_added_to_a_pseudonymous_person_by_update(worker_a
 
 def test_an_expert_never_sees_named_persons_nor_the_named_fields(expert_a, team_a):
     pseudonymous = PersonFactory(team=team_a)
+    met_in_outing_of(expert_a, pseudonymous)
+    not_met = PersonFactory(team=team_a)
     named = named_person(team_a)
+    met_in_outing_of(expert_a, named)
     client = api_client(expert_a)
 
     rows = results(client.get(URL))
+    # Only the pseudonymous persons met in the expert's own outings.
     assert [row["id"] for row in rows] == [pseudonymous.pk]
+    assert client.get(detail(not_met.pk)).status_code == 404
     assert not IDENTIFIERS & set(rows[0])
     assert client.get(detail(named.pk)).status_code == 404
     assert not IDENTIFIERS & set(client.get(detail(pseudonymous.pk)).json())
