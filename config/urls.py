@@ -8,7 +8,7 @@ from outreach import views as outreach_views
 
 # The admin signs in through allauth, so that its rate limits and MFA
 # protect the admin too.
-admin.site.login = login_required(admin.site.login)
+admin.site.login = login_required(admin.site.login)  # type: ignore[method-assign]  # wrapping the default site's view
 
 urlpatterns = [
     path("", outreach_views.home, name="home"),

@@ -326,7 +326,7 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         return attrs
 
 
-class EncounterFilter(date_range_filterset("occurred_on")):
+class EncounterFilter(date_range_filterset("occurred_on")):  # type: ignore[misc]  # a base made per date field
     site = visible_choice_filter(sites_visible_to)
     outing = visible_choice_filter(outings_visible_to)
     team = visible_choice_filter(teams_visible_to)
@@ -446,7 +446,7 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         read_only_fields = ["status_changed_on", "made_on", "connected_on", "closed_on", "created_at", "updated_at"]
 
 
-class ReferralFilter(date_range_filterset("referred_on")):
+class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]  # a base made per date field
     team = visible_choice_filter(teams_visible_to)
     person = visible_choice_filter(persons_visible_to)
     encounter = visible_choice_filter(encounters_visible_to)
@@ -548,7 +548,7 @@ class FollowUpSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         return attrs
 
 
-class FollowUpFilter(date_range_filterset("due_on")):
+class FollowUpFilter(date_range_filterset("due_on")):  # type: ignore[misc]  # a base made per date field
     team = visible_choice_filter(teams_visible_to)
     person = visible_choice_filter(persons_visible_to)
     referral = visible_choice_filter(referrals_visible_to)

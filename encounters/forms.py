@@ -6,6 +6,7 @@ cleaned data to the services, which hold the rules.
 
 import datetime
 import uuid
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import PartnerOrganisation
-from outreach.forms import DateInput
+from outreach.forms import DateInput, field_queryset, form_field
 from outreach.models import FieldSite, Outing, Team, User
 from outreach.selectors import member_team_ids, sites_visible_to, writable_team_ids
 from outreach.vocabulary import (
@@ -49,7 +50,16 @@ def age_group_for(birth_year: int, year: int) -> str:
     return AgeGroup.AGE_65_PLUS
 
 
-class ErrorSummaryMixin:
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
+    # The mixin is only ever combined with a form; this lets mypy see the form's methods.
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
+
+
+class ErrorSummaryMixin(_FormBase):
     """Lists every error with its field's label, for the summary above the form.
 
     Labels carry no colon: they read the same as the chip groups' legends.
@@ -59,7 +69,7 @@ class ErrorSummaryMixin:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
 
-    def error_summary(self) -> list[tuple[str, str, str]]:
+    def error_summary(self) -> list[tuple[str, str, "str | StrPromise"]]:
         """(field id or "", field label or "", message) for each error, in the form's order."""
         summary = []
         for message in self.non_field_errors():
@@ -67,7 +77,8 @@ class ErrorSummaryMixin:
         for bound in self:
             for message in bound.errors:
                 summary.append((bound.id_for_label or bound.auto_id, str(bound.label), message))
-        return summary
+        # An ErrorList yields messages (it unwraps ValidationErrors); the stubs type its items as either.
+        return summary  # type: ignore[return-value]
 
 
 # Starting an outing ----------------------------------------------------------------
@@ -120,14 +131,14 @@ class OutingStartForm(ErrorSummaryMixin, forms.Form):
         self.user = user
         own_team_ids = member_team_ids(user) or writable_team_ids(user)
         teams = Team.objects.filter(pk__in=writable_team_ids(user), active=True).order_by("name")
-        self.fields["team"].queryset = teams
+        form_field(self, "team", forms.ModelChoiceField).queryset = teams
         if len(own_team_ids) == 1:
             self.fields["team"].initial = next(iter(own_team_ids))
         self.sites = list(sites_for_starting(user, own_team_ids))
         self.own_site_ids = {site.pk for site in self.sites if site.own}
-        self.fields["site"].queryset = sites_for_starting(user, own_team_ids)
+        form_field(self, "site", forms.ModelChoiceField).queryset = sites_for_starting(user, own_team_ids)
         # ModelChoiceField would query the sites again to draw the radios.
-        self.fields["site"].choices = [(site.pk, site.name) for site in self.sites]
+        form_field(self, "site", forms.ModelChoiceField).choices = [(site.pk, site.name) for site in self.sites]
         colleagues = (
             User.objects.filter(
                 is_active=True,
@@ -138,14 +149,14 @@ class OutingStartForm(ErrorSummaryMixin, forms.Form):
             .distinct()
             .order_by("full_name", "email")
         )
-        self.fields["participants"].queryset = colleagues
+        form_field(self, "participants", forms.ModelChoiceField).queryset = colleagues
         self.colleagues = list(colleagues)
-        field = self.fields["participants"]
+        field = form_field(self, "participants", ColleagueChoiceField)
         field.choices = [(colleague.pk, field.label_from_instance(colleague)) for colleague in self.colleagues]
 
     @property
     def single_team(self) -> bool:
-        return len(self.fields["team"].queryset) <= 1
+        return len(field_queryset(self, "team")) <= 1
 
     @property
     def other_site_selected(self) -> bool:
@@ -274,8 +285,9 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
             for name in (*self.PERSON_FIELDS, *self.REFERRAL_FIELDS):
                 del self.fields[name]
         else:
-            self.fields["person"].queryset = persons_visible_to(user).filter(team=team)
-            self.fields["referral_partner"].queryset = PartnerOrganisation.objects.filter(active=True).order_by("name")
+            form_field(self, "person", forms.ModelChoiceField).queryset = persons_visible_to(user).filter(team=team)
+            partners = PartnerOrganisation.objects.filter(active=True).order_by("name")
+            form_field(self, "referral_partner", forms.ModelChoiceField).queryset = partners
         if editing:
             del self.fields["client_uuid"]
             for name in self.REFERRAL_FIELDS:
@@ -316,7 +328,7 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
         if not value or not self.can_link_person:
             return None
         try:
-            return self.fields["person"].queryset.get(pk=value)
+            return field_queryset(self, "person").get(pk=value)
         except (Person.DoesNotExist, ValueError, TypeError):
             return None
 
@@ -410,7 +422,8 @@ class ReferralForm(ErrorSummaryMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["partner"].queryset = PartnerOrganisation.objects.filter(active=True).order_by("name")
+        partners = PartnerOrganisation.objects.filter(active=True).order_by("name")
+        form_field(self, "partner", forms.ModelChoiceField).queryset = partners
 
 
 # The person and referral pages --------------------------------------------------------

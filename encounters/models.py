@@ -1,6 +1,7 @@
 """Whom the teams met and what followed: persons, encounters, referrals, support."""
 
 import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -24,6 +25,9 @@ from outreach.vocabulary import (
 )
 
 from .validators import validate_identity_code
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 # The domain's day is the Helsinki day, whatever time zone a request runs in.
 DOMAIN_ZONE = ZoneInfo(settings.TIME_ZONE)
@@ -220,6 +224,13 @@ class Consent(models.Model):
 
 class Encounter(models.Model):
     """One meeting (kohtaaminen), anonymous or linked to a Person."""
+
+    if TYPE_CHECKING:
+        # Not fields: display attributes that the encounters views set on the instances they list.
+        need_labels: list[StrPromise]
+        can_edit: bool
+        can_delete: bool
+        can_undo: bool
 
     # Client-generated on field devices: a repeated create is idempotent.
     client_uuid = models.UUIDField(_("client UUID"), unique=True, null=True, blank=True, default=None)

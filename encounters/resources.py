@@ -258,6 +258,9 @@ class EncounterResource(ServiceResource):
         )
         chunk_size = 2000
 
+    # Set by import-export's metaclass (untyped); declared so that __init__ may replace it.
+    _meta: Any
+
     def __init__(self, user: User | None = None, *, batched: bool = False, **kwargs):
         super().__init__(user=user, **kwargs)
         self.batched = batched
@@ -343,7 +346,7 @@ class EncounterResource(ServiceResource):
 
     def _build(self, values: dict[str, Any], row_result) -> Encounter:
         if self._batch is None:
-            self._batch = EncounterBatch(self.user)
+            self._batch = EncounterBatch(self.acting_user)
         encounter = self._batch.add(**values)
         self._row_results.append(row_result)
         return encounter

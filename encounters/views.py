@@ -13,6 +13,7 @@ the same views answer with the part of the page that changed.
 import contextlib
 import datetime
 import logging
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -201,7 +202,7 @@ def _can_log(outing: Outing) -> bool:
 
 
 def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
-    encounters = list(
+    encounters: list[Encounter] = list(
         encounters_visible_to(user)
         .filter(outing=outing)
         .annotate(referral_count=Count("referrals"))
@@ -261,7 +262,7 @@ def _encounter_form(user: User, outing: Outing, data=None) -> EncounterForm:
 
 def _log_context(request, outing: Outing, form: EncounterForm | None = None, **extra) -> dict:
     user = request.user
-    context = {
+    context: dict[str, Any] = {
         "outing": outing,
         "can_log": _can_log(outing),
         "form": form if form is not None else _encounter_form(user, outing),

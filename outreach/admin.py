@@ -54,11 +54,13 @@ Pickers
     coordinators, who may not open the municipality and team admins.
 """
 
+from typing import TypeGuard
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets as admin_widgets
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count, QuerySet
@@ -72,17 +74,18 @@ from .fields import CodeSetField
 from .models import ApiToken, Area, AuditEntry, FieldSite, Municipality, Outing, TallyEvent, Team, User
 from .resources import OutingResource, RecordImportExportMixin, SiteResource
 from .selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to, writable_team_ids
+from .types import authed_user
 from .vocabulary import Role
 
-ADMIN_ONLY = frozenset({Role.ADMIN})
-COORDINATION = frozenset({Role.ADMIN, Role.COORDINATOR})
+ADMIN_ONLY: frozenset[str] = frozenset({Role.ADMIN})
+COORDINATION: frozenset[str] = frozenset({Role.ADMIN, Role.COORDINATOR})
 NOBODY: frozenset[str] = frozenset()
 
 
 # The admin site -------------------------------------------------------------
 
 
-def can_use_admin(user) -> bool:
+def can_use_admin(user: User | AnonymousUser) -> TypeGuard[User]:
     return bool(user.is_authenticated and user.is_active and (user.is_superuser or user.role in services.STAFF_ROLES))
 
 
@@ -104,8 +107,9 @@ def _site_login(request: HttpRequest, extra_context=None):
     return redirect("admin:index")
 
 
-admin.site.has_permission = _site_has_permission
-admin.site.login = _site_login
+# The default site's methods are replaced on purpose (no custom AdminSite); mypy forbids assigning to methods.
+admin.site.has_permission = _site_has_permission  # type: ignore[method-assign]
+admin.site.login = _site_login  # type: ignore[method-assign]
 admin.site.site_header = _("Outreach administration")
 admin.site.site_title = _("Outreach administration")
 admin.site.index_title = _("Administration")
@@ -184,7 +188,7 @@ class RoleAdmin(admin.ModelAdmin):
 
     def team_choices(self, request: HttpRequest) -> QuerySet[Team]:
         """Teams offered in pickers: all for admins, the visible ones for coordinators."""
-        user = request.user
+        user = authed_user(request)  # pickers are drawn only for users the admin let in
         if user.is_superuser or user.is_admin_role:
             return Team.objects.all()
         return teams_visible_to(user)
@@ -193,12 +197,13 @@ class RoleAdmin(admin.ModelAdmin):
         """The records of `model` this user may pick, or None for all of them."""
         if model is Team:
             return self.team_choices(request)
+        user = authed_user(request)  # pickers are drawn only for users the admin let in
         if model is User:
-            return users_visible_to(request.user)
+            return users_visible_to(user)
         if model is Outing:
-            return outings_visible_to(request.user)
+            return outings_visible_to(user)
         if model is FieldSite:
-            return sites_visible_to(request.user)
+            return sites_visible_to(user)
         return None
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

@@ -14,11 +14,18 @@ from django import forms
 from django.core import exceptions
 from django.db import models
 from django.db.models import Lookup
+from django.db.models.expressions import Combinable
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
 class CodeSetField(models.BigIntegerField):
+    # For django-stubs: the value on the model is a list of codes (any iterable
+    # of codes is accepted), not the integer in the column. Overriding the
+    # integer types is the point, as django-stubs does for its own fields.
+    _pyi_private_set_type: Iterable[str] | Combinable  # type: ignore[assignment]
+    _pyi_private_get_type: list[str]  # type: ignore[assignment]
+
     description = _("Set of vocabulary codes")
 
     def __init__(self, *args, choices_enum=None, **kwargs):

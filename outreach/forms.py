@@ -3,10 +3,11 @@
 import datetime
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import dates, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -14,6 +15,24 @@ from django.utils.translation import ngettext
 from .models import FieldSite, Municipality, Outing, Team, User
 from .selectors import sites_visible_to, teams_visible_to, writable_team_ids
 from .vocabulary import OutingStatus, SiteType
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
+_FieldT = TypeVar("_FieldT", bound=forms.Field)
+
+
+def form_field(form: forms.BaseForm, name: str, kind: type[_FieldT]) -> _FieldT:
+    """`form.fields[name]` as the field class it was declared with (the stubs type every field as Field)."""
+    return cast(_FieldT, form.fields[name])
+
+
+def field_queryset(form: forms.BaseForm, name: str) -> QuerySet[Any]:
+    """The queryset of a model choice field; every such field here is declared with one."""
+    queryset = form_field(form, name, forms.ModelChoiceField).queryset
+    assert queryset is not None, f"{name} has no queryset"
+    return queryset
+
 
 # Planning further than this from today is almost certainly a typo in the year.
 PLANNING_HORIZON = datetime.timedelta(days=2 * 366)
@@ -51,11 +70,11 @@ class TimeInput(forms.TimeInput):
         super().__init__(attrs=attrs, format="%H:%M")
 
 
-def month_choices() -> list[tuple[str | int, str]]:
+def month_choices() -> list[tuple[str | int, "str | StrPromise"]]:
     return [("", _("No seasonal window")), *((number, name) for number, name in dates.MONTHS.items())]
 
 
-def every_weeks_choices() -> list[tuple[str | int, str]]:
+def every_weeks_choices() -> list[tuple[str | int, "str | StrPromise"]]:
     # A callable: evaluated per form, in the language of the request.
     return [
         ("", _("No recurring schedule")),
@@ -151,7 +170,7 @@ class OutingPlanForm(NoColonMixin, forms.Form):
             member_team_ids = {outing.team_id}
         else:
             teams = Team.objects.filter(pk__in=team_ids, active=True).order_by("name")
-            self.fields["team"].queryset = teams
+            form_field(self, "team", forms.ModelChoiceField).queryset = teams
             member_team_ids = set(teams.values_list("pk", flat=True))
             if len(member_team_ids) == 1:
                 self.fields["team"].initial = next(iter(member_team_ids))
@@ -162,7 +181,7 @@ class OutingPlanForm(NoColonMixin, forms.Form):
         active = Q(active=True)
         if outing is not None:
             active |= Q(pk=outing.site_id)
-        self.fields["site"].queryset = (
+        form_field(self, "site", forms.ModelChoiceField).queryset = (
             sites_visible_to(user)
             .filter(active)
             .annotate(
@@ -174,20 +193,19 @@ class OutingPlanForm(NoColonMixin, forms.Form):
         )
         # People already on the outing stay offered, even if they have since left the team.
         self.current_participant_ids = set(outing.participants.values_list("pk", flat=True)) if outing else set()
-        self.fields["participants"].queryset = (
+        participants = form_field(self, "participants", ParticipantsField)
+        participants.queryset = (
             User.objects.filter(Q(is_active=True, teams__in=member_team_ids) | Q(pk__in=self.current_participant_ids))
             .distinct()
             .order_by("full_name", "email")
         )
         if len(member_team_ids) > 1:
-            self.fields["participants"].team_names = dict(
-                Team.objects.filter(pk__in=member_team_ids).values_list("pk", "name")
-            )
-            self.fields["participants"].queryset = self.fields["participants"].queryset.prefetch_related("teams")
+            participants.team_names = dict(Team.objects.filter(pk__in=member_team_ids).values_list("pk", "name"))
+            participants.queryset = field_queryset(self, "participants").prefetch_related("teams")
         self.out_of_season = False
 
     def team_choices(self) -> list[Team]:
-        return list(self.fields["team"].queryset) if "team" in self.fields else []
+        return list(field_queryset(self, "team")) if "team" in self.fields else []
 
     def clean_date(self):
         day = self.cleaned_data["date"]
@@ -273,7 +291,7 @@ class GenerateOutingsForm(NoColonMixin, forms.Form):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         teams = Team.objects.filter(pk__in=writable_team_ids(user), active=True).order_by("name")
-        self.fields["team"].queryset = teams
+        form_field(self, "team", forms.ModelChoiceField).queryset = teams
         if len(teams) == 1:
             self.fields["team"].initial = teams[0].pk
             self.fields["team"].widget = forms.HiddenInput()
@@ -313,8 +331,8 @@ class AgendaFilterForm(NoColonMixin, forms.Form):
                 data = data.copy()
                 data["start"] = monday.isoformat()
         super().__init__(data, *args, **kwargs)
-        self.fields["team"].queryset = teams_visible_to(user).order_by("name")
-        self.fields["site"].queryset = sites_visible_to(user).order_by("-active", "name")
+        form_field(self, "team", forms.ModelChoiceField).queryset = teams_visible_to(user).order_by("name")
+        form_field(self, "site", forms.ModelChoiceField).queryset = sites_visible_to(user).order_by("-active", "name")
 
     def clean_week(self) -> datetime.date | None:
         value = self.cleaned_data["week"]
@@ -418,13 +436,17 @@ class SiteForm(NoColonMixin, forms.ModelForm):
             teams = Team.objects.filter(pk__in=writable_team_ids(user), active=True)
         if self.instance.team_id is not None:
             teams = Team.objects.filter(Q(pk__in=teams.values("pk")) | Q(pk=self.instance.team_id))
-        self.fields["team"].queryset = teams.order_by("name")
-        self.fields["team"].empty_label = _("No team")
-        self.fields["municipality"].queryset = Municipality.objects.order_by("-outreach_active", "name_fi")
-        self.fields["schedule_weekday"].label = _("Weekday")
-        self.fields["schedule_weekday"].choices = [
+        team = form_field(self, "team", forms.ModelChoiceField)
+        team.queryset = teams.order_by("name")
+        team.empty_label = _("No team")
+        municipality = form_field(self, "municipality", forms.ModelChoiceField)
+        municipality.queryset = Municipality.objects.order_by("-outreach_active", "name_fi")
+        weekday = form_field(self, "schedule_weekday", forms.ChoiceField)
+        weekday.label = _("Weekday")
+        # Django keeps choices as a normalised list; the stubs type the getter as the setter's input.
+        weekday.choices = [
             ("", _("No recurring schedule")),
-            *self.fields["schedule_weekday"].choices[1:],
+            *cast(list[tuple[Any, Any]], weekday.choices)[1:],
         ]
         self.fields["schedule_start_time"].label = _("Starts at")
         self.fields["schedule_end_time"].label = _("Ends at")

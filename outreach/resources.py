@@ -108,6 +108,12 @@ class ImportWidget(widgets.Widget):
     def bind(self, resource: ServiceResource) -> None:
         self.resource = resource
 
+    @property
+    def acting_user(self) -> User:
+        """The importing user, for widgets that look records up; import binds the widgets first."""
+        assert self.resource is not None, "bind() the widget to its resource first"
+        return self.resource.acting_user
+
     def clean(self, value, row=None, **kwargs):
         if is_blank(value):
             if self.required:
@@ -362,7 +368,7 @@ class LinkWidget(ImportWidget):
         self.cache: dict[int, models.Model | None] = {}
 
     def queryset(self) -> QuerySet:
-        return self.scope(self.resource.user)
+        return self.scope(self.acting_user)
 
     def preload(self, values: Iterable[Any]) -> None:
         ids = set()
@@ -447,7 +453,7 @@ class UserListWidget(ImportWidget):
             ids |= set(self._ids(value, strict=False))
         ids -= set(self.cache)
         for chunk in chunked(sorted(ids)):
-            found = {user.pk: user for user in users_visible_to(self.resource.user).filter(pk__in=chunk)}
+            found = {user.pk: user for user in users_visible_to(self.acting_user).filter(pk__in=chunk)}
             for pk in chunk:
                 self.cache[pk] = found.get(pk)
 
@@ -471,7 +477,7 @@ class UserListWidget(ImportWidget):
         users = []
         for pk in dict.fromkeys(self._ids(value)):
             if pk not in self.cache:
-                self.cache[pk] = users_visible_to(self.resource.user).filter(pk=pk).first()
+                self.cache[pk] = users_visible_to(self.acting_user).filter(pk=pk).first()
             if self.cache[pk] is None:
                 raise ValueError(_("No user with id %(value)s that you can use.") % {"value": pk})
             users.append(self.cache[pk])
@@ -664,14 +670,20 @@ class ServiceResource(resources.ModelResource):
         self.compute_diff = True
         self._file_errors = False
         self._lines: list[int] | None = None
-        self._seen: dict[tuple[str, Any], int] = {}
-        self._existing: dict[int, models.Model] = {}
+        self._seen: dict[tuple[str, Any], int | None] = {}
+        self._existing: dict[int, models.Model | None] = {}
         self._default_team: Team | None = None
         for resource_field in self.fields.values():
             if isinstance(resource_field.widget, ImportWidget):
                 resource_field.widget.bind(self)
 
     # Scope -----------------------------------------------------------
+
+    @property
+    def acting_user(self) -> User:
+        """The importing user; importing refuses to start without one."""
+        assert self.user is not None, "the resource has no user"
+        return self.user
 
     def scope(self, user: User) -> QuerySet:
         raise NotImplementedError
@@ -865,7 +877,7 @@ class ServiceResource(resources.ModelResource):
         """The acting user's only team, when a new record leaves `team` out."""
         if self._default_team is not None:
             return self._default_team
-        team_ids = member_team_ids(self.user)
+        team_ids = member_team_ids(self.acting_user)
         if len(team_ids) == 1:
             self._default_team = Team.objects.get(pk=next(iter(team_ids)))
             return self._default_team
@@ -873,6 +885,7 @@ class ServiceResource(resources.ModelResource):
             message = _("You belong to no team: give the team.")
         else:
             message = _("You belong to several teams: give the team.")
+        assert self.default_team_field is not None, "only resources with a team field default it"
         raise ValidationError({self.default_team_field: [message]})
 
     def changes(self, instance: models.Model, values: dict[str, Any]) -> dict[str, Any]:

@@ -134,7 +134,7 @@ def _send_invitation(user_pk: int) -> None:
         "requires_mfa": user.requires_mfa,
     }
     with translation.override(_user_language(user)):
-        subject = render_to_string("account/email/invitation_subject.txt", context)
+        subject: str = render_to_string("account/email/invitation_subject.txt", context)
         body = render_to_string("account/email/invitation_message.txt", context)
     # A subject must be one line; templates end with a newline.
     subject = " ".join(subject.split())
@@ -517,14 +517,16 @@ def outings_generate_from_schedule(
     )
     created = []
     for site in sites:
+        start_time = site.schedule_start_time
+        assert start_time is not None, "the query leaves out sites without a schedule"
         for day in _scheduled_days(team, site, first_day, end):
-            if (site.pk, day, site.schedule_start_time) in existing or not site.in_season(day):
+            if (site.pk, day, start_time) in existing or not site.in_season(day):
                 continue
             outing = Outing(
                 team=team,
                 site=site,
                 date=day,
-                start_time=site.schedule_start_time,
+                start_time=start_time,
                 end_time=site.schedule_end_time,
                 status=OutingStatus.PLANNED,
                 created_by=actor,
@@ -544,8 +546,9 @@ def outings_generate_from_schedule(
 
 def _scheduled_days(team: Team, site: FieldSite, first_day: datetime.date, end: datetime.date) -> list[datetime.date]:
     """The days from `first_day` (included) to `end` (excluded) that the site's schedule names."""
-    every = site.schedule_every_weeks
-    day = first_day + datetime.timedelta(days=(site.schedule_weekday - first_day.weekday()) % 7)
+    every, weekday = site.schedule_every_weeks, site.schedule_weekday
+    assert every is not None and weekday is not None, "only scheduled sites have scheduled days"
+    day = first_day + datetime.timedelta(days=(weekday - first_day.weekday()) % 7)
     if every > 1:
         anchor = (
             Outing.objects.filter(
@@ -553,7 +556,7 @@ def _scheduled_days(team: Team, site: FieldSite, first_day: datetime.date, end: 
                 site=site,
                 start_time=site.schedule_start_time,
                 # ISO weekdays run from 1 (Monday), the schedule's from 0.
-                date__iso_week_day=site.schedule_weekday + 1,
+                date__iso_week_day=weekday + 1,
                 date__lt=end,
             )
             .order_by("-date")

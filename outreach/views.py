@@ -1,4 +1,5 @@
 import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -121,11 +122,12 @@ def _agenda_url(day: datetime.date | None = None, **params) -> str:
 
 
 def _form_errors_message(form: forms.BaseForm) -> str:
-    parts = []
+    parts: list[str] = []
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else None
         for error in errors:
-            parts.append(_("%(field)s: %(error)s") % {"field": label, "error": error} if label else error)
+            # An ErrorList yields message strings; the stubs also allow a ValidationError.
+            parts.append(_("%(field)s: %(error)s") % {"field": label, "error": error} if label else str(error))
     return " ".join(parts)
 
 
@@ -220,9 +222,9 @@ def outing_create(request):
     return render(request, "outreach/outing_form.html", {"form": form, "outing": None})
 
 
-def _plan_initial(request, user: User) -> dict:
+def _plan_initial(request, user: User) -> dict[str, Any]:
     """Prefill from the agenda's links: ?date=YYYY-MM-DD (a day of the agenda) and ?site=ID (a site of the list)."""
-    initial = {}
+    initial: dict[str, Any] = {}
     try:
         initial["date"] = datetime.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
@@ -334,6 +336,7 @@ def sites_with_recent_activity(sites: QuerySet[FieldSite], today: datetime.date)
     # The encounters app adds the reverse relation; the ground floor names
     # no model upstairs (see STYLE.md on dependencies).
     encounter_model = FieldSite._meta.get_field("encounters").related_model
+    assert isinstance(encounter_model, type), "a reverse relation names its model class"
     done_outings = Outing.objects.filter(site=OuterRef("pk"), status=OutingStatus.DONE, date__lte=today)
 
     def count(queryset):
@@ -343,7 +346,7 @@ def sites_with_recent_activity(sites: QuerySet[FieldSite], today: datetime.date)
     return sites.annotate(
         recent_outings=count(done_outings.filter(date__gte=since)),
         recent_encounters=count(
-            encounter_model.objects.filter(site=OuterRef("pk"), occurred_on__gte=since, occurred_on__lte=today)
+            encounter_model._default_manager.filter(site=OuterRef("pk"), occurred_on__gte=since, occurred_on__lte=today)
         ),
         latest_outing=Subquery(done_outings.order_by("-date").values("date")[:1]),
     )

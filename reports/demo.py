@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
 from itertools import accumulate, islice
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import password_validation
@@ -552,7 +553,8 @@ _BASE_NEEDS = {
     Need.SAFETY_VIOLENCE: 3,
     Need.OTHER: 2,
 }
-_NEED_EMPHASIS = {
+# Keyed by site type code (a plain str in SiteSpec).
+_NEED_EMPHASIS: dict[str, dict[str, float]] = {
     SiteType.FOOD_DISTRIBUTION: {Need.LIVELIHOOD: 2.0, Need.SOCIAL_RELATIONSHIPS: 1.3},
     SiteType.DAY_CENTRE: {Need.MENTAL_HEALTH: 1.5, Need.SOCIAL_RELATIONSHIPS: 1.5, Need.DAILY_LIVING: 1.5},
     SiteType.STREET: {Need.SUBSTANCE_USE: 2.0, Need.HOUSING: 1.6, Need.SAFETY_VIOLENCE: 2.0},
@@ -567,10 +569,19 @@ NEEDS_BY_SITE_TYPE = {
 }
 NEED_COUNT = Weighted([(1, 40), (2, 40), (3, 20)])
 
+
+class SiteTypeProfile(TypedDict):
+    conversation: float
+    linked: float
+    weight: float
+    tally: tuple[int, int]
+    fb: float
+
+
 # Per site type: share of conversations, share linked to a person, recorded
 # encounters per outing (relative), tallied brief contacts per outing, share
 # of outings with client feedback.
-SITE_TYPE_PROFILE = {
+SITE_TYPE_PROFILE: dict[str, SiteTypeProfile] = {
     SiteType.FOOD_DISTRIBUTION: {"conversation": 0.30, "linked": 0.09, "weight": 1.1, "tally": (15, 60), "fb": 0.35},
     SiteType.DAY_CENTRE: {"conversation": 0.60, "linked": 0.18, "weight": 1.5, "tally": (5, 25), "fb": 0.35},
     SiteType.EVENT: {"conversation": 0.25, "linked": 0.05, "weight": 1.0, "tally": (10, 40), "fb": 0.30},
@@ -1718,6 +1729,7 @@ def _site_spec(key: str) -> SiteSpec:
 
 
 def _on_schedule(spec: SiteSpec, day: datetime.date) -> bool:
+    assert spec.schedule is not None, "only called for sites with a schedule"
     weekday, _start, _end, every = spec.schedule
     # Every N weeks counted from a fixed Monday, so the rhythm does not shift with the period.
     return day.weekday() == weekday and ((day - datetime.date(2024, 1, 1)).days // 7) % every == 0

@@ -25,6 +25,7 @@ import datetime
 import re
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
@@ -155,8 +156,14 @@ class LegacyImport:
 
     # Checks ------------------------------------------------------------
 
+    @property
+    def _result(self) -> LegacyResult:
+        """The result of the run in progress; run() sets it before any check."""
+        assert self.result is not None, "LegacyImport.run() sets the result first"
+        return self.result
+
     def _error(self, line: int, column: str, message) -> None:
-        self.result.errors.append((line, column, str(message)))
+        self._result.errors.append((line, column, str(message)))
 
     def _check_access(self) -> bool:
         if self.actor.is_expert or self.team.pk not in writable_team_ids(self.actor):
@@ -173,7 +180,7 @@ class LegacyImport:
         for name in REQUIRED_COLUMNS:
             if name not in headers:
                 self._error(1, name, _("This column is missing."))
-        return not self.result.errors
+        return not self._result.errors
 
     def _load_lookups(self) -> None:
         for site in sites_visible_to(self.actor):
@@ -227,8 +234,8 @@ class LegacyImport:
         first_line: dict[tuple, int] = {}
         for number, cells in enumerate(table.dataset.dict, start=1):
             line = table.line(number)
-            errors_before = len(self.result.errors)
-            values = {}
+            errors_before = len(self._result.errors)
+            values: dict[str, Any] = {}
 
             def cell(name, parse, cells=cells, line=line, values=values):
                 try:
@@ -247,7 +254,7 @@ class LegacyImport:
                 cell(name, self._count)
             notes = cells.get("notes")
             values["notes"] = "" if is_blank(notes) else str(notes)
-            if len(self.result.errors) > errors_before:
+            if len(self._result.errors) > errors_before:
                 continue
 
             start, end = values["start_time"], values["end_time"]
@@ -281,7 +288,7 @@ class LegacyImport:
                     line, ROW, _("Repeats line %(line)s (same site, date and start time).") % {"line": first_line[key]}
                 )
             first_line.setdefault(key, line)
-            if len(self.result.errors) > errors_before:
+            if len(self._result.errors) > errors_before:
                 continue
             workers, worker_count = values["workers"]
             rows.append(
@@ -316,11 +323,11 @@ class LegacyImport:
         for row in rows:
             outing_id = earlier.get((row.site.pk, row.date, row.start_time))
             if outing_id is not None:
-                self.result.skipped.append((row.line, outing_id))
+                self._result.skipped.append((row.line, outing_id))
             else:
                 fresh.append(row)
         uuids = {row.client_uuid(self.team, index): row for row in fresh for index in range(row.conversations)}
-        taken = set()
+        taken: set[uuid.UUID | None] = set()
         keys = list(uuids)
         for start in range(0, len(keys), 900):
             taken |= set(
@@ -328,7 +335,9 @@ class LegacyImport:
                     "client_uuid", flat=True
                 )
             )
-        for row in {uuids[client_uuid].line: uuids[client_uuid] for client_uuid in taken}.values():
+        for row in {
+            uuids[client_uuid].line: uuids[client_uuid] for client_uuid in taken if client_uuid is not None
+        }.values():
             self._error(
                 row.line,
                 ROW,
@@ -355,8 +364,8 @@ class LegacyImport:
             except PermissionDenied:
                 self._error(row.line, "team", _("You cannot record work for this team."))
             else:
-                self.result.created.append(row)
-        if not self.result.errors:
+                self._result.created.append(row)
+        if not self._result.errors:
             batch.flush()
 
     def _write_row(self, row: LegacyRow, batch: EncounterBatch) -> None:

@@ -124,6 +124,7 @@ class Command(BaseCommand):
     def _report(self, result: demo.SeedResult, seed: int) -> None:
         from django.apps import apps
 
+        assert result.period is not None, "a finished seeding run has its period"
         start, end = result.period
         self.stdout.write(
             self.style.SUCCESS(
