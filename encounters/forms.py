@@ -31,7 +31,7 @@ from outreach.vocabulary import (
     ServiceKind,
 )
 
-from .models import BIRTH_YEAR_MIN, Person, Referral
+from .models import BIRTH_YEAR_MIN, Consent, Person, Referral
 from .selectors import persons_visible_to
 
 
@@ -589,3 +589,83 @@ class OutingFinishForm(ErrorSummaryMixin, forms.Form):
 
 def local_datetime(day: datetime.date, time: datetime.time) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, time))
+
+
+# Merging duplicates and naming a person ----------------------------------------------------
+
+
+class PersonMergeForm(ErrorSummaryMixin, forms.Form):
+    """The duplicate to merge into the person whose page this is: another unmerged record of their team.
+
+    The choices come from the selectors, so a person of another team (or a
+    merged record, or this one) is "not one of the available choices".
+    """
+
+    merged = forms.ModelChoiceField(
+        label=_("Duplicate record"),
+        queryset=Person.objects.none(),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose the duplicate record from the search results."),
+            "invalid_choice": _("Choose the duplicate record from the search results."),
+        },
+    )
+
+    def __init__(self, *args, user: User, kept: Person, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kept = kept
+        candidates = persons_visible_to(user).filter(team_id=kept.team_id).exclude(pk=kept.pk)
+        form_field(self, "merged", forms.ModelChoiceField).queryset = candidates
+
+
+class PersonMakeNamedForm(ErrorSummaryMixin, forms.Form):
+    """Consent and the name of a pseudonymous person; the identity code is checked by the model's validator."""
+
+    consent_scopes = forms.MultipleChoiceField(
+        label=_("Consent given to"),
+        choices=Consent.Scope.choices,
+        widget=ChipCheckboxSelect,
+        error_messages={"required": _("A named record needs consent to recording personal data.")},
+    )
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=100)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=100)
+    identity_code = forms.CharField(
+        label=_("Personal identity code"),
+        required=False,
+        max_length=11,
+        help_text=_("Optional. Only if the person wants it recorded."),
+    )
+    phone = forms.CharField(
+        label=_("Phone"), required=False, max_length=40, widget=forms.TextInput(attrs={"inputmode": "tel"})
+    )
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    consent_given_on = forms.DateField(
+        label=_("Consent given on"),
+        widget=DateInput(),
+        error_messages={"required": _("Enter the date the consent was given.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = timezone.localdate()
+        self.fields["consent_given_on"].initial = self.today
+        self.fields["consent_given_on"].widget.attrs["max"] = self.today.isoformat()
+        self.fields["consent_scopes"].initial = [Consent.Scope.PERSONAL_DATA]
+
+    def clean_consent_scopes(self):
+        scopes = self.cleaned_data["consent_scopes"]
+        if Consent.Scope.PERSONAL_DATA not in scopes:
+            raise ValidationError(_("A named record needs consent to recording personal data."))
+        return scopes
+
+    def clean_consent_given_on(self):
+        given_on = self.cleaned_data["consent_given_on"]
+        if given_on > self.today:
+            raise ValidationError(_("The consent date cannot be in the future."))
+        return given_on
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("first_name") or data.get("last_name")) and "last_name" not in self.errors:
+            self.add_error("last_name", _("A named person needs a first or last name."))
+        return data

@@ -533,6 +533,10 @@ def person_merge(*, actor: User, kept: Person, merged: Person) -> PersonMerge:
         raise ValidationError({"merged": _("Only records of the same team can be merged.")})
     if kept.merged_into_id is not None or merged.merged_into_id is not None:
         raise ValidationError({"merged": _("This person record has been merged into another one.")})
+    if merged.kind == Person.Kind.NAMED and kept.kind != Person.Kind.NAMED:
+        # The consents and identity of a named record must not end up on a
+        # pseudonymous one: keep the named record instead.
+        raise ValidationError({"merged": _("Keep the named record: merge the pseudonymous one into it.")})
     moved = {}
     for key, model in _MERGE_MOVES:
         rows = model.objects.filter(person=merged)

@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 from outreach.models import AuditEntry, Outing, User
 from outreach.selectors import get_outing_for_user, member_team_ids, outings_visible_to, writable_team_ids
 from outreach.services import audit, outing_finish, outing_start, outing_start_planned, outing_tally_add
+from outreach.types import authed_user
 from outreach.vocabulary import Depth, Need, OutingStatus
 
 from . import services
@@ -40,14 +41,17 @@ from .forms import (
     OutingFinishForm,
     OutingStartForm,
     PersonForm,
+    PersonMakeNamedForm,
+    PersonMergeForm,
     PersonSearchForm,
     ReferralForm,
     ReferralStatusForm,
     TallyForm,
     local_datetime,
 )
-from .models import Encounter, FollowUp, Person, Referral
+from .models import Encounter, FollowUp, Person, PersonMerge, Referral
 from .selectors import (
+    consents_visible_to,
     encounters_visible_to,
     follow_ups_visible_to,
     get_encounter_for_user,
@@ -674,7 +678,7 @@ def _last_contact(person: Person, last_encounter_on, follow_ups: list[FollowUp])
     return max(dates, default=None)
 
 
-def _person_context(request, person: Person, form=None, follow_up_form=None) -> dict:
+def _person_context(request, person: Person, form=None, follow_up_form=None, named_form=None) -> dict:
     user = request.user
     today = _now().date()
     encounters = encounters_visible_to(user).filter(person=person)
@@ -697,6 +701,7 @@ def _person_context(request, person: Person, form=None, follow_up_form=None) -> 
     return {
         "person": person,
         "merged": merged,
+        **_person_merge_context(user, person, named_form=named_form),
         "encounters": shown,
         "encounter_count": totals["count"],
         "encounters_more": totals["count"] - len(shown),
@@ -768,6 +773,170 @@ def person_follow_up_add(request, pk):
             messages.success(request, _("Follow-up added."))
             return redirect(reverse("encounters:person_detail", args=[person.pk]) + "#follow-ups")
     context = _person_context(request, person, follow_up_form=form)
+    return render(request, "encounters/person_detail.html", context)
+
+
+# Merging duplicates and naming a person ----------------------------------------------------------
+
+
+def _person_merge_context(user: User, person: Person, named_form: PersonMakeNamedForm | None = None) -> dict:
+    """The person page's merge history, undo, consents and the forms to merge and to name.
+
+    Person records are kept by the workers: an expert by experience sees none of this.
+    """
+    if user.is_expert:
+        return {}
+    merged = person.merged_into_id is not None
+    history = PersonMerge.objects.filter(kept=person).select_related("merged", "merged_by", "undone_by")
+    active_merge = None
+    if merged:
+        active_merge = (
+            PersonMerge.objects.filter(merged=person, undone_at__isnull=True)
+            .select_related("kept", "merged_by")
+            .order_by("-merged_at")
+            .first()
+        )
+    consents = []
+    if person.kind == Person.Kind.NAMED:
+        consents = list(consents_visible_to(user).filter(person=person).order_by("-given_on", "scope"))
+    return {
+        "merge_history": list(history.order_by("-merged_at")),
+        "active_merge": active_merge,
+        # A merge is undone only while its kept record is not merged itself: undo the later merge first.
+        "can_undo_merge": active_merge is not None and active_merge.kept.merged_into_id is None,
+        "consents": consents,
+        "merge_search_form": PersonSearchForm() if not merged else None,
+        "person_query_min": PersonSearchForm.MIN_LENGTH,
+        "named_form": (named_form or PersonMakeNamedForm(prefix="named"))
+        if not merged and person.kind == Person.Kind.PSEUDONYMOUS
+        else None,
+    }
+
+
+def _merge_candidates(user: User, kept: Person, search: PersonSearchForm) -> list[Person] | None:
+    """The team's other unmerged persons matching the search; None when too little was typed."""
+    if not search.is_valid():
+        return None
+    query = search.cleaned_data["person_query"].strip()
+    if len(query) < PersonSearchForm.MIN_LENGTH:
+        return None
+    return list(
+        persons_visible_to(user)
+        .filter(team_id=kept.team_id)
+        .exclude(pk=kept.pk)
+        .filter(Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query))
+        .order_by("alias", "last_name", "first_name")[:PERSON_RESULTS_SHOWN]
+    )
+
+
+def _merge_side(user: User, person: Person) -> dict:
+    """What the confirmation shows of one record: its details and how much is linked to it."""
+    return {
+        "person": person,
+        "encounters": encounters_visible_to(user).filter(person=person).count(),
+        "referrals": referrals_visible_to(user).filter(person=person).count(),
+        "follow_ups": follow_ups_visible_to(user).filter(person=person).count(),
+    }
+
+
+def _writable_person(request: HttpRequest, pk: int) -> Person:
+    """A person whose record the user may change: not an expert's, not a merged one (403)."""
+    user = authed_user(request)
+    person = get_person_for_user(user, pk)
+    if user.is_expert or person.merged_into_id is not None:
+        raise PermissionDenied
+    return person
+
+
+@login_required
+@require_POST
+def person_merge_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge a duplicate into this record: find it, compare the two side by side, then merge.
+
+    All steps are POSTs to this address, so that the names searched for stay
+    out of URLs and logs: a search lists the candidates, a chosen `merged`
+    shows the comparison, and `confirm` merges.
+    """
+    user = authed_user(request)
+    kept = _writable_person(request, pk)
+    search = PersonSearchForm(request.POST)
+    context: dict[str, Any] = {"person": kept, "search": search, "person_query_min": PersonSearchForm.MIN_LENGTH}
+    if "merged" not in request.POST:
+        context["form"] = PersonMergeForm(user=user, kept=kept)
+        context["person_results"] = _merge_candidates(user, kept, search)
+        return render(request, "encounters/person_merge.html", context)
+    form = PersonMergeForm(request.POST, user=user, kept=kept)
+    context["form"] = form
+    if not form.is_valid():
+        # Not a choice this user may make (another team's record, a merged one, this one).
+        context["person_results"] = _merge_candidates(user, kept, search)
+        return render(request, "encounters/person_merge.html", context, status=400)
+    merged = form.cleaned_data["merged"]
+    if request.POST.get("confirm") == "1":
+        try:
+            services.person_merge(actor=user, kept=kept, merged=merged)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("The duplicate was merged into this record. The merge can be undone in the merge history."),
+            )
+            return redirect("encounters:person_detail", pk=kept.pk)
+    context.update({"kept_side": _merge_side(user, kept), "merged_side": _merge_side(user, merged)})
+    return render(request, "encounters/person_merge_confirm.html", context)
+
+
+@login_required
+@require_POST
+def person_unmerge_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo the merge of this (merged) record: what moved to the kept record comes back."""
+    user = authed_user(request)
+    person = get_person_for_user(user, pk)
+    if user.is_expert:
+        raise PermissionDenied
+    merge = (
+        PersonMerge.objects.filter(merged=person, undone_at__isnull=True)
+        .select_related("kept", "merged")
+        .order_by("-merged_at")
+        .first()
+    )
+    if person.merged_into_id is None or merge is None:
+        messages.error(request, _("This record is not merged into another one."))
+        return redirect("encounters:person_detail", pk=person.pk)
+    if merge.kept.merged_into_id is not None:
+        messages.error(request, _("The kept record has since been merged into another one. Undo that merge first."))
+        return redirect("encounters:person_detail", pk=person.pk)
+    try:
+        restored = services.person_unmerge(actor=user, merge=merge)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("encounters:person_detail", pk=person.pk)
+    messages.success(request, _("The merge was undone. This record has its encounters, referrals and follow-ups back."))
+    return redirect("encounters:person_detail", pk=restored.pk)
+
+
+@login_required
+@require_POST
+def person_make_named_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a pseudonymous person's consent and name: the record becomes named."""
+    user = authed_user(request)
+    person = _writable_person(request, pk)
+    if person.kind != Person.Kind.PSEUDONYMOUS:
+        raise PermissionDenied
+    form = PersonMakeNamedForm(request.POST, prefix="named")
+    if form.is_valid():
+        try:
+            services.person_make_named(actor=user, person=person, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_errors(form, error)
+            # The service set the values on the instance before it refused them.
+            person = get_person_for_user(user, pk)
+        else:
+            messages.success(request, _("Consent recorded. The person's record is now named."))
+            return redirect("encounters:person_detail", pk=person.pk)
+    context = _person_context(request, person, named_form=form)
     return render(request, "encounters/person_detail.html", context)
 
 

@@ -249,3 +249,17 @@ def test_merge_is_refused_across_teams_into_itself_and_for_other_teams(worker_a,
         services.person_merge(actor=worker_b, kept=a1, merged=a2)
     a2.refresh_from_db()
     assert a2.merged_into is None
+
+
+@pytest.mark.django_db
+def test_a_named_record_is_never_merged_into_a_pseudonymous_one(worker_a, team_a):
+    pseudonymous = PersonFactory(team=team_a)
+    named = PersonFactory(team=team_a, kind=Person.Kind.NAMED, alias="", first_name="Maija")
+    with pytest.raises(ValidationError) as error:
+        services.person_merge(actor=worker_a, kept=pseudonymous, merged=named)
+    assert "merged" in error.value.message_dict
+    named.refresh_from_db()
+    assert named.merged_into is None
+    services.person_merge(actor=worker_a, kept=named, merged=pseudonymous)
+    pseudonymous.refresh_from_db()
+    assert pseudonymous.merged_into == named
