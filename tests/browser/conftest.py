@@ -56,11 +56,16 @@ def phone(browser):
     """A new page in a phone-sized window (360 × 640, touch), or a desktop one, with nothing stored from
     another test."""
 
-    def open_page(locale: str = "en-GB", desktop: bool = False):
+    def open_page(locale: str = "en-GB", desktop: bool = False, bypass_csp: bool = True):
+        # The flows poll the page with string expressions, which the app's
+        # Content-Security-Policy (no eval) refuses; test_csp.py checks the
+        # pages under the policy itself.
         if desktop:
-            context = browser.new_context(viewport=DESKTOP, locale=locale)
+            context = browser.new_context(viewport=DESKTOP, locale=locale, bypass_csp=bypass_csp)
         else:
-            context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale=locale)
+            context = browser.new_context(
+                viewport=PHONE, has_touch=True, is_mobile=True, locale=locale, bypass_csp=bypass_csp
+            )
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()
