@@ -599,10 +599,16 @@ def encounter_edit(request, pk):
     person_results = None
     if request.method == "POST" and "search_persons" in request.POST and encounter.outing_id:
         person_results = _person_results(user, encounter.outing, PersonSearchForm(request.POST))
+    referral_form = ReferralForm(prefix="referral") if not user.is_expert else None
+    return _render_encounter_edit(request, encounter, form, referral_form, person_results)
+
+
+def _render_encounter_edit(request, encounter: Encounter, form, referral_form, person_results=None):
+    user = request.user
     context = {
         "encounter": encounter,
         "form": form,
-        "referral_form": ReferralForm(prefix="referral") if not user.is_expert else None,
+        "referral_form": referral_form,
         "referrals": _encounter_referrals(user, encounter),
         "can_delete": services.encounter_can_delete(user, encounter),
         "person_results": person_results,
@@ -629,15 +635,8 @@ def referral_add(request, pk):
             messages.success(request, _("Referral added."))
             return redirect(reverse("encounters:encounter_edit", args=[encounter.pk]) + "#referrals")
     initial = EncounterForm.initial_for(encounter)
-    context = {
-        "encounter": encounter,
-        "form": EncounterForm(user=user, team=encounter.team, editing=True, initial=initial),
-        "referral_form": form,
-        "referrals": _encounter_referrals(user, encounter),
-        "can_delete": services.encounter_can_delete(user, encounter),
-        "person_query_min": PersonSearchForm.MIN_LENGTH,
-    }
-    return render(request, "encounters/encounter_edit.html", context)
+    encounter_form = EncounterForm(user=user, team=encounter.team, editing=True, initial=initial)
+    return _render_encounter_edit(request, encounter, encounter_form, form)
 
 
 @login_required
