@@ -14,7 +14,7 @@ anyone.
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -22,7 +22,7 @@ from networks.models import PartnerOrganisation
 from outreach.api import (
     IdempotentCreateMixin,
     NoExpertWritePermission,
-    ServiceViewSetMixin,
+    ServiceViewSet,
     TeamDefaultMixin,
     VisibleRelatedField,
     date_range_filterset,
@@ -185,14 +185,7 @@ class PersonFilter(filters.FilterSet):
         fields = ["team", "gender", "kind", "alias", "birth_year"]
 
 
-class PersonViewSet(
-    ServiceViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class PersonViewSet(ServiceViewSet):
     """People met more than once. Created pseudonymous (alias, birth year, gender); named only
     with consent through `make-named`. Merged records are left out of the list; their own URL
     still answers, with `merged_into`."""
@@ -348,16 +341,7 @@ class EncounterFilter(date_range_filterset("occurred_on")):  # type: ignore[misc
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(EncounterSerializer)))
-class EncounterViewSet(
-    IdempotentCreateMixin,
-    ServiceViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class EncounterViewSet(IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceViewSet):
     """Meetings, anonymous or with a person. Experts by experience see and log encounters only in
     the outings they take part in. An encounter is deleted by its author on the day it was logged,
     or by a coordinator."""
@@ -463,15 +447,7 @@ class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(ReferralSerializer)))
-class ReferralViewSet(
-    IdempotentCreateMixin,
-    ServiceViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class ReferralViewSet(IdempotentCreateMixin, ServiceViewSet):
     """Referrals to services. The status moves only forward; a refused change is a 400 naming
     `status`. Experts by experience read the referrals of their outings' encounters only."""
 
@@ -560,14 +536,7 @@ class FollowUpFilter(date_range_filterset("due_on")):  # type: ignore[misc]  # a
         fields = ["team", "person", "referral", "assigned_to", "contact_kind"]
 
 
-class FollowUpViewSet(
-    ServiceViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class FollowUpViewSet(ServiceViewSet):
     """Support contacts after a referral (or with a person), with due dates. Mark one done by
     setting `done_on`. Not for experts by experience."""
 

@@ -8,12 +8,12 @@ links. Shared conventions are described in `outreach.api`.
 
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import permissions, serializers
 
 from outreach.api import (
     ManagerWritePermission,
     MunicipalityCodeField,
-    ServiceViewSetMixin,
+    ServiceViewSet,
     VisibleRelatedField,
     municipality_filter,
     text_field,
@@ -91,14 +91,7 @@ class PartnerFilter(filters.FilterSet):
         return queryset.filter(services__has=value)
 
 
-class PartnerViewSet(
-    ServiceViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class PartnerViewSet(ServiceViewSet):
     """Partner organisations: referral targets and network members."""
 
     serializer_class = PartnerSerializer
@@ -161,14 +154,7 @@ class NetworkFilter(filters.FilterSet):
         fields = ["kind", "active", "member_organisation"]
 
 
-class NetworkViewSet(
-    ServiceViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class NetworkViewSet(ServiceViewSet):
     """Networks of the organisations doing outreach or low-threshold work."""
 
     serializer_class = NetworkSerializer

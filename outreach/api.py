@@ -245,6 +245,18 @@ class ServiceViewSetMixin(_ViewSetBase):
         return self.get_serializer(fresh or instance).data
 
 
+class ServiceViewSet(
+    ServiceViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """List, read, create and update through the services. No delete: records are
+    deactivated or cancelled instead, as in the UI."""
+
+
 class IdempotentCreateMixin(_ViewSetBase):
     """Exactly-once create keyed by the model's unique `client_uuid`.
 
@@ -578,14 +590,7 @@ class SiteFilter(filters.FilterSet):
         fields = ["site_type", "municipality", "team", "active", "name"]
 
 
-class SiteViewSet(
-    ServiceViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class SiteViewSet(ServiceViewSet):
     """Places where outreach happens. Every signed-in user reads them; coordinators and
     administrators create and change them. A site is never deleted: set `active` to false."""
 
@@ -704,14 +709,7 @@ class TallyResultSerializer(serializers.Serializer):
 @extend_schema_view(
     create=extend_schema(responses={201: OutingSerializer}),
 )
-class OutingViewSet(
-    ServiceViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class OutingViewSet(ServiceViewSet):
     """Planned and performed visits to sites. Never deleted: set `status` to `cancelled`.
 
     Experts by experience see the outings they take part in and may add to the tally, nothing else."""
