@@ -138,7 +138,7 @@ class EncounterBatch:
             self._writable = writable_team_ids(self.actor)
         if self.actor.is_expert or team.pk not in self._writable:
             raise ValidationError({"team": [_("You cannot record work for this team.")]})
-        services._check_encounter_links(actor=self.actor, team=team, site=site, outing=outing, person=person)
+        services.check_encounter_links(actor=self.actor, team=team, site=site, outing=outing, person=person)
         if workers is None:
             workers = list(outing.participants.all()) if outing is not None else [self.actor]
         encounter = Encounter(

@@ -132,7 +132,7 @@ def person_make_named(
 # Encounters ----------------------------------------------------------------
 
 
-def _check_encounter_links(
+def check_encounter_links(
     *, actor: User, team: Team, site: FieldSite, outing: Outing | None, person: Person | None
 ) -> None:
     errors = {}
@@ -184,7 +184,7 @@ def encounter_create(
             raise ValidationError({"team": _("You cannot record work for this team.")})
     else:
         ensure_can_write_team(actor, team)
-    _check_encounter_links(actor=actor, team=team, site=site, outing=outing, person=person)
+    check_encounter_links(actor=actor, team=team, site=site, outing=outing, person=person)
     encounter = Encounter(
         client_uuid=client_uuid,
         team=team,
@@ -231,7 +231,7 @@ def encounter_update(
         fields["actions"] = Encounter._meta.get_field("actions").to_python(fields["actions"])
     changed = apply_changes(encounter, fields)
     if {"team", "site", "outing", "person"} & set(changed):
-        _check_encounter_links(
+        check_encounter_links(
             actor=actor, team=encounter.team, site=encounter.site, outing=encounter.outing, person=encounter.person
         )
     if changed:
