@@ -638,17 +638,6 @@ class FileError(Exception):
         super().__init__("; ".join(f"{key}: {' '.join(map(str, messages))}" for key, messages in errors.items()))
 
 
-def audit_bulk(*, actor: User, action: str, model: type[models.Model], details: Iterable[str]) -> AuditEntry:
-    """An audit entry for a whole export or import: what and how many, never values."""
-    return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        action=action,
-        model=model._meta.label_lower,
-        object_id="",
-        changes=list(details),
-    )
-
-
 class ServiceResource(resources.ModelResource):
     """A resource that reads through the selectors and writes through the services.
 
@@ -955,7 +944,7 @@ class ServiceResource(resources.ModelResource):
         for key in ("start", "end"):
             if kwargs.get(key):
                 details.append(f"{key}={kwargs[key]}")
-        audit_bulk(actor=self.user, action=AuditEntry.Action.EXPORT, model=self._meta.model, details=details)
+        services.audit_bulk(actor=self.user, action=AuditEntry.Action.EXPORT, model=self._meta.model, details=details)
 
 
 def id_column() -> Field:

@@ -29,12 +29,21 @@ STAFF_ROLES = {Role.ADMIN, Role.COORDINATOR}
 
 def audit(*, actor: User | None, action: str, instance: models.Model, changes: Iterable[str] = ()) -> AuditEntry:
     """Record who did what to which record. Field names only, never values."""
+    return _audit_entry(actor, action, instance._meta.label_lower, str(instance.pk), sorted(changes))
+
+
+def audit_bulk(*, actor: User | None, action: str, model: type[models.Model], details: Iterable[str]) -> AuditEntry:
+    """An audit entry for a whole export or import: what and how many, never values."""
+    return _audit_entry(actor, action, model._meta.label_lower, "", list(details))
+
+
+def _audit_entry(actor: User | None, action: str, model: str, object_id: str, changes: list[str]) -> AuditEntry:
     return AuditEntry.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
-        model=instance._meta.label_lower,
-        object_id=str(instance.pk),
-        changes=sorted(changes),
+        model=model,
+        object_id=object_id,
+        changes=changes,
     )
 
 
