@@ -56,7 +56,7 @@ format: install-dev
 
 ## Regenerate and compile the fi, sv and en catalogues.
 messages: install
-	$(PY) manage.py makemessages -l fi -l sv -l en --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'node_modules/*'
+	$(PY) manage.py makemessages -l fi -l sv -l en --no-location --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'node_modules/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
 
 collectstatic: install
