@@ -180,7 +180,11 @@ def test_the_person_page_lists_encounters_newest_first_referrals_and_follow_ups(
 
 
 def test_a_person_without_contact_for_ninety_days_is_shown_inactive(client, worker_a, team_a, person):
-    EncounterFactory(team=team_a, person=person, occurred_at=timezone.now() - datetime.timedelta(days=91))
+    # 91 days back by the Helsinki calendar, at noon: subtracting 91 × 24 h
+    # from late evening would cross midnight when DST differs.
+    day = timezone.localdate() - datetime.timedelta(days=91)
+    noon = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+    EncounterFactory(team=team_a, person=person, occurred_at=noon)
     client.force_login(worker_a)
 
     response = client.get(url("person_detail", person.pk))
