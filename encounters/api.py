@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from networks.models import PartnerOrganisation
 from outreach.api import (
     IdempotentCreateMixin,
+    NoExpertPermission,
     NoExpertWritePermission,
     ServiceViewSet,
     TeamDefaultMixin,
@@ -449,10 +450,10 @@ class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(ReferralSerializer)))
 class ReferralViewSet(IdempotentCreateMixin, ServiceViewSet):
     """Referrals to services. The status moves only forward; a refused change is a 400 naming
-    `status`. Experts by experience read the referrals of their outings' encounters only."""
+    `status`. Experts by experience get 403: referrals are case work they do not see."""
 
     serializer_class = ReferralSerializer
-    permission_classes = [permissions.IsAuthenticated, NoExpertWritePermission]
+    permission_classes = [permissions.IsAuthenticated, NoExpertPermission]
     filterset_class = ReferralFilter
     ordering_fields = ["referred_on", "status", "follow_up_due", "id"]
     ordering = ["-referred_on", "-id"]

@@ -349,6 +349,13 @@ class NoExpertWritePermission(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or not request.user.is_expert
 
 
+class NoExpertPermission(permissions.BasePermission):
+    """Case work that experts by experience do not see at all (referrals)."""
+
+    def has_permission(self, request, view):
+        return not request.user.is_expert
+
+
 def visible_choice_filter(scope, **kwargs) -> filters.ModelChoiceFilter:
     """A query parameter naming a record by id, limited to what the caller sees."""
     return filters.ModelChoiceFilter(queryset=lambda request: scope(request.user), **kwargs)

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from encounters.models import FollowUp, Referral
+from encounters.selectors import referrals_visible_to
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
 from networks.models import PartnerOrganisation
 from outreach.models import AuditEntry
@@ -119,16 +120,29 @@ def test_a_worker_sees_their_teams_referrals_only(worker_a, team_a, team_b):
     assert other.status == ReferralStatus.SUGGESTED
 
 
-def test_an_expert_reads_their_outings_referrals_and_writes_none(expert_a, team_a, person_a):
+def test_an_expert_sees_no_referrals_in_the_api(expert_a, team_a, person_a):
+    # Service kinds and outcome notes are case work: an expert by experience
+    # gets 403 even for a referral made at an outing they took part in.
     outing = OutingFactory(team=team_a, participants=[expert_a])
     in_outing = ReferralFactory(team=team_a, encounter=EncounterFactory(team=team_a, outing=outing, site=outing.site))
     ReferralFactory(team=team_a, person=person_a)
     client = api_client(expert_a)
 
-    assert ids(client.get(URL)) == {in_outing.pk}
+    listing = client.get(URL)
+    assert listing.status_code == 403
+    assert "results" not in listing.json()
+    assert client.get(detail(in_outing.pk)).status_code == 403
+    assert client.get(URL, {"encounter": in_outing.encounter_id}).status_code == 403
     assert client.post(URL, {"service_kind": "kela"}, format="json").status_code == 403
     assert client.patch(detail(in_outing.pk), {"status": "made"}, format="json").status_code == 403
     assert Referral.objects.count() == 2
+
+
+def test_an_expert_sees_no_referrals_through_the_selector(expert_a, team_a):
+    outing = OutingFactory(team=team_a, participants=[expert_a])
+    ReferralFactory(team=team_a, encounter=EncounterFactory(team=team_a, outing=outing, site=outing.site))
+
+    assert not referrals_visible_to(expert_a).exists()
 
 
 ALLOWED = [(current, new) for current, targets in REFERRAL_TRANSITIONS.items() for new in sorted(targets)]
