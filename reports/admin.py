@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from outreach.admin import COORDINATION, RoleAdmin, TeamListFilter
 
 from .models import ClientFeedback, StructuralObservation
+from .selectors import feedback_visible_to, observations_visible_to
 
 
 class ReportedFilter(admin.SimpleListFilter):
@@ -36,6 +37,11 @@ class StructuralObservationAdmin(RoleAdmin):
     autocomplete_fields = ["site"]
     readonly_fields = ["created_by"]
 
+    def get_queryset(self, request):
+        # Scoped like every other record: a coordinator of another area
+        # neither lists, reads nor deletes these.
+        return observations_visible_to(request.user)
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
@@ -52,3 +58,6 @@ class ClientFeedbackAdmin(RoleAdmin):
     list_select_related = ["site", "outing", "outing__site"]
     search_fields = ["site__name", "comment"]
     autocomplete_fields = ["site", "outing"]
+
+    def get_queryset(self, request):
+        return feedback_visible_to(request.user)

@@ -22,7 +22,7 @@ from outreach.vocabulary import (
     SiteType,
 )
 
-from .models import ClientFeedback
+from .models import ClientFeedback, StructuralObservation
 
 TWO_PLACES = Decimal("0.01")
 
@@ -31,6 +31,34 @@ TWO_PLACES = Decimal("0.01")
 # record, it counts as the record it was merged into (two levels deep, enough
 # for a kept record that was itself merged later).
 PERSON_ROOT = Coalesce("person__merged_into__merged_into_id", "person__merged_into_id", "person_id")
+
+
+def feedback_visible_to(user: User) -> QuerySet[ClientFeedback]:
+    """Feedback given at an outing of a team the user sees, or at a site of such a team without an outing.
+
+    The same rule as the summary's feedback figures; a superuser sees all.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return ClientFeedback.objects.none()
+    feedback = ClientFeedback.objects.select_related("site", "outing", "outing__site")
+    if user.is_superuser:
+        return feedback
+    if user.is_expert:
+        return feedback.none()
+    visible_teams = teams_visible_to(user)
+    return feedback.filter(Q(outing__team__in=visible_teams) | Q(outing__isnull=True, site__team__in=visible_teams))
+
+
+def observations_visible_to(user: User) -> QuerySet[StructuralObservation]:
+    """Structural observations of the teams the user sees; a superuser sees all."""
+    if not user.is_authenticated or not user.is_active:
+        return StructuralObservation.objects.none()
+    observations = StructuralObservation.objects.select_related("municipality", "site", "team")
+    if user.is_superuser:
+        return observations
+    if user.is_expert:
+        return observations.none()
+    return observations.filter(team__in=teams_visible_to(user))
 
 
 def summary_report(

@@ -135,3 +135,58 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
         meta = record._meta
         response = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk]))
         assert response.status_code == 200, meta.label
+
+
+@pytest.fixture
+def other_area_coordinator(team_other_area):
+    from outreach.tests.factories import UserFactory
+    from outreach.vocabulary import Role
+
+    return UserFactory(email="coordinator.elsewhere@example.org", role=Role.COORDINATOR, teams=[team_other_area])
+
+
+def test_another_areas_coordinator_cannot_list_read_or_delete_observations(
+    signed_in, other_area_coordinator, coordinator, team_a
+):
+    observation = StructuralObservation.objects.create(
+        team=team_a, theme="housing", municipality=municipality("297"), description="Asunnottomuus kasvaa."
+    )
+    client = signed_in(other_area_coordinator)
+
+    listing = client.get(reverse("admin:reports_structuralobservation_changelist"))
+    assert listing.status_code == 200
+    assert "Asunnottomuus" not in listing.content.decode()
+    assert listing.context["cl"].result_count == 0
+    change = reverse("admin:reports_structuralobservation_change", args=[observation.pk])
+    assert client.get(change).status_code == 302  # the admin's "does not exist" redirect to its index
+    delete = reverse("admin:reports_structuralobservation_delete", args=[observation.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    bulk = client.post(
+        reverse("admin:reports_structuralobservation_changelist"),
+        {"action": "delete_selected", "_selected_action": [observation.pk], "post": "yes"},
+    )
+    assert bulk.status_code == 302
+    assert StructuralObservation.objects.filter(pk=observation.pk).exists()
+
+    own = signed_in(coordinator).get(reverse("admin:reports_structuralobservation_changelist"))
+    assert own.context["cl"].result_count == 1
+
+
+def test_another_areas_coordinator_cannot_list_read_or_delete_feedback(
+    signed_in, other_area_coordinator, coordinator, team_a
+):
+    outing = OutingFactory(team=team_a)
+    at_outing = ClientFeedback.objects.create(site=outing.site, outing=outing, score=2, comment="Outing comment")
+    at_site = ClientFeedback.objects.create(site=FieldSiteFactory(team=team_a), score=4, comment="Site comment")
+    client = signed_in(other_area_coordinator)
+
+    listing = client.get(reverse("admin:reports_clientfeedback_changelist"))
+    assert listing.status_code == 200
+    assert listing.context["cl"].result_count == 0
+    for feedback in (at_outing, at_site):
+        assert client.get(reverse("admin:reports_clientfeedback_change", args=[feedback.pk])).status_code == 302
+        client.post(reverse("admin:reports_clientfeedback_delete", args=[feedback.pk]), {"post": "yes"})
+    assert ClientFeedback.objects.count() == 2
+
+    own = signed_in(coordinator).get(reverse("admin:reports_clientfeedback_changelist"))
+    assert own.context["cl"].result_count == 2
