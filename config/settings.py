@@ -175,6 +175,11 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # who must set up TOTP, would be stuck.
 MFA_ALLOW_UNVERIFIED_EMAIL = True
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Etsivä työ")
+# API keys stop working this many days after they are made; making one
+# needs a sign-in (with the second factor, for those who have one) within
+# the last API_TOKEN_SIGN_IN_MAX_AGE seconds.
+API_TOKEN_LIFETIME_DAYS = int(os.environ.get("API_TOKEN_LIFETIME_DAYS", "90"))
+API_TOKEN_SIGN_IN_MAX_AGE = int(os.environ.get("API_TOKEN_SIGN_IN_MAX_AGE", str(15 * 60)))
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "account_login"

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("account/tokens/", token_views.token_list, name="api_tokens"),
     path("account/tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
+    path("account/email-change/<str:key>/", token_views.email_change_confirm, name="email_change_confirm"),
     path("field/", include("encounters.urls")),
     path("", include("outreach.urls")),
 ]

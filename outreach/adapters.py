@@ -5,7 +5,7 @@ import logging
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
 
-from outreach.services import user_record_login
+from outreach.services import api_tokens_revoke_all, user_record_login
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,13 @@ class AccountAdapter(DefaultAccountAdapter):
         # included, so the audit entry marks a sign-in that really happened.
         super().login(request, user)
         user_record_login(user=user)
+
+    def set_password(self, user, password):
+        # allauth sets every new password through here: the change form, the
+        # reset link and the invitation link. A key made under the old
+        # password must not outlive it.
+        super().set_password(user, password)
+        api_tokens_revoke_all(actor=user, user=user)
 
     def pre_authenticate(self, request, **credentials):
         try:

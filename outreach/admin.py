@@ -71,7 +71,19 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .fields import CodeSetField
-from .models import ApiToken, Area, AuditEntry, FieldSite, Municipality, Outing, TallyEvent, Team, User
+from .models import (
+    AccessChange,
+    ApiToken,
+    Area,
+    AuditEntry,
+    EmailChange,
+    FieldSite,
+    Municipality,
+    Outing,
+    TallyEvent,
+    Team,
+    User,
+)
 from .resources import OutingResource, RecordImportExportMixin, SiteResource
 from .selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to, writable_team_ids
 from .types import authed_user
@@ -415,7 +427,7 @@ class UserAdmin(ServiceAdmin):
     search_fields = ["email", "full_name"]
     ordering = ["email"]
     filter_horizontal = ["teams"]
-    actions = ["send_invitation"]
+    actions = ["send_invitation", "deactivate"]
 
     def get_queryset(self, request):
         return users_visible_to(request.user).prefetch_related("teams")
@@ -429,7 +441,13 @@ class UserAdmin(ServiceAdmin):
         return fields
 
     def get_readonly_fields(self, request, obj=None):
-        return ["last_login", "date_joined", "is_staff"] if obj is not None else []
+        if obj is None:
+            return []
+        readonly = ["last_login", "date_joined", "is_staff"]
+        if obj.pk == request.user.pk:
+            # user_update refuses these too; read-only says so up front.
+            readonly += ["role", "teams", "is_superuser"]
+        return readonly
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": self.get_fields(request, obj)})]
@@ -449,17 +467,65 @@ class UserAdmin(ServiceAdmin):
         return ", ".join(team.name for team in obj.teams.all())
 
     def service_save(self, request, data, original):
-        teams = list(data.pop("teams", []))
+        # Left out of the form (read-only on one's own account): unchanged.
+        teams = list(data.pop("teams")) if "teams" in data else None
         if original is None:
             return services.user_create(
                 actor=request.user,
                 email=data["email"],
                 full_name=data.get("full_name", ""),
                 role=data["role"],
-                teams=teams,
+                teams=teams or [],
                 is_superuser=data.get("is_superuser", False),
             )
         return services.user_update(actor=request.user, user=original, teams=teams, **data)
+
+    def save_model(self, request, obj, form, change):
+        new_email = form.cleaned_data.get("email", "")
+        super().save_model(request, obj, form, change)
+        if change and new_email and new_email.lower() != obj.email:
+            self.message_user(
+                request,
+                _("The new e-mail address takes effect once confirmed from the link sent to the old address."),
+                messages.WARNING,
+            )
+
+    # Users who have written anything are deactivated, never deleted: the
+    # audit trail keeps who acted (its foreign keys PROTECT the user).
+
+    def delete_view(self, request, object_id, extra_context=None):
+        user = self.get_object(request, object_id)
+        if user is not None and services.user_has_written(user):
+            self.message_user(request, services.USER_DELETE_REFUSED, messages.ERROR)
+            return redirect("admin:outreach_user_change", user.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        services.user_delete(actor=request.user, user=obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            services.user_delete(actor=request.user, user=user)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Django's bulk delete would list the protected audit entries; the
+        # deactivate action is the way to remove users.
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description=_("Deactivate the selected users"))
+    def deactivate(self, request, queryset):
+        count = 0
+        for user in queryset.filter(is_active=True).exclude(pk=request.user.pk):
+            services.user_update(actor=request.user, user=user, is_active=False)
+            count += 1
+        self.message_user(
+            request,
+            _("Users deactivated: %(count)d. Their sessions and API keys were ended.") % {"count": count},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Send invitation again"))
     def send_invitation(self, request, queryset):
@@ -593,3 +659,24 @@ class ApiTokenAdmin(RoleAdmin):
 
     def delete_model(self, request, obj):
         services.api_token_revoke(actor=request.user, token=obj)
+
+
+@admin.register(EmailChange)
+class EmailChangeAdmin(RoleAdmin):
+    """Pending and confirmed changes of users' e-mail addresses (made through user_update)."""
+
+    read_only = True
+    list_display = ["user", "requested_at", "requested_by", "confirmed_at"]
+    list_select_related = ["user", "requested_by"]
+    fields = ["user", "requested_by", "requested_at", "confirmed_at"]
+
+
+@admin.register(AccessChange)
+class AccessChangeAdmin(RoleAdmin):
+    """Role and team changes; coordinators see those of their teams on their home page."""
+
+    read_only = True
+    date_hierarchy = "at"
+    list_display = ["at", "user", "old_role", "new_role", "actor"]
+    list_select_related = ["user", "actor"]
+    show_full_result_count = False

@@ -4,3 +4,21 @@ from django.apps import AppConfig
 class OutreachConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "outreach"
+
+    def ready(self):
+        # allauth's MFA adapter has no method that runs when an authenticator
+        # is removed (can_delete_authenticator only asks beforehand), so its
+        # own `authenticator_removed` signal is the hook: the API keys of a
+        # user who turns TOTP off are revoked, as the keys were made with it.
+        from allauth.mfa.signals import authenticator_removed
+
+        authenticator_removed.connect(_revoke_keys_on_authenticator_removed, dispatch_uid="outreach_revoke_keys")
+
+
+def _revoke_keys_on_authenticator_removed(sender, request, user, authenticator, **kwargs):
+    from allauth.mfa.models import Authenticator
+
+    from .services import api_tokens_revoke_all
+
+    if authenticator.type == Authenticator.Type.TOTP:
+        api_tokens_revoke_all(actor=user, user=authenticator.user)

@@ -16,6 +16,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from .mfa import second_factor_missing
 from .models import ApiToken
 from .services import api_token_digest
 
@@ -38,9 +39,15 @@ class ApiTokenAuthentication(BaseAuthentication):
         except UnicodeError:
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         token = ApiToken.objects.select_related("user").filter(digest=api_token_digest(key)).first()
+        now = timezone.now()
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        now = timezone.now()
+        if token.expires_at <= now:
+            raise exceptions.AuthenticationFailed(_("This API key has expired; make a new one."))
+        if second_factor_missing(token.user):
+            # A coordinator or admin without TOTP is sent to set it up in the
+            # browser; a key must not be the way around that.
+            raise exceptions.AuthenticationFailed(_("Set up two-factor sign-in before using an API key."))
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

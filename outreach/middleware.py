@@ -31,6 +31,6 @@ class RequireMfaMiddleware:
 
 
 def _has_totp(user) -> bool:
-    from allauth.mfa.models import Authenticator
+    from .mfa import user_has_totp
 
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    return user_has_totp(user)

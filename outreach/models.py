@@ -285,7 +285,7 @@ class Outing(models.Model):
     created_by = models.ForeignKey(
         User,
         verbose_name=_("created by"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -344,7 +344,7 @@ class AuditEntry(models.Model):
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        User, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User, verbose_name=_("actor"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     model = models.CharField(_("record type"), max_length=60)
@@ -375,7 +375,7 @@ class TallyEvent(models.Model):
     # The tally right after this event, so that a resend gets the same answer.
     tallied_after = models.PositiveIntegerField(_("tally after the change"))
     actor = models.ForeignKey(
-        User, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        User, verbose_name=_("actor"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     at = models.DateTimeField(_("time"), default=timezone.now)
 
@@ -386,6 +386,13 @@ class TallyEvent(models.Model):
 
     def __str__(self):
         return f"{self.outing_id} {self.delta:+d}"
+
+
+def api_token_expiry() -> datetime.datetime:
+    """When a key made now stops working: API_TOKEN_LIFETIME_DAYS (90 by default) from now."""
+    from django.conf import settings
+
+    return timezone.now() + datetime.timedelta(days=settings.API_TOKEN_LIFETIME_DAYS)
 
 
 class ApiToken(models.Model):
@@ -401,6 +408,7 @@ class ApiToken(models.Model):
     prefix = models.CharField(_("key begins with"), max_length=12)
     digest = models.CharField(_("key digest"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), default=api_token_expiry)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta:
@@ -410,3 +418,58 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}…"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class EmailChange(models.Model):
+    """A new e-mail address for a user, waiting for confirmation from the old address.
+
+    Whoever controls a user's address can reset their password, so an address
+    changes only when the old mailbox confirms it (or a superuser sets it).
+    The link's key is stored as a digest, like an API key.
+    """
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="email_changes")
+    old_email = models.EmailField(_("old e-mail address"))
+    new_email = models.EmailField(_("new e-mail address"))
+    digest = models.CharField(_("key digest"), max_length=64, unique=True)
+    requested_by = models.ForeignKey(
+        User, verbose_name=_("requested by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-mail address change")
+        verbose_name_plural = _("e-mail address changes")
+        ordering = ["-requested_at"]
+
+    def __str__(self):
+        return f"{self.user_id} {self.requested_at:%Y-%m-%d}"
+
+
+class AccessChange(models.Model):
+    """A change of a user's role or teams, shown to the coordinators of the teams concerned."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.PROTECT, related_name="access_changes")
+    actor = models.ForeignKey(
+        User, verbose_name=_("changed by"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    old_role = models.CharField(_("role before"), max_length=20, choices=Role.choices, blank=True)
+    new_role = models.CharField(_("role after"), max_length=20, choices=Role.choices, blank=True)
+    teams_added = models.ManyToManyField(Team, verbose_name=_("teams added"), blank=True, related_name="+")
+    teams_removed = models.ManyToManyField(Team, verbose_name=_("teams removed"), blank=True, related_name="+")
+    # The teams before and after the change: their coordinators see it.
+    teams = models.ManyToManyField(Team, verbose_name=_("teams concerned"), blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("access change")
+        verbose_name_plural = _("access changes")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id}"

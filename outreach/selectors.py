@@ -15,7 +15,7 @@ rules:
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from .models import FieldSite, Outing, Team, User
+from .models import AccessChange, FieldSite, Outing, Team, User
 
 
 def teams_visible_to(user: User) -> QuerySet[Team]:
@@ -81,3 +81,13 @@ def users_visible_to(user: User) -> QuerySet[User]:
     if user.is_superuser or user.is_admin_role:
         return User.objects.all()
     return User.objects.filter(Q(teams__in=teams_visible_to(user)) | Q(pk=user.pk)).distinct()
+
+
+def access_changes_visible_to(user: User) -> QuerySet[AccessChange]:
+    """Role and team changes of users in the teams a coordinator sees (all, for superusers and admins)."""
+    if not user.is_authenticated or not user.is_active or user.is_worker or user.is_expert:
+        return AccessChange.objects.none()
+    changes = AccessChange.objects.select_related("user", "actor").prefetch_related("teams_added", "teams_removed")
+    if user.is_superuser or user.is_admin_role:
+        return changes
+    return changes.filter(id__in=AccessChange.objects.filter(teams__in=teams_visible_to(user)).values("id"))

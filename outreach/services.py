@@ -16,8 +16,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from .models import ApiToken, AuditEntry, FieldSite, Outing, TallyEvent, Team, User
+from .models import AccessChange, ApiToken, AuditEntry, EmailChange, FieldSite, Outing, TallyEvent, Team, User
 from .selectors import writable_team_ids
 from .vocabulary import OutingStatus, Role
 
@@ -178,8 +179,33 @@ def _mark_email_verified(user: User) -> None:
 
 @transaction.atomic
 def user_update(*, actor: User | None, user: User, teams: Iterable[Team] | None = None, **fields) -> User:
+    """Change a user. Every door (the admin, commands) comes through here, so these rules hold everywhere:
+
+    - nobody changes their own role, superuser status or teams (an admin
+      would otherwise give themself any team's client data);
+    - a new e-mail address takes effect only when the old address confirms
+      it (`user_email_change_confirm`), unless a superuser (or the system,
+      `actor` None) sets it: whoever holds the address can reset the password;
+    - a role or team change is recorded as an AccessChange for the
+      coordinators of the teams concerned;
+    - a role change, a change of superuser status and deactivation revoke the
+      user's API keys; deactivation also ends all of their sessions.
+    """
     if "email" in fields:
         fields["email"] = User.objects.normalize_email(fields["email"]).lower()
+    old_role = user.role
+    old_teams = set(user.teams.all()) if user.pk else set()
+    new_teams = set(teams) if teams is not None else None
+    if actor is not None and actor.pk == user.pk:
+        own = {name for name in ("role", "is_superuser") if name in fields and fields[name] != getattr(user, name)}
+        if new_teams is not None and {t.pk for t in new_teams} != {t.pk for t in old_teams}:
+            own.add("teams")
+        if own:
+            raise ValidationError({name: _("You cannot change your own role or teams.") for name in sorted(own)})
+    new_email = None
+    if "email" in fields and fields["email"] != user.email and actor is not None and not actor.is_superuser:
+        new_email = fields.pop("email")
+    was_active = user.is_active
     changed = apply_changes(user, fields)
     if "role" in changed or "is_superuser" in changed:
         user.is_staff = user.is_superuser or user.role in STAFF_ROLES
@@ -188,12 +214,162 @@ def user_update(*, actor: User | None, user: User, teams: Iterable[Team] | None 
         user.save()
     if "email" in changed:
         _mark_email_verified(user)
-    if teams is not None:
-        user.teams.set(teams)
+    teams_changed = new_teams is not None and {t.pk for t in new_teams} != {t.pk for t in old_teams}
+    if new_teams is not None:
+        user.teams.set(new_teams)
         changed.append("teams")
     if changed:
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=user, changes=changed)
+    if "role" in changed or teams_changed:
+        _record_access_change(actor, user, old_role, old_teams, new_teams if new_teams is not None else old_teams)
+    if "role" in changed or "is_superuser" in changed or (was_active and not user.is_active):
+        api_tokens_revoke_all(actor=actor, user=user)
+    if was_active and not user.is_active:
+        user_sessions_end(user=user)
+    if new_email is not None:
+        user_email_change_request(actor=actor, user=user, new_email=new_email)
     return user
+
+
+def _record_access_change(actor: User | None, user: User, old_role: str, old_teams: set, new_teams: set) -> None:
+    change = AccessChange.objects.create(
+        user=user,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        old_role=old_role,
+        new_role=user.role,
+    )
+    change.teams_added.set(new_teams - old_teams)
+    change.teams_removed.set(old_teams - new_teams)
+    change.teams.set(old_teams | new_teams)
+
+
+def user_sessions_end(*, user: User) -> int:
+    """End every session of `user` (database sessions); returns how many there were.
+
+    Sessions are not indexed by user, so this decodes the unexpired ones: a
+    county's few hundred, on the rare occasion of a deactivation.
+    """
+    from django.contrib.sessions.models import Session
+
+    ended = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            ended.append(session.session_key)
+    Session.objects.filter(session_key__in=ended).delete()
+    return len(ended)
+
+
+# How long the link that confirms a new e-mail address stays valid.
+EMAIL_CHANGE_VALID = datetime.timedelta(days=3)
+
+
+@transaction.atomic
+def user_email_change_request(*, actor: User | None, user: User, new_email: str) -> EmailChange:
+    """Ask the user's current address to confirm `new_email`; the address changes on confirmation.
+
+    A newer request replaces a pending one. The mail goes out on commit.
+    """
+    new_email = User.objects.normalize_email(new_email).lower()
+    probe = User(email=new_email)
+    try:
+        probe.clean_fields(exclude=[f.name for f in User._meta.fields if f.name != "email"])
+    except ValidationError as error:
+        raise ValidationError({"email": error.message_dict.get("email", error.messages)}) from None
+    if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": _("Another user has this e-mail address.")})
+    EmailChange.objects.filter(user=user, confirmed_at__isnull=True).delete()
+    key = secrets.token_urlsafe(30)
+    change = EmailChange.objects.create(
+        user=user,
+        old_email=user.email,
+        new_email=new_email,
+        digest=api_token_digest(key),
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=user, changes=["email_change_requested"])
+    change_pk = change.pk
+    transaction.on_commit(lambda: _send_email_change_confirmation(change_pk, key))
+    return change
+
+
+def _send_email_change_confirmation(change_pk: int, key: str) -> None:
+    change = EmailChange.objects.select_related("user").get(pk=change_pk)
+    site_url = settings.SITE_URL.rstrip("/")
+    context = {
+        "confirm_url": site_url + reverse("email_change_confirm", args=[key]),
+        "valid_days": EMAIL_CHANGE_VALID.days,
+        "new_email": change.new_email,
+    }
+    with translation.override(_user_language(change.user)):
+        subject = " ".join(render_to_string("account/email/email_change_subject.txt", context).split())
+        body = render_to_string("account/email/email_change_message.txt", context)
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [change.old_email])
+    except Exception as exc:  # noqa: BLE001 - the request stays; it can be made again.
+        logger.error("E-mail change confirmation for user %s could not be sent: %s", change.user_id, type(exc).__name__)
+
+
+def email_change_for_key(key: str) -> EmailChange | None:
+    """The pending, unexpired change that `key` confirms, or None."""
+    change = (
+        EmailChange.objects.select_related("user")
+        .filter(digest=api_token_digest(key), confirmed_at__isnull=True)
+        .first()
+    )
+    if change is None or timezone.now() - change.requested_at > EMAIL_CHANGE_VALID:
+        return None
+    if change.user.email != change.old_email or not change.user.is_active:
+        return None
+    return change
+
+
+@transaction.atomic
+def user_email_change_confirm(*, key: str) -> User:
+    """Apply the change that `key` (from the mail to the old address) confirms."""
+    change = email_change_for_key(key)
+    if change is None:
+        raise ValidationError({"key": _("This link is invalid or has expired.")})
+    user = change.user
+    if User.objects.filter(email__iexact=change.new_email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": _("Another user has this e-mail address.")})
+    user.email = change.new_email
+    validate_model(user, exclude=["password"])
+    user.save(update_fields=["email"])
+    _mark_email_verified(user)
+    change.confirmed_at = timezone.now()
+    change.save(update_fields=["confirmed_at"])
+    audit(actor=user, action=AuditEntry.Action.UPDATE, instance=user, changes=["email"])
+    return user
+
+
+USER_DELETE_REFUSED = _lazy(
+    "This user has recorded work or signed in, so the user cannot be deleted: the audit trail must keep who acted. "
+    "Deactivate the user instead."
+)
+
+
+def user_has_written(user: User) -> bool:
+    """Whether any record or audit entry names `user` as its author (every write leaves an audit entry)."""
+    if AuditEntry.objects.filter(actor=user).exists():
+        return True
+    authored = [
+        relation
+        for relation in User._meta.related_objects
+        if relation.one_to_many and relation.on_delete is models.PROTECT and relation.related_model is not AccessChange
+    ]
+    return any(
+        relation.related_model._default_manager.filter(**{relation.field.name: user}).exists() for relation in authored
+    )
+
+
+@transaction.atomic
+def user_delete(*, actor: User | None, user: User) -> None:
+    """Delete a user who never wrote anything (e.g. one added by mistake); others are deactivated."""
+    if user_has_written(user):
+        raise ValidationError(USER_DELETE_REFUSED)
+    audit(actor=actor, action=AuditEntry.Action.DELETE, instance=user)
+    AccessChange.objects.filter(user=user).delete()
+    user.delete()
 
 
 def user_record_login(*, user: User) -> AuditEntry:
@@ -412,10 +588,21 @@ def api_token_digest(key: str) -> str:
 
 @transaction.atomic
 def api_token_create(*, actor: User | None, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """Make a key for scripts; returns the token row and the key, which is never stored."""
+    """Make a key for scripts; returns the token row and the key, which is never stored.
+
+    A user whose role requires a second factor gets no key before TOTP is set
+    up (the token page also asks for a recent sign-in with it). The key
+    expires after API_TOKEN_LIFETIME_DAYS.
+    """
+    from .mfa import second_factor_missing
+
+    if not user.is_active:
+        raise ValidationError({"user": _("An inactive user cannot have API keys.")})
+    if second_factor_missing(user):
+        raise ValidationError({"user": _("Set up two-factor sign-in before making an API key.")})
     key = secrets.token_urlsafe(30)
     token = ApiToken.objects.create(user=user, name=name.strip()[:100], prefix=key[:8], digest=api_token_digest(key))
-    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=token, changes=["user", "name"])
+    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=token, changes=["user", "name", "expires_at"])
     return token, key
 
 
@@ -427,7 +614,11 @@ def api_token_revoke(*, actor: User | None, token: ApiToken) -> None:
 
 @transaction.atomic
 def api_tokens_revoke_all(*, actor: User | None, user: User) -> int:
-    """Revoke every key of `user`; returns how many there were."""
+    """Revoke every key of `user`; returns how many there were.
+
+    Called on a password change (AccountAdapter.set_password), a role change
+    and deactivation (user_update) and TOTP removal (outreach.apps).
+    """
     tokens = list(ApiToken.objects.filter(user=user))
     for token in tokens:
         api_token_revoke(actor=actor, token=token)

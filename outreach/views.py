@@ -30,6 +30,7 @@ from .forms import (
 )
 from .models import FieldSite, Outing, Team, User
 from .selectors import (
+    access_changes_visible_to,
     get_outing_for_user,
     outings_visible_to,
     sites_visible_to,
@@ -37,6 +38,8 @@ from .selectors import (
     writable_team_ids,
 )
 from .vocabulary import OutingStatus, Role
+
+ACCESS_CHANGES_SHOWN = 20
 
 
 @login_required
@@ -65,6 +68,8 @@ def home(request):
             )
             .order_by("name")
         )
+        # Who was given or lost access to the coordinator's teams, and by whom.
+        context["access_changes"] = list(access_changes_visible_to(user)[:ACCESS_CHANGES_SHOWN])
     if user.is_admin_role:
         context["counts"] = {
             "users": User.objects.filter(is_active=True).count(),

@@ -87,14 +87,14 @@ def test_feedback_changelist_query_count(signed_in, coordinator, team_a, django_
     assert len(response.context["cl"].result_list) == 30
 
 
-def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coordinator, team_a):
+def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coordinator, team_a, with_totp):
     """One record of each of our models, opened as a superuser: every change form renders."""
     from django.contrib import admin
 
     from encounters.models import Consent, FollowUp, PersonMerge
     from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
     from networks.models import CommunicationActivity, ContactPerson, Network, NetworkMeeting, PartnerOrganisation
-    from outreach.models import TallyEvent
+    from outreach.models import AccessChange, EmailChange, TallyEvent
     from outreach.services import api_token_create
 
     site = FieldSiteFactory()
@@ -112,7 +112,9 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
         municipality("297"),
         AuditEntry.objects.create(actor=coordinator, action="view", model="encounters.person", object_id="1"),
         TallyEvent.objects.create(outing=outing, client_uuid=uuid.uuid4(), delta=1, tallied_after=1),
-        api_token_create(actor=coordinator, user=coordinator)[0],
+        api_token_create(actor=coordinator, user=with_totp(coordinator))[0],
+        AccessChange.objects.create(user=coordinator, old_role="worker", new_role="coordinator"),
+        EmailChange.objects.create(user=coordinator, old_email="a@example.org", new_email="b@example.org", digest="0"),
         named,
         EncounterFactory(team=team_a, site=site, outing=outing, needs=["housing"]),
         referral,

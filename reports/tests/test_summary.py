@@ -821,10 +821,10 @@ def test_coordinator_without_second_factor_gets_no_figures(client, world, coordi
     assert b"encounters_total" not in response.content
 
 
-def test_scripts_authenticate_with_a_token(client, world, worker_a, coordinator):
+def test_scripts_authenticate_with_a_token(client, world, worker_a, coordinator, with_totp):
     from outreach.services import api_token_create
 
-    for user in (worker_a, coordinator):
+    for user in (worker_a, with_totp(coordinator)):
         _token, key = api_token_create(actor=user, user=user)
         response = client.get(URL, MARCH, headers={"authorization": f"Token {key}"})
         assert response.status_code == 200

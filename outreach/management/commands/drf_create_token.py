@@ -1,5 +1,6 @@
 """`manage.py drf_create_token EMAIL`: print a new API key for a user."""
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from outreach.models import User
@@ -24,5 +25,10 @@ class Command(BaseCommand):
         if options["reset"]:
             revoked = api_tokens_revoke_all(actor=None, user=user)
             self.stderr.write(f"Revoked {revoked} existing key(s).")
-        _token, key = api_token_create(actor=None, user=user, name=options["name"] or "drf_create_token")
+        try:
+            _token, key = api_token_create(actor=None, user=user, name=options["name"] or "drf_create_token")
+        except ValidationError as error:
+            # The same rules as the token page: e.g. no key for a coordinator
+            # or admin before they have set up two-factor sign-in.
+            raise CommandError(" ".join(error.messages)) from None
         self.stdout.write(key)
