@@ -11,6 +11,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from config.production import refuse_unsafe_settings
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_asgi_application()
+refuse_unsafe_settings()

@@ -27,8 +27,10 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 # A fixed development key is only acceptable while DEBUG is on or for local
-# runs; `check --deploy` flags it, and production sets SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-development-key-change-me-in-production-0123456789")
+# management commands: with DEBUG off the app refuses to serve on it (see
+# PRODUCTION_PROBLEMS below). It also encrypts the TOTP secrets.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-change-me-in-production-0123456789"
+SECRET_KEY = os.environ.get("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -127,17 +129,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Caches hold allauth's rate-limit counters: with several server processes
-# they must be shared, so production points CACHE_URL at Redis.
-if os.environ.get("CACHE_URL", "").startswith("redis://"):
+# Caches hold allauth's rate-limit counters and the TOTP codes already used:
+# with several server processes they must be shared, or the same code signs
+# in twice on two workers. CACHE_URL=redis://… uses Redis, CACHE_URL=db://TABLE
+# the database (run `manage.py createcachetable` once).
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL.startswith("db://"):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["CACHE_URL"],
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_URL.removeprefix("db://") or "django_cache",
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How many server processes run: gunicorn takes its default number of
+# workers from this variable, so set the worker count here (and nowhere
+# else). Above 1 the cache must be shared.
+WEB_CONCURRENCY = int(os.environ.get("WEB_CONCURRENCY", "1") or "1")
 
 # Sign-in: e-mail and password, no public sign-up (admins create users and
 # the user sets a password from an e-mailed link), TOTP with recovery codes.
@@ -206,7 +217,13 @@ STORAGES = {
 if DEBUG:
     STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The console backend prints password-reset and invitation links: only for
+# DEBUG. Without DEBUG the default is SMTP (which fails rather than leaks),
+# and the app refuses to serve until EMAIL_BACKEND names a real backend.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -215,9 +232,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "etsiva@example.org")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Security headers. HTTPS-only settings follow SECURE_COOKIES so that a
-# laptop run over http still works.
-SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG and "DATABASE_URL" in os.environ)
+# Security headers. Cookies are HTTPS-only whenever DEBUG is off, whatever
+# the database; a laptop run over http uses DEBUG (or SECURE_COOKIES=false).
+SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
@@ -321,3 +338,29 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+
+def production_problems() -> list[str]:
+    """What keeps these settings from serving real users with DEBUG off (empty when DEBUG is on).
+
+    config/wsgi.py and config/asgi.py refuse to start on any of them (and so
+    does `runserver`, which loads the WSGI application), and `check --deploy`
+    reports them. Management commands (migrate, makemigrations --check, the
+    test suite) still run, so a laptop without DEBUG can maintain a database.
+    """
+    if DEBUG:
+        return []
+    problems = []
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        problems.append("SECRET_KEY must be set to a long random value (50 characters or more).")
+    explicit_backend = os.environ.get("EMAIL_BACKEND", "")
+    if not explicit_backend or explicit_backend.rsplit(".", 2)[-2] in {"console", "locmem", "dummy", "filebased"}:
+        problems.append(
+            "EMAIL_BACKEND must name a real e-mail backend (e.g. django.core.mail.backends.smtp.EmailBackend)."
+        )
+    if WEB_CONCURRENCY > 1 and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        problems.append("WEB_CONCURRENCY is above 1: set CACHE_URL to Redis (redis://…) or the database (db://TABLE).")
+    return problems
+
+
+PRODUCTION_PROBLEMS = production_problems()

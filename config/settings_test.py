@@ -13,3 +13,6 @@ SECURE_COOKIES = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 LANGUAGE_CODE = "en"
+# The suite runs with DEBUG off on a development key and local mail; it
+# never serves real users (config.production).
+PRODUCTION_PROBLEMS: list[str] = []

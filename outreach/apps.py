@@ -6,6 +6,8 @@ class OutreachConfig(AppConfig):
     name = "outreach"
 
     def ready(self):
+        # Registers the `check --deploy` check of the production settings.
+        import config.production  # noqa: F401
         # allauth's MFA adapter has no method that runs when an authenticator
         # is removed (can_delete_authenticator only asks beforehand), so its
         # own `authenticator_removed` signal is the hook: the API keys of a
