@@ -14,6 +14,4 @@ def refuse_unsafe_settings() -> None:
 
 @checks.register(checks.Tags.security, deploy=True)
 def production_settings_check(app_configs, **kwargs):
-    return [
-        checks.Error(problem, id="outreach.E001") for problem in getattr(settings, "PRODUCTION_PROBLEMS", [])
-    ]
+    return [checks.Error(problem, id="outreach.E001") for problem in getattr(settings, "PRODUCTION_PROBLEMS", [])]

@@ -71,7 +71,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    "outreach.middleware.SessionTimeoutMiddleware",
     "outreach.middleware.RequireMfaMiddleware",
+    "outreach.middleware.NoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -194,7 +196,11 @@ API_TOKEN_SIGN_IN_MAX_AGE = int(os.environ.get("API_TOKEN_SIGN_IN_MAX_AGE", str(
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "account_login"
-SESSION_COOKIE_AGE = 60 * 60 * 10  # a working day in the field
+# A session ends after 30 minutes without requests and 12 hours after it
+# began, whatever happens (outreach.middleware.SessionTimeoutMiddleware).
+SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))
+SESSION_ABSOLUTE_TIMEOUT = int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", str(12 * 60 * 60)))
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "fi"

@@ -34,3 +34,77 @@ def _has_totp(user) -> bool:
     from .mfa import user_has_totp
 
     return user_has_totp(user)
+
+
+class SessionTimeoutMiddleware:
+    """End a session after SESSION_IDLE_TIMEOUT without requests, or SESSION_ABSOLUTE_TIMEOUT after it began.
+
+    Django's own expiry counts from the last save of the session; the session
+    is saved here at most once a minute (not on every request), with its
+    expiry moved forward, and the time it began is kept in it. A timed-out
+    request goes on as an anonymous one: pages send it to sign in, the API
+    answers 401.
+    """
+
+    TOUCH_EVERY = 60  # seconds
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            self._check(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def start(request) -> None:
+        """Mark the session as begun now (called on every sign-in, see outreach.apps)."""
+        import time
+
+        now = int(time.time())
+        request.session["session_started_at"] = now
+        request.session["session_seen_at"] = now
+
+    def _check(self, request):
+        import time
+
+        from django.conf import settings
+        from django.contrib.auth import logout
+
+        now = int(time.time())
+        session = request.session
+        started = session.get("session_started_at")
+        seen = session.get("session_seen_at")
+        if started is None or seen is None:
+            session["session_started_at"] = started if started is not None else now
+            session["session_seen_at"] = now
+            session.set_expiry(settings.SESSION_IDLE_TIMEOUT)
+            return
+        if now - seen > settings.SESSION_IDLE_TIMEOUT or now - started > settings.SESSION_ABSOLUTE_TIMEOUT:
+            logout(request)
+            return
+        if now - seen >= self.TOUCH_EVERY:
+            session["session_seen_at"] = now
+            session.set_expiry(settings.SESSION_IDLE_TIMEOUT)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer of the app: pages and API answers carry client data.
+
+    Static files never reach this (WhiteNoise answers them earlier, with their
+    own long caching).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+        response = self.get_response(request)
+        if "Cache-Control" in response.headers:
+            patch_cache_control(response, no_store=True)
+        else:
+            add_never_cache_headers(response)
+        return response
