@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from networks.models import PartnerOrganisation
 from outreach.fields import CodeSetField, FieldCheckConstraint
 from outreach.models import FieldSite, Outing, Team
+from outreach.validators import no_invisible_characters
 from outreach.vocabulary import (
     Action,
     AgeGroup,
@@ -52,12 +53,12 @@ class Person(models.Model):
 
     team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="persons")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PSEUDONYMOUS)
-    alias = models.CharField(_("alias or nickname"), max_length=100, blank=True)
+    alias = models.CharField(_("alias or nickname"), max_length=100, blank=True, validators=[no_invisible_characters])
     birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, default=Gender.UNKNOWN)
     # Direct identifiers: only for named persons, who have given consent.
-    first_name = models.CharField(_("first name"), max_length=100, blank=True)
-    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True, validators=[no_invisible_characters])
+    last_name = models.CharField(_("last name"), max_length=100, blank=True, validators=[no_invisible_characters])
     identity_code = models.CharField(
         _("personal identity code"), max_length=11, blank=True, validators=[validate_identity_code]
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .fields import FieldCheckConstraint
+from .validators import no_invisible_characters
 from .vocabulary import OutingStatus, Role, SiteType
 
 
@@ -96,7 +97,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """An outreach worker, expert by experience, coordinator or admin."""
 
     email = models.EmailField(_("e-mail address"), unique=True)
-    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True, validators=[no_invisible_characters])
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.WORKER)
     teams = models.ManyToManyField(Team, verbose_name=_("teams"), blank=True, related_name="members")
     phone = models.CharField(_("phone"), max_length=40, blank=True)
