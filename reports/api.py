@@ -12,7 +12,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from outreach.models import Municipality, Team
+from outreach.models import Municipality
 from outreach.selectors import teams_visible_to
 from outreach.vocabulary import (
     AgeGroup,
@@ -115,13 +115,21 @@ def _parse_parameters(request) -> dict:
     if site_type is not None and site_type not in SiteType.values:
         errors["site_type"] = [_("Unknown site type.")]
 
+    # A team id the caller does not see answers 403 naming `team` whether or
+    # not such a team exists: answering 400 ("unknown id") for a missing team
+    # and 403 for another area's would let anyone list the teams by probing
+    # ids. DESIGN.md gives 403 for "a team they do not belong to", which a
+    # team that does not exist also is; 400 stays for a value that is no id
+    # at all. A superuser sees every team, so for them a missing id is 400.
     team = None
     foreign_team = False
     if team_id := params.get("team"):
         if team_id.isascii() and team_id.isdigit() and int(team_id) <= MAX_ID:
             team = teams_visible_to(request.user).filter(pk=int(team_id)).first()
-            foreign_team = team is None and Team.objects.filter(pk=int(team_id)).exists()
-        if team is None and not foreign_team:
+            foreign_team = team is None and not request.user.is_superuser
+            if team is None and not foreign_team:
+                errors["team"] = [_("Unknown team.")]
+        else:
             errors["team"] = [_("Unknown team.")]
 
     if errors:
@@ -159,8 +167,8 @@ class SummaryReportView(APIView):
             ),
             403: OpenApiResponse(
                 response=OpenApiTypes.OBJECT,
-                description="An expert by experience (no reporting role), or a `team` the caller does not see "
-                "(the body names `team`).",
+                description="An expert by experience (no reporting role), or a `team` id the caller does not see, "
+                "whether or not such a team exists (the body names `team`).",
             ),
         },
     )

@@ -14,7 +14,7 @@ from django.urls import reverse
 from encounters.models import Encounter, Person
 from encounters.services import encounter_create, referral_create
 from encounters.tests.factories import EncounterFactory, PersonFactory
-from outreach.models import Municipality
+from outreach.models import Municipality, Team
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory, municipality
 from outreach.vocabulary import (
     AgeGroup,
@@ -727,7 +727,6 @@ def test_feedback_mean_rounds_half_up(client, team_a, worker_a):
         ({**MARCH, "team": "abc"}, "team"),
         ({**MARCH, "team": "1.5"}, "team"),
         ({**MARCH, "team": "-1"}, "team"),
-        ({**MARCH, "team": "999999"}, "team"),
         ({**MARCH, "team": "99999999999999999999999"}, "team"),
     ],
 )
@@ -899,3 +898,30 @@ def test_the_widest_possible_period(client, world, worker_a):
     assert len(data["by_month"]) == 9999 * 12
     assert data["encounters_total"] == 11  # every one of team A's
     assert data["by_month"]["2026-03"] == 8
+
+
+def test_a_team_outside_the_scope_and_a_missing_team_answer_alike(client, world, worker_a, team_b):
+    # Existence of a team must not be probed: both get the same 403 and body.
+    missing = max(Team.objects.values_list("pk", flat=True)) + 1000
+    foreign = summary(client, worker_a, team=team_b.pk, **MARCH)
+    unknown = summary(client, worker_a, team=missing, **MARCH)
+
+    assert foreign.status_code == unknown.status_code == 403
+    assert foreign.json() == unknown.json()
+    assert list(unknown.json()) == ["team"]
+
+    # Nor through another bad parameter: the 400 names the same fields for both.
+    foreign_bad = summary(client, worker_a, team=team_b.pk, start="2026-03-01")
+    unknown_bad = summary(client, worker_a, team=missing, start="2026-03-01")
+    assert foreign_bad.status_code == unknown_bad.status_code == 400
+    assert foreign_bad.json() == unknown_bad.json() == {"end": foreign_bad.json()["end"]}
+
+
+def test_a_superuser_gets_400_for_a_missing_team(client, world, with_totp, superuser):
+    with_totp(superuser)
+    missing = max(Team.objects.values_list("pk", flat=True)) + 1000
+
+    response = summary(client, superuser, team=missing, **MARCH)
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["team"]
