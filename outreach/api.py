@@ -30,9 +30,10 @@ from django.forms import ModelChoiceField
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular import openapi
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, generics, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -152,11 +153,48 @@ def validate_plausible_date(value) -> None:
         )
 
 
+class StrictCharField(serializers.CharField):
+    """Text that must come as a JSON string: DRF's CharField turns 0 or 1.5 into "0" and "1.5"."""
+
+    default_error_messages = {"invalid": _("Enter text (a JSON string).")}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# What the schema promises for times of day: "HH:MM" out, "HH:MM" or
+# "HH:MM:SS" in. OpenAPI's `format: time` is RFC 3339's full-time, with
+# seconds and an offset, which neither DESIGN.md's HH:MM nor any answer of
+# ours matches, so the schema gives a pattern instead.
+TIME_OF_DAY_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+@extend_schema_field({"type": "string", "pattern": TIME_OF_DAY_PATTERN, "example": "10:00"})
+class TimeOfDayField(serializers.TimeField):
+    """A time of day as HH:MM (HH:MM:SS accepted on input)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%H:%M")
+        kwargs.setdefault("input_formats", ["%H:%M", "%H:%M:%S"])
+        super().__init__(**kwargs)
+
+
 def text_field(**kwargs) -> serializers.CharField:
     kwargs.setdefault("required", False)
     kwargs.setdefault("allow_blank", True)
     kwargs.setdefault("max_length", MAX_TEXT_LENGTH)
-    return serializers.CharField(**kwargs)
+    return StrictCharField(**kwargs)
+
+
+class StrictManyRelatedField(serializers.ManyRelatedField):
+    """A list of ids that must be a JSON list: DRF's takes any iterable, so `{}` passed as an empty list."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
 
 
 class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
@@ -171,6 +209,14 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         self.scope = scope
         kwargs.setdefault("pk_field", PK_FIELD)
         super().__init__(**kwargs)
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        for key in kwargs:
+            if key in MANY_RELATION_KWARGS:
+                list_kwargs[key] = kwargs[key]
+        return StrictManyRelatedField(**list_kwargs)
 
     def get_queryset(self):
         request = self.context.get("request")
@@ -517,8 +563,8 @@ class SiteSerializer(serializers.ModelSerializer):
     address = text_field(max_length=300)
     season_start_month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
     season_end_month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
-    schedule_start_time = serializers.TimeField(format="%H:%M", required=False, allow_null=True)
-    schedule_end_time = serializers.TimeField(format="%H:%M", required=False, allow_null=True)
+    schedule_start_time = TimeOfDayField(required=False, allow_null=True)
+    schedule_end_time = TimeOfDayField(required=False, allow_null=True)
     schedule_every_weeks = serializers.IntegerField(min_value=1, max_value=8, required=False, allow_null=True)
 
     class Meta:
@@ -634,10 +680,8 @@ class OutingSerializer(TeamDefaultMixin, serializers.ModelSerializer):
     )
     site = VisibleRelatedField(scope=sites_visible_to, queryset=FieldSite.objects.all())
     date = serializers.DateField(validators=[validate_plausible_date])
-    start_time = serializers.TimeField(format="%H:%M", help_text=_("HH:MM (HH:MM:SS accepted)."))
-    end_time = serializers.TimeField(
-        format="%H:%M", required=False, allow_null=True, help_text=_("HH:MM (HH:MM:SS accepted).")
-    )
+    start_time = TimeOfDayField(help_text=_("HH:MM (HH:MM:SS accepted)."))
+    end_time = TimeOfDayField(required=False, allow_null=True, help_text=_("HH:MM (HH:MM:SS accepted)."))
     status = serializers.ChoiceField(choices=OutingStatus.choices, required=False)
     participants = VisibleRelatedField(
         scope=users_visible_to,
