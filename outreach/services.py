@@ -357,9 +357,13 @@ def user_has_written(user: User) -> bool:
         for relation in User._meta.related_objects
         if relation.one_to_many and relation.on_delete is models.PROTECT and relation.related_model is not AccessChange
     ]
-    return any(
-        relation.related_model._default_manager.filter(**{relation.field.name: user}).exists() for relation in authored
-    )
+    return any(_related_manager(relation).filter(**{relation.field.name: user}).exists() for relation in authored)
+
+
+def _related_manager(relation) -> models.Manager:
+    model = relation.related_model
+    assert not isinstance(model, str), "relations are resolved once the apps are ready"
+    return model._default_manager
 
 
 @transaction.atomic
