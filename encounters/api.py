@@ -468,13 +468,6 @@ class ReferralViewSet(IdempotentCreateMixin, ServiceViewSet):
         fields.pop("client_uuid", None)  # fixed at creation
         serializer.instance = referral_update(actor=self.request.user, referral=serializer.instance, **fields)
 
-    def content_for_comparison(self, data):
-        # The service links the encounter's person when none is given.
-        data = dict(data)
-        if data.get("person") is None and data.get("encounter") is not None and "person" in data:
-            data["person"] = data["encounter"].person
-        return data
-
 
 # Follow-ups ----------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from .forms import (
     season_label,
 )
 from .models import FieldSite, Outing, Team, User
+from .permissions import can_manage_outing, can_manage_site, can_manage_sites, can_plan
 from .selectors import (
     get_outing_for_user,
     outings_visible_to,
@@ -36,7 +37,7 @@ from .selectors import (
     teams_visible_to,
     writable_team_ids,
 )
-from .vocabulary import OutingStatus, Role
+from .vocabulary import OutingStatus
 
 
 @login_required
@@ -83,28 +84,10 @@ def healthz(request):
 RECENT_ACTIVITY_DAYS = 90
 
 
-def can_plan(user: User) -> bool:
-    """Workers, coordinators and superusers plan the outings of teams they may write for; experts do not."""
-    return not user.is_expert and bool(writable_team_ids(user))
-
-
-def can_manage_sites(user: User) -> bool:
-    return user.is_superuser or user.role in (Role.COORDINATOR, Role.ADMIN)
-
-
-def can_manage_site(user: User, site: FieldSite, team_ids: set[int] | None = None) -> bool:
-    """Coordinators manage the sites of their teams and those of no team; admins and superusers all (as the API)."""
-    if not can_manage_sites(user):
-        return False
-    if user.is_superuser or user.is_admin_role or site.team_id is None:
-        return True
-    return site.team_id in (writable_team_ids(user) if team_ids is None else team_ids)
-
-
 def _get_outing_to_plan(user: User, pk) -> Outing:
     """An outing whose plan the user may change: 404 where they cannot see it, 403 where they only see it."""
     outing = get_outing_for_user(user, pk)
-    if user.is_expert or outing.team_id not in writable_team_ids(user):
+    if not can_manage_outing(user, outing):
         raise PermissionDenied
     return outing
 
