@@ -138,6 +138,10 @@ def person_make_named(
     validate_model(person)
     person.save()
     given_on = consent_given_on or timezone.localdate()
+    try:
+        run_field_validators(Consent(given_on=given_on), "given_on")
+    except ValidationError as error:
+        raise ValidationError({"consent_given_on": error.message_dict["given_on"]}) from None
     for scope in scopes:
         Consent.objects.create(person=person, scope=scope, given_on=given_on, recorded_by=actor)
     audit(
@@ -391,9 +395,11 @@ def encounter_update(
             actor=actor, team=encounter.team, site=encounter.site, outing=encounter.outing, person=encounter.person
         )
     if changed:
-        encounter.occurred_on = domain_date(encounter.occurred_at)
+        if "occurred_at" in changed:
+            run_field_validators(encounter, "occurred_at")
+            encounter.occurred_on = domain_date(encounter.occurred_at)
         validate_model(encounter)
-        encounter.save()
+        save_changes(encounter, [*changed, "occurred_on"] if "occurred_at" in changed else changed)
     if workers is not None:
         encounter.workers.set(workers)
         changed.append("workers")
@@ -563,7 +569,8 @@ def referral_update(*, actor: User, referral: Referral, **fields) -> Referral:
         )
     if changed:
         validate_model(referral)
-        referral.save()
+        status_dates = ["status_changed_on", "made_on", "connected_on", "closed_on"] if "status" in changed else []
+        save_changes(referral, [*changed, *status_dates])
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=referral, changes=changed)
     return referral
 
@@ -582,9 +589,10 @@ def follow_up_create(
     assigned_to: User | None = None,
     contact_kind: str = ContactKind.PHONE,
     notes: str = "",
+    done_on: datetime.date | None = None,
 ) -> FollowUp:
-    if actor.is_expert:
-        raise PermissionDenied
+    """Plan a support contact; `done_on` records one that has taken place already."""
+    ensure(permissions.keeps_person_records(actor))
     ensure_can_write_team(actor, team)
     if person is None and referral is not None:
         person = referral.person
@@ -597,11 +605,17 @@ def follow_up_create(
         assigned_to=assigned_to or actor,
         contact_kind=contact_kind,
         notes=notes,
+        done_on=done_on,
         created_by=actor,
     )
     validate_model(follow_up)
     follow_up.save()
-    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=follow_up, changes=["team", "due_on"])
+    audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=follow_up,
+        changes=["team", "due_on", "done_on"] if done_on else ["team", "due_on"],
+    )
     return follow_up
 
 
@@ -628,7 +642,7 @@ def follow_up_update(*, actor: User, follow_up: FollowUp, **fields) -> FollowUp:
         _check_follow_up_links(team=follow_up.team, referral=follow_up.referral, person=follow_up.person)
     if changed:
         validate_model(follow_up)
-        follow_up.save()
+        save_changes(follow_up, changed)
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=follow_up, changes=changed)
     return follow_up
 
@@ -655,7 +669,11 @@ def person_merge(*, actor: User, kept: Person, merged: Person) -> PersonMerge:
     if actor.is_expert:
         raise PermissionDenied
     ensure_can_write_team(actor, kept.team)
-    kept, merged = (Person.objects.select_for_update().get(pk=p.pk) for p in (kept, merged))
+    # Lock both records in one fixed order (by id): two merges of the same
+    # pair made crosswise at the same moment then wait for each other
+    # instead of deadlocking.
+    locked = {p.pk: p for p in Person.objects.select_for_update().filter(pk__in=[kept.pk, merged.pk]).order_by("pk")}
+    kept, merged = locked[kept.pk], locked[merged.pk]
     if kept.pk == merged.pk:
         raise ValidationError({"merged": _("A person cannot be merged into itself.")})
     if kept.team_id != merged.team_id:

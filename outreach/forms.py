@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.utils import dates, timezone
+from django.utils import dates
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -33,10 +33,6 @@ def field_queryset(form: forms.BaseForm, name: str) -> QuerySet[Any]:
     queryset = form_field(form, name, forms.ModelChoiceField).queryset
     assert queryset is not None, f"{name} has no queryset"
     return queryset
-
-
-# Planning further than this from today is almost certainly a typo in the year.
-PLANNING_HORIZON = datetime.timedelta(days=2 * 366)
 
 
 def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
@@ -208,18 +204,8 @@ class OutingPlanForm(NoColonMixin, forms.Form):
     def team_choices(self) -> list[Team]:
         return list(field_queryset(self, "team")) if "team" in self.fields else []
 
-    def clean_date(self):
-        day = self.cleaned_data["date"]
-        today = timezone.localdate()
-        if abs(day - today) > PLANNING_HORIZON:
-            raise ValidationError(_("Enter a date within two years of today."))
-        return day
-
     def clean(self):
         data = super().clean()
-        start, end = data.get("start_time"), data.get("end_time")
-        if start is not None and end is not None and end <= start:
-            self.add_error("end_time", _("The end time must be after the start time."))
         team = data.get("team") if self.outing is None else self.outing.team
         participants = data.get("participants")
         if team is not None and participants:

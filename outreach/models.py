@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .fields import FieldCheckConstraint
+from .validators import validate_plausible_date
 from .vocabulary import OutingStatus, Role, SiteType
 
 
@@ -316,7 +317,7 @@ class Outing(models.Model):
 
     team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="outings")
     site = models.ForeignKey(FieldSite, verbose_name=_("site"), on_delete=models.PROTECT, related_name="outings")
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[validate_plausible_date])
     start_time = models.TimeField(_("start time"))
     end_time = models.TimeField(_("end time"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=OutingStatus.choices, default=OutingStatus.PLANNED)

@@ -8,13 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views import defaults as error_views
 from django.views.decorators.http import require_POST
 
 from . import services
@@ -431,3 +432,22 @@ def site_reactivate(request, pk: int):
     services.site_update(actor=request.user, site=site, active=True)
     messages.success(request, _("Site reactivated: %(site)s.") % {"site": site.name})
     return redirect("outreach:site_list")
+
+
+# Error pages ---------------------------------------------------------------
+
+API_PREFIX = "/api/"
+
+
+def page_not_found(request, exception=None):
+    """404: JSON under /api/ (an unknown path or an id that is not a number), the HTML page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return error_views.page_not_found(request, exception)
+
+
+def server_error(request):
+    """500: JSON under /api/, the HTML page elsewhere; neither says more than that something failed."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": _("A server error occurred.")}, status=500)
+    return error_views.server_error(request)

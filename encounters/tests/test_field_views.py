@@ -967,7 +967,7 @@ def test_an_end_before_the_start_names_the_end_time_and_changes_nothing(client, 
 
     assert response.status_code == 200
     content = html(response)
-    assert "End time: The end time must be after the start time (10:00)." in content
+    assert "End time: An outing must end after it starts." in content
     assert "Keep this." in content
     outing.refresh_from_db()
     assert (outing.status, outing.end_time, outing.observations) == (OutingStatus.PLANNED, None, "")
