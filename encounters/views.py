@@ -30,10 +30,10 @@ from django.views.decorators.http import require_POST
 
 from outreach.exceptions import Conflict
 from outreach.models import AuditEntry, Outing, User
-from outreach.selectors import get_outing_for_user, member_team_ids, outings_visible_to, writable_team_ids
+from outreach.selectors import get_outing_for_user, writable_team_ids
 from outreach.services import audit, outing_finish, outing_start, outing_start_planned, outing_tally_add, was_replayed
 from outreach.types import authed_user
-from outreach.vocabulary import Depth, Need, OutingStatus, ReferralStatus
+from outreach.vocabulary import Need, OutingStatus, ReferralStatus
 
 from . import permissions, services
 from .forms import (
@@ -52,24 +52,22 @@ from .forms import (
 )
 from .models import Encounter, FollowUp, Person, PersonMerge, Referral
 from .selectors import (
+    PERSON_RESULTS_SHOWN,
     consents_visible_to,
     encounters_visible_to,
     follow_ups_visible_to,
     get_encounter_for_user,
     get_person_for_user,
     get_referral_for_user,
+    outing_summary,
+    persons_matching,
     persons_visible_to,
     referrals_visible_to,
+    worker_day,
 )
 
 logger = logging.getLogger(__name__)
 
-# How long the Today page looks back for outings left unfinished, and ahead for planned ones.
-UNFINISHED_DAYS = 14
-UPCOMING_DAYS = 14
-UPCOMING_SHOWN = 10
-FOLLOW_UPS_SHOWN = 20
-PERSON_RESULTS_SHOWN = 10
 # The undo of a quick log is offered this long (field.js hides it then; the
 # entry can still be deleted from the list the same day).
 UNDO_SECONDS = 10
@@ -92,52 +90,7 @@ def _now() -> datetime.datetime:
 @login_required
 def today(request):
     """The worker's day: outings in progress, planned and unfinished, follow-ups due, and Start outing."""
-    user = request.user
-    now = _now()
-    day = now.date()
-    mine = (
-        outings_visible_to(user).filter(status=OutingStatus.PLANNED, participants=user).prefetch_related("participants")
-    )
-    in_progress = list(mine.filter(date=day, start_time__lte=now.time()).order_by("start_time"))
-    upcoming = list(
-        mine.filter(
-            Q(date=day, start_time__gt=now.time())
-            | Q(date__gt=day, date__lte=day + datetime.timedelta(days=UPCOMING_DAYS))
-        ).order_by("date", "start_time")[:UPCOMING_SHOWN]
-    )
-    context = {
-        "today": day,
-        "in_progress": in_progress,
-        "upcoming": upcoming,
-        "can_start": not user.is_expert,
-    }
-    if not user.is_expert:
-        own_teams = member_team_ids(user)
-        context["unfinished"] = list(
-            mine.filter(date__lt=day, date__gte=day - datetime.timedelta(days=UNFINISHED_DAYS)).order_by(
-                "-date", "-start_time"
-            )[:UPCOMING_SHOWN]
-        )
-        context["team_outings_today"] = list(
-            outings_visible_to(user)
-            .filter(date=day, team__in=own_teams)
-            .exclude(status=OutingStatus.CANCELLED)
-            .exclude(participants=user)
-            .prefetch_related("participants")
-            .order_by("start_time")[:UPCOMING_SHOWN]
-        )
-        week_end = day + datetime.timedelta(days=6 - day.weekday())
-        due = (
-            follow_ups_visible_to(user)
-            .filter(done_on__isnull=True, due_on__lte=week_end)
-            .filter(Q(assigned_to=user) | Q(assigned_to__isnull=True, team__in=own_teams))
-            .select_related("referral", "person")
-            .order_by("due_on", "id")
-        )
-        follow_ups = list(due[:FOLLOW_UPS_SHOWN])
-        context["follow_ups"] = follow_ups
-        context["follow_ups_more"] = due.count() - FOLLOW_UPS_SHOWN if len(follow_ups) == FOLLOW_UPS_SHOWN else 0
-        context["week_end"] = week_end
+    context = worker_day(request.user, _now())
     return render(request, "encounters/today.html", context)
 
 
@@ -223,42 +176,6 @@ def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
             # The selector hides encounters with named persons; the list shows no persons to experts at all.
             encounter.person = None
     return encounters
-
-
-def outing_summary(user: User, outing: Outing) -> dict:
-    """What was logged at an outing: encounters by depth, anonymous or linked, needs, tally and hours."""
-    counts = {
-        "n_total": Count("id"),
-        "n_brief": Count("id", filter=Q(depth=Depth.BRIEF)),
-        "n_conversation": Count("id", filter=Q(depth=Depth.CONVERSATION)),
-        "n_anonymous": Count("id", filter=Q(anonymous=True)),
-        "n_linked": Count("id", filter=Q(anonymous=False)),
-    }
-    for code in Need.values:
-        counts[f"n_need_{code}"] = Count("id", filter=Q(needs__has=code))
-    row = encounters_visible_to(user).filter(outing=outing).order_by().aggregate(**counts)
-    participants = outing.participants.count()
-    hours = outing.duration_hours
-    provisional = False
-    if outing.end_time is None and outing.date == _now().date():
-        # Not finished yet: hours so far, until now.
-        start = timezone.make_aware(datetime.datetime.combine(outing.date, outing.start_time))
-        hours = max(0.0, (timezone.now() - start).total_seconds() / 3600)
-        provisional = True
-    return {
-        "encounters": row["n_total"],
-        "brief": row["n_brief"],
-        "conversation": row["n_conversation"],
-        "anonymous": row["n_anonymous"],
-        "linked": row["n_linked"],
-        "needs": [(label, row[f"n_need_{code}"]) for code, label in Need.choices if row[f"n_need_{code}"]],
-        "tally": outing.tallied_contacts,
-        "people_met": row["n_total"] + outing.tallied_contacts,
-        "participants": participants,
-        "duration_hours": hours,
-        "person_hours": hours * participants,
-        "provisional": provisional,
-    }
 
 
 def _encounter_form(user: User, outing: Outing, data=None) -> EncounterForm:
@@ -421,12 +338,7 @@ def _person_results(user: User, outing: Outing, search: PersonSearchForm):
     query = search.cleaned_data["person_query"].strip()
     if len(query) < PersonSearchForm.MIN_LENGTH:
         return None
-    return list(
-        persons_visible_to(user)
-        .filter(team=outing.team)
-        .filter(Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query))
-        .order_by("alias", "last_name", "first_name")[:PERSON_RESULTS_SHOWN]
-    )
+    return persons_matching(user, team=outing.team, query=query)
 
 
 @login_required

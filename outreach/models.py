@@ -374,6 +374,15 @@ class Outing(models.Model):
         return (end - start).total_seconds() / 3600
 
 
+def person_hours(duration_hours: float, participants: int) -> float:
+    """Hours spent on an outing: its duration × the number of participants (DESIGN.md; experts count).
+
+    The summary report computes the same in SQL over many outings
+    (reports.selectors), summing each outing's length once per participant.
+    """
+    return duration_hours * participants
+
+
 class AuditEntry(models.Model):
     """Who did what to which record: written by services, and on reads of client records."""
 
