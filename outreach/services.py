@@ -160,16 +160,15 @@ def create_once(
 ) -> _M:
     """Run `create` once per `client_uuid` (see `repeat_of`); the one implementation of idempotent creates.
 
-    The model's unique `client_uuid` decides races: two sends at once both
-    find no record, one insert wins, the other's fails inside its savepoint
-    (PostgreSQL makes it wait for the winner's commit) and it answers as a
-    repeat of the winner.
+    Optimistic: the create runs first, inside a savepoint, so that the usual
+    case (a new UUID) costs no extra look-up. A used UUID makes it fail, on
+    model validation's unique check or on the unique constraint itself (two
+    sends at once: both pass the check, one insert wins and PostgreSQL makes
+    the other wait for its commit and fail); the savepoint rolls back all the
+    create did, and the answer is that of a repeat (`repeat_of`).
     """
     if client_uuid is None:
         return create()
-    repeat = repeat_of(model=model, client_uuid=client_uuid, visible=visible, same=same)
-    if repeat is not None:
-        return repeat
     try:
         with transaction.atomic():
             return create()
@@ -426,7 +425,6 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
     return outing
 
 
-@transaction.atomic
 def outing_tally_add(*, actor: User, outing: Outing, delta: int, client_uuid: uuid.UUID | None = None) -> int:
     """Add `delta` (±) to the tally of brief contacts; returns the new count (see `outing_tally_record`)."""
     return outing_tally_record(actor=actor, outing=outing, delta=delta, client_uuid=client_uuid).tallied_after
