@@ -58,6 +58,20 @@ def ensure_can_write_team(actor: User, team: Team | None, field: str = "team") -
         raise ValidationError({field: _("You cannot record work for this team.")})
 
 
+def default_team(user: User) -> Team:
+    """The team of a write that leaves `team` out: the user's only team (DESIGN.md).
+
+    Every door asks this one function; belonging to no team or to several
+    is a ValidationError naming `team`.
+    """
+    teams = list(user.teams.all()[:2]) if user.is_authenticated else []
+    if len(teams) == 1:
+        return teams[0]
+    if not teams:
+        raise ValidationError({"team": _("You belong to no team: give the team.")})
+    raise ValidationError({"team": _("You belong to several teams: give the team.")})
+
+
 def apply_changes(instance: models.Model, fields: dict) -> list[str]:
     """Set the given attributes; return the names of those that changed."""
     changed = []
