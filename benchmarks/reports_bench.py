@@ -58,9 +58,11 @@ def ensure_database(url: str, *, reseed: bool) -> bool:
 def timed(function, repeat: int) -> tuple[float, float, int]:
     """(median ms, fastest ms, queries of one run) after one warm-up run."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
-    with CaptureQueriesContext(connection) as queries:
+    queries = []
+    with connection.execute_wrapper(
+        lambda execute, sql, params, many, context: queries.append(sql) or execute(sql, params, many, context)
+    ):
         function()
     times = []
     for _ in range(repeat):
