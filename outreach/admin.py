@@ -80,6 +80,8 @@ from .models import (
     FieldSite,
     Municipality,
     Outing,
+    OutingDayCount,
+    OutingEncounterCount,
     TallyEvent,
     Team,
     User,
@@ -684,4 +686,21 @@ class AccessChangeAdmin(RoleAdmin):
     date_hierarchy = "at"
     list_display = ["at", "user", "old_role", "new_role", "actor"]
     list_select_related = ["user", "actor"]
+
+
+# Report rollups: derived rows, kept by the services; shown read-only for support.
+
+
+@admin.register(OutingDayCount)
+class OutingDayCountAdmin(RoleAdmin):
+    read_only = True
+    date_hierarchy = "day"
+    list_display = ["day", "team_id", "site_id", "outings_done", "participant_seconds", "tallied_contacts"]
+    show_full_result_count = False
+
+
+@admin.register(OutingEncounterCount)
+class OutingEncounterCountAdmin(RoleAdmin):
+    read_only = True
+    list_display = ["outing_id", "encounters", "conversations"]
     show_full_result_count = False
