@@ -23,5 +23,6 @@ urlpatterns = [
     path("account/tokens/", token_views.token_list, name="api_tokens"),
     path("account/tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
     path("field/", include("encounters.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("outreach.urls")),
 ]
