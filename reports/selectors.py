@@ -1,14 +1,16 @@
 """Reads that compute reports. Every figure is scoped by the selectors' team rules."""
 
 import datetime
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, ExtractSecond, TruncMonth
 
-from encounters.models import Encounter, Person
+from encounters.models import Encounter, Person, Referral
 from encounters.selectors import encounters_visible_to, referrals_visible_to
-from outreach.models import Municipality, Outing, Team, User
+from outreach.models import FieldSite, Municipality, Outing, Team, User
 from outreach.selectors import outings_visible_to, teams_visible_to
 from outreach.vocabulary import (
     AgeGroup,
@@ -42,6 +44,21 @@ def summary_report(
     site_type: str | None = None,
     team: Team | None = None,
 ) -> dict:
+    """The summary report of DESIGN.md ("External contracts"); see `summary_report_raw` for the definitions."""
+    return summary_report_raw(
+        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+    )
+
+
+def summary_report_raw(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> dict:
     """The summary report of DESIGN.md ("External contracts"), for the period start–end inclusive.
 
     Scope: the teams the user sees (`teams_visible_to`); a `team` filter
@@ -53,6 +70,9 @@ def summary_report(
     - Persons: merged records count as the record they were merged into.
       `persons_new` looks at all encounters in the database, whatever the
       filters and the user's scope, to find a person's first encounter.
+      `contact_frequency` buckets the persons reached by their number of
+      encounters in the period under the same filters; `persons_engaged`
+      counts those whose `engaged_on` is set and not after `end`.
     - Outings: only those with status done. An outing without an end time
       contributes no hours. `encounters_per_outing_hour` counts every
       encounter linked to those outings.
@@ -67,6 +87,38 @@ def summary_report(
 
     The number of queries does not depend on the amount of data.
     """
+    scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
+    encounters, outings = scope.encounters, scope.outings
+
+    report: dict = {}
+    report.update(_encounter_figures(encounters))
+    report["by_municipality"] = _by_municipality(encounters)
+    report["by_month"] = _by_month(encounters, start, end)
+    report.update(_person_figures(encounters, start, end))
+    report.update(_outing_figures(outings))
+    report.update(_referral_figures(scope.referrals))
+    report.update(_feedback_figures(scope.feedback))
+    return report
+
+
+@dataclass
+class _Scope:
+    encounters: QuerySet[Encounter]
+    outings: QuerySet[Outing]
+    referrals: QuerySet[Referral]
+    feedback: QuerySet[ClientFeedback]
+
+
+def _scope(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None,
+    site_type: str | None,
+    team: Team | None,
+) -> _Scope:
+    """The rows each part of the summary counts: the user's scope, the period and the filters."""
     see_all = user.is_superuser
     visible_teams = teams_visible_to(user)
 
@@ -95,15 +147,7 @@ def summary_report(
         referrals = referrals.filter(encounter__site__site_type=site_type)
         feedback = feedback.filter(site__site_type=site_type)
 
-    report: dict = {}
-    report.update(_encounter_figures(encounters))
-    report["by_municipality"] = _by_municipality(encounters)
-    report["by_month"] = _by_month(encounters, start, end)
-    report.update(_person_figures(encounters, start))
-    report.update(_outing_figures(outings))
-    report.update(_referral_figures(referrals))
-    report.update(_feedback_figures(feedback))
-    return report
+    return _Scope(encounters=encounters, outings=outings, referrals=referrals, feedback=feedback)
 
 
 def _count_by(prefix: str, field: str, codes, *, lookup: str = "") -> dict[str, Count]:
@@ -171,8 +215,8 @@ def _by_month(encounters: QuerySet[Encounter], start: datetime.date, end: dateti
     return counts
 
 
-def _person_figures(encounters: QuerySet[Encounter], start: datetime.date) -> dict:
-    """Persons reached in the period, and those whose first encounter ever is in it.
+def _person_figures(encounters: QuerySet[Encounter], start: datetime.date, end: datetime.date) -> dict:
+    """Persons reached in the period, those whose first encounter ever is in it, their contact frequency.
 
     A person reached in the period is new when no encounter anywhere in the
     database, for them or a record merged into them, is dated before the
@@ -188,8 +232,31 @@ def _person_figures(encounters: QuerySet[Encounter], start: datetime.date) -> di
     row = Person.objects.filter(pk__in=Subquery(reached)).aggregate(
         persons_reached=Count("id"),
         persons_new=Count("id", filter=~seen_before[0] & ~seen_before[1] & ~seen_before[2]),
+        persons_engaged=Count("id", filter=Q(engaged_on__isnull=False, engaged_on__lte=end)),
     )
-    return {"persons_reached": row["persons_reached"], "persons_new": row["persons_new"]}
+    frequency = dict.fromkeys(CONTACT_FREQUENCY_BUCKETS, 0)
+    for n in reached.annotate(n=Count("id")).values_list("n", flat=True):  # one row per person reached
+        frequency[contact_frequency_bucket(n)] += 1
+    return {
+        "persons_reached": row["persons_reached"],
+        "persons_new": row["persons_new"],
+        "persons_engaged": row["persons_engaged"],
+        "contact_frequency": frequency,
+    }
+
+
+# Persons by their number of encounters in a period (DESIGN.md vocabulary).
+CONTACT_FREQUENCY_BUCKETS = ("1", "2_5", "6_9", "10_plus")
+
+
+def contact_frequency_bucket(encounters: int) -> str:
+    if encounters <= 1:
+        return "1"
+    if encounters <= 5:
+        return "2_5"
+    if encounters <= 9:
+        return "6_9"
+    return "10_plus"
 
 
 def _seconds(field: str):
@@ -248,3 +315,182 @@ def _feedback_figures(feedback: QuerySet[ClientFeedback]) -> dict:
 def _decimal(value: Decimal) -> float:
     """Two decimals, rounded half up as people do, as a JSON number."""
     return float(value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP))
+
+
+# Reach per outing hour -----------------------------------------------------
+
+REACH_GROUPS = ("site", "site_type", "municipality")
+_REACH_GROUP_FIELDS = {"site": "site_id", "site_type": "site__site_type", "municipality": "site__municipality__code"}
+
+
+def reach_report(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    group: str,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> dict:
+    """Reach per outing hour by site, site type or municipality (the reach endpoint's JSON)."""
+    return reach_report_raw(
+        user=user, start=start, end=end, group=group, municipality=municipality, site_type=site_type, team=team
+    )
+
+
+def reach_report_raw(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    group: str,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> dict:
+    """Reach per outing hour, computed from the raw tables.
+
+    Covers the done outings of the period under the summary's scope and
+    filters (as `outings_done` does); encounters and conversations are those
+    that belong to these outings, whatever their own date. Encounters logged
+    without an outing are not in reach. Hours are duration × participants.
+    Keys: the site id (sites with at least one such outing, with `name`), the
+    site-type code (every code, zeros where none) or the municipality code
+    (municipalities with at least one such outing).
+    """
+    if group not in REACH_GROUPS:
+        raise ValueError(f"Unknown reach group: {group}")
+    scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
+    done = scope.outings.order_by()
+    field = _REACH_GROUP_FIELDS[group]
+
+    figures: dict = {}
+    for row in done.values(field).annotate(n=Count("id"), tallied=Coalesce(Sum("tallied_contacts"), 0)):
+        figures[row[field]] = {
+            "outings_done": row["n"],
+            "seconds": 0,
+            "encounters": 0,
+            "conversations": 0,
+            "tallied_contacts": int(row["tallied"]),
+        }
+    participations = Outing.participants.through.objects.filter(
+        outing__in=done.values("id"), outing__end_time__isnull=False
+    )
+    seconds = Sum(_seconds("outing__end_time") - _seconds("outing__start_time"))
+    for row in participations.values(f"outing__{field}").annotate(seconds=seconds):
+        figures[row[f"outing__{field}"]]["seconds"] = row["seconds"] or 0
+    encounters = Encounter.objects.filter(outing__in=done.values("id")).order_by()
+    counted = encounters.values(f"outing__{field}").annotate(
+        n=Count("id"), conversations=Count("id", filter=Q(depth=Depth.CONVERSATION))
+    )
+    for row in counted:
+        figures[row[f"outing__{field}"]].update(encounters=row["n"], conversations=row["conversations"])
+    return _reach_rows(group, figures)
+
+
+def _reach_rows(group: str, figures: dict) -> dict:
+    """The reach endpoint's JSON from per-key sums (`seconds` of outing time × participants)."""
+    empty = {"outings_done": 0, "seconds": 0, "encounters": 0, "conversations": 0, "tallied_contacts": 0}
+    names: dict = {}
+    if group == "site_type":
+        keys = list(SiteType.values)
+    elif group == "site":
+        names = dict(FieldSite.objects.filter(pk__in=list(figures)).values_list("id", "name"))
+        keys = sorted(figures, key=lambda pk: (names.get(pk, ""), pk))
+    else:
+        keys = sorted(figures)
+    rows = []
+    for key in keys:
+        sums = figures.get(key, empty)
+        hours = Decimal(sums["seconds"]) / 3600
+        row: dict = {"key": key}
+        if group == "site":
+            row["name"] = names.get(key, "")
+        row.update(
+            outings_done=sums["outings_done"],
+            outing_hours=_decimal(hours),
+            encounters=sums["encounters"],
+            conversations=sums["conversations"],
+            tallied_contacts=sums["tallied_contacts"],
+            contacts_per_outing_hour=(
+                _decimal((sums["encounters"] + sums["tallied_contacts"]) / hours) if hours else None
+            ),
+            conversations_per_outing_hour=_decimal(sums["conversations"] / hours) if hours else None,
+        )
+        rows.append(row)
+    return {"group": group, "rows": rows}
+
+
+# The anonymised statistics extract -----------------------------------------
+
+EXTRACT_DIMENSIONS = ("month", "municipality", "site_type", "gender", "age_group", "depth")
+
+
+def extract_rows(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> list[dict]:
+    """Encounters by month × municipality × site type × gender × age group × depth, unsuppressed.
+
+    One dict per combination with at least one encounter, `encounters` an
+    integer; `suppress_extract` hides the small counts before they leave.
+    No identifiers, free text or person ids: only vocabulary codes.
+    """
+    return extract_rows_raw(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
+
+
+def extract_rows_raw(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> list[dict]:
+    scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
+    rows = (
+        scope.encounters.order_by()
+        .annotate(month=TruncMonth("occurred_on"))
+        .values("month", "site__municipality__code", "site__site_type", "gender", "age_group", "depth")
+        .annotate(n=Count("id"))
+    )
+    return _extract_sorted(
+        {
+            "month": _month_key(row["month"]),
+            "municipality": row["site__municipality__code"],
+            "site_type": row["site__site_type"],
+            "gender": row["gender"],
+            "age_group": row["age_group"],
+            "depth": row["depth"],
+            "encounters": row["n"],
+        }
+        for row in rows
+    )
+
+
+def _extract_sorted(rows) -> list[dict]:
+    return sorted(rows, key=lambda row: tuple(row[name] for name in EXTRACT_DIMENSIONS))
+
+
+def suppression_threshold() -> int:
+    """Counts below this leave the system only as "<N" (setting REPORTS_SUPPRESSION_THRESHOLD)."""
+    return int(getattr(settings, "REPORTS_SUPPRESSION_THRESHOLD", 5))
+
+
+def suppress_count(count: int, threshold: int) -> int | str:
+    """A count as it may leave the system: 1 … threshold − 1 become "<threshold"; zero stays 0."""
+    if 0 < count < threshold:
+        return f"<{threshold}"
+    return count
+
+
+def suppress_extract(rows: list[dict], threshold: int) -> list[dict]:
+    """The extract's rows with small counts suppressed; shared by the API and the exports."""
+    return [{**row, "encounters": suppress_count(row["encounters"], threshold)} for row in rows]
