@@ -319,5 +319,5 @@ LOGGING = {
 
 # Period reports: counts below this leave the system as "<5"; client feedback
 # is broken down only from this many answers on.
-REPORT_SUPPRESSION_THRESHOLD = int(os.environ.get("REPORT_SUPPRESSION_THRESHOLD", "5"))
-REPORT_FEEDBACK_MIN_ANSWERS = int(os.environ.get("REPORT_FEEDBACK_MIN_ANSWERS", "7"))
+REPORTS_SUPPRESSION_THRESHOLD = int(os.environ.get("REPORTS_SUPPRESSION_THRESHOLD", "5"))
+REPORTS_FEEDBACK_MIN_ANSWERS = int(os.environ.get("REPORTS_FEEDBACK_MIN_ANSWERS", "7"))

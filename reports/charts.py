@@ -17,7 +17,7 @@ BAR_HEIGHT = 12
 GAP = 10
 VALUE_SPACE = 60
 LEGEND_HEIGHT = 22
-FILLS = ["url(#{id}-solid)", "url(#{id}-hatch)"]
+FILLS = ["#003479", "url(#{id}-hatch)"]
 
 _ids = itertools.count(1)
 
@@ -52,8 +52,6 @@ def bar_chart(title, series_labels: list, rows: list[tuple[object, list]]) -> Sa
         f'width="{WIDTH}" height="{height}" role="img" aria-labelledby="{chart_id}-title">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         "<defs>",
-        f'<pattern id="{chart_id}-solid" width="4" height="4" patternUnits="userSpaceOnUse">'
-        '<rect width="4" height="4" fill="#003479"/></pattern>',
         f'<pattern id="{chart_id}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
         '<rect width="3" height="6" fill="#e97025"/></pattern>',

@@ -5,32 +5,28 @@ Primary suppression: a count from 1 to `threshold - 1` is shown as `<5`
 are. Secondary suppression, as statistics offices do it: where a table shows
 the total of a row or a column and exactly one cell of that row or column is
 hidden, the hidden value would be the total minus the others; so the next
-smallest non-zero cell of that row or column is hidden too. Hiding one cell
+smallest non-zero cell of that row or column is hidden too, shown as `x`
+(it is not small, so it does not claim to be). Hiding one cell
 can leave another line with a single hidden cell, so the rule is applied
 until nothing changes.
 """
 
 from collections.abc import Sequence
 
-from django.conf import settings
-
-Cell = int | float | str | None
-
-
-def threshold() -> int:
-    return int(getattr(settings, "REPORT_SUPPRESSION_THRESHOLD", 5))
+from .selectors import suppress_count as _suppress_one
+from .selectors import suppression_threshold
 
 
-def hidden_label(limit: int | None = None) -> str:
-    return f"<{threshold() if limit is None else limit}"
+SECONDARY = "x"
+
+
+def hidden_label(limit: int) -> str:
+    return str(_suppress_one(1, limit))
 
 
 def suppress_count(value: int, limit: int | None = None) -> int | str:
-    """One count on its own: 1 … limit-1 becomes `<limit`."""
-    limit = threshold() if limit is None else limit
-    if 0 < value < limit:
-        return hidden_label(limit)
-    return value
+    """One count on its own: 1 … limit-1 becomes `<limit` (the threshold is a setting)."""
+    return _suppress_one(value, suppression_threshold() if limit is None else limit)
 
 
 def suppress_table(
@@ -47,9 +43,10 @@ def suppress_table(
     worked back from its neighbours, and only then is a second cell hidden.
     The totals themselves are suppressed with `suppress_count`.
     """
-    limit = threshold() if limit is None else limit
+    limit = suppression_threshold() if limit is None else limit
     values = [list(row) for row in cells]
-    hidden = [[0 < value < limit for value in row] for row in values]
+    small = [[0 < value < limit for value in row] for row in values]
+    hidden = [list(row) for row in small]
     lines: list[list[tuple[int, int]]] = []
     if row_totals:
         lines += [[(r, c) for c in range(len(row))] for r, row in enumerate(values)]
@@ -68,6 +65,8 @@ def suppress_table(
                 _value, r, c = min(candidates)
                 hidden[r][c] = True
                 changed = True
+    label = hidden_label(limit)
     return [
-        [hidden_label(limit) if hidden[r][c] else value for c, value in enumerate(row)] for r, row in enumerate(values)
+        [label if small[r][c] else SECONDARY if hidden[r][c] else value for c, value in enumerate(row)]
+        for r, row in enumerate(values)
     ]

@@ -71,7 +71,7 @@ class Table:
 
 
 def min_feedback_answers() -> int:
-    return int(getattr(settings, "REPORT_FEEDBACK_MIN_ANSWERS", 7))
+    return int(getattr(settings, "REPORTS_FEEDBACK_MIN_ANSWERS", 7))
 
 
 def _period_label(period: Period) -> str:
@@ -128,7 +128,7 @@ def build_report(
         return [current[key], old[key]] if compare and old is not None else [current[key]]
 
     def by_codes(key: str, enum, title, *, total: bool = True, note: object = "") -> Table:
-        rows = [Row(code, enum(code).label, values(summary[key], previous, code)) for code in enum.values]
+        rows = [Row(code, enum(code).label, values(summary[key], previous[key] if previous else None, code)) for code in enum.values]
         total_row = None
         if total:
             total_row = Row(
@@ -193,7 +193,7 @@ def build_report(
 
     names = {municipality.code: municipality.name for municipality in Municipality.objects.all()}
     municipality_rows = [
-        Row(code, names.get(code, code), values(summary["by_municipality"], previous, code))
+        Row(code, names.get(code, code), values(summary["by_municipality"], previous["by_municipality"] if previous else None, code))
         for code in summary["by_municipality"]
         if summary["by_municipality"][code] or (previous and previous["by_municipality"].get(code))
     ]

@@ -24,6 +24,7 @@ from . import api, dashboard, exports, services
 from .dashboard import Period
 from .forms import ObservationForm, ObservationReportedForm, PeriodEvaluationForm
 from .permissions import can_manage_reports, can_read_reports, can_record_observations
+from .selectors import suppression_threshold
 from .tables import build_report, period_label, suppressed
 
 PERIOD_KINDS = ("month", "quarter", "year", "custom")
@@ -210,6 +211,7 @@ def period_report_view(request):
         **report,
         "labels": {"successes": _("Successes"), "challenges": _("Challenges"), "lessons": _("Lessons learned")},
         "period_label": period_label(period),
+        "threshold": suppression_threshold(),
         "filters": filters,
         "generated_at": timezone.localtime(),
         "query": query,
