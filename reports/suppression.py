@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from .selectors import suppress_count as _suppress_one
 from .selectors import suppression_threshold
 
-
 SECONDARY = "x"
 
 

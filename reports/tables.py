@@ -128,7 +128,10 @@ def build_report(
         return [current[key], old[key]] if compare and old is not None else [current[key]]
 
     def by_codes(key: str, enum, title, *, total: bool = True, note: object = "") -> Table:
-        rows = [Row(code, enum(code).label, values(summary[key], previous[key] if previous else None, code)) for code in enum.values]
+        rows = [
+            Row(code, enum(code).label, values(summary[key], previous[key] if previous else None, code))
+            for code in enum.values
+        ]
         total_row = None
         if total:
             total_row = Row(
@@ -193,7 +196,11 @@ def build_report(
 
     names = {municipality.code: municipality.name for municipality in Municipality.objects.all()}
     municipality_rows = [
-        Row(code, names.get(code, code), values(summary["by_municipality"], previous["by_municipality"] if previous else None, code))
+        Row(
+            code,
+            names.get(code, code),
+            values(summary["by_municipality"], previous["by_municipality"] if previous else None, code),
+        )
         for code in summary["by_municipality"]
         if summary["by_municipality"][code] or (previous and previous["by_municipality"].get(code))
     ]

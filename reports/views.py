@@ -73,9 +73,10 @@ def _parse_report_parameters(request: HttpRequest) -> tuple[Period, dict]:
         # The API parser reads `query_params` and `user`, as a DRF request has them.
         parsed = api._parse_parameters(SimpleNamespace(query_params=params, user=request.user))
     except api_exceptions.ValidationError as error:
+        detail = error.detail if isinstance(error.detail, dict) else {}
         raise BadParameters(
-            {name: [str(message) for message in messages_] for name, messages_ in error.detail.items()}
-        ) from None  # type: ignore[union-attr]
+            {name: [str(message) for message in problems] for name, problems in detail.items()}
+        ) from None
     except api_exceptions.PermissionDenied:
         raise PermissionDenied from None
     period = Period(parsed.pop("start"), parsed.pop("end"))
@@ -107,7 +108,7 @@ def _filter_codes(filters: dict) -> dict[str, str]:
     }
 
 
-def _picker(request: HttpRequest, period: Period, filters: dict, url_name: str) -> dict:
+def _picker(request, period: Period, filters: dict, url_name: str) -> dict:
     """What the period picker shows: the kinds, the periods before and after, and the filters' choices."""
     today = timezone.localdate()
     shortcuts = [

@@ -133,7 +133,10 @@ def test_a_coordinator_marks_an_observation_reported_upward(client, world, coord
     )
     assert response.status_code == 302
     observation.refresh_from_db()
-    assert (observation.reported_to, observation.reported_on) == ("Social and health committee", datetime.date(2026, 5, 15))
+    assert (observation.reported_to, observation.reported_on) == (
+        "Social and health committee",
+        datetime.date(2026, 5, 15),
+    )
     entry = AuditEntry.objects.filter(model="reports.structuralobservation", action="update").get()
     assert (entry.actor, entry.changes) == (coordinator, ["reported_on", "reported_to"])
 

@@ -282,9 +282,7 @@ def test_the_xlsx_has_every_table_with_small_counts_suppressed(coordinator_clien
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert 'filename="period-report-2026-04-01-2026-06-30.xlsx"' in response["Content-Disposition"]
     workbook = load_workbook(io.BytesIO(response.content))
-    assert {"key_figures", "by_gender", "reach_by_site", "referral_funnel", "communication"} <= set(
-        workbook.sheetnames
-    )
+    assert {"key_figures", "by_gender", "reach_by_site", "referral_funnel", "communication"} <= set(workbook.sheetnames)
     gender = {row[0]: row[1] for row in workbook["by_gender"].iter_rows(min_row=3, values_only=True) if row[0]}
     assert gender["Male"] == "<5"
     assert gender["Female"] == "x"
@@ -332,7 +330,13 @@ def test_the_feedback_mean_needs_seven_answers_everywhere(coordinator_client, wo
         page = rows(table(coordinator_client.get(PERIOD, Q2), "feedback"))["Mean score (1–5)"][0]
         workbook = load_workbook(io.BytesIO(coordinator_client.get(PERIOD, {**Q2, "format": "xlsx"}).content))
         cell = {row[0]: row[1] for row in workbook["feedback"].iter_rows(min_row=3, values_only=True)}
-        lines = list(csv.reader(io.StringIO(coordinator_client.get(PERIOD, {**Q2, "format": "csv", "table": "feedback"}).content.decode())))
+        lines = list(
+            csv.reader(
+                io.StringIO(
+                    coordinator_client.get(PERIOD, {**Q2, "format": "csv", "table": "feedback"}).content.decode()
+                )
+            )
+        )
         return page, cell["Mean score (1–5)"], lines[2][1]
 
     # Six answers of 4: no mean anywhere.
@@ -353,7 +357,14 @@ def test_the_report_agrees_with_the_summary_endpoint(coordinator_client, world, 
         user=coordinator, period=Period(datetime.date(2026, 4, 1), datetime.date(2026, 6, 30)), filters={}
     )
     figures = {row.key: row.values[0] for row in report["tables"][0].rows}
-    for key in ("encounters_total", "persons_reached", "persons_new", "outings_done", "outing_hours", "referrals_total"):
+    for key in (
+        "encounters_total",
+        "persons_reached",
+        "persons_new",
+        "outings_done",
+        "outing_hours",
+        "referrals_total",
+    ):
         assert figures[key] == summary[key]
 
 
