@@ -15,6 +15,7 @@ from outreach.selectors import writable_team_ids
 from outreach.services import apply_changes, audit, ensure_can_write_team, validate_model
 from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
 
+from . import rollups
 from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
 
 # Fields a pseudonymous person must never carry.
@@ -210,6 +211,7 @@ def encounter_create(
     if workers is None:
         workers = list(outing.participants.all()) if outing is not None else [actor]
     encounter.workers.set(workers)
+    rollups.encounters_changed(encounter)
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=["team", "site", "person"])
     return encounter
 
@@ -229,6 +231,7 @@ def encounter_update(
         fields["needs"] = Encounter._meta.get_field("needs").to_python(fields["needs"])
     if "actions" in fields:
         fields["actions"] = Encounter._meta.get_field("actions").to_python(fields["actions"])
+    before = rollups.touched_by([encounter])
     changed = apply_changes(encounter, fields)
     if {"team", "site", "outing", "person"} & set(changed):
         check_encounter_links(
@@ -238,6 +241,7 @@ def encounter_update(
         encounter.occurred_on = domain_date(encounter.occurred_at)
         validate_model(encounter)
         encounter.save()
+        rollups.encounters_changed(encounter, before=before)
     if workers is not None:
         encounter.workers.set(workers)
         changed.append("workers")
@@ -311,7 +315,9 @@ def encounter_delete(*, actor: User, encounter: Encounter, with_referrals: bool 
         audit(actor=actor, action=AuditEntry.Action.DELETE, instance=referral)
         referral.delete()
     audit(actor=actor, action=AuditEntry.Action.DELETE, instance=encounter)
+    touched = rollups.touched_by([encounter])
     encounter.delete()
+    rollups.refresh(touched)
 
 
 def _referral_can_delete(actor: User, referral: Referral, writable_teams: set[int] | None) -> bool:
@@ -544,6 +550,7 @@ def person_merge(*, actor: User, kept: Person, merged: Person) -> PersonMerge:
         rows.update(person=kept)
     merged.merged_into = kept
     merged.save(update_fields=["merged_into", "updated_at"])
+    rollups.persons_changed(kept.pk, merged.pk)
     record = PersonMerge.objects.create(kept=kept, merged=merged, moved=moved, merged_by=actor)
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merged, changes=["merged_into"])
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=record, changes=["kept", "merged"])
@@ -564,6 +571,7 @@ def person_unmerge(*, actor: User, merge: PersonMerge) -> Person:
     merged = merge.merged
     merged.merged_into = None
     merged.save(update_fields=["merged_into", "updated_at"])
+    rollups.persons_changed(merge.kept_id, merged.pk)
     merge.undone_at = timezone.now()
     merge.undone_by = actor
     merge.save(update_fields=["undone_at", "undone_by"])

@@ -5,12 +5,22 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, ExtractSecond, TruncMonth
 
-from encounters.models import Encounter, Person, Referral
+from encounters.models import (
+    Encounter,
+    EncounterDayCount,
+    EncounterMixCount,
+    Person,
+    PersonDayCount,
+    PersonFirstEncounter,
+    Referral,
+)
+from encounters.rollups import CODE_COLUMNS
 from encounters.selectors import encounters_visible_to, referrals_visible_to
-from outreach.models import FieldSite, Municipality, Outing, Team, User
+from outreach.models import FieldSite, Municipality, Outing, OutingDayCount, Team, User
 from outreach.selectors import outings_visible_to, teams_visible_to
 from outreach.vocabulary import (
     AgeGroup,
@@ -44,10 +54,137 @@ def summary_report(
     site_type: str | None = None,
     team: Team | None = None,
 ) -> dict:
-    """The summary report of DESIGN.md ("External contracts"); see `summary_report_raw` for the definitions."""
-    return summary_report_raw(
-        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+    """The summary report of DESIGN.md ("External contracts"); see `summary_report_raw` for the definitions.
+
+    Computed from the rollups (`encounters.rollups`, `outreach.rollups`),
+    which give exactly the raw figures (a property test holds them to it);
+    referrals and client feedback are few and are counted raw. An expert by
+    experience, whose scope is their own outings rather than teams, gets the
+    raw computation.
+    """
+    if not _rollups_apply(user):
+        return summary_report_raw(
+            user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+        )
+    scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
+    where = _rollup_filter(user=user, municipality=municipality, site_type=site_type, team=team)
+    report: dict = _encounter_figures_rolled_up(where, start, end)
+    report.update(_person_figures_rolled_up(where, start, end))
+    report.update(_outing_figures_rolled_up(where, start, end))
+    report.update(_referral_figures(scope.referrals))
+    report.update(_feedback_figures(scope.feedback))
+    return report
+
+
+def _rollups_apply(user: User) -> bool:
+    """The rollups are scoped by team: right for everyone whose scope is a set of teams."""
+    return user.is_authenticated and user.is_active and (user.is_superuser or not user.is_expert)
+
+
+def _rollup_filter(*, user: User, municipality: Municipality | None, site_type: str | None, team: Team | None) -> Q:
+    """The user's scope and the filters, on a rollup row (team and site)."""
+    where = Q()
+    if not user.is_superuser:
+        where &= Q(team__in=teams_visible_to(user))
+    if team is not None:
+        where &= Q(team=team)
+    if municipality is not None:
+        where &= Q(site__municipality=municipality)
+    if site_type:
+        where &= Q(site__site_type=site_type)
+    return where
+
+
+_ENCOUNTER_COLUMNS = ("total", "anonymous", "conversation", *CODE_COLUMNS)
+
+
+def _encounter_figures_rolled_up(where: Q, start: datetime.date, end: datetime.date) -> dict:
+    """Encounter counts and every `by_*`: one query, one row per municipality × site type × month."""
+    rows = (
+        EncounterDayCount.objects.filter(where, day__range=(start, end))
+        .annotate(month=TruncMonth("day"))
+        .values("site__municipality__code", "site__site_type", "month")
+        .annotate(**{f"s_{column}": Sum(column) for column in _ENCOUNTER_COLUMNS})
+        .order_by()
     )
+    sums = dict.fromkeys(_ENCOUNTER_COLUMNS, 0)
+    by_site_type = dict.fromkeys(SiteType.values, 0)
+    by_municipality = dict.fromkeys(Municipality.objects.order_by("code").values_list("code", flat=True), 0)
+    by_month = {_month_key(month): 0 for month in _months(start, end)}
+    for row in rows:
+        for column in _ENCOUNTER_COLUMNS:
+            sums[column] += row[f"s_{column}"]
+        total = row["s_total"]
+        by_site_type[row["site__site_type"]] += total
+        by_municipality[row["site__municipality__code"]] += total
+        by_month[_month_key(row["month"])] += total
+    return {
+        "encounters_total": sums["total"],
+        "encounters_anonymous": sums["anonymous"],
+        "encounters_with_person": sums["total"] - sums["anonymous"],
+        "encounters_conversation": sums["conversation"],
+        "by_site_type": by_site_type,
+        "by_municipality": by_municipality,
+        "by_month": by_month,
+        "by_need": {code: sums[f"need_{code}"] for code in Need.values},
+        "by_gender": {code: sums[f"gender_{code}"] for code in Gender.values},
+        "by_age_group": {code: sums[f"age_{code}"] for code in AgeGroup.values},
+        "by_contact_kind": {code: sums[f"kind_{code}"] for code in ContactKind.values},
+    }
+
+
+def _person_figures_rolled_up(where: Q, start: datetime.date, end: datetime.date) -> dict:
+    """Persons reached, new, engaged and their contact frequency, in one query over the person-day rollup."""
+    per_person = (
+        PersonDayCount.objects.filter(where, day__range=(start, end))
+        .values("person_id")
+        .annotate(n=Sum("encounters"))
+        .order_by()
+    )
+    inner, params = per_person.query.sql_with_params()
+    person = connection.ops.quote_name(Person._meta.db_table)
+    first = connection.ops.quote_name(PersonFirstEncounter._meta.db_table)
+    sql = f"""
+        SELECT COUNT(*),
+               SUM(CASE WHEN f.first_on >= %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN p.engaged_on IS NOT NULL AND p.engaged_on <= %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.n <= 1 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.n BETWEEN 2 AND 5 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.n BETWEEN 6 AND 9 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.n >= 10 THEN 1 ELSE 0 END)
+        FROM ({inner}) t
+        JOIN {person} p ON p.id = t.person_id
+        LEFT JOIN {first} f ON f.person_id = t.person_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_db_date(start), _db_date(end), *params])
+        reached, new, engaged, *buckets = (int(value or 0) for value in cursor.fetchone())
+    return {
+        "persons_reached": reached,
+        "persons_new": new,
+        "persons_engaged": engaged,
+        "contact_frequency": dict(zip(CONTACT_FREQUENCY_BUCKETS, buckets, strict=True)),
+    }
+
+
+def _db_date(day: datetime.date):
+    return connection.ops.adapt_datefield_value(day)
+
+
+def _outing_figures_rolled_up(where: Q, start: datetime.date, end: datetime.date) -> dict:
+    row = OutingDayCount.objects.filter(where, day__range=(start, end)).aggregate(
+        outings_done=Coalesce(Sum("outings_done"), 0),
+        seconds=Coalesce(Sum("participant_seconds"), 0),
+        tallied=Coalesce(Sum("tallied_contacts"), 0),
+        encounters=Coalesce(Sum("encounters"), 0),
+    )
+    hours = Decimal(row["seconds"]) / 3600
+    return {
+        "outings_done": int(row["outings_done"]),
+        "outing_hours": _decimal(hours),
+        "tallied_contacts": int(row["tallied"]),
+        "encounters_per_outing_hour": _decimal(Decimal(row["encounters"]) / hours) if hours else None,
+    }
 
 
 def summary_report_raw(
@@ -333,10 +470,35 @@ def reach_report(
     site_type: str | None = None,
     team: Team | None = None,
 ) -> dict:
-    """Reach per outing hour by site, site type or municipality (the reach endpoint's JSON)."""
-    return reach_report_raw(
-        user=user, start=start, end=end, group=group, municipality=municipality, site_type=site_type, team=team
+    """Reach per outing hour by site, site type or municipality (the reach endpoint's JSON).
+
+    From the outing rollup; see `reach_report_raw` for the definitions.
+    """
+    if group not in REACH_GROUPS:
+        raise ValueError(f"Unknown reach group: {group}")
+    if not _rollups_apply(user):
+        return reach_report_raw(
+            user=user, start=start, end=end, group=group, municipality=municipality, site_type=site_type, team=team
+        )
+    where = _rollup_filter(user=user, municipality=municipality, site_type=site_type, team=team)
+    field = _REACH_GROUP_FIELDS[group]
+    rows = (
+        OutingDayCount.objects.filter(where, day__range=(start, end))
+        .values(field)
+        .annotate(
+            outings_done=Sum("outings_done"),
+            seconds=Sum("participant_seconds"),
+            encounters=Sum("encounters"),
+            conversations=Sum("conversations"),
+            tallied_contacts=Sum("tallied_contacts"),
+        )
+        .order_by()
     )
+    figures = {row[field]: {name: int(row[name]) for name in _REACH_SUMS} for row in rows}
+    return _reach_rows(group, figures)
+
+
+_REACH_SUMS = ("outings_done", "seconds", "encounters", "conversations", "tallied_contacts")
 
 
 def reach_report_raw(
@@ -442,7 +604,30 @@ def extract_rows(
     integer; `suppress_extract` hides the small counts before they leave.
     No identifiers, free text or person ids: only vocabulary codes.
     """
-    return extract_rows_raw(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
+    if not _rollups_apply(user):
+        return extract_rows_raw(
+            user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+        )
+    where = _rollup_filter(user=user, municipality=municipality, site_type=site_type, team=team)
+    rows = (
+        EncounterMixCount.objects.filter(where, day__range=(start, end))
+        .annotate(month=TruncMonth("day"))
+        .values("month", "site__municipality__code", "site__site_type", "gender", "age_group", "depth")
+        .annotate(n=Sum("encounters"))
+        .order_by()
+    )
+    return _extract_sorted(
+        {
+            "month": _month_key(row["month"]),
+            "municipality": row["site__municipality__code"],
+            "site_type": row["site__site_type"],
+            "gender": row["gender"],
+            "age_group": row["age_group"],
+            "depth": row["depth"],
+            "encounters": int(row["n"]),
+        }
+        for row in rows
+    )
 
 
 def extract_rows_raw(

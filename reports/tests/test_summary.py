@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from encounters import rollups
 from encounters.models import Encounter, Person
 from encounters.services import encounter_create, referral_create
 from encounters.tests.factories import EncounterFactory, PersonFactory
@@ -544,6 +545,7 @@ def test_merged_persons_count_once_from_their_earliest_encounter(client, team_a,
         Person.objects.filter(pk=duplicate.pk).update(merged_into=kept)
         if move_encounters:
             Encounter.objects.filter(person=duplicate).update(person=kept)
+        rollups.persons_changed(duplicate.pk, kept.pk)  # as the merge service does
 
     # As a merge leaves them: the duplicate's February encounter now the kept record's.
     kept, duplicate = PersonFactory(team=team_a), PersonFactory(team=team_a)
