@@ -8,6 +8,7 @@ differently coloured. The table beside the chart holds the same figures.
 
 import itertools
 
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -34,7 +35,7 @@ def _text(value) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+        return number_format(value, 2 if value % 1 else 0, use_l10n=True)
     return str(value)
 
 

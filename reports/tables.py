@@ -41,6 +41,8 @@ class Column:
     key: str
     label: object
     kind: str = COUNT
+    # For a ratio: the count columns it is computed from (hidden with them); empty means every count column.
+    derived_from: tuple[str, ...] = ()
 
 
 @dataclass
@@ -228,8 +230,8 @@ def build_report(
         Column("encounters", _("Encounters")),
         Column("conversations", _("Conversations")),
         Column("tallied_contacts", _("Tallied contacts")),
-        Column("contacts_per_outing_hour", _("Contacts per hour"), RATIO),
-        Column("conversations_per_outing_hour", _("Conversations per hour"), RATIO),
+        Column("contacts_per_outing_hour", _("Contacts per hour"), RATIO, ("encounters", "tallied_contacts")),
+        Column("conversations_per_outing_hour", _("Conversations per hour"), RATIO, ("conversations",)),
     ]
     reach_note = _(
         "Reach counts the encounters of done outings and their tallied brief contacts. Encounters logged without "
@@ -353,7 +355,7 @@ def build_report(
                 Column("suggested", _("Suggested")),
                 Column("made", _("Made")),
                 Column("connected", _("Connected")),
-                Column("connected_rate", _("Connected rate"), RATIO),
+                Column("connected_rate", _("Connected rate"), RATIO, ("suggested", "connected")),
             ],
             funnel_rows,
             Row(
@@ -472,10 +474,7 @@ def suppressed(table: Table, limit: int | None = None) -> Table:
         if (row.kind or COUNT) == COUNT:
             for index, value in zip(count_columns, next(grid_rows), strict=True):
                 new_values[index] = value
-            if any(isinstance(new_values[index], str) for index in count_columns):
-                for index, column in enumerate(table.columns):
-                    if column.kind == RATIO:
-                        new_values[index] = "–"
+            new_values = _hide_derived(table, new_values)
         rows.append(replace(row, values=new_values))
     total = None
     if table.total is not None:
@@ -483,12 +482,22 @@ def suppressed(table: Table, limit: int | None = None) -> Table:
             suppress_count(int(value or 0), limit) if table.columns[index].kind == COUNT else value
             for index, value in enumerate(table.total.values)
         ]
-        if any(isinstance(total_values[index], str) for index in count_columns):
-            total_values = [("–" if table.columns[i].kind == RATIO else v) for i, v in enumerate(total_values)]
+        total_values = _hide_derived(table, total_values)
         total = replace(table.total, values=total_values)
     if table.key == "key_figures":
         rows = _suppress_key_figures(rows, table)
     return replace(table, rows=rows, total=total)
+
+
+def _hide_derived(table: Table, values: list) -> list:
+    """A ratio computed from a hidden count is hidden too ("–"): with the hours beside it, it gives the count back."""
+    hidden = {column.key for column, value in zip(table.columns, values, strict=True) if isinstance(value, str)}
+    counts = {column.key for column in table.columns if column.kind == COUNT}
+    result = list(values)
+    for index, column in enumerate(table.columns):
+        if column.kind == RATIO and hidden & (set(column.derived_from) or counts):
+            result[index] = "–"
+    return result
 
 
 def _suppress_key_figures(rows: list[Row], table: Table) -> list[Row]:

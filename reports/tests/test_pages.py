@@ -397,3 +397,11 @@ def test_an_evaluation_ending_before_it_starts_is_400(coordinator_client, world)
     assert response.status_code == 400
     assert "<code>end</code>" in response.content.decode()
     assert not PeriodEvaluation.objects.exists()
+
+
+def test_a_ratio_is_hidden_only_with_the_counts_it_is_computed_from(coordinator_client, world, team_a):
+    reach = rows(table(coordinator_client.get(PERIOD, {**Q2, "team": team_a.pk}), "reach_by_site"))
+    # Food: 2 outings are few, but 8 encounters and 12 tallied contacts are not: 20 contacts in 6 h stay.
+    assert reach["Food"] == ["<5", 6.0, 8, 7, 12, 3.33, 1.17]
+    # Street: 2 encounters and 1 conversation in 1 h would give the hidden counts back.
+    assert reach["Street"] == ["<5", 1.0, "<5", "<5", 0, "–", "–"]

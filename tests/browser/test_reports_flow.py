@@ -7,6 +7,7 @@ test-artifacts/reports/.
 """
 
 import importlib
+import io
 import re
 
 import pytest
@@ -96,7 +97,8 @@ def test_the_coordinator_reads_the_reports_and_downloads_the_xlsx(browser, live_
                 page.click(".report-links a[href*='format=xlsx']")
             download = download_info.value
             assert re.fullmatch(r"period-report-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.xlsx", download.suggested_filename)
-            workbook = load_workbook(download.path())
+            with open(download.path(), "rb") as file:
+                workbook = load_workbook(io.BytesIO(file.read()))
             assert {"key_figures", "reach_by_site", "by_gender"} <= set(workbook.sheetnames)
         finally:
             context.close()
