@@ -139,9 +139,12 @@ def _recompute(model: type[Model], select_sql: str, condition: Condition) -> Non
     table = connection.ops.quote_name(model._meta.db_table)
     rollup = sql.format(day="day", site="site_id", person="person_id", outing="outing_id")
     source = sql.format(day="e.occurred_on", site="e.site_id", person="e.root", outing="e.outing_id")
+    # Only the person rollups need each encounter's root person (a join);
+    # the others read the encounters table alone.
+    encounters = _ENCOUNTERS_WITH_ROOT if "{person}" in sql or model in _PERSON_ROLLUPS else _ENCOUNTERS
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE {rollup}", params)
-        cursor.execute(select_sql.format(table=table, encounters=_ENCOUNTERS, where=source), params)
+        cursor.execute(select_sql.format(table=table, encounters=encounters, where=source), params)
 
 
 def _with_roots(person_ids: set[int]) -> set[int]:
@@ -157,8 +160,10 @@ def _with_roots(person_ids: set[int]) -> set[int]:
 # normally the root is the encounter's own person.
 PERSON_ROOT = Coalesce("merged_into__merged_into_id", "merged_into_id", "id")
 
+_PERSON_ROLLUPS = (PersonDayCount, PersonFirstEncounter)
 _quote = connection.ops.quote_name
-_ENCOUNTERS = f"""(
+_ENCOUNTERS = f"(SELECT x.*, x.person_id AS root FROM {_quote(Encounter._meta.db_table)} x)"
+_ENCOUNTERS_WITH_ROOT = f"""(
     SELECT x.*, COALESCE(pm.merged_into_id, p.merged_into_id, x.person_id) AS root
     FROM {_quote(Encounter._meta.db_table)} x
     LEFT JOIN {_quote(Person._meta.db_table)} p ON p.id = x.person_id
