@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from outreach.models import AuditEntry
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, municipality
-from reports.models import ClientFeedback, StructuralObservation
+from reports.models import ClientFeedback, PeriodEvaluation, StructuralObservation
 
 
 @pytest.fixture
@@ -126,7 +126,16 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
         CommunicationActivity.objects.create(kind="article", title="Etsivä työ Kuopiossa"),
         StructuralObservation.objects.create(team=team_a, theme="other", municipality=site.municipality),
         ClientFeedback.objects.create(site=site, outing=outing, score=5),
+        PeriodEvaluation.objects.create(start="2026-04-01", end="2026-06-30", lessons="Fewer street outings."),
     ]
+    EncounterFactory(team=team_a, site=site, outing=outing, person=kept)
+    # The report rollups: the factories above keep them, as the services do.
+    from encounters.models import EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter
+    from outreach.models import OutingDayCount, OutingEncounterCount
+
+    rollups = (EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter)
+    records += [model.objects.first() for model in (*rollups, OutingDayCount, OutingEncounterCount)]
+    assert None not in records
     ours = {m for m in admin.site._registry if m._meta.app_label in {"outreach", "encounters", "networks", "reports"}}
     assert ours == {type(record) for record in records}
     client = signed_in(superuser)
