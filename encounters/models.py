@@ -473,14 +473,16 @@ class FollowUp(models.Model):
 # encounters calls in the same transaction; `manage.py rebuild_report_rollups`
 # builds them again from scratch. Rows are keyed by site, not by its
 # municipality or site type, so that editing a site changes no rollup.
+# Their links carry no database constraint: the rows are derived from rows
+# whose own constraints hold, and a rebuild inserts them in bulk.
 
 
 class EncounterDayCount(models.Model):
     """Encounters of one day, team and site, with a count per vocabulary code."""
 
     day = models.DateField()
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
-    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     total = models.PositiveIntegerField(default=0)
     anonymous = models.PositiveIntegerField(default=0)
     conversation = models.PositiveIntegerField(default=0)
@@ -526,8 +528,8 @@ class EncounterMixCount(models.Model):
     """Encounters of one day, team and site by gender × age group × depth (the statistics extract)."""
 
     day = models.DateField()
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
-    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     gender = models.CharField(max_length=10)
     age_group = models.CharField(max_length=10)
     depth = models.CharField(max_length=15)
@@ -548,10 +550,10 @@ class EncounterMixCount(models.Model):
 class PersonDayCount(models.Model):
     """A person's encounters on one day with one team at one site: persons reached and contact frequency."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     day = models.DateField()
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
-    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     encounters = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -569,7 +571,9 @@ class PersonDayCount(models.Model):
 class PersonFirstEncounter(models.Model):
     """The date of a person's first encounter ever (persons new in a period)."""
 
-    person = models.OneToOneField(Person, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    person = models.OneToOneField(
+        Person, on_delete=models.CASCADE, primary_key=True, related_name="+", db_constraint=False
+    )
     first_on = models.DateField()
 
     class Meta:

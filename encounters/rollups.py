@@ -107,6 +107,8 @@ def refresh(touched: Touched) -> None:
 @transaction.atomic
 def rebuild() -> None:
     """Recompute every rollup from the encounters table."""
+    # Without merged records (a fresh demo load) every root is the encounter's own person.
+    merges = Person.objects.filter(merged_into__isnull=False).exists()
     for model, sql in (
         (EncounterDayCount, _DAY_COUNT_SQL),
         (EncounterMixCount, _MIX_COUNT_SQL),
@@ -114,7 +116,7 @@ def rebuild() -> None:
         (PersonFirstEncounter, _FIRST_SQL),
         (OutingEncounterCount, _OUTING_SQL),
     ):
-        _recompute(model, sql, ("1 = 1", []))
+        _recompute(model, sql, ("1 = 1", []), roots=merges)
     outing_rollups.rebuild()
 
 
@@ -133,7 +135,7 @@ def _in(column: str, values: list) -> Condition:
     return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
-def _recompute(model: type[Model], select_sql: str, condition: Condition) -> None:
+def _recompute(model: type[Model], select_sql: str, condition: Condition, *, roots: bool = True) -> None:
     """Delete the rollup rows that match the condition and insert them again from the encounters."""
     sql, params = condition
     table = connection.ops.quote_name(model._meta.db_table)
@@ -141,7 +143,7 @@ def _recompute(model: type[Model], select_sql: str, condition: Condition) -> Non
     source = sql.format(day="e.occurred_on", site="e.site_id", person="e.root", outing="e.outing_id")
     # Only the person rollups need each encounter's root person (a join);
     # the others read the encounters table alone.
-    encounters = _ENCOUNTERS_WITH_ROOT if "{person}" in sql or model in _PERSON_ROLLUPS else _ENCOUNTERS
+    encounters = _ENCOUNTERS_WITH_ROOT if roots and model in _PERSON_ROLLUPS else _ENCOUNTERS
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE {rollup}", params)
         cursor.execute(select_sql.format(table=table, encounters=encounters, where=source), params)

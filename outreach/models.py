@@ -417,12 +417,15 @@ class ApiToken(models.Model):
 # Derived from outings (and, for the encounters that belong to an outing,
 # from the encounter rollups that the encounters app keeps): kept exact by
 # `outreach.rollups`, which the outing services call in their transaction.
+# No database constraints on their links, as for the encounter rollups.
 
 
 class OutingEncounterCount(models.Model):
     """How many encounters, and conversations, were logged in one outing (kept by the encounters app)."""
 
-    outing = models.OneToOneField(Outing, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    outing = models.OneToOneField(
+        Outing, on_delete=models.CASCADE, primary_key=True, related_name="+", db_constraint=False
+    )
     encounters = models.PositiveIntegerField(default=0)
     conversations = models.PositiveIntegerField(default=0)
 
@@ -438,8 +441,8 @@ class OutingDayCount(models.Model):
     """The done outings of one day, team and site: count, participant time, tallies and their encounters."""
 
     day = models.DateField()
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False)
-    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     outings_done = models.PositiveIntegerField(default=0)
     # Duration × participants, in seconds: exact, unlike hours.
     participant_seconds = models.PositiveBigIntegerField(default=0)
