@@ -27,6 +27,9 @@ COUNT = "count"
 HOURS = "hours"
 RATIO = "ratio"
 TEXT = "text"
+# Counts of the team's own work products (observations, communication), not of people met: the period report
+# lists the observations themselves, so hiding their number would hide nothing.
+PLAIN = "plain"
 
 FREQUENCY_BUCKETS = [
     ("1", _("1 encounter")),
@@ -411,7 +414,7 @@ def build_report(
         Table(
             "observations",
             _("Structural observations by theme"),
-            [Column("count", _("Observations"))],
+            [Column("count", _("Observations"), PLAIN)],
             [
                 Row(code, StructuralObservation.Theme(code).label, [theme_counts.get(code, 0)])
                 for code in StructuralObservation.Theme.values
@@ -424,7 +427,7 @@ def build_report(
         Table(
             "communication",
             _("Communication activities"),
-            [Column("count", _("Activities")), Column("audience", _("Audience reached"))],
+            [Column("count", _("Activities"), PLAIN), Column("audience", _("Audience reached"), PLAIN)],
             [
                 Row(
                     code,
