@@ -26,3 +26,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("", include("outreach.urls")),
 ]
+
+# JSON answers for the API, the HTML pages elsewhere.
+handler404 = "outreach.views.page_not_found"
+handler500 = "outreach.views.server_error"

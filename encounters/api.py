@@ -11,6 +11,7 @@ experience never see named persons nor the named fields, and cannot name
 anyone.
 """
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -30,12 +31,11 @@ from outreach.api import (
     municipality_filter,
     request_user,
     text_field,
-    validate_plausible_date,
     visible_choice_filter,
 )
 from outreach.models import AuditEntry, FieldSite, Outing, Team, User
 from outreach.selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to
-from outreach.services import audit
+from outreach.services import audit, was_replayed
 from outreach.vocabulary import (
     Action,
     AgeGroup,
@@ -48,7 +48,7 @@ from outreach.vocabulary import (
     SiteType,
 )
 
-from .models import BIRTH_YEAR_MAX, BIRTH_YEAR_MIN, Consent, Encounter, FollowUp, Person, Referral
+from .models import Consent, Encounter, FollowUp, Person, Referral
 from .selectors import encounters_visible_to, follow_ups_visible_to, persons_visible_to, referrals_visible_to
 from .services import (
     DIRECT_IDENTIFIERS,
@@ -60,10 +60,10 @@ from .services import (
     person_create,
     person_make_named,
     person_update,
+    quick_log_save,
     referral_create,
     referral_update,
 )
-from .validators import validate_identity_code
 
 TEAM_HELP = _("May be left out by a user who belongs to exactly one team.")
 
@@ -87,16 +87,14 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         help_text=_("`named` only after consent: see POST /api/v1/persons/{id}/make-named/."),
     )
     alias = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    birth_year = serializers.IntegerField(
-        min_value=BIRTH_YEAR_MIN, max_value=BIRTH_YEAR_MAX, required=False, allow_null=True
-    )
+    birth_year = serializers.IntegerField(required=False, allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     identity_code = serializers.CharField(max_length=11, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-    engaged_on = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    engaged_on = serializers.DateField(required=False, allow_null=True)
     notes = text_field()
 
     class Meta:
@@ -132,14 +130,6 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
                         "Names, identity codes and contact details are recorded only after consent: "
                         "make the person named first."
                     )
-            alias = attrs.get("alias", getattr(self.instance, "alias", ""))
-            if not (alias or "").strip():
-                errors["alias"] = _("A pseudonymous person needs an alias.")
-        else:
-            first = attrs.get("first_name", self.instance.first_name)
-            last = attrs.get("last_name", self.instance.last_name)
-            if not (first or "").strip() and not (last or "").strip():
-                errors["last_name"] = _("A named person needs a first or last name.")
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -159,19 +149,12 @@ class MakeNamedSerializer(serializers.Serializer):
         max_length=10,
         help_text=_("What the person agreed to; must include `personal_data`."),
     )
-    consent_given_on = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    consent_given_on = serializers.DateField(required=False, allow_null=True)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    identity_code = serializers.CharField(
-        max_length=11, required=False, allow_blank=True, validators=[validate_identity_code]
-    )
+    identity_code = serializers.CharField(max_length=11, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-
-    def validate(self, attrs):
-        if not attrs.get("first_name", "").strip() and not attrs.get("last_name", "").strip():
-            raise serializers.ValidationError({"last_name": _("A named person needs a first or last name.")})
-        return attrs
 
 
 class PersonFilter(filters.FilterSet):
@@ -253,7 +236,6 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         help_text=_("May be left out when an outing is given: the outing's site."),
     )
     occurred_at = serializers.DateTimeField(
-        validators=[validate_plausible_date],
         help_text=_("ISO 8601 with offset, e.g. 2026-05-12T10:30:00+03:00; shown in Europe/Helsinki time."),
     )
     contact_kind = serializers.ChoiceField(choices=ContactKind.choices, required=False)
@@ -272,7 +254,7 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
     actions = serializers.ListField(
         child=serializers.ChoiceField(choices=Action.choices), required=False, max_length=50
     )
-    duration_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60, required=False, allow_null=True)
+    duration_minutes = serializers.IntegerField(required=False, allow_null=True)
     notes = text_field()
     workers = VisibleRelatedField(
         scope=users_visible_to,
@@ -340,6 +322,44 @@ class EncounterFilter(date_range_filterset("occurred_on")):  # type: ignore[misc
         return queryset.filter(needs__has=value)
 
 
+class QuickLogSerializer(serializers.Serializer):
+    """The field page's quick log: an encounter at an outing, optionally with a new person and a referral."""
+
+    outing = VisibleRelatedField(scope=outings_visible_to, queryset=Outing.objects.all())
+    occurred_at = serializers.DateTimeField(required=False, help_text=_("Left out: now."))
+    client_uuid = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text=_("Generated by the device; a resend with the same UUID logs once."),
+    )
+    person = VisibleRelatedField(
+        scope=persons_visible_to, queryset=Person.objects.all(), required=False, allow_null=True
+    )
+    contact_kind = serializers.ChoiceField(choices=ContactKind.choices, required=False)
+    depth = serializers.ChoiceField(choices=Depth.choices, required=False)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False)
+    age_group = serializers.ChoiceField(choices=AgeGroup.choices, required=False)
+    first_contact = serializers.BooleanField(required=False, allow_null=True)
+    needs = serializers.ListField(child=serializers.ChoiceField(choices=Need.choices), required=False, max_length=50)
+    actions = serializers.ListField(
+        child=serializers.ChoiceField(choices=Action.choices), required=False, max_length=50
+    )
+    duration_minutes = serializers.IntegerField(required=False, allow_null=True)
+    notes = text_field()
+    new_alias = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text=_("A new pseudonymous person, met now.")
+    )
+    new_birth_year = serializers.IntegerField(required=False, allow_null=True)
+    new_gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    referral_service_kind = serializers.ChoiceField(
+        choices=ServiceKind.choices, required=False, allow_blank=True, help_text=_("A referral made now.")
+    )
+    referral_partner = VisibleRelatedField(
+        scope=_partners, queryset=PartnerOrganisation.objects.all(), required=False, allow_null=True
+    )
+    referral_status = serializers.ChoiceField(choices=ReferralStatus.choices, required=False)
+
+
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(EncounterSerializer)))
 class EncounterViewSet(IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceViewSet):
     """Meetings, anonymous or with a person. Experts by experience see and log encounters only in
@@ -366,6 +386,26 @@ class EncounterViewSet(IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceV
     def destroy(self, request, *args, **kwargs):
         encounter_delete(actor=request.user, encounter=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Log an encounter at an outing, with a new person and a referral, all or nothing",
+        request=QuickLogSerializer,
+        responses=idempotent_create_responses(EncounterSerializer),
+    )
+    @action(detail=False, methods=["post"], url_path="quick-log")
+    def quick_log(self, request):
+        """The field page's quick log (`quick_log_save`): errors of the new person's fields are keyed
+        `new_*`, those of the referral `referral_*`."""
+        serializer = QuickLogSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.setdefault("occurred_at", timezone.now())
+        for name in ("new_alias", "new_gender", "referral_service_kind"):
+            data[name] = data.get(name) or ""
+        encounter = quick_log_save(actor=request.user, **data)
+        if was_replayed(encounter):
+            return Response(self.fresh_data(encounter), headers={"Idempotent-Replayed": "true"})
+        return Response(self.fresh_data(encounter), status=status.HTTP_201_CREATED)
 
 
 # Referrals -----------------------------------------------------------------
@@ -395,10 +435,8 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "ended; made → connected, declined, not_reached or ended; connected → ended."
         ),
     )
-    referred_on = serializers.DateField(
-        required=False, validators=[validate_plausible_date], help_text=_("Defaults to today.")
-    )
-    follow_up_due = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    referred_on = serializers.DateField(required=False, help_text=_("Defaults to today."))
+    follow_up_due = serializers.DateField(required=False, allow_null=True)
     outcome_notes = text_field()
     client_uuid = serializers.UUIDField(
         required=False,
@@ -468,13 +506,6 @@ class ReferralViewSet(IdempotentCreateMixin, ServiceViewSet):
         fields.pop("client_uuid", None)  # fixed at creation
         serializer.instance = referral_update(actor=self.request.user, referral=serializer.instance, **fields)
 
-    def content_for_comparison(self, data):
-        # The service links the encounter's person when none is given.
-        data = dict(data)
-        if data.get("person") is None and data.get("encounter") is not None and "person" in data:
-            data["person"] = data["encounter"].person
-        return data
-
 
 # Follow-ups ----------------------------------------------------------------
 
@@ -494,8 +525,8 @@ class FollowUpSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         allow_null=True,
         help_text=_("Left out: the caller."),
     )
-    due_on = serializers.DateField(validators=[validate_plausible_date])
-    done_on = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    due_on = serializers.DateField()
+    done_on = serializers.DateField(required=False, allow_null=True)
     contact_kind = serializers.ChoiceField(choices=ContactKind.choices, required=False)
     notes = text_field()
 
