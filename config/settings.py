@@ -370,3 +370,8 @@ def production_problems() -> list[str]:
 
 
 PRODUCTION_PROBLEMS = production_problems()
+
+# Period reports: counts below this leave the system as "<5"; client feedback
+# is broken down only from this many answers on.
+REPORTS_SUPPRESSION_THRESHOLD = int(os.environ.get("REPORTS_SUPPRESSION_THRESHOLD", "5"))
+REPORTS_FEEDBACK_MIN_ANSWERS = int(os.environ.get("REPORTS_FEEDBACK_MIN_ANSWERS", "7"))

@@ -24,6 +24,7 @@ urlpatterns = [
     path("account/tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
     path("account/email-change/<str:key>/", token_views.email_change_confirm, name="email_change_confirm"),
     path("field/", include("encounters.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("outreach.urls")),
 ]
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from outreach.admin import COORDINATION, RoleAdmin, TeamListFilter
 
-from .models import ClientFeedback, StructuralObservation
+from .models import ClientFeedback, PeriodEvaluation, StructuralObservation
 from .selectors import feedback_visible_to, observations_visible_to
 
 
@@ -61,3 +61,14 @@ class ClientFeedbackAdmin(RoleAdmin):
 
     def get_queryset(self, request):
         return feedback_visible_to(request.user)
+
+
+@admin.register(PeriodEvaluation)
+class PeriodEvaluationAdmin(RoleAdmin):
+    """Read only: coordinators write a period's evaluation on its period report page (services)."""
+
+    view_roles = COORDINATION
+    read_only = True
+    list_display = ["start", "end", "updated_by", "updated_at"]
+    list_select_related = ["updated_by"]
+    search_fields = ["successes", "challenges", "lessons"]

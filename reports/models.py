@@ -89,3 +89,43 @@ class ClientFeedback(models.Model):
 
     def __str__(self):
         return f"{self.given_on} {self.site} {self.score}"
+
+
+class PeriodEvaluation(models.Model):
+    """The coordinator's own evaluation of a reporting period: what went well, what was hard, what was learned.
+
+    One per period (its first and last day), county-wide: the period report
+    and the dashboard show it beside the figures of that period.
+    """
+
+    start = models.DateField(_("first day"))
+    end = models.DateField(_("last day"))
+    successes = models.TextField(_("successes"), blank=True)
+    challenges = models.TextField(_("challenges"), blank=True)
+    lessons = models.TextField(_("lessons learned"), blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("written by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("period evaluation")
+        verbose_name_plural = _("period evaluations")
+        ordering = ["-start", "-end"]
+        constraints = [
+            models.UniqueConstraint(fields=["start", "end"], name="period_evaluation_unique_period"),
+            FieldCheckConstraint(
+                name="period_evaluation_end_after_start",
+                field="end",
+                condition=Q(end__gte=models.F("start")),
+                violation_error_message=_("The last day cannot be before the first day."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.start}–{self.end}"

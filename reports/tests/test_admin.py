@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from outreach.models import AuditEntry
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, municipality
-from reports.models import ClientFeedback, StructuralObservation
+from reports.models import ClientFeedback, PeriodEvaluation, StructuralObservation
 
 
 @pytest.fixture
@@ -128,6 +128,7 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
         CommunicationActivity.objects.create(kind="article", title="Etsivä työ Kuopiossa"),
         StructuralObservation.objects.create(team=team_a, theme="other", municipality=site.municipality),
         ClientFeedback.objects.create(site=site, outing=outing, score=5),
+        PeriodEvaluation.objects.create(start="2026-04-01", end="2026-06-30", lessons="Fewer street outings."),
     ]
     # The report rollups, kept (here by the factories) for the encounters and the outing above.
     from encounters.models import EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter

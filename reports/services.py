@@ -1,0 +1,117 @@
+"""Writes of the reports app: structural observations, period evaluations, and the audit of every report made."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from outreach.models import FieldSite, Municipality, Team, User
+from outreach.selectors import writable_team_ids
+from outreach.services import apply_changes, audit, audit_bulk, validate_model
+
+from .models import PeriodEvaluation, StructuralObservation
+from .permissions import can_manage_reports, can_read_reports, can_record_observations
+
+
+@transaction.atomic
+def observation_create(
+    *,
+    actor: User,
+    team: Team | None,
+    theme: str,
+    municipality: Municipality | None,
+    description: str,
+    observed_on: datetime.date | None = None,
+    site: FieldSite | None = None,
+) -> StructuralObservation:
+    """Record a structural observation for one of the actor's teams."""
+    if not can_record_observations(actor):
+        raise PermissionDenied
+    if team is None or team.pk not in writable_team_ids(actor):
+        raise ValidationError({"team": _("You cannot record work for this team.")})
+    observation = StructuralObservation(
+        team=team,
+        theme=theme,
+        municipality=municipality,
+        site=site,
+        description=description.strip(),
+        observed_on=observed_on or timezone.localdate(),
+        created_by=actor,
+    )
+    if site is not None and municipality is not None and site.municipality_id != municipality.pk:
+        raise ValidationError({"site": _("The site is in another municipality.")})
+    validate_model(observation, exclude=["created_by"])
+    observation.save()
+    audit(actor=actor, action="create", instance=observation)
+    return observation
+
+
+@transaction.atomic
+def observation_mark_reported(
+    *, actor: User, observation: StructuralObservation, reported_to: str, reported_on: datetime.date | None
+) -> StructuralObservation:
+    """Say to whom and when an observation was reported upward (empty both: not reported)."""
+    if not can_manage_reports(actor):
+        raise PermissionDenied
+    observation = StructuralObservation.objects.select_for_update().get(pk=observation.pk)
+    reported_to = reported_to.strip()
+    if reported_to and reported_on is None:
+        raise ValidationError({"reported_on": _("Give the date it was reported.")})
+    if reported_on is not None and not reported_to:
+        raise ValidationError({"reported_to": _("Say to whom it was reported.")})
+    changed = apply_changes(observation, {"reported_to": reported_to, "reported_on": reported_on})
+    if changed:
+        validate_model(observation)
+        observation.save(update_fields=changed)
+        audit(actor=actor, action="update", instance=observation, changes=changed)
+    return observation
+
+
+@transaction.atomic
+def period_evaluation_save(
+    *,
+    actor: User,
+    start: datetime.date,
+    end: datetime.date,
+    successes: str,
+    challenges: str,
+    lessons: str,
+) -> PeriodEvaluation:
+    """Write (or rewrite) the coordinator's evaluation of the period start–end."""
+    if not can_manage_reports(actor):
+        raise PermissionDenied
+    evaluation = PeriodEvaluation.objects.select_for_update().filter(start=start, end=end).first()
+    fields = {"successes": successes.strip(), "challenges": challenges.strip(), "lessons": lessons.strip()}
+    if evaluation is None:
+        evaluation = PeriodEvaluation(start=start, end=end, updated_by=actor, **fields)
+        validate_model(evaluation, exclude=["updated_by"])
+        evaluation.save()
+        audit(actor=actor, action="create", instance=evaluation)
+        return evaluation
+    changed = apply_changes(evaluation, fields)
+    if changed:
+        evaluation.updated_by = actor
+        evaluation.updated_at = timezone.now()
+        validate_model(evaluation, exclude=["updated_by"])
+        evaluation.save(update_fields=[*changed, "updated_by", "updated_at"])
+        audit(actor=actor, action="update", instance=evaluation, changes=changed)
+    return evaluation
+
+
+@transaction.atomic
+def report_produced(
+    *, actor: User, start: datetime.date, end: datetime.date, report_format: str, filters: dict[str, str]
+) -> None:
+    """The audit entry for a period report that leaves the system: who, which period, which format.
+
+    The filters are written as codes and ids; a report holds no personal data.
+    """
+    if not can_read_reports(actor):
+        raise PermissionDenied
+    details = [f"period={start.isoformat()}/{end.isoformat()}", f"format={report_format}"]
+    details += [f"{name}={value}" for name, value in sorted(filters.items()) if value]
+    # Recorded against the period (the evaluation's record type), since the
+    # report is the period's report, whether or not an evaluation is written.
+    audit_bulk(actor=actor, action="export", model=PeriodEvaluation, details=["period_report", *details])
