@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from networks.models import PartnerOrganisation
 from outreach.models import AuditEntry, FieldSite, Outing, Team, User
 from outreach.selectors import writable_team_ids
-from outreach.services import apply_changes, audit, ensure_can_write_team, validate_model
+from outreach.services import apply_changes, audit, audit_many, ensure_can_write_team, validate_model
 from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
 
 from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
@@ -156,6 +156,10 @@ def check_encounter_links(
         raise ValidationError(errors)
 
 
+# The fields an encounter's creation audit entry names, whichever path created it.
+ENCOUNTER_CREATE_AUDIT = ("team", "site", "person")
+
+
 @transaction.atomic
 def encounter_create(
     *,
@@ -178,12 +182,63 @@ def encounter_create(
     client_uuid: uuid.UUID | None = None,
 ) -> Encounter:
     """Log an encounter. Without `workers`, those of the outing (or the actor) are used."""
+    encounter = _encounter_build(
+        actor=actor,
+        team=team,
+        site=site,
+        occurred_at=occurred_at,
+        outing=outing,
+        person=person,
+        contact_kind=contact_kind,
+        depth=depth,
+        gender=gender,
+        age_group=age_group,
+        first_contact=first_contact,
+        needs=needs,
+        actions=actions,
+        duration_minutes=duration_minutes,
+        notes=notes,
+        client_uuid=client_uuid,
+    )
+    validate_model(encounter)
+    encounter.save()
+    encounter.workers.set(_encounter_workers(actor, outing, workers))
+    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=ENCOUNTER_CREATE_AUDIT)
+    return encounter
+
+
+def _encounter_build(
+    *,
+    actor: User,
+    team: Team,
+    site: FieldSite,
+    occurred_at: datetime.datetime,
+    outing: Outing | None = None,
+    person: Person | None = None,
+    contact_kind: str = ContactKind.FIELD,
+    depth: str = Depth.CONVERSATION,
+    gender: str = Gender.UNKNOWN,
+    age_group: str = "unknown",
+    first_contact: bool | None = None,
+    needs: Iterable[str] = (),
+    actions: Iterable[str] = (),
+    duration_minutes: int | None = None,
+    notes: str = "",
+    client_uuid: uuid.UUID | None = None,
+    writable_teams: set[int] | None = None,
+) -> Encounter:
+    """An unsaved encounter, after the checks of who may log it and of its links.
+
+    `writable_teams` (the actor's `writable_team_ids`) saves a query per row in bulk.
+    """
     if actor.is_expert:
         # Experts log only in their outings, checked with the links below.
         if not actor.teams.filter(pk=team.pk).exists():
             raise ValidationError({"team": _("You cannot record work for this team.")})
-    else:
+    elif writable_teams is None:
         ensure_can_write_team(actor, team)
+    elif team is None or team.pk not in writable_teams:
+        raise ValidationError({"team": _("You cannot record work for this team.")})
     check_encounter_links(actor=actor, team=team, site=site, outing=outing, person=person)
     encounter = Encounter(
         client_uuid=client_uuid,
@@ -205,13 +260,107 @@ def encounter_create(
         created_by=actor,
     )
     encounter.occurred_on = domain_date(occurred_at)
-    validate_model(encounter)
-    encounter.save()
-    if workers is None:
-        workers = list(outing.participants.all()) if outing is not None else [actor]
-    encounter.workers.set(workers)
-    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=["team", "site", "person"])
     return encounter
+
+
+def _encounter_workers(actor: User, outing: Outing | None, workers: Iterable[User] | None) -> list[User]:
+    if workers is None:
+        return list(outing.participants.all()) if outing is not None else [actor]
+    return list(workers)
+
+
+class RowErrors(Exception):
+    """Rows of a bulk write that were refused, by their index in `rows`; nothing was written."""
+
+    def __init__(self, errors: dict[int, ValidationError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} row(s) refused")
+
+
+# Foreign keys that a bulk caller has resolved through the selectors already;
+# full_clean() would look each of them up again, row by row.
+_RESOLVED_LINKS = ["team", "site", "outing", "person", "created_by"]
+# The model's check constraints that the bulk path checks in Python rather
+# than with one query each (a test fails when a constraint is added and this
+# is not updated): the anonymous flag follows from the person by construction,
+# the depth is a field choice, the duration is checked below.
+BULK_CHECKED_CONSTRAINTS = {
+    "encounter_anonymous_has_no_person",
+    "encounter_depth_valid",
+    "encounter_duration_plausible",
+}
+_BULK_SIZE = 2000
+
+
+def _validate_for_bulk(encounter: Encounter) -> None:
+    """`validate_model` without its per-row queries, with the same messages."""
+    errors: dict[str, list] = {}
+    try:
+        encounter.full_clean(exclude=_RESOLVED_LINKS, validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        errors = error.message_dict
+    if encounter.duration_minutes is not None and encounter.duration_minutes > 24 * 60:
+        errors.setdefault("duration_minutes", []).append(_constraint_message(Encounter, "encounter_duration_plausible"))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _constraint_message(model, name: str) -> str:
+    return str(next(c.violation_error_message for c in model._meta.constraints if c.name == name))
+
+
+@transaction.atomic
+def encounters_create_bulk(*, actor: User, rows: Iterable[dict]) -> list[Encounter]:
+    """Log many encounters at once (imports, legacy sheets): all of them or none.
+
+    Each row holds `encounter_create`'s keyword arguments, its links resolved
+    through the selectors for `actor`. Every row gets `encounter_create`'s
+    checks and messages; the records, their workers and their audit entries
+    (the ones `encounter_create` writes) are then inserted in batches. When a
+    row is refused, `RowErrors` names every refused row and nothing is written.
+    """
+    writable_teams = writable_team_ids(actor)
+    built: list[tuple[Encounter, list[User]]] = []
+    errors: dict[int, ValidationError] = {}
+    by_uuid: dict[uuid.UUID, int] = {}
+    for index, fields in enumerate(rows):
+        fields = dict(fields)
+        workers = fields.pop("workers", None)
+        try:
+            encounter = _encounter_build(actor=actor, writable_teams=writable_teams, **fields)
+            _validate_for_bulk(encounter)
+        except ValidationError as error:
+            errors[index] = error
+            continue
+        if encounter.client_uuid is not None:
+            by_uuid[encounter.client_uuid] = index
+        built.append((encounter, _encounter_workers(actor, encounter.outing, workers)))
+    taken_message = _("This client UUID is already used by another record.")
+    uuids = list(by_uuid)
+    for start in range(0, len(uuids), 900):  # SQLite's limit on query parameters
+        taken = Encounter.objects.filter(client_uuid__in=uuids[start : start + 900]).values_list(
+            "client_uuid", flat=True
+        )
+        for client_uuid in taken:
+            if client_uuid is not None:
+                errors[by_uuid[client_uuid]] = ValidationError({"client_uuid": [taken_message]})
+    if errors:
+        raise RowErrors(dict(sorted(errors.items())))
+    through = Encounter.workers.through
+    created: list[Encounter] = []
+    for start in range(0, len(built), _BULK_SIZE):
+        batch = built[start : start + _BULK_SIZE]
+        encounters = Encounter.objects.bulk_create([encounter for encounter, _workers in batch])
+        through.objects.bulk_create(
+            [
+                through(encounter_id=encounter.pk, user_id=worker.pk)
+                for encounter, (_built, workers) in zip(encounters, batch, strict=True)
+                for worker in workers
+            ]
+        )
+        audit_many(actor=actor, action=AuditEntry.Action.CREATE, instances=encounters, changes=ENCOUNTER_CREATE_AUDIT)
+        created.extend(encounters)
+    return created
 
 
 @transaction.atomic
