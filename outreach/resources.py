@@ -54,8 +54,9 @@ from import_export.admin import ImportExportMixin
 from import_export.results import RowResult
 from rest_framework import serializers
 
-from . import services
+from . import permissions, services
 from .api import PK_FIELD, OutingSerializer, SiteSerializer, VisibleRelatedField
+from .exceptions import Conflict
 from .models import AuditEntry, FieldSite, Outing, User
 from .selectors import outings_visible_to, sites_visible_to
 from .vocabulary import Role
@@ -700,6 +701,8 @@ class ServiceResource(resources.ModelResource):
             saved = self.create(self._values) if is_create else self.update(instance, self._changes)
         except PermissionDenied as error:
             raise ValidationError({ROW: [str(error) or _("You may not change this record.")]}) from None
+        except Conflict as conflict:
+            raise conflict.as_validation_error() from None
         except ValidationError as error:
             raise named_errors(error) from None
         if saved is not instance:
@@ -797,7 +800,7 @@ class SiteResource(ServiceResource):
         return sites_visible_to(user).select_related("municipality", "team")
 
     def can_import(self, user):
-        return user.is_active and (user.is_superuser or user.role in (Role.COORDINATOR, Role.ADMIN))
+        return permissions.can_manage_sites(user)
 
     def create(self, values):
         return services.site_create(actor=self.user, **values)
@@ -845,9 +848,7 @@ class OutingResource(ServiceResource):
 
 def may_bulk_import_export(user: User) -> bool:
     """Bulk import and export in the admin: coordinators and admins (and superusers)."""
-    return bool(
-        user.is_authenticated and user.is_active and (user.is_superuser or user.role in (Role.COORDINATOR, Role.ADMIN))
-    )
+    return permissions.is_coordinator_or_admin(user)
 
 
 class RecordImportExportMixin(ImportExportMixin):

@@ -6,9 +6,9 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from encounters import api as encounters_api
 from encounters.models import Encounter, Person
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
+from outreach import services as outreach_services
 from outreach.models import AuditEntry
 from outreach.tests.api_helpers import api_client, ids, results
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory, municipality
@@ -504,16 +504,16 @@ def test_two_sends_racing_make_one_record(worker_a, team_a, site, monkeypatch):
     constraint then decides, and the loser answers as a repeat."""
     key = str(uuid.uuid4())
     first = api_client(worker_a).post(URL, payload(site, client_uuid=key), format="json")
-    real_lookup = encounters_api.EncounterViewSet.repeated_create
+    real_lookup = outreach_services.repeat_of
     calls = []
 
-    def lookup_that_misses_once(self, serializer, client_uuid):
-        calls.append(client_uuid)
+    def lookup_that_misses_once(**kwargs):
+        calls.append(kwargs["client_uuid"])
         if len(calls) == 1:
             return None  # the other send's row was not there yet
-        return real_lookup(self, serializer, client_uuid)
+        return real_lookup(**kwargs)
 
-    monkeypatch.setattr(encounters_api.EncounterViewSet, "repeated_create", lookup_that_misses_once)
+    monkeypatch.setattr(outreach_services, "repeat_of", lookup_that_misses_once)
 
     response = api_client(worker_a).post(URL, payload(site, client_uuid=key), format="json")
 

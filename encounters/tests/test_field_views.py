@@ -11,10 +11,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from encounters import views as field_views
 from encounters.models import Encounter, FollowUp, Person, Referral
 from encounters.tests.factories import EncounterFactory, PersonFactory
 from networks.models import PartnerOrganisation
+from outreach import services as outreach_services
 from outreach.models import AuditEntry, Outing
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory
 from outreach.vocabulary import OutingStatus, Role
@@ -473,14 +473,14 @@ def test_two_sends_racing_make_one_encounter(client, worker_a, outing, monkeypat
     client.force_login(worker_a)
     data = quick_log(new_alias="Kettu")
     client.post(url("encounter_create", outing.pk), data)
-    real = field_views._existing_encounter
+    real = outreach_services.repeat_of
     calls = []
 
-    def first_check_misses(user, client_uuid):
-        calls.append(client_uuid)
-        return None if len(calls) == 1 else real(user, client_uuid)
+    def first_check_misses(**kwargs):
+        calls.append(kwargs["client_uuid"])
+        return None if len(calls) == 1 else real(**kwargs)
 
-    monkeypatch.setattr(field_views, "_existing_encounter", first_check_misses)
+    monkeypatch.setattr(outreach_services, "repeat_of", first_check_misses)
 
     response = client.post(url("encounter_create", outing.pk), data)
 
@@ -967,7 +967,7 @@ def test_an_end_before_the_start_names_the_end_time_and_changes_nothing(client, 
 
     assert response.status_code == 200
     content = html(response)
-    assert "End time: The end time must be after the start time (10:00)." in content
+    assert "End time: An outing must end after it starts." in content
     assert "Keep this." in content
     outing.refresh_from_db()
     assert (outing.status, outing.end_time, outing.observations) == (OutingStatus.PLANNED, None, "")

@@ -22,6 +22,7 @@ from encounters.tests.factories import EncounterFactory, PersonFactory, Referral
 from networks.models import PartnerOrganisation
 from outreach.models import AuditEntry, FieldSite, Outing
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory
+from outreach.validators import plausible_last_day
 from outreach.vocabulary import Role
 
 HELSINKI = datetime.timezone(datetime.timedelta(hours=3))
@@ -744,6 +745,21 @@ def test_export_defaults_to_the_first_superuser(tmp_path, superuser, worker_b, t
 
 
 @pytest.mark.django_db
+def test_a_coordinator_may_not_rename_a_site_of_another_area(tmp_path, coordinator, team_other_area):
+    elsewhere = FieldSiteFactory(name="Kauppatori", team=team_other_area)
+    path = write_csv(tmp_path / "sites.csv", ["id", "name"], [[elsewhere.pk, "Uusi nimi"]])
+    entries = audit_count()
+
+    ok, out, err = run("import_records", "sites", path, "--user", coordinator.email)
+
+    assert not ok
+    assert err.splitlines()[0] == "line 2: row: You may not change this record."
+    elsewhere.refresh_from_db()
+    assert (elsewhere.name, elsewhere.team) == ("Kauppatori", team_other_area)
+    assert audit_count() == entries
+
+
+@pytest.mark.django_db
 def test_an_encounter_dated_out_of_range_is_refused(tmp_path, worker_a, team_a, site, outing):
     path = write_csv(
         tmp_path / "encounters.csv",
@@ -757,7 +773,8 @@ def test_an_encounter_dated_out_of_range_is_refused(tmp_path, worker_a, team_a, 
     ok, out, err = run("import_records", "encounters", path, "--user", worker_a.email)
 
     assert not ok
-    assert err.splitlines()[0] == "line 3: occurred_at: Enter a date between 2000-01-01 and 2099-12-31."
+    last = plausible_last_day().isoformat()
+    assert err.splitlines()[0] == f"line 3: occurred_at: Enter a date between 2000-01-01 and {last}."
     assert Encounter.objects.count() == 0
 
 
