@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -40,8 +39,8 @@ def domain_date(moment: datetime.datetime) -> datetime.date:
     return moment.astimezone(DOMAIN_ZONE).date()
 
 
-# An encounter lasts at most a day; the field's validator says so on every
-# door, the check constraint below in the database.
+# An encounter lasts at most a day: the check constraint
+# encounter_duration_plausible, which model validation runs on every door.
 ENCOUNTER_MAX_MINUTES = 24 * 60
 
 # Birth years outside this range are typing errors, not people (and a birth
@@ -289,9 +288,7 @@ class Encounter(models.Model):
     first_contact = models.BooleanField(_("first contact"), null=True, blank=True)
     needs = CodeSetField(_("needs"), choices_enum=Need)
     actions = CodeSetField(_("actions taken"), choices_enum=Action)
-    duration_minutes = models.PositiveIntegerField(
-        _("duration (minutes)"), null=True, blank=True, validators=[MaxValueValidator(ENCOUNTER_MAX_MINUTES)]
-    )
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

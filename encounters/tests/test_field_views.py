@@ -506,7 +506,7 @@ def test_an_error_keeps_everything_typed_and_names_the_field(client, worker_a, o
 
     assert response.status_code == 200
     content = html(response)
-    assert "Duration (minutes): Ensure this value is less than or equal to 1440." in content
+    assert "Duration (minutes): An encounter lasts at most 24 hours." in content
     assert 'href="#id_duration_minutes"' in content
     # Everything typed and chosen is still there.
     assert "Talked about the winter shelter." in content
@@ -976,8 +976,8 @@ def test_an_end_before_the_start_names_the_end_time_and_changes_nothing(client, 
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("fi", "Kesto (minuuttia): Varmista, että arvo on enintään 1440."),
-        ("sv", "Längd (minuter): Kontrollera att värdet är mindre än eller lika med 1440."),
+        ("fi", "Kesto (minuuttia): Kohtaaminen voi kestää enintään 24 tuntia."),
+        ("sv", "Längd (minuter): Ett möte kan pågå högst 24 timmar."),
     ],
 )
 def test_errors_name_the_field_in_the_users_language(client, worker_a, outing, language, expected):
