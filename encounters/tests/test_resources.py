@@ -303,7 +303,7 @@ def test_batched_and_service_paths_refuse_the_same_rows_for_the_same_reasons(wor
     assert service == batched
     assert set(service) == {2, 3, 4, 5, 6}
     assert service[2] == {"site": ["The site differs from the outing's site."]}
-    assert service[3] == {"duration_minutes": ["Ensure this value is less than or equal to 1440."]}
+    assert service[3] == {"duration_minutes": ["An encounter lasts at most 24 hours."]}
     assert list(service[6]) == ["duration_minutes"]
     assert Encounter.objects.count() == 0
 
