@@ -404,6 +404,8 @@ class RowErrors(Exception):
 # Foreign keys that a bulk caller has resolved through the selectors already;
 # full_clean() would look each of them up again, row by row.
 _RESOLVED_LINKS = ["team", "site", "outing", "person", "created_by"]
+# Validated before the Helsinki date is computed from it (as `_encounter_save` does).
+_VALIDATED_FIRST = ["occurred_at"]
 # The model's check constraints that the bulk path checks in Python rather
 # than with one query each (a test fails when a constraint is added and this
 # is not updated): the anonymous flag follows from the person by construction,
@@ -420,7 +422,9 @@ def _validate_for_bulk(encounter: Encounter) -> None:
     """`validate_model` without its per-row queries, with the same messages."""
     errors: dict[str, list] = {}
     try:
-        encounter.full_clean(exclude=_RESOLVED_LINKS, validate_unique=False, validate_constraints=False)
+        encounter.full_clean(
+            exclude=_RESOLVED_LINKS + _VALIDATED_FIRST, validate_unique=False, validate_constraints=False
+        )
     except ValidationError as error:
         errors = error.message_dict
     # As full_clean does, a constraint is not checked on a field that failed already.

@@ -166,6 +166,92 @@ _FALSE_WORDS = {"ei", "e", "nej"}
 OMIT = object()
 
 
+def _text(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else _as_text(value)
+
+
+def _guarded_text(value: Any) -> str:
+    return strip_formula_guard(_text(value))
+
+
+def _email(value: Any) -> str:
+    return _text(value).strip()
+
+
+def _stripped(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    return _as_text(value).strip() if isinstance(value, float) else value
+
+
+def _id_list(value: Any) -> list[str]:
+    return [part.strip() for part in _as_text(value).split(";") if part.strip()]
+
+
+def _code_list(value: Any) -> list[str]:
+    return [part.strip().lower() for part in _as_text(value).split(";") if part.strip()]
+
+
+def _municipality_code(value: Any) -> str:
+    code = _as_text(value).strip()
+    # Spreadsheets drop the leading zeros of codes such as Helsinki's 091.
+    return code.zfill(3) if code.isdigit() else code
+
+
+def _code(value: Any) -> str:
+    return _as_text(value).strip().lower()
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    text = _as_text(value).strip().lower()
+    return True if text in _TRUE_WORDS else False if text in _FALSE_WORDS else text
+
+
+def _datetime(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return (value if timezone.is_aware(value) else value.replace(tzinfo=HELSINKI)).isoformat()
+    return _as_text(value).strip()
+
+
+def _date(value: Any) -> str:
+    try:
+        return parse_date(value).isoformat()
+    except ValueError:
+        return _as_text(value).strip()
+
+
+def _time(value: Any) -> str:
+    try:
+        return parse_time(value).isoformat()
+    except ValueError:
+        return _as_text(value).strip()
+
+
+def _decimal(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else _as_text(value).strip().replace(",", ".")
+
+
+# How a cell is read, by the kind of the serializer field; the first match
+# counts (an EmailField is a CharField, a DateTimeField is not a DateField).
+_READERS: list[tuple[type, Any]] = [
+    (serializers.EmailField, _email),
+    (serializers.CharField, _guarded_text),
+    (serializers.ManyRelatedField, _id_list),
+    (serializers.ListField, _code_list),
+    (serializers.SlugRelatedField, _municipality_code),
+    (serializers.ChoiceField, _code),
+    (serializers.BooleanField, _boolean),
+    (serializers.DateTimeField, _datetime),
+    (serializers.DateField, _date),
+    (serializers.TimeField, _time),
+    (serializers.DecimalField, _decimal),
+    (serializers.Field, _stripped),
+]
+_READER_OF: dict[type, Any] = {}
+
+
 def cell_to_api(api_field: serializers.Field, value: Any, *, new: bool) -> Any:
     """A spreadsheet cell as the API's JSON would give the field.
 
@@ -174,51 +260,17 @@ def cell_to_api(api_field: serializers.Field, value: Any, *, new: bool) -> Any:
     valid. A blank cell leaves the field out of a new record (its default);
     on an existing record it clears what can be cleared and keeps the rest.
     """
-    if is_blank(value) and not isinstance(api_field, serializers.CharField):
+    kind = type(api_field)
+    reader = _READER_OF.get(kind)
+    if reader is None:
+        reader = _READER_OF[kind] = next(read for base, read in _READERS if isinstance(api_field, base))
+    if reader is not _guarded_text and reader is not _email and is_blank(value):
         if new:
             return OMIT
-        if isinstance(api_field, serializers.ManyRelatedField | serializers.ListField):
+        if reader is _id_list or reader is _code_list:
             return []
         return None if api_field.allow_null else OMIT
-    if isinstance(api_field, serializers.CharField):
-        text = "" if value is None else value if isinstance(value, str) else _as_text(value)
-        if isinstance(api_field, serializers.UUIDField | serializers.EmailField):
-            return text.strip()
-        return strip_formula_guard(text)
-    if isinstance(api_field, serializers.ManyRelatedField):
-        return [part.strip() for part in _as_text(value).split(";") if part.strip()]
-    if isinstance(api_field, serializers.ListField):
-        return [part.strip().lower() for part in _as_text(value).split(";") if part.strip()]
-    if isinstance(api_field, serializers.SlugRelatedField):
-        code = _as_text(value).strip()
-        # Spreadsheets drop the leading zeros of codes such as Helsinki's 091.
-        return code.zfill(3) if code.isdigit() else code
-    if isinstance(api_field, serializers.ChoiceField):
-        return _as_text(value).strip().lower()
-    if isinstance(api_field, serializers.BooleanField):
-        if isinstance(value, bool):
-            return value
-        text = _as_text(value).strip().lower()
-        return True if text in _TRUE_WORDS else False if text in _FALSE_WORDS else text
-    if isinstance(api_field, serializers.DateTimeField):
-        if isinstance(value, datetime.datetime):
-            return (value if timezone.is_aware(value) else value.replace(tzinfo=HELSINKI)).isoformat()
-        return _as_text(value).strip()
-    if isinstance(api_field, serializers.DateField):
-        try:
-            return parse_date(value).isoformat()
-        except ValueError:
-            return _as_text(value).strip()
-    if isinstance(api_field, serializers.TimeField):
-        try:
-            return parse_time(value).isoformat()
-        except ValueError:
-            return _as_text(value).strip()
-    if isinstance(api_field, serializers.DecimalField):
-        return repr(value) if isinstance(value, float) else _as_text(value).strip().replace(",", ".")
-    if isinstance(value, str):
-        return value.strip()
-    return _as_text(value).strip() if isinstance(value, float) else value
+    return reader(value)
 
 
 def api_to_cell(api_field: serializers.Field, value: Any) -> str:
