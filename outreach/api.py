@@ -46,7 +46,15 @@ from .selectors import (
     teams_visible_to,
     users_visible_to,
 )
-from .services import outing_create, outing_tally_record, outing_update, site_create, site_update, was_replayed
+from .services import (
+    default_team,
+    outing_create,
+    outing_tally_record,
+    outing_update,
+    site_create,
+    site_update,
+    was_replayed,
+)
 from .vocabulary import OutingStatus, SiteType
 
 # Shared: errors ------------------------------------------------------------
@@ -187,25 +195,13 @@ def request_user(serializer: serializers.Serializer) -> User:
     return serializer.context["request"].user
 
 
-def default_team(user: User) -> Team:
-    """The caller's only team, for a create that leaves `team` out."""
-    teams = list(user.teams.all()[:2])
-    if len(teams) == 1:
-        return teams[0]
-    if not teams:
-        message = _("You belong to no team: give the team.")
-    else:
-        message = _("You belong to several teams: give the team.")
-    raise serializers.ValidationError({"team": message})
-
-
 class TeamDefaultMixin:
     """For serializers with an optional `team`: fill it in on create, or refuse."""
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
         if self.instance is None and attrs.get("team") is None:
-            attrs["team"] = default_team(request_user(self))
+            attrs["team"] = default_team(request_user(self))  # the services' rule
         return attrs
 
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import permissions
+from . import permissions, rollups
 from .exceptions import Conflict
 from .fields import CodeSetField
 from .models import ApiToken, AuditEntry, FieldSite, Outing, TallyEvent, Team, User
@@ -75,6 +75,20 @@ def ensure_can_write_team(actor: User, team: Team | None, field: str = "team") -
     """Refuse, naming the field, a record for a team the actor may not write for (`permissions.can_write_team`)."""
     if not permissions.can_write_team(actor, team):
         raise ValidationError({field: _("You cannot record work for this team.")})
+
+
+def default_team(user: User) -> Team:
+    """The team of a write that leaves `team` out: the user's only team (DESIGN.md).
+
+    Every door asks this one function; belonging to no team or to several
+    is a ValidationError naming `team`.
+    """
+    teams = list(user.teams.all()[:2]) if user.is_authenticated else []
+    if len(teams) == 1:
+        return teams[0]
+    if not teams:
+        raise ValidationError({"team": _("You belong to no team: give the team.")})
+    raise ValidationError({"team": _("You belong to several teams: give the team.")})
 
 
 def apply_changes(instance: models.Model, fields: dict) -> list[str]:
@@ -179,16 +193,15 @@ def create_once(
 ) -> _M:
     """Run `create` once per `client_uuid` (see `repeat_of`); the one implementation of idempotent creates.
 
-    The model's unique `client_uuid` decides races: two sends at once both
-    find no record, one insert wins, the other's fails inside its savepoint
-    (PostgreSQL makes it wait for the winner's commit) and it answers as a
-    repeat of the winner.
+    Optimistic: the create runs first, inside a savepoint, so that the usual
+    case (a new UUID) costs no extra look-up. A used UUID makes it fail, on
+    model validation's unique check or on the unique constraint itself (two
+    sends at once: both pass the check, one insert wins and PostgreSQL makes
+    the other wait for its commit and fail); the savepoint rolls back all the
+    create did, and the answer is that of a repeat (`repeat_of`).
     """
     if client_uuid is None:
         return create()
-    repeat = repeat_of(model=model, client_uuid=client_uuid, visible=visible, same=same)
-    if repeat is not None:
-        return repeat
     try:
         with transaction.atomic():
             return create()
@@ -415,6 +428,7 @@ def outing_create(
     participants = list(participants)
     _check_participants(team, participants)
     outing.participants.set(participants)
+    rollups.outings_changed(outing)
     audit(
         actor=actor,
         action=AuditEntry.Action.CREATE,
@@ -430,6 +444,7 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
     ensure_can_write_team(actor, outing.team)
     if "team" in fields:
         ensure_can_write_team(actor, fields["team"])
+    before = rollups.slices_of([outing])
     changed = apply_changes(outing, fields)
     if changed:
         validate_model(outing)
@@ -441,11 +456,11 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
             outing.participants.set(participants)
             changed.append("participants")
     if changed:
+        rollups.outings_changed(outing, before=before)
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=outing, changes=changed)
     return outing
 
 
-@transaction.atomic
 def outing_tally_add(*, actor: User, outing: Outing, delta: int, client_uuid: uuid.UUID | None = None) -> int:
     """Add `delta` (±) to the tally of brief contacts; returns the new count (see `outing_tally_record`)."""
     return outing_tally_record(actor=actor, outing=outing, delta=delta, client_uuid=client_uuid).tallied_after
@@ -475,6 +490,7 @@ def outing_tally_record(*, actor: User, outing: Outing, delta: int, client_uuid:
         else:
             Outing.objects.filter(pk=outing.pk).update(tallied_contacts=F("tallied_contacts") + delta)
         outing.refresh_from_db(fields=["tallied_contacts"])
+        rollups.outings_changed(outing)
         event = TallyEvent(outing=outing, delta=delta, tallied_after=outing.tallied_contacts, actor=actor)
         if client_uuid is not None:
             event.client_uuid = client_uuid
@@ -631,6 +647,7 @@ def outing_cancel(*, actor: User, outing: Outing, reason: str = "") -> Outing:
         changed.append("notes")
     validate_model(outing)
     outing.save(update_fields=[*changed, "updated_at"])
+    rollups.outings_changed(outing)
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=outing, changes=changed)
     return outing
 
