@@ -16,6 +16,7 @@ from outreach.selectors import writable_team_ids
 from outreach.services import (
     apply_changes,
     audit,
+    audit_many,
     create_once,
     ensure_can_write_team,
     run_field_validators,
@@ -180,6 +181,10 @@ def check_encounter_links(
         raise ValidationError(errors)
 
 
+# The fields an encounter's creation audit entry names, whichever path created it.
+ENCOUNTER_CREATE_AUDIT = ("team", "site", "person")
+
+
 @transaction.atomic
 def encounter_create(
     *,
@@ -245,10 +250,21 @@ def encounter_create(
 
 
 def _encounter_build(
-    *, actor: User, team: Team, site: FieldSite, outing: Outing | None, person: Person | None, **fields
+    *,
+    actor: User,
+    team: Team,
+    site: FieldSite,
+    outing: Outing | None,
+    person: Person | None,
+    may_log: bool | None = None,
+    **fields,
 ) -> Encounter:
-    """The checks of who may log what where, and the unsaved encounter."""
-    if not permissions.can_log_encounter(actor, team):
+    """The checks of who may log what where, and the unsaved encounter.
+
+    `may_log`: `permissions.can_log_encounter` for this team, when the caller
+    has asked it already (the bulk path asks once per team, not per row).
+    """
+    if not (permissions.can_log_encounter(actor, team) if may_log is None else may_log):
         raise ValidationError({"team": _("You cannot record work for this team.")})
     check_encounter_links(actor=actor, team=team, site=site, outing=outing, person=person)
     return Encounter(
@@ -261,12 +277,9 @@ def _encounter_save(*, actor: User, encounter: Encounter, workers: list[User] | 
     encounter.occurred_on = domain_date(encounter.occurred_at)
     validate_model(encounter)
     encounter.save()
-    if workers is None:
-        outing = encounter.outing
-        workers = list(outing.participants.all()) if outing is not None else [actor]
-    encounter.workers.set(workers)
+    encounter.workers.set(_encounter_workers(actor, encounter.outing, workers))
     rollups.encounters_changed(encounter)
-    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=["team", "site", "person"])
+    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=ENCOUNTER_CREATE_AUDIT)
     return encounter
 
 
@@ -373,6 +386,124 @@ def _prefixed(error: ValidationError, prefix: str) -> ValidationError:
     return ValidationError(
         {name if name == NON_FIELD_ERRORS else f"{prefix}{name}": errors for name, errors in error.error_dict.items()}
     )
+
+
+def _encounter_workers(actor: User, outing: Outing | None, workers: Iterable[User] | None) -> list[User]:
+    if workers is None:
+        return list(outing.participants.all()) if outing is not None else [actor]
+    return list(workers)
+
+
+class RowErrors(Exception):
+    """Rows of a bulk write that were refused, by their index in `rows`; nothing was written."""
+
+    def __init__(self, errors: dict[int, ValidationError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} row(s) refused")
+
+
+# Foreign keys that a bulk caller has resolved through the selectors already;
+# full_clean() would look each of them up again, row by row.
+_RESOLVED_LINKS = ["team", "site", "outing", "person", "created_by"]
+# Validated before the Helsinki date is computed from it (as `_encounter_save` does).
+_VALIDATED_FIRST = ["occurred_at"]
+# The model's check constraints that the bulk path checks in Python rather
+# than with one query each (a test fails when a constraint is added and this
+# is not updated): the anonymous flag follows from the person by construction,
+# the depth is a field choice, the duration is checked below.
+BULK_CHECKED_CONSTRAINTS = {
+    "encounter_anonymous_has_no_person",
+    "encounter_depth_valid",
+    "encounter_duration_plausible",
+}
+_BULK_SIZE = 2000
+
+
+def _validate_for_bulk(encounter: Encounter) -> None:
+    """`validate_model` without its per-row queries, with the same messages."""
+    errors: dict[str, list] = {}
+    try:
+        encounter.full_clean(
+            exclude=_RESOLVED_LINKS + _VALIDATED_FIRST, validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as error:
+        errors = error.message_dict
+    # As full_clean does, a constraint is not checked on a field that failed already.
+    if (
+        "duration_minutes" not in errors
+        and encounter.duration_minutes is not None
+        and encounter.duration_minutes > 24 * 60
+    ):
+        errors.setdefault("duration_minutes", []).append(_constraint_message(Encounter, "encounter_duration_plausible"))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _constraint_message(model, name: str) -> str:
+    return str(next(c.violation_error_message for c in model._meta.constraints if c.name == name))
+
+
+@transaction.atomic
+def encounters_create_bulk(*, actor: User, rows: Iterable[dict]) -> list[Encounter]:
+    """Log many encounters at once (imports, legacy sheets): all of them or none.
+
+    Each row holds `encounter_create`'s keyword arguments, its links resolved
+    through the selectors for `actor`. Every row gets `encounter_create`'s
+    checks and messages; the records, their workers and their audit entries
+    (the ones `encounter_create` writes) are then inserted in batches. When a
+    row is refused, `RowErrors` names every refused row and nothing is written.
+    """
+    may_log: dict[int | None, bool] = {}
+    built: list[tuple[Encounter, list[User]]] = []
+    errors: dict[int, ValidationError] = {}
+    by_uuid: dict[uuid.UUID, int] = {}
+    for index, fields in enumerate(rows):
+        fields = dict(fields)
+        workers = fields.pop("workers", None)
+        fields.setdefault("outing", None)
+        fields.setdefault("person", None)
+        team = fields.get("team")
+        key = team.pk if team is not None else None
+        if key not in may_log:
+            may_log[key] = permissions.can_log_encounter(actor, team)
+        try:
+            encounter = _encounter_build(actor=actor, may_log=may_log[key], **fields)
+            run_field_validators(encounter, "occurred_at")
+            encounter.occurred_on = domain_date(encounter.occurred_at)
+            _validate_for_bulk(encounter)
+        except ValidationError as error:
+            errors[index] = error
+            continue
+        if encounter.client_uuid is not None:
+            by_uuid[encounter.client_uuid] = index
+        built.append((encounter, _encounter_workers(actor, encounter.outing, workers)))
+    taken_message = _("This client UUID is already used by another record.")
+    uuids = list(by_uuid)
+    for start in range(0, len(uuids), 900):  # SQLite's limit on query parameters
+        taken = Encounter.objects.filter(client_uuid__in=uuids[start : start + 900]).values_list(
+            "client_uuid", flat=True
+        )
+        for client_uuid in taken:
+            if client_uuid is not None:
+                errors[by_uuid[client_uuid]] = ValidationError({"client_uuid": [taken_message]})
+    if errors:
+        raise RowErrors(dict(sorted(errors.items())))
+    through = Encounter.workers.through
+    created: list[Encounter] = []
+    for start in range(0, len(built), _BULK_SIZE):
+        batch = built[start : start + _BULK_SIZE]
+        encounters = Encounter.objects.bulk_create([encounter for encounter, _workers in batch])
+        through.objects.bulk_create(
+            [
+                through(encounter_id=encounter.pk, user_id=worker.pk)
+                for encounter, (_built, workers) in zip(encounters, batch, strict=True)
+                for worker in workers
+            ]
+        )
+        audit_many(actor=actor, action=AuditEntry.Action.CREATE, instances=encounters, changes=ENCOUNTER_CREATE_AUDIT)
+        created.extend(encounters)
+    rollups.encounters_changed(*created)
+    return created
 
 
 @transaction.atomic

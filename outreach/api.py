@@ -221,6 +221,21 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
             return self.queryset.none()
         return self.scope(user)
 
+    def to_internal_value(self, data):
+        # A bulk import looks a whole column up at once and hands the records
+        # over in the context (`related_cache`: {scope: {pk: record or None}}),
+        # so that a file of many rows makes a query per chunk, not per cell.
+        cache = self.context.get("related_cache")
+        if cache is None or isinstance(data, bool):
+            return super().to_internal_value(data)
+        pk = self.pk_field.to_internal_value(data)
+        records = cache.setdefault(self.scope, {})
+        if pk not in records:
+            records[pk] = self.get_queryset().filter(pk=pk).first()
+        if records[pk] is None:
+            self.fail("does_not_exist", pk_value=pk)
+        return records[pk]
+
 
 def request_user(serializer: serializers.Serializer) -> User:
     return serializer.context["request"].user

@@ -1,10 +1,13 @@
 """Bulk import and export of records as CSV or XLSX (django-import-export).
 
 Columns are the API's field names (DESIGN.md, "External contracts"): ids for
-links, vocabulary codes, lists joined with ";". Every write goes through the
-services with the acting user, and every link is resolved through the
-selectors for that user, so an import can do no more than the user could do
-by hand, and the services write the audit entries.
+links, vocabulary codes, lists joined with ";". A row is parsed and validated
+by the API's serializer for the resource, exactly as the body of a POST (a
+new record) or a PATCH (an existing one), and saved by the same service, with
+the acting user: an import can do no more than the user could do through the
+API, its messages are the API's, and the services write the audit entries.
+What is left here is what a spreadsheet hands over differently from JSON
+(`cell_to_api`), which record a row is, and the file itself.
 
 An import is all or nothing, whoever calls it (the admin, a command): it runs
 in one transaction that is rolled back when any row is bad, and every bad row
@@ -14,11 +17,15 @@ The `id` column identifies a record to update. A row whose id is empty, or is
 not the id of a record the user may change, creates a new record (with a new
 id): a file exported from one database therefore imports into an empty one.
 
-Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
-carriage return) are written with a leading apostrophe, which the importer
-removes again. django-import-export's own IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT
-would turn every cell into text and drop the `=`, which breaks exact round
-trips; only text columns are guarded here, so negative coordinates stay numbers.
+Formula guard: text that a spreadsheet would run as a formula gets a leading
+apostrophe, which the importer removes again. Not only at the start of a
+cell: a spreadsheet that splits cells on another delimiter than the file's
+(Finnish Excel splits on ";", whatever the file uses) or on a line break
+inside a quoted cell starts a new cell there, so a formula start after any
+of those is guarded too. django-import-export's own
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT would turn every cell into text and
+drop the `=`, which breaks exact round trips; only text columns are guarded
+here, so negative coordinates stay numbers.
 """
 
 from __future__ import annotations
@@ -28,11 +35,10 @@ import csv
 import datetime
 import io
 import re
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,40 +51,43 @@ from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
 from import_export import resources, widgets
 from import_export.admin import ImportExportMixin
-from import_export.fields import Field
 from import_export.results import RowResult
+from rest_framework import serializers
 
-from . import services
-from .models import AuditEntry, FieldSite, Municipality, Outing, Team, User
-from .selectors import member_team_ids, outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to
-from .vocabulary import OutingStatus, Role, SiteType
+from . import permissions, services
+from .api import PK_FIELD, OutingSerializer, SiteSerializer, VisibleRelatedField
+from .exceptions import Conflict
+from .models import AuditEntry, FieldSite, Outing, User
+from .selectors import outings_visible_to, sites_visible_to
+from .vocabulary import Role
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
-# Dates outside this range are typing errors in these records.
-YEAR_MIN, YEAR_MAX = 1900, 2100
 # Key under which errors that belong to no single column are reported.
 ROW = "row"
 
 # Formula neutralisation --------------------------------------------------
 
-_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
-_GUARDED = re.compile(r"^'+[=+\-@\t\r]")
+# Where a spreadsheet may start a cell: the start of the text, and after a
+# cell delimiter or a line break (quotes and spaces before the formula
+# character do not stop Excel either).
+_FORMULA = re.compile(r"(^|[;,\t\r\n])([\" ]*)('*)(?=[=+\-@\t\r])")
+_GUARDED = re.compile(r"(^|[;,\t\r\n])([\" ]*)'('*)(?=[=+\-@\t\r])")
 
 
 def neutralise_formula(text: str) -> str:
-    """Prefix an apostrophe to text a spreadsheet would evaluate.
+    """Put an apostrophe before every formula start a spreadsheet could see.
 
-    Text that already starts with apostrophes before a formula character gets
-    one more, so that `strip_formula_guard` restores it exactly.
+    Apostrophes already there get one more, so that `strip_formula_guard`
+    restores the text exactly.
     """
-    return "'" + text if _FORMULA.match(text) else text
+    return _FORMULA.sub(r"\1\2\3'", text)
 
 
 def strip_formula_guard(text: str) -> str:
-    return text[1:] if _GUARDED.match(text) else text
+    return _GUARDED.sub(r"\1\2\3", text)
 
 
-# Widgets -----------------------------------------------------------------
+# Cells -------------------------------------------------------------------
 
 
 def is_blank(value: Any) -> bool:
@@ -92,104 +101,6 @@ def _as_text(value: Any) -> str:
     return force_str(value)
 
 
-class ImportWidget(widgets.Widget):
-    """A column's conversion. `clean` raises ValueError with a translated message.
-
-    `required`: a blank cell is an error. Otherwise a blank cell means
-    `blank_value` (the model's default where it has one).
-    """
-
-    def __init__(self, *, required: bool = False, blank_value: Any = None):
-        super().__init__(coerce_to_string=True)
-        self.required = required
-        self.blank_value = blank_value
-        self.resource: ServiceResource | None = None
-
-    def bind(self, resource: ServiceResource) -> None:
-        self.resource = resource
-
-    @property
-    def acting_user(self) -> User:
-        """The importing user, for widgets that look records up; import binds the widgets first."""
-        assert self.resource is not None, "bind() the widget to its resource first"
-        return self.resource.acting_user
-
-    def clean(self, value, row=None, **kwargs):
-        if is_blank(value):
-            if self.required:
-                raise ValueError(_("This field is required."))
-            return self.blank_value() if callable(self.blank_value) else self.blank_value
-        return self.parse(value)
-
-    def parse(self, value: Any) -> Any:
-        return value
-
-    def render(self, value, obj=None, **kwargs):
-        return "" if value is None else self.format(value, **kwargs)
-
-    def format(self, value: Any, **kwargs) -> Any:
-        return force_str(value)
-
-
-class TextWidget(ImportWidget):
-    """Free text: kept as it is, apart from the formula guard."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("blank_value", "")
-        super().__init__(**kwargs)
-
-    def clean(self, value, row=None, **kwargs):
-        text = "" if value is None else value if isinstance(value, str) else _as_text(value)
-        if not text.strip():
-            if self.required:
-                raise ValueError(_("This field is required."))
-            return text
-        return strip_formula_guard(text)
-
-    def format(self, value, **kwargs):
-        return neutralise_formula(force_str(value))
-
-
-class CodeWidget(ImportWidget):
-    """One code of a vocabulary (TextChoices)."""
-
-    def __init__(self, choices: type[models.TextChoices], **kwargs):
-        super().__init__(**kwargs)
-        self.codes = [str(code) for code in choices.values]
-
-    def parse(self, value):
-        code = _as_text(value).strip().lower()
-        if code not in self.codes:
-            raise ValueError(
-                _("“%(value)s” is not a valid code; use one of: %(codes)s.")
-                % {"value": _as_text(value).strip(), "codes": ", ".join(self.codes)}
-            )
-        return code
-
-
-class CodeListWidget(ImportWidget):
-    """A set of codes joined with ";", e.g. `housing;substance_use` (a CodeSetField)."""
-
-    def __init__(self, choices: type[models.TextChoices], **kwargs):
-        kwargs.setdefault("blank_value", list)
-        super().__init__(**kwargs)
-        self.codes = [str(code) for code in choices.values]
-
-    def parse(self, value):
-        given = [part.strip().lower() for part in _as_text(value).split(";") if part.strip()]
-        for code in given:
-            if code not in self.codes:
-                raise ValueError(
-                    _("“%(value)s” is not a valid code; use codes from: %(codes)s, separated by “;”.")
-                    % {"value": code, "codes": ", ".join(self.codes)}
-                )
-        # Vocabulary order, as the field stores it, so that equal sets compare equal.
-        return [code for code in self.codes if code in given]
-
-    def format(self, value, **kwargs):
-        return ";".join(value)
-
-
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _FINNISH_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 
@@ -198,24 +109,20 @@ def parse_date(value: Any) -> datetime.date:
     """A date as YYYY-MM-DD (or D.M.YYYY, as Finnish spreadsheets write it)."""
     message = _("Enter a date as YYYY-MM-DD.")
     if isinstance(value, datetime.datetime):
-        day = value.date()
-    elif isinstance(value, datetime.date):
-        day = value
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    text = _as_text(value).strip()
+    if match := _ISO_DATE.match(text):
+        year, month, dom = match.groups()
+    elif match := _FINNISH_DATE.match(text):
+        dom, month, year = match.groups()
     else:
-        text = _as_text(value).strip()
-        if match := _ISO_DATE.match(text):
-            year, month, dom = match.groups()
-        elif match := _FINNISH_DATE.match(text):
-            dom, month, year = match.groups()
-        else:
-            raise ValueError(message)
-        try:
-            day = datetime.date(int(year), int(month), int(dom))
-        except ValueError:
-            raise ValueError(message) from None
-    if not YEAR_MIN <= day.year <= YEAR_MAX:
-        raise ValueError(_("Enter a date between the years %(min)s and %(max)s.") % {"min": YEAR_MIN, "max": YEAR_MAX})
-    return day
+        raise ValueError(message)
+    try:
+        return datetime.date(int(year), int(month), int(dom))
+    except ValueError:
+        raise ValueError(message) from None
 
 
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})(?::(\d{2}))?$")
@@ -237,268 +144,186 @@ def parse_time(value: Any) -> datetime.time:
         raise ValueError(_("Enter a time as HH:MM.")) from None
 
 
+def parse_integer(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = _as_text(value).strip()
+    if not re.fullmatch(r"[+-]?\d{1,18}", text):
+        raise ValueError(_("Enter a whole number."))
+    return int(text)
+
+
 def format_time(value: datetime.time) -> str:
     # HH:MM as the contract says; seconds only where a record has them, so
     # that an export imports back unchanged.
     return value.strftime("%H:%M:%S" if value.second or value.microsecond else "%H:%M")
 
 
-class DateWidget(ImportWidget):
-    def parse(self, value):
-        return parse_date(value)
-
-    def format(self, value, **kwargs):
-        return value.isoformat()
-
-
-class TimeWidget(ImportWidget):
-    def parse(self, value):
-        return parse_time(value)
-
-    def format(self, value, **kwargs):
-        return format_time(value)
+# Spelled out in spreadsheets in the languages of the service.
+_TRUE_WORDS = {"kyllä", "k", "ja"}
+_FALSE_WORDS = {"ei", "e", "nej"}
+# Returned by `cell_to_api` for a cell that leaves the field out.
+OMIT = object()
 
 
-class DateTimeWidget(ImportWidget):
-    """ISO 8601 with offset; a time without offset is Helsinki time."""
+def _text(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else _as_text(value)
 
-    _HAS_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}")
 
-    def parse(self, value):
-        message = _("Enter a date and time as YYYY-MM-DDTHH:MM:SS+03:00 (ISO 8601).")
-        if isinstance(value, datetime.datetime):
-            moment = value
-        else:
-            text = _as_text(value).strip()
-            if not self._HAS_TIME.match(text):
-                raise ValueError(message)
-            if text.endswith(("Z", "z")):
-                text = text[:-1] + "+00:00"
-            try:
-                moment = datetime.datetime.fromisoformat(text)
-            except ValueError:
-                raise ValueError(message) from None
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment, HELSINKI)
-        if not YEAR_MIN <= moment.year <= YEAR_MAX:
-            raise ValueError(
-                _("Enter a date between the years %(min)s and %(max)s.") % {"min": YEAR_MIN, "max": YEAR_MAX}
-            )
-        return moment
+def _guarded_text(value: Any) -> str:
+    return strip_formula_guard(_text(value))
 
-    def format(self, value, **kwargs):
+
+def _email(value: Any) -> str:
+    return _text(value).strip()
+
+
+def _stripped(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    return _as_text(value).strip() if isinstance(value, float) else value
+
+
+def _id_list(value: Any) -> list[str]:
+    return [part.strip() for part in _as_text(value).split(";") if part.strip()]
+
+
+def _code_list(value: Any) -> list[str]:
+    return [part.strip().lower() for part in _as_text(value).split(";") if part.strip()]
+
+
+def _municipality_code(value: Any) -> str:
+    code = _as_text(value).strip()
+    # Spreadsheets drop the leading zeros of codes such as Helsinki's 091.
+    return code.zfill(3) if code.isdigit() else code
+
+
+def _code(value: Any) -> str:
+    return _as_text(value).strip().lower()
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    text = _as_text(value).strip().lower()
+    return True if text in _TRUE_WORDS else False if text in _FALSE_WORDS else text
+
+
+def _datetime(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return (value if timezone.is_aware(value) else value.replace(tzinfo=HELSINKI)).isoformat()
+    return _as_text(value).strip()
+
+
+def _date(value: Any) -> str:
+    try:
+        return parse_date(value).isoformat()
+    except ValueError:
+        return _as_text(value).strip()
+
+
+def _time(value: Any) -> str:
+    try:
+        return parse_time(value).isoformat()
+    except ValueError:
+        return _as_text(value).strip()
+
+
+def _decimal(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else _as_text(value).strip().replace(",", ".")
+
+
+# How a cell is read, by the kind of the serializer field; the first match
+# counts (an EmailField is a CharField, a DateTimeField is not a DateField).
+_READERS: list[tuple[type, Any]] = [
+    (serializers.EmailField, _email),
+    (serializers.CharField, _guarded_text),
+    (serializers.ManyRelatedField, _id_list),
+    (serializers.ListField, _code_list),
+    (serializers.SlugRelatedField, _municipality_code),
+    (serializers.ChoiceField, _code),
+    (serializers.BooleanField, _boolean),
+    (serializers.DateTimeField, _datetime),
+    (serializers.DateField, _date),
+    (serializers.TimeField, _time),
+    (serializers.DecimalField, _decimal),
+    (serializers.Field, _stripped),
+]
+_READER_OF: dict[type, Any] = {}
+
+
+def cell_to_api(api_field: serializers.Field, value: Any, *, new: bool) -> Any:
+    """A spreadsheet cell as the API's JSON would give the field.
+
+    Only the notation differs (numbers as floats, dates as cells or D.M.YYYY,
+    lists joined with ";", the formula guard); the serializer decides what is
+    valid. A blank cell leaves the field out of a new record (its default);
+    on an existing record it clears what can be cleared and keeps the rest.
+    """
+    kind = type(api_field)
+    reader = _READER_OF.get(kind)
+    if reader is None:
+        reader = _READER_OF[kind] = next(read for base, read in _READERS if isinstance(api_field, base))
+    if reader is not _guarded_text and reader is not _email and is_blank(value):
+        if new:
+            return OMIT
+        if reader is _id_list or reader is _code_list:
+            return []
+        return None if api_field.allow_null else OMIT
+    return reader(value)
+
+
+def api_to_cell(api_field: serializers.Field, value: Any) -> str:
+    """A field's stored value as a cell that `cell_to_api` reads back to the same value."""
+    if value is None:
+        return ""
+    if isinstance(api_field, serializers.ManyRelatedField):
+        records = value.all() if hasattr(value, "all") else value
+        return ";".join(str(pk) for pk in sorted(record.pk for record in records))
+    if isinstance(api_field, serializers.SlugRelatedField):
+        return str(getattr(value, api_field.slug_field))
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if isinstance(api_field, serializers.ListField):
+        return ";".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime.datetime):
         local = timezone.localtime(value, HELSINKI)
         return local.isoformat(timespec="microseconds" if local.microsecond else "seconds")
+    if isinstance(value, datetime.time):
+        return format_time(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str) and isinstance(api_field, serializers.CharField | serializers.ReadOnlyField):
+        return neutralise_formula(value)
+    return str(value)
 
 
-class BooleanWidget(ImportWidget):
-    TRUE = {"true", "1", "yes", "y", "kyllä", "k", "ja"}
-    FALSE = {"false", "0", "no", "n", "ei", "e", "nej"}
-
-    def parse(self, value):
-        if isinstance(value, bool):
-            return value
-        text = _as_text(value).strip().lower()
-        if text in self.TRUE:
-            return True
-        if text in self.FALSE:
-            return False
-        raise ValueError(_("Enter true or false."))
-
-    def format(self, value, **kwargs):
-        return "true" if value else "false"
+def error_messages(detail: Any) -> list[str]:
+    """A serializer's error detail for one field as flat messages (lists report by item)."""
+    if isinstance(detail, dict):
+        return [message for value in detail.values() for message in error_messages(value)]
+    if isinstance(detail, list | tuple):
+        return [message for value in detail for message in error_messages(value)]
+    return [str(detail)]
 
 
-class IntegerWidget(ImportWidget):
-    _INT = re.compile(r"^[+-]?\d{1,18}$")
+class ApiFieldWidget(widgets.Widget):
+    """Writes a column as `api_to_cell` (exports and the admin's preview); rows are read by the serializer."""
 
-    def parse(self, value):
-        if isinstance(value, bool):
-            raise ValueError(_("Enter a whole number."))
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        text = _as_text(value).strip()
-        if not self._INT.match(text):
-            raise ValueError(_("Enter a whole number."))
-        return int(text)
-
-    def format(self, value, **kwargs):
-        # XLSX gets a number, CSV its digits.
-        return value if kwargs.get("force_native_type") else str(value)
-
-
-class DecimalWidget(ImportWidget):
-    _DECIMAL = re.compile(r"^[+-]?\d{1,12}([.,]\d{1,12})?$")
-
-    def parse(self, value):
-        text = _as_text(value).strip() if not isinstance(value, float) else repr(value)
-        if not self._DECIMAL.match(text):
-            raise ValueError(_("Enter a number, e.g. 62.89238."))
-        try:
-            return Decimal(text.replace(",", "."))
-        except InvalidOperation:
-            raise ValueError(_("Enter a number, e.g. 62.89238.")) from None
-
-    def format(self, value, **kwargs):
-        return str(value)
-
-
-class UUIDWidget(ImportWidget):
-    def parse(self, value):
-        try:
-            return uuid.UUID(_as_text(value).strip())
-        except ValueError:
-            raise ValueError(_("Enter a valid UUID.")) from None
-
-
-class LinkWidget(ImportWidget):
-    """A link by id, resolved through a selector for the acting user.
-
-    An id that the user may not see is answered like one that exists nowhere:
-    an import never confirms another team's records. Lookups are cached per
-    import and can be preloaded for a whole column.
-    """
-
-    def __init__(self, model: type[models.Model], scope: Callable[[User], QuerySet], **kwargs):
-        super().__init__(**kwargs)
-        self.model = model
-        self.scope = scope
-        self.cache: dict[int, models.Model | None] = {}
-
-    def queryset(self) -> QuerySet:
-        return self.scope(self.acting_user)
-
-    def preload(self, values: Iterable[Any]) -> None:
-        ids = set()
-        for value in values:
-            try:
-                ids.add(self.parse_id(value))
-            except ValueError:
-                continue
-        ids -= set(self.cache)
-        for chunk in chunked(sorted(ids)):
-            found = {obj.pk: obj for obj in self.queryset().filter(pk__in=chunk)}
-            for pk in chunk:
-                self.cache[pk] = found.get(pk)
-
-    @staticmethod
-    def parse_id(value: Any) -> int:
-        if isinstance(value, bool):
-            raise ValueError
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        text = _as_text(value).strip()
-        if not re.fullmatch(r"\d{1,18}", text):
-            raise ValueError
-        return int(text)
-
-    def parse(self, value):
-        try:
-            pk = self.parse_id(value)
-        except ValueError:
-            raise ValueError(_("Enter the id (a whole number).")) from None
-        if pk not in self.cache:
-            self.cache[pk] = self.queryset().filter(pk=pk).first()
-        obj = self.cache[pk]
-        if obj is None:
-            raise ValueError(
-                _("No %(model)s with id %(value)s that you can use.")
-                % {"model": self.model._meta.verbose_name, "value": pk}
-            )
-        return obj
-
-    def format(self, value, **kwargs):
-        return value.pk if kwargs.get("force_native_type") else str(value.pk)
-
-
-class MunicipalityWidget(ImportWidget):
-    """A municipality by its Statistics Finland code, e.g. "297" (Kuopio)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._by_code: dict[str, Municipality] | None = None
-
-    def parse(self, value):
-        if self._by_code is None:
-            self._by_code = {m.code: m for m in Municipality.objects.all()}
-        code = _as_text(value).strip()
-        # Spreadsheets drop the leading zeros of codes such as Helsinki's 091.
-        if code.isdigit():
-            code = code.zfill(3)
-        if code not in self._by_code:
-            raise ValueError(
-                _("No municipality with the Statistics Finland code “%(value)s”.") % {"value": _as_text(value)}
-            )
-        return self._by_code[code]
-
-    def format(self, value, **kwargs):
-        return value.code
-
-
-class UserListWidget(ImportWidget):
-    """Users by id joined with ";": colleagues the acting user can see."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("blank_value", list)
-        super().__init__(**kwargs)
-        self.cache: dict[int, User | None] = {}
-
-    def preload(self, values: Iterable[Any]) -> None:
-        ids = set()
-        for value in values:
-            ids |= set(self._ids(value, strict=False))
-        ids -= set(self.cache)
-        for chunk in chunked(sorted(ids)):
-            found = {user.pk: user for user in users_visible_to(self.acting_user).filter(pk__in=chunk)}
-            for pk in chunk:
-                self.cache[pk] = found.get(pk)
-
-    @staticmethod
-    def _ids(value: Any, *, strict: bool = True) -> list[int]:
-        if is_blank(value):
-            return []
-        ids = []
-        for part in _as_text(value).split(";"):
-            part = part.strip()
-            if not part:
-                continue
-            if not re.fullmatch(r"\d{1,18}", part):
-                if strict:
-                    raise ValueError(_("Enter user ids separated by “;”."))
-                continue
-            ids.append(int(part))
-        return ids
-
-    def parse(self, value):
-        users = []
-        for pk in dict.fromkeys(self._ids(value)):
-            if pk not in self.cache:
-                self.cache[pk] = users_visible_to(self.acting_user).filter(pk=pk).first()
-            if self.cache[pk] is None:
-                raise ValueError(_("No user with id %(value)s that you can use.") % {"value": pk})
-            users.append(self.cache[pk])
-        return users
+    def __init__(self, api_field: serializers.Field):
+        super().__init__(coerce_to_string=True)
+        self.api_field = api_field
 
     def render(self, value, obj=None, **kwargs):
-        if value is None:
-            return ""
-        users = value.all() if hasattr(value, "all") else value
-        return ";".join(str(pk) for pk in sorted(user.pk for user in users))
+        return api_to_cell(self.api_field, value)
 
 
 def chunked(items: list, size: int = 900) -> Iterable[list]:
     # SQLite limits the number of query parameters.
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def column(name: str, widget: ImportWidget) -> Field:
-    """A column named as the API field, read from and written to the same attribute."""
-    return Field(attribute=name, column_name=name, widget=widget)
 
 
 # Files -------------------------------------------------------------------
@@ -638,33 +463,88 @@ class FileError(Exception):
         super().__init__("; ".join(f"{key}: {' '.join(map(str, messages))}" for key, messages in errors.items()))
 
 
-class ServiceResource(resources.ModelResource):
-    """A resource that reads through the selectors and writes through the services.
+def named_errors(error: ValidationError) -> ValidationError:
+    """A service's errors keyed by column; those of no single field go under "row"."""
+    if not hasattr(error, "error_dict"):
+        return ValidationError({ROW: error.messages})
+    messages = error.message_dict
+    if NON_FIELD_ERRORS in messages:
+        messages = dict(messages)
+        messages.setdefault(ROW, []).extend(messages.pop(NON_FIELD_ERRORS))
+    return ValidationError(messages)
 
-    Subclasses declare their columns, `scope` (the selector), `create` and
-    `update` (the services), and optionally `date_field` for exports by period.
-    An instance serves one import or export: it caches the file's lookups.
+
+class QuickRowResult(RowResult):
+    """A row's result without the record's str(), which costs more than the rest of a bulk row.
+
+    For imports without the admin's preview: they report the id, never the record's name.
     """
 
+    def add_instance_info(self, instance):
+        if instance is not None:
+            self.object_id = instance.pk
+
+
+class ServiceResource(resources.ModelResource):
+    """A resource whose rows go through the API's serializer and the services.
+
+    Subclasses name the API's `serializer_class`, `scope` (the selector),
+    `create` and `update` (the services), and optionally `date_field` for
+    exports by period. An instance serves one import or export: it caches
+    the file's lookups. django-import-export's row workflow is kept; its
+    hooks parse the row (`import_instance`), find the record
+    (`get_instance`), leave unchanged rows alone (`skip_row`) and save
+    through the service (`save_instance`, or `bulk_create` in bulk mode).
+    """
+
+    serializer_class: type[serializers.ModelSerializer]
     date_field: str | None = None
     # Columns that must not appear in a file, with the reason.
     forbidden_columns: dict[str, Any] = {}
-    # The column whose blank cell on a new row means "the user's only team".
-    default_team_field: str | None = "team"
+    # Columns whose blank cell keeps an existing record's value.
+    keep_when_blank: frozenset[str] = frozenset()
+    # Set by import-export's metaclass (untyped); declared so that __init__ may replace it.
+    _meta: Any
 
     def __init__(self, user: User | None = None, **kwargs):
         super().__init__(**kwargs)
+        self._meta = copy.copy(type(self)._meta)
         self.user = user
-        # The admin's preview shows a diff per row; commands switch it off.
-        self.compute_diff = True
-        self._file_errors = False
         self._lines: list[int] | None = None
         self._seen: dict[tuple[str, Any], int | None] = {}
         self._existing: dict[int, models.Model | None] = {}
-        self._default_team: Team | None = None
-        for resource_field in self.fields.values():
-            if isinstance(resource_field.widget, ImportWidget):
-                resource_field.widget.bind(self)
+        # Records of the file's links, shared by the serializers (see VisibleRelatedField).
+        self._related: dict[Any, dict[int, Any]] = {}
+        self._parsers: dict[bool, serializers.ModelSerializer] = {}
+        self._values: dict[str, Any] = {}
+        self._changes: dict[str, Any] = {}
+        api_fields = self.serializer_class(context=self._context()).fields
+        for name, resource_field in self.fields.items():
+            resource_field.attribute = name
+            resource_field.widget = ApiFieldWidget(api_fields[name])
+
+    @property
+    def compute_diff(self) -> bool:
+        """The admin's preview shows a diff per row; commands switch it off (it costs a copy of each record)."""
+        return not self._meta.skip_diff
+
+    @compute_diff.setter
+    def compute_diff(self, value: bool) -> None:
+        self._meta.skip_diff = not value
+
+    def get_row_result_class(self):
+        return RowResult if self.compute_diff else QuickRowResult
+
+    def _context(self) -> dict:
+        # The serializers ask the request for its user, and nothing else.
+        return {"request": SimpleNamespace(user=self.user), "related_cache": self._related}
+
+    def parser(self, *, new: bool) -> serializers.ModelSerializer:
+        """The API's serializer, one for new rows and one for updates, reused row after row
+        (as DRF's ListSerializer reuses its child) so that its fields are built once."""
+        if new not in self._parsers:
+            self._parsers[new] = self.serializer_class(context=self._context(), partial=not new)
+        return self._parsers[new]
 
     # Scope -----------------------------------------------------------
 
@@ -682,6 +562,10 @@ class ServiceResource(resources.ModelResource):
             raise PermissionDenied
         return self.scope(self.user).order_by("pk")
 
+    def existing_queryset(self) -> QuerySet:
+        """Records that an `id` in the file may update."""
+        return self.get_queryset()
+
     def can_import(self, user: User) -> bool:
         """Experts by experience log their work by hand; they do not import."""
         return user.is_active and (user.is_superuser or user.role != Role.EXPERT)
@@ -695,6 +579,7 @@ class ServiceResource(resources.ModelResource):
         kwargs["rollback_on_validation_errors"] = True
         if kwargs.get("user") is not None:
             self.user = kwargs["user"]
+            self._parsers.clear()
         return super().import_data(dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=True, **kwargs)
 
     def line(self, row_number: int | None) -> int | str:
@@ -708,189 +593,178 @@ class ServiceResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         # `lines`: where each data row is in the file (see `read_table`).
         self._lines = kwargs.get("lines")
-        if self.user is None or not self.user.is_authenticated or not self.can_import(self.user):
-            self._file_errors = True
-            raise FileError({ROW: [_("You may not import these records.")]})
-        known = {f.column_name for f in self.fields.values()}
         errors: dict[str, list[str]] = {}
-        for name in dataset.headers or []:
-            if name in self.forbidden_columns:
-                errors[name] = [self.forbidden_columns[name]]
-            elif name not in known:
-                errors[name] = [
-                    _("Unknown column; the columns are: %(columns)s.")
-                    % {"columns": ", ".join(self.get_export_headers())}
-                ]
+        if self.user is None or not self.user.is_authenticated or not self.can_import(self.user):
+            errors[ROW] = [_("You may not import these records.")]
+        else:
+            known = {f.column_name for f in self.fields.values()}
+            for name in dataset.headers or []:
+                if name in self.forbidden_columns:
+                    errors[name] = [self.forbidden_columns[name]]
+                elif name not in known:
+                    errors[name] = [
+                        _("Unknown column; the columns are: %(columns)s.")
+                        % {"columns": ", ".join(self.get_export_headers())}
+                    ]
         if errors:
-            self._file_errors = True
+            # No row is read from a file that is refused as a whole.
+            dataset.wipe()
             raise FileError(errors)
         self.preload(dataset)
 
     def preload(self, dataset) -> None:
         """Look up the file's links and existing records a chunk at a time, not per row."""
         headers = dataset.headers or []
-        for resource_field in self.get_import_fields():
-            name = resource_field.column_name
-            if name in headers and hasattr(resource_field.widget, "preload"):
-                resource_field.widget.preload(dataset[name])
+        fields = self.parser(new=True).fields
+        for name in headers:
+            api_field = fields.get(name)
+            if isinstance(api_field, serializers.ManyRelatedField):
+                api_field = api_field.child_relation
+            if not isinstance(api_field, VisibleRelatedField):
+                continue
+            ids: set[int] = set()
+            for value in dataset[name]:
+                for part in _as_text(value).split(";"):
+                    if part.strip().isdigit() and len(part.strip()) <= 18:
+                        ids.add(int(part))
+            records = self._related.setdefault(api_field.scope, {})
+            queryset = self.preload_queryset(api_field.get_queryset())
+            for chunk in chunked(sorted(ids - set(records))):
+                found = {obj.pk: obj for obj in queryset.filter(pk__in=chunk)}
+                records.update({pk: found.get(pk) for pk in chunk})
         if "id" in headers:
             ids = set()
             for value in dataset["id"]:
                 try:
-                    ids.add(LinkWidget.parse_id(value))
-                except ValueError:
+                    ids.add(self.parse_id(value))
+                except ValidationError:
                     continue
             for chunk in chunked(sorted(ids)):
                 found = {obj.pk: obj for obj in self.existing_queryset().filter(pk__in=chunk)}
                 self._existing.update({pk: found.get(pk) for pk in chunk})
 
-    def existing_queryset(self) -> QuerySet:
-        """Records that an `id` in the file may update."""
-        return self.get_queryset()
-
-    def import_row(self, row, instance_loader, **kwargs):
-        """One row: clean every column, then create or update through the service.
-
-        Replaces import-export's row workflow, which sets attributes on a
-        model instance and saves it; here the services do the writing.
-        """
-        row_result = self.get_row_result_class()()
-        if self._file_errors:
-            row_result.import_type = RowResult.IMPORT_TYPE_SKIP
-            return row_result
-        number = kwargs.get("row_number")
-        try:
-            values = self.clean_row(row)
-            self.check_repeats(values, number)
-            instance = self.find_existing(values)
-            values.pop("id", None)
-            if instance is None:
-                self.complete_new(values)
-                row_result.import_type = RowResult.IMPORT_TYPE_NEW
-                original = None
-                obj = self.create(values, row_result=row_result)
-            else:
-                changes = self.changes(instance, values)
-                original = instance
-                if not changes:
-                    row_result.import_type = RowResult.IMPORT_TYPE_SKIP
-                    obj = instance
-                else:
-                    row_result.import_type = RowResult.IMPORT_TYPE_UPDATE
-                    original = copy.copy(instance)
-                    obj = self.update(instance, changes)
-            if self.compute_diff:
-                row_result.add_instance_info(obj)
-            else:
-                # str() of each record costs more than the rest of a batched row.
-                row_result.object_id = obj.pk
-            if self._meta.store_instance or kwargs.get("retain_instance_in_row_result"):
-                row_result.instance = obj
-            if self.compute_diff and not self._meta.skip_diff:
-                diff = self.get_diff_class()(
-                    self, original if original is not None else self._blank(), instance is None
-                )
-                diff.compare_with(self, obj)
-                row_result.diff = diff.as_html()
-        except ValidationError as error:
-            row_result.import_type = RowResult.IMPORT_TYPE_INVALID
-            row_result.validation_error = self._named(error)
-        except PermissionDenied:
-            row_result.import_type = RowResult.IMPORT_TYPE_INVALID
-            row_result.validation_error = ValidationError({ROW: [_("You may not change this record.")]})
-        except Exception as error:  # noqa: BLE001 - reported as a row error, like import-export does.
-            row_result.import_type = RowResult.IMPORT_TYPE_ERROR
-            row_result.errors.append(self.get_error_result_class()(error, row=row, number=number))
-        return row_result
-
-    def _blank(self):
-        return self._meta.model()
+    def preload_queryset(self, queryset: QuerySet) -> QuerySet:
+        """A linked model's records as a row will use them (outings with their participants)."""
+        if queryset.model is Outing:
+            return queryset.prefetch_related("participants")
+        return queryset
 
     @staticmethod
-    def _named(error: ValidationError) -> ValidationError:
-        """Errors keyed by column; those of no single field go under "row"."""
-        if not hasattr(error, "error_dict"):
-            return ValidationError({ROW: error.messages})
-        messages = error.message_dict
-        if NON_FIELD_ERRORS in messages:
-            messages = dict(messages)
-            messages.setdefault(ROW, []).extend(messages.pop(NON_FIELD_ERRORS))
-        return ValidationError(messages)
+    def parse_id(value: Any) -> int:
+        try:
+            return PK_FIELD.to_internal_value(_as_text(value).strip())
+        except serializers.ValidationError as error:
+            raise ValidationError({"id": error_messages(error.detail)}) from None
 
-    def clean_row(self, row) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        errors: dict[str, list[str]] = {}
-        for resource_field in self.get_import_fields():
-            name = resource_field.column_name
-            if name not in row:
-                continue
-            try:
-                values[resource_field.attribute] = resource_field.widget.clean(row[name])
-            except ValueError as error:
-                errors[name] = [str(error)]
-        if errors:
-            raise ValidationError(errors)
-        return values
+    def get_instance(self, instance_loader, row):
+        """The record the row updates, if any: by `id` (see the module's docstring)."""
+        pk = None if is_blank(row.get("id")) else self.parse_id(row["id"])
+        self.check_repeat("id", pk, row)
+        return self.find_existing(pk)
 
-    def check_repeats(self, values: dict[str, Any], number: int | None) -> None:
+    def check_repeat(self, key: str, value: Any, row) -> None:
         """A record may appear once in a file: a repeated id or UUID is an error."""
-        for key in ("id", "client_uuid"):
-            value = values.get(key)
-            if value is None:
-                continue
-            first = self._seen.setdefault((key, value), number)
-            if first != number:
-                raise ValidationError({key: [_("Repeats line %(line)s.") % {"line": self.line(first)}]})
+        if value is None:
+            return
+        number = self._row_number
+        first = self._seen.setdefault((key, value), number)
+        if first != number:
+            raise ValidationError({key: [_("Repeats line %(line)s.") % {"line": self.line(first)}]})
 
-    def find_existing(self, values: dict[str, Any]) -> models.Model | None:
-        pk = values.get("id")
+    def find_existing(self, pk: int | None) -> models.Model | None:
         if pk is None:
             return None
         if pk not in self._existing:
             self._existing[pk] = self.existing_queryset().filter(pk=pk).first()
         return self._existing[pk]
 
-    def complete_new(self, values: dict[str, Any]) -> None:
-        """Fill in what a new record needs: defaults and the required columns."""
-        if self.default_team_field and values.get(self.default_team_field) is None:
-            values[self.default_team_field] = self.default_team()
-        missing = [
-            f.column_name
-            for f in self.get_import_fields()
-            if f.column_name != "id" and f.widget.required and f.attribute not in values
-        ]
-        if missing:
-            raise ValidationError({name: [_("This field is required.")] for name in missing})
+    def before_import_row(self, row, **kwargs):
+        self._row_number = kwargs.get("row_number")
 
-    def default_team(self) -> Team:
-        """The acting user's only team, when a new record leaves `team` out."""
-        if self._default_team is not None:
-            return self._default_team
-        team_ids = member_team_ids(self.acting_user)
-        if len(team_ids) == 1:
-            self._default_team = Team.objects.get(pk=next(iter(team_ids)))
-            return self._default_team
-        if not team_ids:
-            message = _("You belong to no team: give the team.")
-        else:
-            message = _("You belong to several teams: give the team.")
-        assert self.default_team_field is not None, "only resources with a team field default it"
-        raise ValidationError({self.default_team_field: [message]})
+    def import_instance(self, instance, row, **kwargs):
+        """Parse the row with the API's serializer, as a POST (new) or PATCH (existing) body."""
+        new = instance.pk is None
+        if not new and self.as_exported(instance, row):
+            self._values = {}  # the record as it is: nothing to parse, nothing to change
+            return
+        parser = self.parser(new=new)
+        parser.instance = None if new else instance
+        payload = {}
+        for name, value in row.items():
+            api_field = parser.fields.get(name)
+            if name == "id" or api_field is None or api_field.read_only:
+                continue
+            if not new and name in self.keep_when_blank and is_blank(value):
+                continue
+            cell = cell_to_api(api_field, value, new=new)
+            if cell is not OMIT:
+                payload[name] = cell
+        try:
+            self._values = parser.run_validation(payload)
+        except serializers.ValidationError as error:
+            detail = error.detail if isinstance(error.detail, dict) else {ROW: error.detail}
+            raise ValidationError(
+                {ROW if name == "non_field_errors" else name: error_messages(value) for name, value in detail.items()}
+            ) from None
+
+    def as_exported(self, instance: models.Model, row) -> bool:
+        """Whether every cell is what an export of the record writes (a file exported and imported back).
+
+        Such a row reads back to the stored values (the export's promise), so
+        it changes nothing; this spares a re-imported export the parsing.
+        """
+        for name, value in row.items():
+            if name == "id" or (name in self.keep_when_blank and is_blank(value)):
+                continue
+            cell = "" if value is None else value if isinstance(value, str) else _as_text(value)
+            if cell != self.fields[name].export(instance):
+                return False
+        return True
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        """An existing record that the row does not change is left alone (and not audited)."""
+        if import_validation_errors or instance.pk is None:
+            return False
+        self._changes = self.changes(instance, self._values)
+        return not self._changes
 
     def changes(self, instance: models.Model, values: dict[str, Any]) -> dict[str, Any]:
         changed = {}
         for name, value in values.items():
-            if self.default_team_field == name and value is None:
-                continue  # a blank team on an existing record means "as it is"
+            model_field = instance._meta.get_field(name)
             current = getattr(instance, name)
-            if hasattr(current, "all"):  # many-to-many
+            if model_field.many_to_many:
                 if {obj.pk for obj in current.all()} != {obj.pk for obj in value}:
+                    changed[name] = value
+            elif isinstance(value, list) and hasattr(model_field, "to_python"):
+                if current != model_field.to_python(value):
                     changed[name] = value
             elif current != value:
                 changed[name] = value
         return changed
 
-    def create(self, values: dict[str, Any], *, row_result: RowResult | None = None) -> models.Model:
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        # The serializer has parsed the row; the service validates the record.
+        if import_validation_errors:
+            raise ValidationError(import_validation_errors)
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        try:
+            saved = self.create(self._values) if is_create else self.update(instance, self._changes)
+        except PermissionDenied as error:
+            raise ValidationError({ROW: [str(error) or _("You may not change this record.")]}) from None
+        except Conflict as conflict:
+            raise conflict.as_validation_error() from None
+        except ValidationError as error:
+            raise named_errors(error) from None
+        if saved is not instance:
+            # import-export reports on the instance it made for the row.
+            instance.__dict__.update(saved.__dict__)
+
+    def save_m2m(self, instance, row, **kwargs):
+        pass  # the services set the links
+
+    def create(self, values: dict[str, Any]) -> models.Model:
         raise NotImplementedError
 
     def update(self, instance: models.Model, changes: dict[str, Any]) -> models.Model:
@@ -947,35 +821,10 @@ class ServiceResource(resources.ModelResource):
         services.audit_bulk(actor=self.user, action=AuditEntry.Action.EXPORT, model=self._meta.model, details=details)
 
 
-def id_column() -> Field:
-    return column("id", IntegerWidget())
-
-
-def team_column(required: bool = False) -> Field:
-    return column("team", LinkWidget(Team, teams_visible_to, required=required))
-
-
 class SiteResource(ServiceResource):
     """Field sites. Sites are places, not people; coordinators and admins manage them."""
 
-    id = id_column()
-    name = column("name", TextWidget(required=True))
-    site_type = column("site_type", CodeWidget(SiteType, required=True))
-    municipality = column("municipality", MunicipalityWidget(required=True))
-    active = column("active", BooleanWidget(blank_value=True))
-    address = column("address", TextWidget())
-    latitude = column("latitude", DecimalWidget())
-    longitude = column("longitude", DecimalWidget())
-    season_start_month = column("season_start_month", IntegerWidget())
-    season_end_month = column("season_end_month", IntegerWidget())
-    schedule_weekday = column("schedule_weekday", IntegerWidget())
-    schedule_start_time = column("schedule_start_time", TimeWidget())
-    schedule_end_time = column("schedule_end_time", TimeWidget())
-    schedule_every_weeks = column("schedule_every_weeks", IntegerWidget())
-    team = team_column()
-
-    # A site's team is optional (the responsible team), so a blank one stays blank.
-    default_team_field = None
+    serializer_class = SiteSerializer
 
     class Meta:
         model = FieldSite
@@ -1003,9 +852,9 @@ class SiteResource(ServiceResource):
         return sites_visible_to(user).select_related("municipality", "team")
 
     def can_import(self, user):
-        return user.is_active and (user.is_superuser or user.role in (Role.COORDINATOR, Role.ADMIN))
+        return permissions.can_manage_sites(user)
 
-    def create(self, values, *, row_result=None):
+    def create(self, values):
         return services.site_create(actor=self.user, **values)
 
     def update(self, instance, changes):
@@ -1015,18 +864,7 @@ class SiteResource(ServiceResource):
 class OutingResource(ServiceResource):
     """Outings (jalkautumiset) of the teams the user sees."""
 
-    id = id_column()
-    team = team_column()
-    site = column("site", LinkWidget(FieldSite, sites_visible_to, required=True))
-    date = column("date", DateWidget(required=True))
-    start_time = column("start_time", TimeWidget(required=True))
-    end_time = column("end_time", TimeWidget())
-    status = column("status", CodeWidget(OutingStatus, blank_value=OutingStatus.PLANNED))
-    participants = column("participants", UserListWidget())
-    tallied_contacts = column("tallied_contacts", IntegerWidget(blank_value=0))
-    observations = column("observations", TextWidget())
-    notes = column("notes", TextWidget())
-
+    serializer_class = OutingSerializer
     date_field = "date"
 
     class Meta:
@@ -1050,7 +888,7 @@ class OutingResource(ServiceResource):
     def scope(self, user):
         return outings_visible_to(user).select_related("site", "team").prefetch_related("participants")
 
-    def create(self, values, *, row_result=None):
+    def create(self, values):
         return services.outing_create(actor=self.user, **values)
 
     def update(self, instance, changes):
@@ -1062,9 +900,7 @@ class OutingResource(ServiceResource):
 
 def may_bulk_import_export(user: User) -> bool:
     """Bulk import and export in the admin: coordinators and admins (and superusers)."""
-    return bool(
-        user.is_authenticated and user.is_active and (user.is_superuser or user.role in (Role.COORDINATOR, Role.ADMIN))
-    )
+    return permissions.is_coordinator_or_admin(user)
 
 
 class RecordImportExportMixin(ImportExportMixin):

@@ -32,9 +32,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from encounters.models import Encounter
-from encounters.resources import EncounterBatch
+from encounters.services import RowErrors, encounters_create_bulk
 from outreach.models import FieldSite, Outing, Team, User
-from outreach.resources import HELSINKI, IntegerWidget, Table, is_blank, parse_date, parse_time
+from outreach.resources import HELSINKI, Table, is_blank, parse_date, parse_integer, parse_time
 from outreach.selectors import sites_visible_to, users_visible_to, writable_team_ids
 from outreach.services import outing_create
 from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, Need, OutingStatus
@@ -205,7 +205,7 @@ class LegacyImport:
         if is_blank(value):
             return [], None
         if isinstance(value, int | float) or str(value).strip().isdigit():
-            return [], IntegerWidget().clean(value)
+            return [], parse_integer(value)
         users = []
         for email in (part.strip().lower() for part in str(value).split(";")):
             if not email:
@@ -224,7 +224,7 @@ class LegacyImport:
 
     @staticmethod
     def _count(value) -> int:
-        count = IntegerWidget(blank_value=0).clean(value)
+        count = 0 if is_blank(value) else parse_integer(value)
         if count < 0:
             raise ValueError(_("Enter a count of zero or more."))
         return count
@@ -349,26 +349,38 @@ class LegacyImport:
 
     def _write(self, rows: list[LegacyRow]) -> None:
         # Outings through the service one by one; their encounters, often
-        # thousands, checked as the service checks them and written in bulk.
-        batch = EncounterBatch(self.actor)
+        # thousands, through the bulk service at the end.
+        encounters: list[dict] = []
+        lines: list[int] = []
         for row in rows:
             try:
                 with transaction.atomic():
-                    self._write_row(row, batch)
+                    for fields in self._write_row(row):
+                        encounters.append(fields)
+                        lines.append(row.line)
             except ValidationError as error:
-                messages = error.message_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: error.messages}
-                for name, texts in messages.items():
-                    column = ROW if name == NON_FIELD_ERRORS else name
-                    for text in texts:
-                        self._error(row.line, column, text)
+                self._report(row.line, error)
             except PermissionDenied:
                 self._error(row.line, "team", _("You cannot record work for this team."))
             else:
                 self._result.created.append(row)
-        if not self._result.errors:
-            batch.flush()
+        if self._result.errors:
+            return
+        try:
+            encounters_create_bulk(actor=self.actor, rows=encounters)
+        except RowErrors as refused:
+            for index, row_error in refused.errors.items():
+                self._report(lines[index], row_error)
 
-    def _write_row(self, row: LegacyRow, batch: EncounterBatch) -> None:
+    def _report(self, line: int, error: ValidationError) -> None:
+        messages = error.message_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: error.messages}
+        for name, texts in messages.items():
+            column = ROW if name == NON_FIELD_ERRORS else name
+            for text in texts:
+                self._error(line, column, text)
+
+    def _write_row(self, row: LegacyRow) -> list[dict]:
+        """Write the row's outing; return its encounters for `encounters_create_bulk`."""
         outing = outing_create(
             actor=self.actor,
             team=self.team,
@@ -382,20 +394,22 @@ class LegacyImport:
             notes=row.outing_notes(),
         )
         occurred_at = datetime.datetime.combine(row.date, row.start_time, tzinfo=HELSINKI)
-        for index in range(row.conversations):
-            batch.add(
-                team=self.team,
-                site=row.site,
-                outing=outing,
-                occurred_at=occurred_at,
-                contact_kind=ContactKind.FIELD,
-                depth=Depth.CONVERSATION,
-                gender=Gender.UNKNOWN,
-                age_group=AgeGroup.UNKNOWN,
-                needs=row.needs_of(index),
-                workers=row.participants,
-                client_uuid=row.client_uuid(self.team, index),
-            )
+        return [
+            {
+                "team": self.team,
+                "site": row.site,
+                "outing": outing,
+                "occurred_at": occurred_at,
+                "contact_kind": ContactKind.FIELD,
+                "depth": Depth.CONVERSATION,
+                "gender": Gender.UNKNOWN,
+                "age_group": AgeGroup.UNKNOWN,
+                "needs": row.needs_of(index),
+                "workers": row.participants,
+                "client_uuid": row.client_uuid(self.team, index),
+            }
+            for index in range(row.conversations)
+        ]
 
 
 def column_descriptions() -> dict[str, str]:

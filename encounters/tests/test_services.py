@@ -263,3 +263,57 @@ def test_a_named_record_is_never_merged_into_a_pseudonymous_one(worker_a, team_a
     services.person_merge(actor=worker_a, kept=named, merged=pseudonymous)
     pseudonymous.refresh_from_db()
     assert pseudonymous.merged_into == named
+
+
+# Encounters in bulk --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_bulk_encounters_are_all_written_with_their_workers_and_audit(worker_a, expert_a, team_a):
+    site = FieldSiteFactory()
+    outing = OutingFactory(team=team_a, site=site, participants=[worker_a, expert_a])
+    moment = datetime.datetime(2026, 5, 12, 10, 0, tzinfo=datetime.UTC)
+
+    created = services.encounters_create_bulk(
+        actor=worker_a,
+        rows=[
+            {"team": team_a, "site": site, "outing": outing, "occurred_at": moment, "needs": ["housing"]},
+            {"team": team_a, "site": site, "occurred_at": moment, "depth": "brief"},
+        ],
+    )
+
+    first, second = (Encounter.objects.get(pk=encounter.pk) for encounter in created)
+    assert set(first.workers.all()) == {worker_a, expert_a} and list(second.workers.all()) == [worker_a]
+    assert (first.needs, second.depth, first.occurred_on) == (["housing"], "brief", datetime.date(2026, 5, 12))
+    entries = AuditEntry.objects.filter(action="create", model="encounters.encounter", actor=worker_a)
+    assert sorted(entries.values_list("object_id", "changes")) == sorted(
+        (str(encounter.pk), ["person", "site", "team"]) for encounter in created
+    )
+
+
+@pytest.mark.django_db
+def test_bulk_encounters_refuse_as_encounter_create_does_and_write_nothing(worker_a, team_a, team_b):
+    site = FieldSiteFactory()
+    outing = OutingFactory(team=team_a, site=site)
+    moment = datetime.datetime(2026, 5, 12, 10, 0, tzinfo=datetime.UTC)
+    rows = [
+        {"team": team_a, "site": site, "occurred_at": moment},
+        {"team": team_a, "site": FieldSiteFactory(), "outing": outing, "occurred_at": moment},
+        {"team": team_b, "site": site, "occurred_at": moment},
+        {"team": team_a, "site": site, "occurred_at": moment, "duration_minutes": 24 * 60 + 1},
+    ]
+
+    with pytest.raises(services.RowErrors) as refused:
+        services.encounters_create_bulk(actor=worker_a, rows=rows)
+
+    assert {index: error.message_dict for index, error in refused.value.errors.items()} == {
+        1: {"site": ["The site differs from the outing's site."]},
+        2: {"team": ["You cannot record work for this team."]},
+        3: {"duration_minutes": ["An encounter lasts at most 24 hours."]},
+    }
+    for index in (1, 2, 3):
+        with pytest.raises(ValidationError) as single:
+            services.encounter_create(actor=worker_a, **rows[index])
+        assert single.value.message_dict == refused.value.errors[index].message_dict
+    assert Encounter.objects.count() == 0
+    assert not AuditEntry.objects.filter(model="encounters.encounter").exists()

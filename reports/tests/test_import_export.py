@@ -8,6 +8,7 @@ import back unchanged.
 import csv
 import datetime
 import io
+import re
 import uuid
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from encounters.tests.factories import EncounterFactory, PersonFactory, Referral
 from networks.models import PartnerOrganisation
 from outreach.models import AuditEntry, FieldSite, Outing
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory
+from outreach.validators import plausible_last_day
 from outreach.vocabulary import Role
 
 HELSINKI = datetime.timezone(datetime.timedelta(hours=3))
@@ -178,7 +180,7 @@ def test_one_bad_row_imports_nothing_and_names_line_and_field(tmp_path, worker_a
     ok, out, err = run("import_records", "encounters", path, "--user", worker_a.email)
 
     assert not ok
-    assert "line 4: needs: “rent_arrears” is not a valid code" in err
+    assert 'line 4: needs: "rent_arrears" is not a valid choice.' in err
     assert "line 2" not in err and "line 3:" not in err
     assert "nothing was imported" in err
     assert Encounter.objects.count() == 0
@@ -204,10 +206,10 @@ def test_every_bad_row_and_field_is_listed(tmp_path, worker_a, team_a, site):
     assert not ok
     lines = [line for line in err.splitlines() if line.startswith("line ")]
     assert lines == [
-        "line 2: date: Enter a date as YYYY-MM-DD.",
-        "line 3: start_time: Enter a time as HH:MM.",
-        "line 3: status: “finished” is not a valid code; use one of: planned, done, cancelled.",
-        "line 4: tallied_contacts: Enter a whole number.",
+        "line 2: date: Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+        "line 3: start_time: Time has wrong format. Use one of these formats instead: hh:mm[:ss[.uuuuuu]].",
+        'line 3: status: "finished" is not a valid choice.',
+        "line 4: tallied_contacts: A valid integer is required.",
         "line 5: end_time: An outing must end after it starts.",
     ]
     assert "4 line(s) have problems" in err
@@ -225,8 +227,8 @@ def test_bad_boolean_and_unknown_municipality(tmp_path, coordinator):
     ok, out, err = run("import_records", "sites", path, "--user", coordinator.email)
 
     assert not ok
-    assert "line 2: active: Enter true or false." in err
-    assert "line 3: municipality: No municipality with the Statistics Finland code “999”." in err
+    assert "line 2: active: Must be a valid boolean." in err
+    assert "line 3: municipality: No municipality has the code “999”." in err
     assert not FieldSite.objects.filter(name__in=["Tori", "Asema"]).exists()
 
 
@@ -300,10 +302,10 @@ def test_a_foreign_teams_ids_are_row_errors(tmp_path, worker_a, team_a, team_b, 
 
     assert not ok
     # Another team's ids are answered like ids that exist nowhere.
-    assert f"line 2: team: No team with id {team_b.pk} that you can use." in err
-    assert f"line 2: outing: No outing with id {foreign_outing.pk} that you can use." in err
-    assert f"line 3: outing: No outing with id {foreign_outing.pk} that you can use." in err
-    assert f"line 4: person: No person with id {foreign_person.pk} that you can use." in err
+    assert f'line 2: team: Invalid pk "{team_b.pk}" - object does not exist.' in err
+    assert f'line 2: outing: Invalid pk "{foreign_outing.pk}" - object does not exist.' in err
+    assert f'line 3: outing: Invalid pk "{foreign_outing.pk}" - object does not exist.' in err
+    assert f'line 4: person: Invalid pk "{foreign_person.pk}" - object does not exist.' in err
     assert Encounter.objects.count() == 0
 
 
@@ -586,7 +588,8 @@ def test_formulas_are_neutralised_on_export_and_restored_on_import(tmp_path, coo
     run("export_records", "encounters", str(path), "--user", coordinator.email)
     rows = {row["client_uuid"]: row for row in read_csv(path)}
     exported = rows[str(records["encounter"].client_uuid)]
-    assert exported["notes"] == '\'-- puhui asunnosta\n@toinen rivi; ja pilkku, "lainaus"'
+    # A formula start after a line break is guarded too: a spreadsheet may start a cell there.
+    assert exported["notes"] == "'-- puhui asunnosta\n'@toinen rivi; ja pilkku, \"lainaus\""
 
     persons, sites, referrals = tmp_path / "persons.csv", tmp_path / "sites.csv", tmp_path / "referrals.csv"
     run("export_records", "persons", str(persons), "--user", coordinator.email)
@@ -606,6 +609,35 @@ def test_formulas_are_neutralised_on_export_and_restored_on_import(tmp_path, coo
     ok, out, err = run("import_records", "encounters", str(path), "--user", coordinator.email)
     assert ok, err
     assert Encounter.objects.get(client_uuid=records["encounter"].client_uuid).notes == records["encounter"].notes
+
+
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def cells_a_spreadsheet_could_see(text):
+    """Every cell a spreadsheet could make of a CSV file: split on any delimiter and line break, quotes ignored."""
+    for piece in re.split(r"[;,\t\r\n]", text):
+        yield piece.strip('" ')
+
+
+@pytest.mark.django_db
+def test_a_formula_after_a_delimiter_is_guarded_too(tmp_path, coordinator, team_a, site):
+    """Finnish Excel splits a comma-separated file on ";": `Ohjattu;=2+3;-` must not become a formula cell."""
+    texts = ["Ohjattu;=2+3;-", "a,+1", "x\t@y", 'Ohjattu;"=2+3"', "rivi\n-1", "jo suojattu;'=1"]
+    for text in texts:
+        EncounterFactory(team=team_a, site=site, notes=text, client_uuid=uuid.uuid4())
+    path = tmp_path / "encounters.csv"
+
+    ok, out, err = run("export_records", "encounters", str(path), "--user", coordinator.email)
+
+    assert ok, err
+    raw = path.read_text(encoding="utf-8")
+    assert [cell for cell in cells_a_spreadsheet_could_see(raw) if cell.startswith(FORMULA_START)] == []
+    # And the text is exactly what it was after a round trip.
+    Encounter.objects.all().delete()
+    ok, out, err = run("import_records", "encounters", str(path), "--user", coordinator.email)
+    assert ok, err
+    assert sorted(Encounter.objects.values_list("notes", flat=True)) == sorted(texts)
 
 
 @pytest.mark.django_db
@@ -703,3 +735,74 @@ def test_export_defaults_to_the_first_superuser(tmp_path, superuser, worker_b, t
     assert ok, err
     assert len(read_csv(path)) == 1
     assert AuditEntry.objects.get(action="export").actor == superuser
+
+
+# Every door obeys the services' rules -------------------------------------
+#
+# The same rules refuse the same changes in the pages, the API and the admin;
+# these prove the import refuses them too, naming line and column, and
+# writes nothing.
+
+
+@pytest.mark.django_db
+def test_a_coordinator_may_not_rename_a_site_of_another_area(tmp_path, coordinator, team_other_area):
+    elsewhere = FieldSiteFactory(name="Kauppatori", team=team_other_area)
+    path = write_csv(tmp_path / "sites.csv", ["id", "name"], [[elsewhere.pk, "Uusi nimi"]])
+    entries = audit_count()
+
+    ok, out, err = run("import_records", "sites", path, "--user", coordinator.email)
+
+    assert not ok
+    assert err.splitlines()[0] == "line 2: row: You may not change this record."
+    elsewhere.refresh_from_db()
+    assert (elsewhere.name, elsewhere.team) == ("Kauppatori", team_other_area)
+    assert audit_count() == entries
+
+
+@pytest.mark.django_db
+def test_an_encounter_dated_out_of_range_is_refused(tmp_path, worker_a, team_a, site, outing):
+    path = write_csv(
+        tmp_path / "encounters.csv",
+        ENCOUNTER_HEADER,
+        [
+            encounter_row(team_a, outing, site),
+            encounter_row(team_a, outing, site, occurred_at="1995-05-12T10:00:00+03:00"),
+        ],
+    )
+
+    ok, out, err = run("import_records", "encounters", path, "--user", worker_a.email)
+
+    assert not ok
+    last = plausible_last_day().isoformat()
+    assert err.splitlines()[0] == f"line 3: occurred_at: Enter a date between 2000-01-01 and {last}."
+    assert Encounter.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_another_teams_person_is_not_linked_to_an_encounter(tmp_path, coordinator, team_a, team_b, site):
+    """The coordinator sees both teams' persons; the service still keeps each team's records apart."""
+    theirs = PersonFactory(team=team_b)
+    path = write_csv(
+        tmp_path / "encounters.csv",
+        ["team", "site", "occurred_at", "person"],
+        [[team_a.pk, site.pk, "2026-05-12T10:30:00+03:00", theirs.pk]],
+    )
+    entries = audit_count()
+
+    ok, out, err = run("import_records", "encounters", path, "--user", coordinator.email)
+
+    assert not ok
+    assert err.splitlines()[0] == "line 2: person: The person belongs to another team."
+    assert Encounter.objects.count() == 0
+    assert audit_count() == entries
+
+
+@pytest.mark.django_db
+def test_an_expert_by_experience_may_not_import_persons(tmp_path, expert_a, team_a):
+    path = write_csv(tmp_path / "persons.csv", ["alias", "team"], [["Kettu", team_a.pk]])
+
+    ok, out, err = run("import_records", "persons", path, "--user", expert_a.email)
+
+    assert not ok
+    assert err.splitlines()[0] == "line 1: row: You may not import these records."
+    assert Person.objects.count() == 0
