@@ -23,6 +23,7 @@ from outreach.admin import (
     code_labels,
     code_set_filter,
 )
+from outreach.models import AccessLogEntry
 from outreach.resources import RecordImportExportMixin
 from outreach.vocabulary import Action, Need
 
@@ -47,6 +48,30 @@ class ClientRecordMixin(WritableTeamsMixin):
     view_roles = COORDINATION
     admin_log = False
     list_max_show_all = 200
+
+    def persons_of(self, obj) -> list:
+        """The persons whose data a row or change page of this admin shows."""
+        return [obj] if isinstance(obj, Person) else [getattr(obj, "person", None)]
+
+    def _log_access(self, request, objs, action: str) -> None:
+        persons = [person for obj in objs for person in self.persons_of(obj)]
+        services.person_access_log(actor=request.user, persons=persons, action=action, door=AccessLogEntry.Door.ADMIN)
+
+    def changelist_view(self, request, extra_context=None):
+        # The list shows names (and a search by identity code finds them): each person shown is logged.
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            self._log_access(request, changelist.result_list, AccessLogEntry.Action.LIST)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The change page shows the full record (a named person's identity code too).
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = getattr(response, "context_data", {}).get("original")
+        if original is not None:
+            self._log_access(request, [original], AccessLogEntry.Action.VIEW)
+        return response
 
     def scoped_choices(self, request, model):
         if model is Person:
@@ -151,6 +176,9 @@ class PersonMergeAdmin(ClientRecordMixin, RoleAdmin):
     list_display = ["merged_at", "merged", "kept", "merged_by", "undone_at"]
     list_filter = [UndoneFilter]
     list_select_related = ["merged", "kept", "merged_by"]
+
+    def persons_of(self, obj):
+        return [obj.kept, obj.merged]
 
     def get_queryset(self, request):
         persons = persons_visible_to(request.user, include_merged=True)

@@ -33,9 +33,8 @@ from outreach.api import (
     validate_plausible_date,
     visible_choice_filter,
 )
-from outreach.models import AuditEntry, FieldSite, Outing, Team, User
+from outreach.models import AccessLogEntry, FieldSite, Outing, Team, User
 from outreach.selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to
-from outreach.services import audit
 from outreach.vocabulary import (
     Action,
     AgeGroup,
@@ -57,6 +56,7 @@ from .services import (
     encounter_update,
     follow_up_create,
     follow_up_update,
+    person_access_log,
     person_create,
     person_make_named,
     person_update,
@@ -74,6 +74,36 @@ def _team_field():
 
 def _partners(user):
     return PartnerOrganisation.objects.all()
+
+
+class AccessLoggedMixin:
+    """Every list page and record read that shows a person's data writes access-log rows.
+
+    `person_of(obj)` names the person a record belongs to; the persons on a
+    page get one row each (encounters.services.person_access_log).
+    """
+
+    def person_of(self, obj) -> Person | None:
+        return getattr(obj, "person", None)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)  # type: ignore[misc]
+        if page is not None:
+            self._log_access(page, AccessLogEntry.Action.LIST)
+        return page
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()  # type: ignore[attr-defined]
+        self._log_access([instance], AccessLogEntry.Action.VIEW)
+        return Response(self.get_serializer(instance).data)  # type: ignore[attr-defined]
+
+    def _log_access(self, records, action: str) -> None:
+        person_access_log(
+            actor=self.request.user,  # type: ignore[attr-defined]
+            persons=[self.person_of(record) for record in records],
+            action=action,
+            door=AccessLogEntry.Door.API,
+        )
 
 
 # Persons -------------------------------------------------------------------
@@ -185,7 +215,7 @@ class PersonFilter(filters.FilterSet):
         fields = ["team", "gender", "kind", "alias", "birth_year"]
 
 
-class PersonViewSet(ServiceViewSet):
+class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
     """People met more than once. Created pseudonymous (alias, birth year, gender); named only
     with consent through `make-named`. Merged records are left out of the list; their own URL
     still answers, with `merged_into`."""
@@ -199,11 +229,8 @@ class PersonViewSet(ServiceViewSet):
         # Merged records are found by id (their links keep working) but not listed.
         return persons_visible_to(self.request.user, include_merged=self.action != "list")
 
-    def retrieve(self, request, *args, **kwargs):
-        person = self.get_object()
-        if person.kind == Person.Kind.NAMED:
-            audit(actor=request.user, action=AuditEntry.Action.VIEW, instance=person)
-        return Response(self.get_serializer(person).data)
+    def person_of(self, obj):
+        return obj
 
     def perform_create(self, serializer):
         serializer.instance = person_create(actor=self.request.user, **serializer.validated_data)
@@ -341,7 +368,7 @@ class EncounterFilter(date_range_filterset("occurred_on")):  # type: ignore[misc
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(EncounterSerializer)))
-class EncounterViewSet(IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceViewSet):
+class EncounterViewSet(AccessLoggedMixin, IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceViewSet):
     """Meetings, anonymous or with a person. Experts by experience see and log encounters only in
     the outings they take part in. An encounter is deleted by its author on the day it was logged,
     or by a coordinator."""
@@ -447,7 +474,7 @@ class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(ReferralSerializer)))
-class ReferralViewSet(IdempotentCreateMixin, ServiceViewSet):
+class ReferralViewSet(AccessLoggedMixin, IdempotentCreateMixin, ServiceViewSet):
     """Referrals to services. The status moves only forward; a refused change is a 400 naming
     `status`. Experts by experience read the referrals of their outings' encounters only."""
 
@@ -536,7 +563,7 @@ class FollowUpFilter(date_range_filterset("due_on")):  # type: ignore[misc]  # a
         fields = ["team", "person", "referral", "assigned_to", "contact_kind"]
 
 
-class FollowUpViewSet(ServiceViewSet):
+class FollowUpViewSet(AccessLoggedMixin, ServiceViewSet):
     """Support contacts after a referral (or with a person), with due dates. Mark one done by
     setting `done_on`. Not for experts by experience."""
 

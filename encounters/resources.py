@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import PartnerOrganisation
-from outreach.models import AuditEntry, FieldSite, Outing, User
+from outreach.models import AccessLogEntry, AuditEntry, FieldSite, Outing, User
 from outreach.resources import (
     HELSINKI,
     BooleanWidget,
@@ -57,7 +57,22 @@ def _partners(user: User):
 NAMED_ONLY = _("Named persons are never bulk-imported: remove this column.")
 
 
-class PersonResource(ServiceResource):
+class ClientDataExportMixin:
+    """An export of client records is a disclosure, and a use of the data of each person it concerns."""
+
+    user: User | None
+
+    def exported_person_ids(self, queryset) -> list[int]:
+        linked = queryset.filter(person__isnull=False).order_by()
+        return sorted(set(linked.values_list("person_id", flat=True)))
+
+    def log_exported_persons(self, person_ids: list[int], door: str) -> None:
+        services.person_access_log_ids(
+            actor=self.user, person_ids=person_ids, action=AccessLogEntry.Action.EXPORT, door=door
+        )
+
+
+class PersonResource(ClientDataExportMixin, ServiceResource):
     """Pseudonymous persons (alias, birth year, gender) of the user's teams."""
 
     id = id_column()
@@ -77,6 +92,11 @@ class PersonResource(ServiceResource):
         name = "persons"
         fields = ("id", "alias", "birth_year", "gender", "team", "engaged_on", "notes")
         chunk_size = 2000
+
+    disclosure_categories = ("pseudonymous",)
+
+    def exported_person_ids(self, queryset) -> list[int]:
+        return sorted(queryset.order_by().values_list("pk", flat=True))
 
     def scope(self, user):
         return persons_visible_to(user).filter(kind=Person.Kind.PSEUDONYMOUS)
@@ -200,7 +220,7 @@ def _constraint_message(name: str):
     return next(c.violation_error_message for c in Encounter._meta.constraints if c.name == name)
 
 
-class EncounterResource(ServiceResource):
+class EncounterResource(ClientDataExportMixin, ServiceResource):
     """Encounters (kohtaamiset) of the teams the user sees.
 
     `batched=True` is for migrations of many rows: new encounters are
@@ -233,6 +253,7 @@ class EncounterResource(ServiceResource):
     notes = column("notes", TextWidget())
 
     date_field = "occurred_on"
+    disclosure_categories = ("pseudonymous", "encounters")
 
     class Meta:
         model = Encounter
@@ -364,7 +385,7 @@ class EncounterResource(ServiceResource):
                 row_result.object_id = encounter.pk
 
 
-class ReferralResource(ServiceResource):
+class ReferralResource(ClientDataExportMixin, ServiceResource):
     """Referrals (ohjaukset) of the teams the user sees."""
 
     id = id_column()
@@ -379,6 +400,7 @@ class ReferralResource(ServiceResource):
     outcome_notes = column("outcome_notes", TextWidget())
 
     date_field = "referred_on"
+    disclosure_categories = ("pseudonymous", "referrals")
 
     class Meta:
         model = Referral

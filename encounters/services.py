@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from networks.models import PartnerOrganisation
-from outreach.models import AuditEntry, FieldSite, Outing, Team, User
+from outreach.models import AccessLogEntry, AuditEntry, FieldSite, Outing, Team, User
 from outreach.selectors import writable_team_ids
 from outreach.services import apply_changes, audit, ensure_can_write_team, validate_model
 from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
@@ -570,3 +570,44 @@ def person_unmerge(*, actor: User, merge: PersonMerge) -> Person:
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merged, changes=["merged_into"])
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merge, changes=["undone_at"])
     return merged
+
+
+# Access log ----------------------------------------------------------------
+
+
+def person_access_log(
+    *,
+    actor: User | None,
+    persons: Iterable[Person | None],
+    action: str,
+    door: str = AccessLogEntry.Door.PAGE,
+    reason: str = "",
+) -> int:
+    """Log that `actor` used the data of these persons: one row per person; returns how many.
+
+    The one helper that every door calls where a person's data is shown or
+    leaves the system (pages, API, admin, searches, exports). Pseudonymous
+    records are client data too and are logged like named ones; None (an
+    anonymous encounter's person) is skipped.
+    """
+    ids = sorted({person.pk for person in persons if person is not None})
+    return person_access_log_ids(actor=actor, person_ids=ids, action=action, door=door, reason=reason)
+
+
+def person_access_log_ids(
+    *,
+    actor: User | None,
+    person_ids: Iterable[int],
+    action: str,
+    door: str = AccessLogEntry.Door.PAGE,
+    reason: str = "",
+) -> int:
+    """`person_access_log` for persons known by id (exports, bulk reads)."""
+    who = actor if actor is not None and actor.is_authenticated else None
+    now = timezone.now()
+    rows = [
+        AccessLogEntry(at=now, actor=who, person_id=pk, action=action, door=door, reason=reason[:500])
+        for pk in person_ids
+    ]
+    AccessLogEntry.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)

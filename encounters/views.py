@@ -28,9 +28,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from outreach.models import AuditEntry, Outing, User
+from outreach.models import AccessLogEntry, Outing, User
 from outreach.selectors import get_outing_for_user, member_team_ids, outings_visible_to, writable_team_ids
-from outreach.services import audit, outing_finish, outing_start, outing_start_planned, outing_tally_add
+from outreach.services import outing_finish, outing_start, outing_start_planned, outing_tally_add
 from outreach.types import authed_user
 from outreach.vocabulary import Depth, Need, OutingStatus
 
@@ -134,6 +134,7 @@ def today(request):
             .order_by("due_on", "id")
         )
         follow_ups = list(due[:FOLLOW_UPS_SHOWN])
+        _log_shown(user, [follow_up.person for follow_up in follow_ups], AccessLogEntry.Action.LIST)
         context["follow_ups"] = follow_ups
         context["follow_ups_more"] = due.count() - FOLLOW_UPS_SHOWN if len(follow_ups) == FOLLOW_UPS_SHOWN else 0
         context["week_end"] = week_end
@@ -221,7 +222,13 @@ def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
         if user.is_expert:
             # The selector hides encounters with named persons; the list shows no persons to experts at all.
             encounter.person = None
+    _log_shown(user, [encounter.person for encounter in encounters], AccessLogEntry.Action.LIST)
     return encounters
+
+
+def _log_shown(user: User, persons, action: str) -> None:
+    """The access-log rows for the persons a page shows (see services.person_access_log)."""
+    services.person_access_log(actor=user, persons=persons, action=action, door=AccessLogEntry.Door.PAGE)
 
 
 def outing_summary(user: User, outing: Outing) -> dict:
@@ -469,12 +476,14 @@ def _person_results(user: User, outing: Outing, search: PersonSearchForm):
     query = search.cleaned_data["person_query"].strip()
     if len(query) < PersonSearchForm.MIN_LENGTH:
         return None
-    return list(
+    results = list(
         persons_visible_to(user)
         .filter(team=outing.team)
         .filter(Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query))
         .order_by("alias", "last_name", "first_name")[:PERSON_RESULTS_SHOWN]
     )
+    _log_shown(user, results, AccessLogEntry.Action.SEARCH)
+    return results
 
 
 @login_required
@@ -605,6 +614,7 @@ def encounter_edit(request, pk):
 
 def _render_encounter_edit(request, encounter: Encounter, form, referral_form, person_results=None):
     user = request.user
+    _log_shown(user, [encounter.person], AccessLogEntry.Action.VIEW)
     context = {
         "encounter": encounter,
         "form": form,
@@ -728,7 +738,7 @@ def person_detail(request, pk):
     logging of client data, whether or not anything is changed.
     """
     person = get_person_for_user(request.user, pk)
-    audit(actor=request.user, action=AuditEntry.Action.VIEW, instance=person)
+    _log_shown(request.user, [person], AccessLogEntry.Action.VIEW)
     return render(request, "encounters/person_detail.html", _person_context(request, person))
 
 
@@ -819,13 +829,15 @@ def _merge_candidates(user: User, kept: Person, search: PersonSearchForm) -> lis
     query = search.cleaned_data["person_query"].strip()
     if len(query) < PersonSearchForm.MIN_LENGTH:
         return None
-    return list(
+    results = list(
         persons_visible_to(user)
         .filter(team_id=kept.team_id)
         .exclude(pk=kept.pk)
         .filter(Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query))
         .order_by("alias", "last_name", "first_name")[:PERSON_RESULTS_SHOWN]
     )
+    _log_shown(user, results, AccessLogEntry.Action.SEARCH)
+    return results
 
 
 def _merge_side(user: User, person: Person) -> dict:
@@ -969,6 +981,7 @@ def _referral_context(request, referral: Referral, status_form=None, follow_up_f
 @login_required
 def referral_detail(request, pk):
     referral = _get_referral(request.user, pk)
+    _log_shown(request.user, [referral.person], AccessLogEntry.Action.VIEW)
     return render(request, "encounters/referral_detail.html", _referral_context(request, referral))
 
 

@@ -71,7 +71,19 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .fields import CodeSetField
-from .models import ApiToken, Area, AuditEntry, FieldSite, Municipality, Outing, TallyEvent, Team, User
+from .models import (
+    AccessLogEntry,
+    ApiToken,
+    Area,
+    AuditEntry,
+    Disclosure,
+    FieldSite,
+    Municipality,
+    Outing,
+    TallyEvent,
+    Team,
+    User,
+)
 from .resources import OutingResource, RecordImportExportMixin, SiteResource
 from .selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to, writable_team_ids
 from .types import authed_user
@@ -593,3 +605,32 @@ class ApiTokenAdmin(RoleAdmin):
 
     def delete_model(self, request, obj):
         services.api_token_revoke(actor=request.user, token=obj)
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(RoleAdmin):
+    """Who used which person's data: read-only, and append-only in the database too.
+
+    Admins look rows up by person id here; a coordinator reads one person's
+    log from the person page (encounters.views.person_access_log_view).
+    """
+
+    read_only = True
+    date_hierarchy = "at"
+    list_display = ["at", "actor", "action", "door", "person_id"]
+    list_filter = ["action", "door"]
+    list_select_related = ["actor"]
+    search_fields = ["=person_id", "=actor__email"]
+    show_full_result_count = False
+
+
+@admin.register(Disclosure)
+class DisclosureAdmin(RoleAdmin):
+    """Client data sent out (referrals to partners, exports): read-only, append-only."""
+
+    read_only = True
+    date_hierarchy = "at"
+    list_display = ["at", "actor", "kind", "recipient", "legal_basis", "record_type", "record_count"]
+    list_filter = ["kind", "legal_basis"]
+    list_select_related = ["actor"]
+    show_full_result_count = False

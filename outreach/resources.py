@@ -49,7 +49,7 @@ from import_export.fields import Field
 from import_export.results import RowResult
 
 from . import services
-from .models import AuditEntry, FieldSite, Municipality, Outing, Team, User
+from .models import AuditEntry, Disclosure, FieldSite, Municipality, Outing, Team, User
 from .selectors import member_team_ids, outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to
 from .vocabulary import OutingStatus, Role, SiteType
 
@@ -945,6 +945,30 @@ class ServiceResource(resources.ModelResource):
             if kwargs.get(key):
                 details.append(f"{key}={kwargs[key]}")
         services.audit_bulk(actor=self.user, action=AuditEntry.Action.EXPORT, model=self._meta.model, details=details)
+        if self.disclosure_categories:
+            person_ids = self.exported_person_ids(queryset)
+            services.disclosure_record(
+                actor=self.user,
+                kind=Disclosure.Kind.EXPORT,
+                recipient=kwargs.get("recipient") or str(_("Export file")),
+                categories=self.disclosure_categories,
+                legal_basis=kwargs.get("legal_basis") or Disclosure.LegalBasis.NOT_RECORDED,
+                record_type=self._meta.model._meta.label_lower,
+                record_count=dataset.height,
+                person_ids=person_ids,
+            )
+            self.log_exported_persons(person_ids, door=kwargs.get("door") or "admin")
+
+    # Client data in an export is a disclosure (outreach.models.Disclosure):
+    # resources of client records name the data categories they carry, the
+    # named persons concerned, and log their access (encounters.resources).
+    disclosure_categories: tuple[str, ...] = ()
+
+    def exported_person_ids(self, queryset) -> list[int]:
+        return []
+
+    def log_exported_persons(self, person_ids: list[int], door: str) -> None:
+        pass
 
 
 def id_column() -> Field:
