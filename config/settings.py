@@ -316,3 +316,16 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# Privacy -----------------------------------------------------------------------
+# A person's access log covers this many days unless the coordinator types a
+# reason for reading further back (the reason is logged too).
+ACCESS_LOG_DEFAULT_DAYS = int(os.environ.get("ACCESS_LOG_DEFAULT_DAYS", "730"))
+# The retention policy that `manage.py retention` applies (the county's
+# retention schedule sets the figures): the free text of anonymous encounters
+# is cleared after this many months; persons with no contact for this many
+# years are flagged for review, or pseudonymised when RETENTION_PERSON_ACTION
+# is "pseudonymise". Persons under a legal hold are left alone.
+RETENTION_ANONYMOUS_NOTES_MONTHS = int(os.environ.get("RETENTION_ANONYMOUS_NOTES_MONTHS", "24"))
+RETENTION_PERSON_YEARS = int(os.environ.get("RETENTION_PERSON_YEARS", "5"))
+RETENTION_PERSON_ACTION = os.environ.get("RETENTION_PERSON_ACTION", "flag")

@@ -48,15 +48,23 @@ from outreach.vocabulary import (
 )
 
 from .models import BIRTH_YEAR_MAX, BIRTH_YEAR_MIN, Consent, Encounter, FollowUp, Person, Referral
-from .selectors import encounters_visible_to, follow_ups_visible_to, persons_visible_to, referrals_visible_to
+from .selectors import (
+    can_read_access_log,
+    encounters_visible_to,
+    follow_ups_visible_to,
+    persons_visible_to,
+    referrals_visible_to,
+)
 from .services import (
     DIRECT_IDENTIFIERS,
+    access_log_default_since,
     encounter_create,
     encounter_delete,
     encounter_update,
     follow_up_create,
     follow_up_update,
     person_access_log,
+    person_access_log_report,
     person_create,
     person_make_named,
     person_update,
@@ -204,6 +212,24 @@ class MakeNamedSerializer(serializers.Serializer):
         return attrs
 
 
+class AccessLogQuerySerializer(serializers.Serializer):
+    since = serializers.DateField(required=False, help_text=_("First day; default: two years back."))
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, help_text=_("Needed for entries older than the default.")
+    )
+
+
+class AccessLogRowSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    user = serializers.IntegerField(allow_null=True, help_text=_("The user's id; null for the system."))
+    action = serializers.CharField()
+    door = serializers.CharField()
+
+
+class AccessLogSerializer(serializers.Serializer):
+    results = AccessLogRowSerializer(many=True)
+
+
 class PersonFilter(filters.FilterSet):
     team = visible_choice_filter(teams_visible_to)
     gender = filters.ChoiceFilter(choices=Gender.choices)
@@ -239,6 +265,30 @@ class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
         serializer.instance = person_update(
             actor=self.request.user, person=serializer.instance, **serializer.validated_data
         )
+
+    @extend_schema(
+        summary="The person's access log (coordinators)",
+        parameters=[AccessLogQuerySerializer],
+        responses={200: AccessLogSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="access-log")
+    def access_log(self, request, pk=None):
+        """Who used this person's data, newest first: the last two years by default (ACCESS_LOG_DEFAULT_DAYS);
+        `since` goes further back with a `reason`, which is logged. Producing the log writes a row of its
+        own. Coordinators only: workers and experts by experience get 403."""
+        if not can_read_access_log(request.user):
+            self.permission_denied(request)
+        person = self.get_object()
+        query = AccessLogQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = person_access_log_report(
+            actor=request.user,
+            person=person,
+            since=query.validated_data.get("since") or access_log_default_since(),
+            reason=query.validated_data.get("reason", ""),
+            door=AccessLogEntry.Door.API,
+        )
+        return Response(AccessLogSerializer({"results": rows}).data)
 
     @extend_schema(
         summary="Make a pseudonymous person named, recording consent",

@@ -4,6 +4,7 @@ import datetime
 import uuid
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -611,3 +612,65 @@ def person_access_log_ids(
     ]
     AccessLogEntry.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
+
+
+def person_access_log_report(
+    *,
+    actor: User,
+    person: Person,
+    since: datetime.date,
+    reason: str = "",
+    door: str = AccessLogEntry.Door.PAGE,
+    printed: bool = False,
+) -> list[dict]:
+    """A person's access log from `since`, for the client who asked; producing it is logged too.
+
+    Coordinators only. Reading back further than ACCESS_LOG_DEFAULT_DAYS
+    needs a reason, which is kept in the log row of this reading.
+    """
+    from .selectors import can_read_access_log, person_access_log_rows
+
+    if not can_read_access_log(actor):
+        raise PermissionDenied
+    reason = reason.strip()
+    if since < access_log_default_since() and not reason:
+        raise ValidationError({"reason": _("Give a reason for reading entries older than the default period.")})
+    action = AccessLogEntry.Action.PRINT if printed else AccessLogEntry.Action.ACCESS_LOG
+    person_access_log_ids(actor=actor, person_ids=[person.pk], action=action, door=door, reason=reason)
+    start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    return person_access_log_rows(person.pk, since=start)
+
+
+def access_log_default_since() -> datetime.date:
+    """The first day of a person's access log shown without a reason (ACCESS_LOG_DEFAULT_DAYS back)."""
+    return timezone.localdate() - datetime.timedelta(days=settings.ACCESS_LOG_DEFAULT_DAYS)
+
+
+@transaction.atomic
+def person_data_subject_export(*, actor: User, person: Person, door: str = AccessLogEntry.Door.PAGE) -> dict:
+    """Everything about one person, for the person who asked (GDPR art. 15); logged and recorded as disclosed.
+
+    Coordinators only (the same who produce the access log).
+    """
+    from outreach.models import Disclosure
+    from outreach.services import disclosure_record
+
+    from .selectors import can_read_access_log, person_data
+
+    if not can_read_access_log(actor):
+        raise PermissionDenied
+    person_access_log_ids(actor=actor, person_ids=[person.pk], action=AccessLogEntry.Action.EXPORT, door=door)
+    categories = ["pseudonymous", "encounters", "referrals", "follow_ups", "consents"]
+    if person.kind == Person.Kind.NAMED:
+        categories.insert(0, "identity")
+    disclosure_record(
+        actor=actor,
+        kind=Disclosure.Kind.DATA_SUBJECT_EXPORT,
+        recipient=_("The person themself"),
+        categories=categories,
+        legal_basis=Disclosure.LegalBasis.DATA_SUBJECT_REQUEST,
+        record_type="encounters.person",
+        record_count=1,
+        person_ids=[person.pk],
+    )
+    return person_data(person)

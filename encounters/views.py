@@ -20,8 +20,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -36,6 +37,7 @@ from outreach.vocabulary import Depth, Need, OutingStatus
 
 from . import services
 from .forms import (
+    AccessLogRangeForm,
     EncounterForm,
     FollowUpForm,
     OutingFinishForm,
@@ -51,6 +53,7 @@ from .forms import (
 )
 from .models import Encounter, FollowUp, Person, PersonMerge, Referral
 from .selectors import (
+    can_read_access_log,
     consents_visible_to,
     encounters_visible_to,
     follow_ups_visible_to,
@@ -727,6 +730,7 @@ def _person_context(request, person: Person, form=None, follow_up_form=None, nam
         "follow_up_form": (follow_up_form or FollowUpForm(prefix="follow_up"))
         if can_write and not user.is_expert
         else None,
+        "can_read_access_log": can_read_access_log(user),
     }
 
 
@@ -1021,3 +1025,68 @@ def referral_follow_up_add(request, pk):
             return redirect(reverse("encounters:referral_detail", args=[referral.pk]) + "#follow-ups")
     context = _referral_context(request, referral, follow_up_form=form)
     return render(request, "encounters/referral_detail.html", context)
+
+
+# The person's access log ---------------------------------------------------------------------
+
+
+@login_required
+def person_access_log_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who has used this person's data: for a coordinator to give the client (Client Data Act 703/2023).
+
+    The last ACCESS_LOG_DEFAULT_DAYS by default; older entries with a typed
+    reason, sent by POST so that it stays out of URLs. `format=pdf` prints it.
+    Producing the log (on screen or as PDF) writes a row of its own.
+    """
+    user = authed_user(request)
+    if not can_read_access_log(user):
+        raise PermissionDenied
+    person = get_person_for_user(user, pk)
+    default_since = services.access_log_default_since()
+    bound = request.method == "POST"
+    form = AccessLogRangeForm(request.POST if bound else None, default_since=default_since)
+    as_pdf = (request.POST if bound else request.GET).get("format") == "pdf"
+    context: dict[str, Any] = {"person": person, "form": form, "default_since": default_since}
+    if bound and not form.is_valid():
+        return render(request, "encounters/person_access_log.html", context, status=400)
+    since = form.cleaned_data["since"] if bound else default_since
+    reason = form.cleaned_data["reason"] if bound else ""
+    rows = services.person_access_log_report(actor=user, person=person, since=since, reason=reason, printed=as_pdf)
+    context.update({"rows": rows, "since": since, "reason": reason, "produced_at": timezone.localtime()})
+    if as_pdf:
+        return _pdf_response(request, "encounters/person_access_log_print.html", context, f"access-log-{person.pk}.pdf")
+    return render(request, "encounters/person_access_log.html", context)
+
+
+def _pdf_response(request: HttpRequest, template: str, context: dict, filename: str) -> HttpResponse:
+    """A page rendered to PDF by WeasyPrint, with no resource fetched from outside the template."""
+    from weasyprint import HTML  # imported when printing: it loads Pango
+
+    html = render_to_string(template, context, request=request)
+    response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def person_data_export_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A copy of everything about this person, as JSON or PDF, for the person's own request.
+
+    Coordinators only; each copy made is logged (access log and disclosure log).
+    """
+    user = authed_user(request)
+    if not can_read_access_log(user):
+        raise PermissionDenied
+    person = get_person_for_user(user, pk)
+    chosen = request.GET.get("format", "")
+    if chosen not in ("json", "pdf"):
+        return render(request, "encounters/person_data_export.html", {"person": person})
+    data = services.person_data_subject_export(actor=user, person=person)
+    if chosen == "json":
+        response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="person-{person.pk}.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+    context = {"person": person, "data": data, "produced_at": timezone.localtime()}
+    return _pdf_response(request, "encounters/person_data_print.html", context, f"person-{person.pk}.pdf")
