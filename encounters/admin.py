@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from outreach.admin import (
     COORDINATION,
     NOBODY,
+    PostSearchMixin,
     RoleAdmin,
     ServiceAdmin,
     TeamListFilter,
@@ -38,16 +39,28 @@ from .selectors import (
     referrals_visible_to,
 )
 
+# Fields that identify a person or hold what they told: no admin URL filters on them
+# (`?identity_code__startswith=13`, `?last_name__regex=…`). The search box,
+# sent by POST, is the one way to look for a person, an identity code only
+# by an exact match.
+IDENTIFYING_FIELDS = frozenset({"identity_code", "first_name", "last_name", "phone", "email", "alias", "notes"})
+
 
 def mask_identity_code(code: str) -> str:
     """131052-308T → 131052-****: enough to tell records apart in a list, not to identify."""
     return f"{code[:7]}****" if code else ""
 
 
-class ClientRecordMixin(WritableTeamsMixin):
+class ClientRecordMixin(PostSearchMixin, WritableTeamsMixin):
     view_roles = COORDINATION
     admin_log = False
     list_max_show_all = 200
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Refused lookups answer 400 (DisallowedModelAdminLookup).
+        if IDENTIFYING_FIELDS & set(lookup.split("__")):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def persons_of(self, obj) -> list:
         """The persons whose data a row or change page of this admin shows."""
@@ -225,7 +238,9 @@ class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
     ]
     list_select_related = ["site", "team", "person"]
     search_fields = ["site__name", "person__alias"]
-    autocomplete_fields = ["site", "outing", "person"]
+    autocomplete_fields = ["site", "outing"]
+    # Not autocomplete: its search term (a name) would travel in the URL.
+    raw_id_fields = ["person"]
     filter_horizontal = ["workers"]
     fields = [
         "team",
@@ -290,7 +305,8 @@ class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
     ]
     list_select_related = ["team", "partner", "person"]
     search_fields = ["person__alias", "partner__name"]
-    autocomplete_fields = ["person", "encounter", "partner"]
+    autocomplete_fields = ["encounter", "partner"]
+    raw_id_fields = ["person"]
     fields = [
         "team",
         "person",
@@ -336,7 +352,8 @@ class FollowUpAdmin(ClientRecordMixin, ServiceAdmin):
     list_filter = ["contact_kind", DoneFilter, TeamListFilter]
     list_select_related = ["team", "person", "referral", "assigned_to"]
     search_fields = ["person__alias"]
-    autocomplete_fields = ["referral", "person"]
+    autocomplete_fields = ["referral"]
+    raw_id_fields = ["person"]
 
     def get_queryset(self, request):
         return follow_ups_visible_to(request.user)

@@ -94,6 +94,16 @@ class AccessLoggedMixin:
     def person_of(self, obj) -> Person | None:
         return getattr(obj, "person", None)
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        # No filter on identity codes: an unknown parameter is otherwise ignored, but one that
+        # names an identity code is refused, so that no script fishes by part of one.
+        refused = sorted(name for name in request.query_params if "identity_code" in name)
+        if refused:
+            raise serializers.ValidationError(
+                {name: [_("Persons are not looked up by identity code.")] for name in refused}
+            )
+
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)  # type: ignore[misc]
         if page is not None:

@@ -59,12 +59,14 @@ from typing import TypeGuard
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets as admin_widgets
+from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
@@ -326,6 +328,79 @@ class ServiceAdmin(RoleAdmin):
     def save_related(self, request, form, formsets, change):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+
+class PostSearchChangeList(ChangeList):
+    """A change list (or an export of one) searched by the text kept in the session, never by `?q=`.
+
+    Its address and links carry only `_s=1` (a search is on); the text is
+    put into the request's parameters while the list is built, then taken out.
+    """
+
+    def __init__(self, request, model, *args, **kwargs):
+        original = request.GET
+        params = original.copy()
+        if params.pop(PostSearchMixin.SEARCH_MARK, None):
+            query = request.session.get(PostSearchMixin.SESSION_KEY, {}).get(model._meta.label_lower)
+            if query:
+                params[SEARCH_VAR] = query
+        request.GET = params
+        try:
+            super().__init__(request, model, *args, **kwargs)
+        finally:
+            request.GET = original
+        self.csrf_token = get_token(request)
+        if self.params.pop(SEARCH_VAR, None):
+            self.params[PostSearchMixin.SEARCH_MARK] = "1"
+
+    def get_query_string(self, new_params=None, remove=None):
+        # Every link of the list (filters, sorting, pages, facets, export) says `_s=1`, not the text.
+        params = dict(self.filter_params)
+        if params.pop(SEARCH_VAR, None):
+            params[PostSearchMixin.SEARCH_MARK] = ["1"]
+        saved, self.filter_params = self.filter_params, params
+        try:
+            return super().get_query_string(new_params, remove)
+        finally:
+            self.filter_params = saved
+
+
+class PostSearchMixin:
+    """Admin searches sent by POST, so that names and identity codes stay out of URLs, logs and `next=`.
+
+    The search box posts the text; it is kept in the session (per model) and
+    the change list is shown at an address that says only `_s=1`. A search
+    text in the query string (`?q=…`) is refused: the change list is shown
+    again without it.
+    """
+
+    SEARCH_MARK = "_s"
+    SESSION_KEY = "admin_searches"
+
+    def get_changelist(self, request, **kwargs):
+        return PostSearchChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        key = self.model._meta.label_lower  # type: ignore[attr-defined]
+        searches = dict(request.session.get(self.SESSION_KEY, {}))
+        params = request.GET.copy()
+        if request.method == "POST" and "_search" in request.POST:
+            query = request.POST.get(SEARCH_VAR, "").strip()[:200]
+            params.pop(SEARCH_VAR, None)
+            params.pop(PAGE_VAR, None)
+            if query:
+                searches[key] = query
+                params[self.SEARCH_MARK] = "1"
+            else:
+                searches.pop(key, None)
+                params.pop(self.SEARCH_MARK, None)
+            request.session[self.SESSION_KEY] = searches
+            return redirect(f"{request.path}?{params.urlencode()}" if params else request.path)
+        if SEARCH_VAR in params:
+            params.pop(SEARCH_VAR)
+            messages.warning(request, _("Search with the search box: searches are not sent in addresses."))
+            return redirect(f"{request.path}?{params.urlencode()}" if params else request.path)
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
 
 class TeamListFilter(admin.SimpleListFilter):

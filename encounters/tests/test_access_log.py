@@ -167,7 +167,8 @@ def test_the_admin_person_list_and_its_search_log_each_person_shown(client, with
     client.force_login(with_totp(coordinator))
 
     assert client.get(reverse("admin:encounters_person_changelist")).status_code == 200
-    response = client.get(reverse("admin:encounters_person_changelist"), {"q": "Pekka"})
+    search = client.post(reverse("admin:encounters_person_changelist"), {"q": "Pekka", "_search": "1"})
+    response = client.get(search.url)
 
     assert response.status_code == 200
     assert logged(named) == [(coordinator.pk, "list", "admin")]
