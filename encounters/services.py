@@ -396,7 +396,35 @@ def referral_create(
     validate_model(referral)
     referral.save()
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=referral, changes=["team", "service_kind", "status"])
+    _record_referral_disclosure(actor, referral)
     return referral
+
+
+def _record_referral_disclosure(actor: User, referral: Referral) -> None:
+    """A referral of a person to a partner organisation tells the partner about them: a disclosure.
+
+    The legal basis is the person's consent to sharing information with
+    services when one is in force, otherwise it is recorded as not recorded.
+    """
+    from outreach.models import Disclosure
+    from outreach.services import disclosure_record
+
+    person = referral.person
+    if referral.partner is None or person is None:
+        return
+    consented = Consent.objects.filter(
+        person=person, scope=Consent.Scope.INFORMATION_SHARING, withdrawn_on__isnull=True
+    ).exists()
+    disclosure_record(
+        actor=actor,
+        kind=Disclosure.Kind.REFERRAL,
+        recipient=referral.partner.name,
+        categories=["identity" if person.kind == Person.Kind.NAMED else "pseudonymous", "referrals"],
+        legal_basis=Disclosure.LegalBasis.CONSENT if consented else Disclosure.LegalBasis.NOT_RECORDED,
+        record_type=referral._meta.label_lower,
+        record_count=1,
+        person_ids=[person.pk],
+    )
 
 
 def referral_status_change_allowed(current: str, new: str) -> bool:
@@ -437,6 +465,8 @@ def referral_update(*, actor: User, referral: Referral, **fields) -> Referral:
         validate_model(referral)
         referral.save()
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=referral, changes=changed)
+    if {"partner", "person"} & set(changed):
+        _record_referral_disclosure(actor, referral)
     return referral
 
 
