@@ -156,6 +156,9 @@ class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["team", "alias", "birth_year", "gender", "engaged_on", "notes"]
+        if obj is not None:
+            # A hold is put on a record that exists (retention leaves it alone).
+            fields.append("legal_hold")
         if obj is not None and obj.kind == Person.Kind.NAMED:
             # Only a named person, who has consented, carries identifiers.
             fields[2:2] = ["first_name", "last_name", "identity_code", "phone", "email"]
@@ -166,7 +169,7 @@ class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
             return []
         # A person's encounters and referrals belong to their team, so the
         # team does not change here.
-        return ["team", "kind", "merged_into", "created_by", "created_at"]
+        return ["team", "kind", "merged_into", "retention_flagged_on", "created_by", "created_at"]
 
     @admin.display(description=_("personal identity code"))
     def identity_code_masked(self, obj):

@@ -76,6 +76,16 @@ class Person(models.Model):
         related_name="merged_records",
     )
     notes = models.TextField(_("notes"), blank=True)
+    # Retention (manage.py retention): a record under a legal hold (a pending
+    # complaint, a court case) is kept as it is whatever the schedule says.
+    legal_hold = models.BooleanField(
+        _("legal hold"),
+        default=False,
+        db_default=False,
+        help_text=_("Kept as it is: retention leaves this record alone."),
+    )
+    # Set by the retention run that found no contact for the schedule's years: due for review.
+    retention_flagged_on = models.DateField(_("flagged for retention review"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),

@@ -6,14 +6,14 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from networks.models import PartnerOrganisation
 from outreach.models import AccessLogEntry, AuditEntry, FieldSite, Outing, Team, User
 from outreach.selectors import writable_team_ids
-from outreach.services import apply_changes, audit, ensure_can_write_team, validate_model
+from outreach.services import apply_changes, audit, audit_bulk, ensure_can_write_team, validate_model
 from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
 
 from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
@@ -704,3 +704,95 @@ def person_data_subject_export(*, actor: User, person: Person, door: str = Acces
         person_ids=[person.pk],
     )
     return person_data(person)
+
+
+# Retention -----------------------------------------------------------------
+
+RETENTION_PERSON_ACTIONS = ("flag", "pseudonymise")
+
+
+def retention_cutoffs(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The days before which anonymous notes are cleared and a person counts as out of contact."""
+    months = settings.RETENTION_ANONYMOUS_NOTES_MONTHS
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    day = min(today.day, 28)
+    notes_before = datetime.date(year, month + 1, day)
+    years = settings.RETENTION_PERSON_YEARS
+    try:
+        persons_before = today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        persons_before = today.replace(year=today.year - years, day=28)
+    return notes_before, persons_before
+
+
+@transaction.atomic
+def retention_run(*, apply: bool = False, today: datetime.date | None = None) -> dict[str, int]:
+    """Apply the retention policy (settings RETENTION_*); a dry run unless `apply`. Returns counts per category.
+
+    - `anonymous_notes_cleared`: anonymous encounters older than
+      RETENTION_ANONYMOUS_NOTES_MONTHS whose free text is cleared.
+    - `persons_flagged` / `persons_pseudonymised`: persons with no contact
+      (no encounter, no follow-up done) for RETENTION_PERSON_YEARS and a
+      record older than that, flagged for review or stripped of their
+      direct identifiers and notes (RETENTION_PERSON_ACTION); a person
+      already flagged or already pseudonymised by an earlier run is not
+      counted again, so a second run changes nothing.
+    - `persons_on_legal_hold`: persons who would be due but are kept.
+
+    Each run, dry or not, leaves an audit entry with the counts. The access
+    log keeps its rows whatever happens to a record.
+    """
+    action = settings.RETENTION_PERSON_ACTION
+    if action not in RETENTION_PERSON_ACTIONS:
+        raise ValidationError(
+            {"RETENTION_PERSON_ACTION": _("Use “flag” or “pseudonymise”, not “%(value)s”.") % {"value": action}}
+        )
+    today = today or timezone.localdate()
+    notes_before, persons_before = retention_cutoffs(today)
+    old_notes = Encounter.objects.filter(anonymous=True, occurred_on__lt=notes_before).exclude(notes="")
+    recent = Encounter.objects.filter(person=models.OuterRef("pk"), occurred_on__gte=persons_before)
+    recent_follow_up = FollowUp.objects.filter(person=models.OuterRef("pk"), done_on__gte=persons_before)
+    start = timezone.make_aware(datetime.datetime.combine(persons_before, datetime.time.min))
+    due = (
+        Person.objects.filter(merged_into__isnull=True, created_at__lt=start)
+        .exclude(models.Exists(recent))
+        .exclude(models.Exists(recent_follow_up))
+    )
+    held = due.filter(legal_hold=True)
+    due = due.filter(legal_hold=False)
+    if action == "flag":
+        to_change = due.filter(retention_flagged_on__isnull=True)
+    else:
+        to_change = due.filter(kind=Person.Kind.NAMED) | due.exclude(notes="")
+    counts = {
+        "anonymous_notes_cleared": old_notes.count(),
+        "persons_flagged" if action == "flag" else "persons_pseudonymised": to_change.count(),
+        "persons_on_legal_hold": held.count(),
+    }
+    if apply:
+        old_notes.update(notes="", updated_at=timezone.now())
+        if action == "flag":
+            to_change.update(retention_flagged_on=today, updated_at=timezone.now())
+        else:
+            for person in to_change.select_for_update():
+                _pseudonymise(person, today)
+    details = [f"{key}={value}" for key, value in counts.items()]
+    details += ["applied" if apply else "dry_run", f"notes_before={notes_before}", f"persons_before={persons_before}"]
+    audit_bulk(actor=None, action=AuditEntry.Action.UPDATE, model=Person, details=details)
+    return counts
+
+
+def _pseudonymise(person: Person, today: datetime.date) -> None:
+    """Strip a person's direct identifiers and notes; the record stays, as an alias (#id when it has none)."""
+    person.kind = Person.Kind.PSEUDONYMOUS
+    person.alias = person.alias or f"#{person.pk}"
+    for name in (*DIRECT_IDENTIFIERS, "notes"):
+        setattr(person, name, "")
+    person.retention_flagged_on = today
+    person.save(update_fields=["kind", "alias", *DIRECT_IDENTIFIERS, "notes", "retention_flagged_on", "updated_at"])
+    audit(
+        actor=None,
+        action=AuditEntry.Action.UPDATE,
+        instance=person,
+        changes=["kind", "alias", *DIRECT_IDENTIFIERS, "notes", "retention"],
+    )
