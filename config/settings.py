@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "import_export",
+    "simple_history",
     "outreach",
     "networks",
     "encounters",
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Change history (django-simple-history) records the signed-in user of the request.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -329,3 +332,5 @@ ACCESS_LOG_DEFAULT_DAYS = int(os.environ.get("ACCESS_LOG_DEFAULT_DAYS", "730"))
 RETENTION_ANONYMOUS_NOTES_MONTHS = int(os.environ.get("RETENTION_ANONYMOUS_NOTES_MONTHS", "24"))
 RETENTION_PERSON_YEARS = int(os.environ.get("RETENTION_PERSON_YEARS", "5"))
 RETENTION_PERSON_ACTION = os.environ.get("RETENTION_PERSON_ACTION", "flag")
+# Change history is read in the admin, never reverted from it: every write goes through the services.
+SIMPLE_HISTORY_REVERT_DISABLED = True

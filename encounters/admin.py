@@ -18,6 +18,7 @@ from outreach.admin import (
     NOBODY,
     PostSearchMixin,
     RoleAdmin,
+    ScopedHistoryAdmin,
     ServiceAdmin,
     TeamListFilter,
     WritableTeamsMixin,
@@ -69,6 +70,10 @@ class ClientRecordMixin(PostSearchMixin, WritableTeamsMixin):
     def _log_access(self, request, objs, action: str) -> None:
         persons = [person for obj in objs for person in self.persons_of(obj)]
         services.person_access_log(actor=request.user, persons=persons, action=action, door=AccessLogEntry.Door.ADMIN)
+
+    def history_read(self, request, obj) -> None:
+        # The change history shows old values too (a corrected identity code).
+        self._log_access(request, [obj], AccessLogEntry.Action.HISTORY)
 
     def changelist_view(self, request, extra_context=None):
         # The list shows names (and a search by identity code finds them): each person shown is logged.
@@ -133,7 +138,7 @@ class DoneFilter(_NullListFilter):
 
 
 @admin.register(Person)
-class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
+class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin, ServiceAdmin):
     resource_classes = [PersonResource]
     date_hierarchy = "created_at"
     list_display = [
@@ -215,7 +220,7 @@ class ConsentAdmin(ClientRecordMixin, RoleAdmin):
 
 
 @admin.register(Encounter)
-class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
+class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin, ServiceAdmin):
     resource_classes = [EncounterResource]
     delete_roles = COORDINATION
     date_hierarchy = "occurred_on"
@@ -296,7 +301,7 @@ class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
+class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin, ServiceAdmin):
     resource_classes = [ReferralResource]
     date_hierarchy = "referred_on"
     list_display = ["referred_on", "service_kind", "status", "team", "partner", "person", "follow_up_due"]

@@ -770,6 +770,8 @@ def retention_run(*, apply: bool = False, today: datetime.date | None = None) ->
         "persons_on_legal_hold": held.count(),
     }
     if apply:
+        # The change history keeps old values: the cleared text goes from there too.
+        Encounter.history.filter(anonymous=True, occurred_on__lt=notes_before).exclude(notes="").update(notes="")
         old_notes.update(notes="", updated_at=timezone.now())
         if action == "flag":
             to_change.update(retention_flagged_on=today, updated_at=timezone.now())
@@ -790,6 +792,8 @@ def _pseudonymise(person: Person, today: datetime.date) -> None:
         setattr(person, name, "")
     person.retention_flagged_on = today
     person.save(update_fields=["kind", "alias", *DIRECT_IDENTIFIERS, "notes", "retention_flagged_on", "updated_at"])
+    # Nor does the change history keep what was stripped.
+    person.history.update(**dict.fromkeys((*DIRECT_IDENTIFIERS, "notes"), ""), kind=person.kind, alias=person.alias)
     audit(
         actor=None,
         action=AuditEntry.Action.UPDATE,

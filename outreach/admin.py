@@ -59,17 +59,19 @@ from typing import TypeGuard
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets as admin_widgets
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
 from .fields import CodeSetField
@@ -403,6 +405,42 @@ class PostSearchMixin:
         return super().changelist_view(request, extra_context)  # type: ignore[misc]
 
 
+class ScopedHistoryAdmin(SimpleHistoryAdmin):
+    """The change history (django-simple-history) of records this user sees, read-only.
+
+    simple-history shows the history of a record the change list does not
+    offer (it falls back to the historical rows); here such a record is a
+    404, as everywhere else. Reverting is off (SIMPLE_HISTORY_REVERT_DISABLED):
+    a POST to a historical version is refused. `history_read(request, obj)`
+    lets client-record admins log the reading.
+    """
+
+    def _scoped_object(self, request, object_id):
+        try:
+            return self.get_queryset(request).get(pk=unquote(object_id))
+        except (self.model.DoesNotExist, ValueError, ValidationError):
+            raise Http404 from None
+
+    def history_read(self, request, obj) -> None:
+        pass
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self._scoped_object(request, object_id)
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200:
+            self.history_read(request, obj)
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        obj = self._scoped_object(request, object_id)
+        if request.method != "GET":
+            raise PermissionDenied
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        if response.status_code == 200:
+            self.history_read(request, obj)
+        return response
+
+
 class TeamListFilter(admin.SimpleListFilter):
     """Filter by team, offering only the teams the user may pick.
 
@@ -595,7 +633,7 @@ class FieldSiteAdmin(RecordImportExportMixin, ServiceAdmin):
 
 
 @admin.register(Outing)
-class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ServiceAdmin):
+class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ScopedHistoryAdmin, ServiceAdmin):
     resource_classes = [OutingResource]
     view_roles = COORDINATION
     date_hierarchy = "date"
