@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('encounters', '0003_encounter_index_cleanup'),
+        ('encounters', '0004_plausible_dates'),
     ]
 
     operations = [

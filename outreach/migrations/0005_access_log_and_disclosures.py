@@ -45,7 +45,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outreach', '0003_api_tokens_tally_events'),
+        ('outreach', '0004_plausible_dates'),
     ]
 
     operations = [
