@@ -84,6 +84,8 @@ from .models import (
     FieldSite,
     Municipality,
     Outing,
+    OutingDayCount,
+    OutingEncounterCount,
     TallyEvent,
     Team,
     User,
@@ -751,4 +753,22 @@ class DisclosureAdmin(RoleAdmin):
     list_display = ["at", "actor", "kind", "recipient", "legal_basis", "record_type", "record_count"]
     list_filter = ["kind", "legal_basis"]
     list_select_related = ["actor"]
+    show_full_result_count = False
+
+
+# Report rollups: derived rows, kept by the services; shown read-only for support.
+
+
+@admin.register(OutingDayCount)
+class OutingDayCountAdmin(RoleAdmin):
+    read_only = True
+    date_hierarchy = "day"
+    list_display = ["day", "team_id", "site_id", "outings_done", "participant_seconds", "tallied_contacts"]
+    show_full_result_count = False
+
+
+@admin.register(OutingEncounterCount)
+class OutingEncounterCountAdmin(RoleAdmin):
+    read_only = True
+    list_display = ["outing_id", "encounters", "conversations"]
     show_full_result_count = False

@@ -45,7 +45,7 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outreach', '0004_plausible_dates'),
+        ('outreach', '0005_report_rollups'),
     ]
 
     operations = [

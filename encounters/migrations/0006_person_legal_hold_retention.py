@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('encounters', '0004_plausible_dates'),
+        ('encounters', '0005_report_rollups'),
     ]
 
     operations = [
