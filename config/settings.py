@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "import_export",
+    "simple_history",
     "outreach",
     "networks",
     "encounters",
@@ -66,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Change history (django-simple-history) records the signed-in user of the request.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -375,3 +378,18 @@ PRODUCTION_PROBLEMS = production_problems()
 # is broken down only from this many answers on.
 REPORTS_SUPPRESSION_THRESHOLD = int(os.environ.get("REPORTS_SUPPRESSION_THRESHOLD", "5"))
 REPORTS_FEEDBACK_MIN_ANSWERS = int(os.environ.get("REPORTS_FEEDBACK_MIN_ANSWERS", "7"))
+
+# Privacy -----------------------------------------------------------------------
+# A person's access log covers this many days unless the coordinator types a
+# reason for reading further back (the reason is logged too).
+ACCESS_LOG_DEFAULT_DAYS = int(os.environ.get("ACCESS_LOG_DEFAULT_DAYS", "730"))
+# The retention policy that `manage.py retention` applies (the county's
+# retention schedule sets the figures): the free text of anonymous encounters
+# is cleared after this many months; persons with no contact for this many
+# years are flagged for review, or pseudonymised when RETENTION_PERSON_ACTION
+# is "pseudonymise". Persons under a legal hold are left alone.
+RETENTION_ANONYMOUS_NOTES_MONTHS = int(os.environ.get("RETENTION_ANONYMOUS_NOTES_MONTHS", "24"))
+RETENTION_PERSON_YEARS = int(os.environ.get("RETENTION_PERSON_YEARS", "5"))
+RETENTION_PERSON_ACTION = os.environ.get("RETENTION_PERSON_ACTION", "flag")
+# Change history is read in the admin, never reverted from it: every write goes through the services.
+SIMPLE_HISTORY_REVERT_DISABLED = True

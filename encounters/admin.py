@@ -16,13 +16,16 @@ from django.utils.translation import gettext_lazy as _
 from outreach.admin import (
     COORDINATION,
     NOBODY,
+    PostSearchMixin,
     RoleAdmin,
+    ScopedHistoryAdmin,
     ServiceAdmin,
     TeamListFilter,
     WritableTeamsMixin,
     code_labels,
     code_set_filter,
 )
+from outreach.models import AccessLogEntry
 from outreach.resources import RecordImportExportMixin
 from outreach.vocabulary import Action, Need
 
@@ -48,16 +51,56 @@ from .selectors import (
     referrals_visible_to,
 )
 
+# Fields that identify a person or hold what they told: no admin URL filters on them
+# (`?identity_code__startswith=13`, `?last_name__regex=…`). The search box,
+# sent by POST, is the one way to look for a person, an identity code only
+# by an exact match.
+IDENTIFYING_FIELDS = frozenset({"identity_code", "first_name", "last_name", "phone", "email", "alias", "notes"})
+
 
 def mask_identity_code(code: str) -> str:
     """131052-308T → 131052-****: enough to tell records apart in a list, not to identify."""
     return f"{code[:7]}****" if code else ""
 
 
-class ClientRecordMixin(WritableTeamsMixin):
+class ClientRecordMixin(PostSearchMixin, WritableTeamsMixin):
     view_roles = COORDINATION
     admin_log = False
     list_max_show_all = 200
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Refused lookups answer 400 (DisallowedModelAdminLookup).
+        if IDENTIFYING_FIELDS & set(lookup.split("__")):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def persons_of(self, obj) -> list:
+        """The persons whose data a row or change page of this admin shows."""
+        return [obj] if isinstance(obj, Person) else [getattr(obj, "person", None)]
+
+    def _log_access(self, request, objs, action: str) -> None:
+        persons = [person for obj in objs for person in self.persons_of(obj)]
+        services.person_access_log(actor=request.user, persons=persons, action=action, door=AccessLogEntry.Door.ADMIN)
+
+    def history_read(self, request, obj) -> None:
+        # The change history shows old values too (a corrected identity code).
+        self._log_access(request, [obj], AccessLogEntry.Action.HISTORY)
+
+    def changelist_view(self, request, extra_context=None):
+        # The list shows names (and a search by identity code finds them): each person shown is logged.
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            self._log_access(request, changelist.result_list, AccessLogEntry.Action.LIST)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The change page shows the full record (a named person's identity code too).
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = getattr(response, "context_data", {}).get("original")
+        if original is not None:
+            self._log_access(request, [original], AccessLogEntry.Action.VIEW)
+        return response
 
     def scoped_choices(self, request, model):
         if model is Person:
@@ -106,7 +149,7 @@ class DoneFilter(_NullListFilter):
 
 
 @admin.register(Person)
-class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
+class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin, ServiceAdmin):
     resource_classes = [PersonResource]
     date_hierarchy = "created_at"
     list_display = [
@@ -129,6 +172,9 @@ class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
 
     def get_fields(self, request, obj=None):
         fields = ["team", "alias", "birth_year", "gender", "engaged_on", "notes"]
+        if obj is not None:
+            # A hold is put on a record that exists (retention leaves it alone).
+            fields.append("legal_hold")
         if obj is not None and obj.kind == Person.Kind.NAMED:
             # Only a named person, who has consented, carries identifiers.
             fields[2:2] = ["first_name", "last_name", "identity_code", "phone", "email"]
@@ -139,7 +185,7 @@ class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
             return []
         # A person's encounters and referrals belong to their team, so the
         # team does not change here.
-        return ["team", "kind", "merged_into", "created_by", "created_at"]
+        return ["team", "kind", "merged_into", "retention_flagged_on", "created_by", "created_at"]
 
     @admin.display(description=_("personal identity code"))
     def identity_code_masked(self, obj):
@@ -163,6 +209,9 @@ class PersonMergeAdmin(ClientRecordMixin, RoleAdmin):
     list_filter = [UndoneFilter]
     list_select_related = ["merged", "kept", "merged_by"]
 
+    def persons_of(self, obj):
+        return [obj.kept, obj.merged]
+
     def get_queryset(self, request):
         persons = persons_visible_to(request.user, include_merged=True)
         return PersonMerge.objects.filter(kept__in=persons).select_related("merged", "kept", "merged_by", "undone_by")
@@ -182,7 +231,7 @@ class ConsentAdmin(ClientRecordMixin, RoleAdmin):
 
 
 @admin.register(Encounter)
-class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
+class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin, ServiceAdmin):
     resource_classes = [EncounterResource]
     delete_roles = COORDINATION
     date_hierarchy = "occurred_on"
@@ -208,7 +257,9 @@ class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
     ]
     list_select_related = ["site", "team", "person"]
     search_fields = ["site__name", "person__alias"]
-    autocomplete_fields = ["site", "outing", "person"]
+    autocomplete_fields = ["site", "outing"]
+    # Not autocomplete: its search term (a name) would travel in the URL.
+    raw_id_fields = ["person"]
     filter_horizontal = ["workers"]
     fields = [
         "team",
@@ -261,7 +312,7 @@ class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
+class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin, ServiceAdmin):
     resource_classes = [ReferralResource]
     date_hierarchy = "referred_on"
     list_display = ["referred_on", "service_kind", "status", "team", "partner", "person", "follow_up_due"]
@@ -273,7 +324,8 @@ class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
     ]
     list_select_related = ["team", "partner", "person"]
     search_fields = ["person__alias", "partner__name"]
-    autocomplete_fields = ["person", "encounter", "partner"]
+    autocomplete_fields = ["encounter", "partner"]
+    raw_id_fields = ["person"]
     fields = [
         "team",
         "person",
@@ -319,7 +371,8 @@ class FollowUpAdmin(ClientRecordMixin, ServiceAdmin):
     list_filter = ["contact_kind", DoneFilter, TeamListFilter]
     list_select_related = ["team", "person", "referral", "assigned_to"]
     search_fields = ["person__alias"]
-    autocomplete_fields = ["referral", "person"]
+    autocomplete_fields = ["referral"]
+    raw_id_fields = ["person"]
 
     def get_queryset(self, request):
         return follow_ups_visible_to(request.user)

@@ -34,9 +34,9 @@ from outreach.api import (
     text_field,
     visible_choice_filter,
 )
-from outreach.models import AuditEntry, FieldSite, Outing, Team, User
+from outreach.models import AccessLogEntry, FieldSite, Outing, Team, User
 from outreach.selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to
-from outreach.services import audit, was_replayed
+from outreach.services import was_replayed
 from outreach.vocabulary import (
     Action,
     AgeGroup,
@@ -50,14 +50,23 @@ from outreach.vocabulary import (
 )
 
 from .models import Consent, Encounter, FollowUp, Person, Referral
-from .selectors import encounters_visible_to, follow_ups_visible_to, persons_visible_to, referrals_visible_to
+from .selectors import (
+    can_read_access_log,
+    encounters_visible_to,
+    follow_ups_visible_to,
+    persons_visible_to,
+    referrals_visible_to,
+)
 from .services import (
     DIRECT_IDENTIFIERS,
+    access_log_default_since,
     encounter_create,
     encounter_delete,
     encounter_update,
     follow_up_create,
     follow_up_update,
+    person_access_log,
+    person_access_log_report,
     person_create,
     person_make_named,
     person_update,
@@ -75,6 +84,46 @@ def _team_field():
 
 def _partners(user):
     return PartnerOrganisation.objects.all()
+
+
+class AccessLoggedMixin:
+    """Every list page and record read that shows a person's data writes access-log rows.
+
+    `person_of(obj)` names the person a record belongs to; the persons on a
+    page get one row each (encounters.services.person_access_log).
+    """
+
+    def person_of(self, obj) -> Person | None:
+        return getattr(obj, "person", None)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        # No filter on identity codes: an unknown parameter is otherwise ignored, but one that
+        # names an identity code is refused, so that no script fishes by part of one.
+        refused = sorted(name for name in request.query_params if "identity_code" in name)
+        if refused:
+            raise serializers.ValidationError(
+                {name: [_("Persons are not looked up by identity code.")] for name in refused}
+            )
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)  # type: ignore[misc]
+        if page is not None:
+            self._log_access(page, AccessLogEntry.Action.LIST)
+        return page
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()  # type: ignore[attr-defined]
+        self._log_access([instance], AccessLogEntry.Action.VIEW)
+        return Response(self.get_serializer(instance).data)  # type: ignore[attr-defined]
+
+    def _log_access(self, records, action: str) -> None:
+        person_access_log(
+            actor=self.request.user,  # type: ignore[attr-defined]
+            persons=[self.person_of(record) for record in records],
+            action=action,
+            door=AccessLogEntry.Door.API,
+        )
 
 
 # Persons -------------------------------------------------------------------
@@ -158,6 +207,24 @@ class MakeNamedSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
 
 
+class AccessLogQuerySerializer(serializers.Serializer):
+    since = serializers.DateField(required=False, help_text=_("First day; default: two years back."))
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, help_text=_("Needed for entries older than the default.")
+    )
+
+
+class AccessLogRowSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    user = serializers.IntegerField(allow_null=True, help_text=_("The user's id; null for the system."))
+    action = serializers.CharField()
+    door = serializers.CharField()
+
+
+class AccessLogSerializer(serializers.Serializer):
+    results = AccessLogRowSerializer(many=True)
+
+
 class PersonFilter(filters.FilterSet):
     team = visible_choice_filter(teams_visible_to)
     gender = filters.ChoiceFilter(choices=Gender.choices)
@@ -169,7 +236,7 @@ class PersonFilter(filters.FilterSet):
         fields = ["team", "gender", "kind", "alias", "birth_year"]
 
 
-class PersonViewSet(ServiceViewSet):
+class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
     """People met more than once. Created pseudonymous (alias, birth year, gender); named only
     with consent through `make-named`. Merged records are left out of the list; their own URL
     still answers, with `merged_into`."""
@@ -183,11 +250,8 @@ class PersonViewSet(ServiceViewSet):
         # Merged records are found by id (their links keep working) but not listed.
         return persons_visible_to(self.request.user, include_merged=self.action != "list")
 
-    def retrieve(self, request, *args, **kwargs):
-        person = self.get_object()
-        if person.kind == Person.Kind.NAMED:
-            audit(actor=request.user, action=AuditEntry.Action.VIEW, instance=person)
-        return Response(self.get_serializer(person).data)
+    def person_of(self, obj):
+        return obj
 
     def perform_create(self, serializer):
         serializer.instance = person_create(actor=self.request.user, **serializer.validated_data)
@@ -196,6 +260,30 @@ class PersonViewSet(ServiceViewSet):
         serializer.instance = person_update(
             actor=self.request.user, person=serializer.instance, **serializer.validated_data
         )
+
+    @extend_schema(
+        summary="The person's access log (coordinators)",
+        parameters=[AccessLogQuerySerializer],
+        responses={200: AccessLogSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="access-log")
+    def access_log(self, request, pk=None):
+        """Who used this person's data, newest first: the last two years by default (ACCESS_LOG_DEFAULT_DAYS);
+        `since` goes further back with a `reason`, which is logged. Producing the log writes a row of its
+        own. Coordinators only: workers and experts by experience get 403."""
+        if not can_read_access_log(request.user):
+            self.permission_denied(request)
+        person = self.get_object()
+        query = AccessLogQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = person_access_log_report(
+            actor=request.user,
+            person=person,
+            since=query.validated_data.get("since") or access_log_default_since(),
+            reason=query.validated_data.get("reason", ""),
+            door=AccessLogEntry.Door.API,
+        )
+        return Response(AccessLogSerializer({"results": rows}).data)
 
     @extend_schema(
         summary="Make a pseudonymous person named, recording consent",
@@ -362,7 +450,7 @@ class QuickLogSerializer(serializers.Serializer):
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(EncounterSerializer)))
-class EncounterViewSet(IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceViewSet):
+class EncounterViewSet(AccessLoggedMixin, IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceViewSet):
     """Meetings, anonymous or with a person. Experts by experience see and log encounters only in
     the outings they take part in. An encounter is deleted by its author on the day it was logged,
     or by a coordinator."""
@@ -486,7 +574,7 @@ class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(ReferralSerializer)))
-class ReferralViewSet(IdempotentCreateMixin, ServiceViewSet):
+class ReferralViewSet(AccessLoggedMixin, IdempotentCreateMixin, ServiceViewSet):
     """Referrals to services. The status moves only forward; a refused change is a 400 naming
     `status`. Experts by experience get 403: referrals are case work they do not see."""
 
@@ -568,7 +656,7 @@ class FollowUpFilter(date_range_filterset("due_on")):  # type: ignore[misc]  # a
         fields = ["team", "person", "referral", "assigned_to", "contact_kind"]
 
 
-class FollowUpViewSet(ServiceViewSet):
+class FollowUpViewSet(AccessLoggedMixin, ServiceViewSet):
     """Support contacts after a referral (or with a person), with due dates. Mark one done by
     setting `done_on`. Not for experts by experience."""
 

@@ -648,3 +648,29 @@ class PersonMakeNamedForm(ErrorSummaryMixin, forms.Form):
         if not (data.get("first_name") or data.get("last_name")) and "last_name" not in self.errors:
             self.add_error("last_name", _("A named person needs a first or last name."))
         return data
+
+
+class AccessLogRangeForm(forms.Form):
+    """How far back a person's access log goes: the default window, or further with a typed reason."""
+
+    since = forms.DateField(label=_("From"), widget=DateInput, required=False)
+    reason = forms.CharField(
+        label=_("Reason for reading older entries"),
+        max_length=500,
+        required=False,
+        help_text=_("Needed for entries older than the default period. The reason is logged."),
+    )
+
+    def __init__(self, *args, default_since: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_since = default_since
+        self.fields["since"].initial = default_since
+
+    def clean(self):
+        cleaned = super().clean()
+        since = cleaned.get("since") or self.default_since
+        cleaned["since"] = since
+        cleaned["reason"] = (cleaned.get("reason") or "").strip()
+        if since < self.default_since and not cleaned["reason"]:
+            self.add_error("reason", _("Give a reason for reading entries older than the default period."))
+        return cleaned

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from networks.models import PartnerOrganisation
 from outreach.fields import CodeSetField, FieldCheckConstraint
@@ -86,6 +87,16 @@ class Person(models.Model):
         related_name="merged_records",
     )
     notes = models.TextField(_("notes"), blank=True)
+    # Retention (manage.py retention): a record under a legal hold (a pending
+    # complaint, a court case) is kept as it is whatever the schedule says.
+    legal_hold = models.BooleanField(
+        _("legal hold"),
+        default=False,
+        db_default=False,
+        help_text=_("Kept as it is: retention leaves this record alone."),
+    )
+    # Set by the retention run that found no contact for the schedule's years: due for review.
+    retention_flagged_on = models.DateField(_("flagged for retention review"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -96,6 +107,9 @@ class Person(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # Who changed what, with the old values (a rectification keeps what it corrected).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("person")
@@ -301,6 +315,9 @@ class Encounter(models.Model):
     created_at = models.DateTimeField(_("logged"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    # Bulk loads (seed_demo, batched imports) write no history rows: see docs/SECURITY.md.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
     class Meta:
         verbose_name = _("encounter")
         verbose_name_plural = _("encounters")
@@ -389,6 +406,8 @@ class Referral(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("referral")

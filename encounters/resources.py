@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from outreach.models import User
+from outreach.models import AccessLogEntry, User
 from outreach.resources import ROW, ServiceResource, chunked, error_messages, is_blank, named_errors
 
 from . import services
@@ -25,7 +25,22 @@ from .selectors import encounters_visible_to, persons_visible_to, referrals_visi
 NAMED_ONLY = _("Named persons are never bulk-imported: remove this column.")
 
 
-class PersonResource(ServiceResource):
+class ClientDataExportMixin:
+    """An export of client records is a disclosure, and a use of the data of each person it concerns."""
+
+    user: User | None
+
+    def exported_person_ids(self, queryset) -> list[int]:
+        linked = queryset.filter(person__isnull=False).order_by()
+        return sorted(set(linked.values_list("person_id", flat=True)))
+
+    def log_exported_persons(self, person_ids: list[int], door: str) -> None:
+        services.person_access_log_ids(
+            actor=self.user, person_ids=person_ids, action=AccessLogEntry.Action.EXPORT, door=door
+        )
+
+
+class PersonResource(ClientDataExportMixin, ServiceResource):
     """Pseudonymous persons (alias, birth year, gender) of the user's teams."""
 
     serializer_class = PersonSerializer
@@ -38,6 +53,11 @@ class PersonResource(ServiceResource):
         name = "persons"
         fields = ("id", "alias", "birth_year", "gender", "team", "engaged_on", "notes")
         chunk_size = 2000
+
+    disclosure_categories = ("pseudonymous",)
+
+    def exported_person_ids(self, queryset) -> list[int]:
+        return sorted(queryset.order_by().values_list("pk", flat=True))
 
     def scope(self, user):
         return persons_visible_to(user).filter(kind=Person.Kind.PSEUDONYMOUS)
@@ -66,7 +86,7 @@ class PersonResource(ServiceResource):
         return services.person_update(actor=self.user, person=instance, **changes)
 
 
-class EncounterResource(ServiceResource):
+class EncounterResource(ClientDataExportMixin, ServiceResource):
     """Encounters (kohtaamiset) of the teams the user sees.
 
     `batched=True` is for migrations of many rows: new encounters are parsed
@@ -81,6 +101,7 @@ class EncounterResource(ServiceResource):
     # Blank: the workers stay as they are (a new row: the outing's participants, or the importing user).
     keep_when_blank = frozenset({"workers"})
     date_field = "occurred_on"
+    disclosure_categories = ("pseudonymous", "encounters")
 
     class Meta:
         model = Encounter
@@ -232,11 +253,12 @@ class EncounterResource(ServiceResource):
                 row_result.object_id = encounter.pk
 
 
-class ReferralResource(ServiceResource):
+class ReferralResource(ClientDataExportMixin, ServiceResource):
     """Referrals (ohjaukset) of the teams the user sees."""
 
     serializer_class = ReferralSerializer
     date_field = "referred_on"
+    disclosure_categories = ("pseudonymous", "referrals")
 
     class Meta:
         model = Referral

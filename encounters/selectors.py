@@ -10,12 +10,13 @@ import datetime
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from outreach.models import Outing, Team, User, person_hours
 from outreach.selectors import member_team_ids, outings_visible_to, teams_visible_to
 from outreach.vocabulary import Depth, Need, OutingStatus
 
-from .models import Consent, Encounter, FollowUp, Person, Referral
+from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral
 
 
 def _inactive(user: User) -> bool:
@@ -208,4 +209,143 @@ def outing_summary(user: User, outing: Outing) -> dict:
         "duration_hours": hours,
         "person_hours": person_hours(hours, participants),
         "provisional": provisional,
+    }
+
+
+def can_read_access_log(user: User) -> bool:
+    """A person's access log is the coordinators' to produce for the client (Client Data Act 703/2023)."""
+    return bool(user.is_authenticated and user.is_active and (user.is_superuser or user.is_coordinator))
+
+
+def person_access_log_rows(person_id: int, *, since: datetime.datetime) -> list[dict]:
+    """Everything logged of one person's record since `since`, newest first.
+
+    The access log (reads, searches, exports, prints) and the audit trail of
+    the record itself (its creation, edits, merges) in one list: `at`,
+    `user` (id, or None for the system), `user_name`, `action`, `door` and
+    `reason`. The person is matched by id, so the rows of an erased or
+    pseudonymised record are still found.
+    """
+    from outreach.models import AccessLogEntry, AuditEntry
+
+    rows = [
+        {
+            "at": entry.at,
+            "user": entry.actor_id,
+            "user_name": str(entry.actor) if entry.actor else "",
+            "action": entry.action,
+            "action_label": entry.get_action_display(),
+            "door": entry.door,
+            "reason": entry.reason,
+        }
+        for entry in AccessLogEntry.objects.filter(person_id=person_id, at__gte=since).select_related("actor")
+    ]
+    audit_actions: dict[str, str] = {
+        AuditEntry.Action.CREATE.value: "create",
+        AuditEntry.Action.UPDATE.value: "edit",
+        AuditEntry.Action.DELETE.value: "delete",
+    }
+    audit_labels = {"create": _("Created"), "edit": _("Changed"), "delete": _("Deleted")}
+    for entry in AuditEntry.objects.filter(
+        model="encounters.person", object_id=str(person_id), at__gte=since, action__in=list(audit_actions)
+    ).select_related("actor"):
+        action = audit_actions[entry.action]
+        rows.append(
+            {
+                "at": entry.at,
+                "user": entry.actor_id,
+                "user_name": str(entry.actor) if entry.actor else "",
+                "action": action,
+                "action_label": audit_labels[action],
+                "door": "",
+                "reason": "",
+            }
+        )
+    rows.sort(key=lambda row: row["at"], reverse=True)
+    return rows
+
+
+def person_data(person: Person) -> dict:
+    """Everything the system holds about one person, as plain JSON values (GDPR art. 15 copy).
+
+    The record itself, its encounters, referrals, follow-ups and consents,
+    the merges it took part in, and its access log. Codes are the stable
+    vocabulary codes; times are ISO 8601.
+    """
+    from outreach.models import AccessLogEntry
+
+    def iso(value):
+        return value.isoformat() if value is not None else None
+
+    encounters = Encounter.objects.filter(person=person).select_related("site").order_by("occurred_at", "id")
+    referrals = Referral.objects.filter(person=person).select_related("partner").order_by("referred_on", "id")
+    follow_ups = FollowUp.objects.filter(person=person).order_by("due_on", "id")
+    consents = Consent.objects.filter(person=person).order_by("given_on", "id")
+    merges = PersonMerge.objects.filter(Q(kept=person) | Q(merged=person)).order_by("merged_at", "id")
+    access_log = AccessLogEntry.objects.filter(person_id=person.pk).order_by("at", "id")
+    return {
+        "person": {
+            "id": person.pk,
+            "kind": person.kind,
+            "team": person.team.name,
+            "alias": person.alias,
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "identity_code": person.identity_code,
+            "birth_year": person.birth_year,
+            "gender": person.gender,
+            "phone": person.phone,
+            "email": person.email,
+            "engaged_on": iso(person.engaged_on),
+            "notes": person.notes,
+            "created_at": iso(person.created_at),
+            "updated_at": iso(person.updated_at),
+        },
+        "encounters": [
+            {
+                "id": e.pk,
+                "occurred_at": iso(e.occurred_at),
+                "site": e.site.name,
+                "contact_kind": e.contact_kind,
+                "depth": e.depth,
+                "needs": list(e.needs),
+                "actions": list(e.actions),
+                "duration_minutes": e.duration_minutes,
+                "notes": e.notes,
+            }
+            for e in encounters
+        ],
+        "referrals": [
+            {
+                "id": r.pk,
+                "service_kind": r.service_kind,
+                "partner": r.partner.name if r.partner else None,
+                "status": r.status,
+                "referred_on": iso(r.referred_on),
+                "connected_on": iso(r.connected_on),
+                "closed_on": iso(r.closed_on),
+                "follow_up_due": iso(r.follow_up_due),
+                "outcome_notes": r.outcome_notes,
+            }
+            for r in referrals
+        ],
+        "follow_ups": [
+            {
+                "id": f.pk,
+                "due_on": iso(f.due_on),
+                "done_on": iso(f.done_on),
+                "contact_kind": f.contact_kind,
+                "notes": f.notes,
+            }
+            for f in follow_ups
+        ],
+        "consents": [
+            {"scope": c.scope, "given_on": iso(c.given_on), "withdrawn_on": iso(c.withdrawn_on), "notes": c.notes}
+            for c in consents
+        ],
+        "merges": [
+            {"kept": m.kept_id, "merged": m.merged_id, "merged_at": iso(m.merged_at), "undone_at": iso(m.undone_at)}
+            for m in merges
+        ],
+        "access_log": [{"at": iso(a.at), "user": a.actor_id, "action": a.action, "door": a.door} for a in access_log],
     }

@@ -4,18 +4,20 @@ import datetime
 import uuid
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from networks.models import PartnerOrganisation
-from outreach.models import AuditEntry, FieldSite, Outing, Team, User
+from outreach.models import AccessLogEntry, AuditEntry, FieldSite, Outing, Team, User
 from outreach.permissions import ensure
 from outreach.selectors import writable_team_ids
 from outreach.services import (
     apply_changes,
     audit,
+    audit_bulk,
     audit_many,
     create_once,
     ensure_can_write_team,
@@ -645,6 +647,7 @@ def referral_create(
         audit(
             actor=actor, action=AuditEntry.Action.CREATE, instance=referral, changes=["team", "service_kind", "status"]
         )
+        _record_referral_disclosure(actor, referral)
         return referral
 
     return create_once(
@@ -667,6 +670,33 @@ REFERRAL_CONTENT = (
     "follow_up_due",
     "outcome_notes",
 )
+
+
+def _record_referral_disclosure(actor: User, referral: Referral) -> None:
+    """A referral of a person to a partner organisation tells the partner about them: a disclosure.
+
+    The legal basis is the person's consent to sharing information with
+    services when one is in force, otherwise it is recorded as not recorded.
+    """
+    from outreach.models import Disclosure
+    from outreach.services import disclosure_record
+
+    person = referral.person
+    if referral.partner is None or person is None:
+        return
+    consented = Consent.objects.filter(
+        person=person, scope=Consent.Scope.INFORMATION_SHARING, withdrawn_on__isnull=True
+    ).exists()
+    disclosure_record(
+        actor=actor,
+        kind=Disclosure.Kind.REFERRAL,
+        recipient=referral.partner.name,
+        categories=["identity" if person.kind == Person.Kind.NAMED else "pseudonymous", "referrals"],
+        legal_basis=Disclosure.LegalBasis.CONSENT if consented else Disclosure.LegalBasis.NOT_RECORDED,
+        record_type=referral._meta.label_lower,
+        record_count=1,
+        person_ids=[person.pk],
+    )
 
 
 def referral_status_change_allowed(current: str, new: str) -> bool:
@@ -708,6 +738,8 @@ def referral_update(*, actor: User, referral: Referral, **fields) -> Referral:
         status_dates = ["status_changed_on", "made_on", "connected_on", "closed_on"] if "status" in changed else []
         save_changes(referral, [*changed, *status_dates])
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=referral, changes=changed)
+    if {"partner", "person"} & set(changed):
+        _record_referral_disclosure(actor, referral)
     return referral
 
 
@@ -855,3 +887,202 @@ def person_unmerge(*, actor: User, merge: PersonMerge) -> Person:
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merged, changes=["merged_into"])
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merge, changes=["undone_at"])
     return merged
+
+
+# Access log ----------------------------------------------------------------
+
+
+def person_access_log(
+    *,
+    actor: User | None,
+    persons: Iterable[Person | None],
+    action: str,
+    door: str = AccessLogEntry.Door.PAGE,
+    reason: str = "",
+) -> int:
+    """Log that `actor` used the data of these persons: one row per person; returns how many.
+
+    The one helper that every door calls where a person's data is shown or
+    leaves the system (pages, API, admin, searches, exports). Pseudonymous
+    records are client data too and are logged like named ones; None (an
+    anonymous encounter's person) is skipped.
+    """
+    ids = sorted({person.pk for person in persons if person is not None})
+    return person_access_log_ids(actor=actor, person_ids=ids, action=action, door=door, reason=reason)
+
+
+def person_access_log_ids(
+    *,
+    actor: User | None,
+    person_ids: Iterable[int],
+    action: str,
+    door: str = AccessLogEntry.Door.PAGE,
+    reason: str = "",
+) -> int:
+    """`person_access_log` for persons known by id (exports, bulk reads)."""
+    who = actor if actor is not None and actor.is_authenticated else None
+    now = timezone.now()
+    rows = [
+        AccessLogEntry(at=now, actor=who, person_id=pk, action=action, door=door, reason=reason[:500])
+        for pk in person_ids
+    ]
+    AccessLogEntry.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def person_access_log_report(
+    *,
+    actor: User,
+    person: Person,
+    since: datetime.date,
+    reason: str = "",
+    door: str = AccessLogEntry.Door.PAGE,
+    printed: bool = False,
+) -> list[dict]:
+    """A person's access log from `since`, for the client who asked; producing it is logged too.
+
+    Coordinators only. Reading back further than ACCESS_LOG_DEFAULT_DAYS
+    needs a reason, which is kept in the log row of this reading.
+    """
+    from .selectors import can_read_access_log, person_access_log_rows
+
+    if not can_read_access_log(actor):
+        raise PermissionDenied
+    reason = reason.strip()
+    if since < access_log_default_since() and not reason:
+        raise ValidationError({"reason": _("Give a reason for reading entries older than the default period.")})
+    action = AccessLogEntry.Action.PRINT if printed else AccessLogEntry.Action.ACCESS_LOG
+    person_access_log_ids(actor=actor, person_ids=[person.pk], action=action, door=door, reason=reason)
+    start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    return person_access_log_rows(person.pk, since=start)
+
+
+def access_log_default_since() -> datetime.date:
+    """The first day of a person's access log shown without a reason (ACCESS_LOG_DEFAULT_DAYS back)."""
+    return timezone.localdate() - datetime.timedelta(days=settings.ACCESS_LOG_DEFAULT_DAYS)
+
+
+@transaction.atomic
+def person_data_subject_export(*, actor: User, person: Person, door: str = AccessLogEntry.Door.PAGE) -> dict:
+    """Everything about one person, for the person who asked (GDPR art. 15); logged and recorded as disclosed.
+
+    Coordinators only (the same who produce the access log).
+    """
+    from outreach.models import Disclosure
+    from outreach.services import disclosure_record
+
+    from .selectors import can_read_access_log, person_data
+
+    if not can_read_access_log(actor):
+        raise PermissionDenied
+    person_access_log_ids(actor=actor, person_ids=[person.pk], action=AccessLogEntry.Action.EXPORT, door=door)
+    categories = ["pseudonymous", "encounters", "referrals", "follow_ups", "consents"]
+    if person.kind == Person.Kind.NAMED:
+        categories.insert(0, "identity")
+    disclosure_record(
+        actor=actor,
+        kind=Disclosure.Kind.DATA_SUBJECT_EXPORT,
+        recipient=_("The person themself"),
+        categories=categories,
+        legal_basis=Disclosure.LegalBasis.DATA_SUBJECT_REQUEST,
+        record_type="encounters.person",
+        record_count=1,
+        person_ids=[person.pk],
+    )
+    return person_data(person)
+
+
+# Retention -----------------------------------------------------------------
+
+RETENTION_PERSON_ACTIONS = ("flag", "pseudonymise")
+
+
+def retention_cutoffs(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The days before which anonymous notes are cleared and a person counts as out of contact."""
+    months = settings.RETENTION_ANONYMOUS_NOTES_MONTHS
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    day = min(today.day, 28)
+    notes_before = datetime.date(year, month + 1, day)
+    years = settings.RETENTION_PERSON_YEARS
+    try:
+        persons_before = today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        persons_before = today.replace(year=today.year - years, day=28)
+    return notes_before, persons_before
+
+
+@transaction.atomic
+def retention_run(*, apply: bool = False, today: datetime.date | None = None) -> dict[str, int]:
+    """Apply the retention policy (settings RETENTION_*); a dry run unless `apply`. Returns counts per category.
+
+    - `anonymous_notes_cleared`: anonymous encounters older than
+      RETENTION_ANONYMOUS_NOTES_MONTHS whose free text is cleared.
+    - `persons_flagged` / `persons_pseudonymised`: persons with no contact
+      (no encounter, no follow-up done) for RETENTION_PERSON_YEARS and a
+      record older than that, flagged for review or stripped of their
+      direct identifiers and notes (RETENTION_PERSON_ACTION); a person
+      already flagged or already pseudonymised by an earlier run is not
+      counted again, so a second run changes nothing.
+    - `persons_on_legal_hold`: persons who would be due but are kept.
+
+    Each run, dry or not, leaves an audit entry with the counts. The access
+    log keeps its rows whatever happens to a record.
+    """
+    action = settings.RETENTION_PERSON_ACTION
+    if action not in RETENTION_PERSON_ACTIONS:
+        raise ValidationError(
+            {"RETENTION_PERSON_ACTION": _("Use “flag” or “pseudonymise”, not “%(value)s”.") % {"value": action}}
+        )
+    today = today or timezone.localdate()
+    notes_before, persons_before = retention_cutoffs(today)
+    old_notes = Encounter.objects.filter(anonymous=True, occurred_on__lt=notes_before).exclude(notes="")
+    recent = Encounter.objects.filter(person=models.OuterRef("pk"), occurred_on__gte=persons_before)
+    recent_follow_up = FollowUp.objects.filter(person=models.OuterRef("pk"), done_on__gte=persons_before)
+    start = timezone.make_aware(datetime.datetime.combine(persons_before, datetime.time.min))
+    due = (
+        Person.objects.filter(merged_into__isnull=True, created_at__lt=start)
+        .exclude(models.Exists(recent))
+        .exclude(models.Exists(recent_follow_up))
+    )
+    held = due.filter(legal_hold=True)
+    due = due.filter(legal_hold=False)
+    if action == "flag":
+        to_change = due.filter(retention_flagged_on__isnull=True)
+    else:
+        to_change = due.filter(kind=Person.Kind.NAMED) | due.exclude(notes="")
+    counts = {
+        "anonymous_notes_cleared": old_notes.count(),
+        "persons_flagged" if action == "flag" else "persons_pseudonymised": to_change.count(),
+        "persons_on_legal_hold": held.count(),
+    }
+    if apply:
+        # The change history keeps old values: the cleared text goes from there too.
+        Encounter.history.filter(anonymous=True, occurred_on__lt=notes_before).exclude(notes="").update(notes="")
+        old_notes.update(notes="", updated_at=timezone.now())
+        if action == "flag":
+            to_change.update(retention_flagged_on=today, updated_at=timezone.now())
+        else:
+            for person in to_change.select_for_update():
+                _pseudonymise(person, today)
+    details = [f"{key}={value}" for key, value in counts.items()]
+    details += ["applied" if apply else "dry_run", f"notes_before={notes_before}", f"persons_before={persons_before}"]
+    audit_bulk(actor=None, action=AuditEntry.Action.UPDATE, model=Person, details=details)
+    return counts
+
+
+def _pseudonymise(person: Person, today: datetime.date) -> None:
+    """Strip a person's direct identifiers and notes; the record stays, as an alias (#id when it has none)."""
+    person.kind = Person.Kind.PSEUDONYMOUS
+    person.alias = person.alias or f"#{person.pk}"
+    for name in (*DIRECT_IDENTIFIERS, "notes"):
+        setattr(person, name, "")
+    person.retention_flagged_on = today
+    person.save(update_fields=["kind", "alias", *DIRECT_IDENTIFIERS, "notes", "retention_flagged_on", "updated_at"])
+    # Nor does the change history keep what was stripped.
+    person.history.update(**dict.fromkeys((*DIRECT_IDENTIFIERS, "notes"), ""), kind=person.kind, alias=person.alias)
+    audit(
+        actor=None,
+        action=AuditEntry.Action.UPDATE,
+        instance=person,
+        changes=["kind", "alias", *DIRECT_IDENTIFIERS, "notes", "retention"],
+    )

@@ -20,8 +20,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -29,14 +30,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from outreach.exceptions import Conflict
-from outreach.models import AuditEntry, Outing, User
+from outreach.models import AccessLogEntry, Outing, User
 from outreach.selectors import get_outing_for_user, writable_team_ids
-from outreach.services import audit, outing_finish, outing_start, outing_start_planned, outing_tally_add, was_replayed
+from outreach.services import outing_finish, outing_start, outing_start_planned, outing_tally_add, was_replayed
 from outreach.types import authed_user
 from outreach.vocabulary import Need, OutingStatus, ReferralStatus
 
 from . import permissions, services
 from .forms import (
+    AccessLogRangeForm,
     EncounterForm,
     FollowUpForm,
     OutingFinishForm,
@@ -53,6 +55,7 @@ from .forms import (
 from .models import Encounter, FollowUp, Person, PersonMerge, Referral
 from .selectors import (
     PERSON_RESULTS_SHOWN,
+    can_read_access_log,
     consents_visible_to,
     encounters_visible_to,
     follow_ups_visible_to,
@@ -91,6 +94,9 @@ def _now() -> datetime.datetime:
 def today(request):
     """The worker's day: outings in progress, planned and unfinished, follow-ups due, and Start outing."""
     context = worker_day(request.user, _now())
+    _log_shown(
+        request.user, [follow_up.person for follow_up in context.get("follow_ups", [])], AccessLogEntry.Action.LIST
+    )
     return render(request, "encounters/today.html", context)
 
 
@@ -175,7 +181,13 @@ def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
         if user.is_expert:
             # The selector hides encounters with named persons; the list shows no persons to experts at all.
             encounter.person = None
+    _log_shown(user, [encounter.person for encounter in encounters], AccessLogEntry.Action.LIST)
     return encounters
+
+
+def _log_shown(user: User, persons, action: str) -> None:
+    """The access-log rows for the persons a page shows (see services.person_access_log)."""
+    services.person_access_log(actor=user, persons=persons, action=action, door=AccessLogEntry.Door.PAGE)
 
 
 def _encounter_form(user: User, outing: Outing, data=None) -> EncounterForm:
@@ -338,7 +350,9 @@ def _person_results(user: User, outing: Outing, search: PersonSearchForm):
     query = search.cleaned_data["person_query"].strip()
     if len(query) < PersonSearchForm.MIN_LENGTH:
         return None
-    return persons_matching(user, team=outing.team, query=query)
+    results = persons_matching(user, team=outing.team, query=query)
+    _log_shown(user, results, AccessLogEntry.Action.SEARCH)
+    return results
 
 
 @login_required
@@ -470,6 +484,7 @@ def encounter_edit(request, pk):
 
 def _render_encounter_edit(request, encounter: Encounter, form, referral_form, person_results=None):
     user = request.user
+    _log_shown(user, [encounter.person], AccessLogEntry.Action.VIEW)
     context = {
         "encounter": encounter,
         "form": form,
@@ -582,6 +597,7 @@ def _person_context(request, person: Person, form=None, follow_up_form=None, nam
         "follow_up_form": (follow_up_form or FollowUpForm(prefix="follow_up"))
         if can_write and not user.is_expert
         else None,
+        "can_read_access_log": can_read_access_log(user),
     }
 
 
@@ -593,7 +609,7 @@ def person_detail(request, pk):
     logging of client data, whether or not anything is changed.
     """
     person = get_person_for_user(request.user, pk)
-    audit(actor=request.user, action=AuditEntry.Action.VIEW, instance=person)
+    _log_shown(request.user, [person], AccessLogEntry.Action.VIEW)
     return render(request, "encounters/person_detail.html", _person_context(request, person))
 
 
@@ -684,13 +700,15 @@ def _merge_candidates(user: User, kept: Person, search: PersonSearchForm) -> lis
     query = search.cleaned_data["person_query"].strip()
     if len(query) < PersonSearchForm.MIN_LENGTH:
         return None
-    return list(
+    results = list(
         persons_visible_to(user)
         .filter(team_id=kept.team_id)
         .exclude(pk=kept.pk)
         .filter(Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query))
         .order_by("alias", "last_name", "first_name")[:PERSON_RESULTS_SHOWN]
     )
+    _log_shown(user, results, AccessLogEntry.Action.SEARCH)
+    return results
 
 
 def _merge_side(user: User, person: Person) -> dict:
@@ -834,6 +852,7 @@ def _referral_context(request, referral: Referral, status_form=None, follow_up_f
 @login_required
 def referral_detail(request, pk):
     referral = _get_referral(request.user, pk)
+    _log_shown(request.user, [referral.person], AccessLogEntry.Action.VIEW)
     return render(request, "encounters/referral_detail.html", _referral_context(request, referral))
 
 
@@ -873,3 +892,68 @@ def referral_follow_up_add(request, pk):
             return redirect(reverse("encounters:referral_detail", args=[referral.pk]) + "#follow-ups")
     context = _referral_context(request, referral, follow_up_form=form)
     return render(request, "encounters/referral_detail.html", context)
+
+
+# The person's access log ---------------------------------------------------------------------
+
+
+@login_required
+def person_access_log_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who has used this person's data: for a coordinator to give the client (Client Data Act 703/2023).
+
+    The last ACCESS_LOG_DEFAULT_DAYS by default; older entries with a typed
+    reason, sent by POST so that it stays out of URLs. `format=pdf` prints it.
+    Producing the log (on screen or as PDF) writes a row of its own.
+    """
+    user = authed_user(request)
+    if not can_read_access_log(user):
+        raise PermissionDenied
+    person = get_person_for_user(user, pk)
+    default_since = services.access_log_default_since()
+    bound = request.method == "POST"
+    form = AccessLogRangeForm(request.POST if bound else None, default_since=default_since)
+    as_pdf = (request.POST if bound else request.GET).get("format") == "pdf"
+    context: dict[str, Any] = {"person": person, "form": form, "default_since": default_since}
+    if bound and not form.is_valid():
+        return render(request, "encounters/person_access_log.html", context, status=400)
+    since = form.cleaned_data["since"] if bound else default_since
+    reason = form.cleaned_data["reason"] if bound else ""
+    rows = services.person_access_log_report(actor=user, person=person, since=since, reason=reason, printed=as_pdf)
+    context.update({"rows": rows, "since": since, "reason": reason, "produced_at": timezone.localtime()})
+    if as_pdf:
+        return _pdf_response(request, "encounters/person_access_log_print.html", context, f"access-log-{person.pk}.pdf")
+    return render(request, "encounters/person_access_log.html", context)
+
+
+def _pdf_response(request: HttpRequest, template: str, context: dict, filename: str) -> HttpResponse:
+    """A page rendered to PDF by WeasyPrint, with no resource fetched from outside the template."""
+    from weasyprint import HTML  # imported when printing: it loads Pango
+
+    html = render_to_string(template, context, request=request)
+    response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def person_data_export_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A copy of everything about this person, as JSON or PDF, for the person's own request.
+
+    Coordinators only; each copy made is logged (access log and disclosure log).
+    """
+    user = authed_user(request)
+    if not can_read_access_log(user):
+        raise PermissionDenied
+    person = get_person_for_user(user, pk)
+    chosen = request.GET.get("format", "")
+    if chosen not in ("json", "pdf"):
+        return render(request, "encounters/person_data_export.html", {"person": person})
+    data = services.person_data_subject_export(actor=user, person=person)
+    if chosen == "json":
+        response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="person-{person.pk}.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+    context = {"person": person, "data": data, "produced_at": timezone.localtime()}
+    return _pdf_response(request, "encounters/person_data_print.html", context, f"person-{person.pk}.pdf")

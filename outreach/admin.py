@@ -59,23 +59,29 @@ from typing import TypeGuard
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets as admin_widgets
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import PAGE_VAR, SEARCH_VAR, ChangeList
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from . import permissions, services
 from .fields import CodeSetField
 from .models import (
     AccessChange,
+    AccessLogEntry,
     ApiToken,
     Area,
     AuditEntry,
+    Disclosure,
     EmailChange,
     FieldSite,
     Municipality,
@@ -330,6 +336,115 @@ class ServiceAdmin(RoleAdmin):
             self.save_formset(request, form, formset, change=change)
 
 
+class PostSearchChangeList(ChangeList):
+    """A change list (or an export of one) searched by the text kept in the session, never by `?q=`.
+
+    Its address and links carry only `_s=1` (a search is on); the text is
+    put into the request's parameters while the list is built, then taken out.
+    """
+
+    def __init__(self, request, model, *args, **kwargs):
+        original = request.GET
+        params = original.copy()
+        if params.pop(PostSearchMixin.SEARCH_MARK, None):
+            query = request.session.get(PostSearchMixin.SESSION_KEY, {}).get(model._meta.label_lower)
+            if query:
+                params[SEARCH_VAR] = query
+        request.GET = params
+        try:
+            super().__init__(request, model, *args, **kwargs)
+        finally:
+            request.GET = original
+        self.csrf_token = get_token(request)
+        if self.params.pop(SEARCH_VAR, None):
+            self.params[PostSearchMixin.SEARCH_MARK] = "1"
+
+    def get_query_string(self, new_params=None, remove=None):
+        # Every link of the list (filters, sorting, pages, facets, export) says `_s=1`, not the text.
+        params = dict(self.filter_params)
+        if params.pop(SEARCH_VAR, None):
+            params[PostSearchMixin.SEARCH_MARK] = ["1"]
+        saved, self.filter_params = self.filter_params, params
+        try:
+            return super().get_query_string(new_params, remove)
+        finally:
+            self.filter_params = saved
+
+
+class PostSearchMixin:
+    """Admin searches sent by POST, so that names and identity codes stay out of URLs, logs and `next=`.
+
+    The search box posts the text; it is kept in the session (per model) and
+    the change list is shown at an address that says only `_s=1`. A search
+    text in the query string (`?q=…`) is refused: the change list is shown
+    again without it.
+    """
+
+    SEARCH_MARK = "_s"
+    SESSION_KEY = "admin_searches"
+
+    def get_changelist(self, request, **kwargs):
+        return PostSearchChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        key = self.model._meta.label_lower  # type: ignore[attr-defined]
+        searches = dict(request.session.get(self.SESSION_KEY, {}))
+        params = request.GET.copy()
+        if request.method == "POST" and "_search" in request.POST:
+            query = request.POST.get(SEARCH_VAR, "").strip()[:200]
+            params.pop(SEARCH_VAR, None)
+            params.pop(PAGE_VAR, None)
+            if query:
+                searches[key] = query
+                params[self.SEARCH_MARK] = "1"
+            else:
+                searches.pop(key, None)
+                params.pop(self.SEARCH_MARK, None)
+            request.session[self.SESSION_KEY] = searches
+            return redirect(f"{request.path}?{params.urlencode()}" if params else request.path)
+        if SEARCH_VAR in params:
+            params.pop(SEARCH_VAR)
+            messages.warning(request, _("Search with the search box: searches are not sent in addresses."))
+            return redirect(f"{request.path}?{params.urlencode()}" if params else request.path)
+        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+
+
+class ScopedHistoryAdmin(SimpleHistoryAdmin):
+    """The change history (django-simple-history) of records this user sees, read-only.
+
+    simple-history shows the history of a record the change list does not
+    offer (it falls back to the historical rows); here such a record is a
+    404, as everywhere else. Reverting is off (SIMPLE_HISTORY_REVERT_DISABLED):
+    a POST to a historical version is refused. `history_read(request, obj)`
+    lets client-record admins log the reading.
+    """
+
+    def _scoped_object(self, request, object_id):
+        try:
+            return self.get_queryset(request).get(pk=unquote(object_id))
+        except (self.model.DoesNotExist, ValueError, ValidationError):
+            raise Http404 from None
+
+    def history_read(self, request, obj) -> None:
+        pass
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self._scoped_object(request, object_id)
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200:
+            self.history_read(request, obj)
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        obj = self._scoped_object(request, object_id)
+        if request.method != "GET":
+            raise PermissionDenied
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        if response.status_code == 200:
+            self.history_read(request, obj)
+        return response
+
+
 class TeamListFilter(admin.SimpleListFilter):
     """Filter by team, offering only the teams the user may pick.
 
@@ -581,7 +696,7 @@ class FieldSiteAdmin(RecordImportExportMixin, ServiceAdmin):
 
 
 @admin.register(Outing)
-class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ServiceAdmin):
+class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ScopedHistoryAdmin, ServiceAdmin):
     resource_classes = [OutingResource]
     view_roles = COORDINATION
     date_hierarchy = "date"
@@ -686,6 +801,35 @@ class AccessChangeAdmin(RoleAdmin):
     date_hierarchy = "at"
     list_display = ["at", "user", "old_role", "new_role", "actor"]
     list_select_related = ["user", "actor"]
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(RoleAdmin):
+    """Who used which person's data: read-only, and append-only in the database too.
+
+    Admins look rows up by person id here; a coordinator reads one person's
+    log from the person page (encounters.views.person_access_log_view).
+    """
+
+    read_only = True
+    date_hierarchy = "at"
+    list_display = ["at", "actor", "action", "door", "person_id"]
+    list_filter = ["action", "door"]
+    list_select_related = ["actor"]
+    search_fields = ["=person_id", "=actor__email"]
+    show_full_result_count = False
+
+
+@admin.register(Disclosure)
+class DisclosureAdmin(RoleAdmin):
+    """Client data sent out (referrals to partners, exports): read-only, append-only."""
+
+    read_only = True
+    date_hierarchy = "at"
+    list_display = ["at", "actor", "kind", "recipient", "legal_basis", "record_type", "record_count"]
+    list_filter = ["kind", "legal_basis"]
+    list_select_related = ["actor"]
+    show_full_result_count = False
 
 
 # Report rollups: derived rows, kept by the services; shown read-only for support.

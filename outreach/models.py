@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .fields import FieldCheckConstraint
 from .validators import no_invisible_characters, validate_plausible_date
@@ -337,6 +338,9 @@ class Outing(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    # Who changed what, with the old values (django-simple-history).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
     class Meta:
         verbose_name = _("outing")
         verbose_name_plural = _("outings")
@@ -526,6 +530,137 @@ class AccessChange(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user_id}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """A log whose rows are never changed or removed: bulk updates and deletes are refused.
+
+    On PostgreSQL a trigger refuses them in the database too (migration
+    0006_access_log_and_disclosures), whatever client connects.
+    """
+
+    def update(self, **kwargs):
+        raise PermissionError("Log rows cannot be changed.")
+
+    def delete(self):
+        raise PermissionError("Log rows cannot be deleted.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise PermissionError("Log rows cannot be changed.")
+
+
+class AppendOnlyModel(models.Model):
+    """A row written once: saving an existing row or deleting one raises."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Log rows cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Log rows cannot be deleted.")
+
+
+class AccessLogEntry(AppendOnlyModel):
+    """One use of a person's data: who, when, which person, what (Client Data Act 703/2023).
+
+    Written by `encounters.services.person_access_log` from every door that
+    shows a person's data (pages, API, admin, searches, exports). The
+    person is kept by id, not by a foreign key: the log outlives the record
+    (an erasure or pseudonymisation keeps its rows). The actor is protected:
+    a user who has read client data is deactivated, never deleted.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Viewed the record")
+        LIST = "list", _("Listed")
+        SEARCH = "search", _("Found in a search")
+        EDIT = "edit", _("Changed")
+        EXPORT = "export", _("Exported")
+        PRINT = "print", _("Printed")
+        ACCESS_LOG = "access_log", _("Read the access log")
+        HISTORY = "history", _("Read the change history")
+
+    class Door(models.TextChoices):
+        PAGE = "page", _("Pages")
+        API = "api", _("API")
+        ADMIN = "admin", _("Administration")
+        COMMAND = "command", _("Command")
+
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    actor = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    person_id = models.PositiveBigIntegerField(_("person id"))
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    door = models.CharField(_("where"), max_length=10, choices=Door.choices, default=Door.PAGE)
+    # Why an older part of the log was opened, as typed by the coordinator.
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log entries")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["person_id", "at"], name="access_log_person_at")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.person_id}"
+
+
+# What a disclosure carries; codes are stable (API, exports).
+DISCLOSURE_CATEGORIES = {
+    "identity": _("Name, identity code and contact details"),
+    "pseudonymous": _("Alias, birth year and gender"),
+    "encounters": _("Encounters: needs, actions and notes"),
+    "referrals": _("Referrals: services, status and outcome notes"),
+    "follow_ups": _("Follow-ups"),
+    "consents": _("Consents"),
+}
+
+
+class Disclosure(AppendOnlyModel):
+    """Client data sent out of the system: to a partner with a referral, or in an export file.
+
+    Records recipient, data categories, legal basis, user and time; the
+    persons concerned by id (none for an export of pseudonymous records).
+    """
+
+    class Kind(models.TextChoices):
+        REFERRAL = "referral", _("Referral to a partner")
+        EXPORT = "export", _("Export file")
+        DATA_SUBJECT_EXPORT = "data_subject_export", _("Copy for the data subject")
+
+    class LegalBasis(models.TextChoices):
+        CONSENT = "consent", _("Consent of the person")
+        DATA_SUBJECT_REQUEST = "data_subject_request", _("The person's own request (GDPR art. 15)")
+        STATUTORY = "statutory", _("Statutory duty (statistics, supervision)")
+        NOT_RECORDED = "not_recorded", _("Not recorded")
+
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    actor = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    recipient = models.CharField(_("recipient"), max_length=300)
+    # Codes of DISCLOSURE_CATEGORIES.
+    categories = models.JSONField(_("data categories"), default=list)
+    legal_basis = models.CharField(_("legal basis"), max_length=30, choices=LegalBasis.choices)
+    record_type = models.CharField(_("record type"), max_length=60, blank=True)
+    record_count = models.PositiveIntegerField(_("records"), default=0)
+    person_ids = models.JSONField(_("persons"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("disclosure")
+        verbose_name_plural = _("disclosures")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.recipient}"
 
 
 # Report rollups of outings -------------------------------------------------

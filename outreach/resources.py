@@ -57,7 +57,7 @@ from rest_framework import serializers
 from . import permissions, services
 from .api import PK_FIELD, OutingSerializer, SiteSerializer, VisibleRelatedField
 from .exceptions import Conflict
-from .models import AuditEntry, FieldSite, Outing, User
+from .models import AuditEntry, Disclosure, FieldSite, Outing, User
 from .selectors import outings_visible_to, sites_visible_to
 from .vocabulary import Role
 
@@ -819,6 +819,30 @@ class ServiceResource(resources.ModelResource):
             if kwargs.get(key):
                 details.append(f"{key}={kwargs[key]}")
         services.audit_bulk(actor=self.user, action=AuditEntry.Action.EXPORT, model=self._meta.model, details=details)
+        if self.disclosure_categories:
+            person_ids = self.exported_person_ids(queryset)
+            services.disclosure_record(
+                actor=self.user,
+                kind=Disclosure.Kind.EXPORT,
+                recipient=kwargs.get("recipient") or str(_("Export file")),
+                categories=self.disclosure_categories,
+                legal_basis=kwargs.get("legal_basis") or Disclosure.LegalBasis.NOT_RECORDED,
+                record_type=self._meta.model._meta.label_lower,
+                record_count=dataset.height,
+                person_ids=person_ids,
+            )
+            self.log_exported_persons(person_ids, door=kwargs.get("door") or "admin")
+
+    # Client data in an export is a disclosure (outreach.models.Disclosure):
+    # resources of client records name the data categories they carry, the
+    # named persons concerned, and log their access (encounters.resources).
+    disclosure_categories: tuple[str, ...] = ()
+
+    def exported_person_ids(self, queryset) -> list[int]:
+        return []
+
+    def log_exported_persons(self, person_ids: list[int], door: str) -> None:
+        pass
 
 
 class SiteResource(ServiceResource):

@@ -22,7 +22,19 @@ from django.utils.translation import gettext_lazy as _lazy
 from . import permissions, rollups
 from .exceptions import Conflict
 from .fields import CodeSetField
-from .models import AccessChange, ApiToken, AuditEntry, EmailChange, FieldSite, Outing, TallyEvent, Team, User
+from .models import (
+    DISCLOSURE_CATEGORIES,
+    AccessChange,
+    ApiToken,
+    AuditEntry,
+    Disclosure,
+    EmailChange,
+    FieldSite,
+    Outing,
+    TallyEvent,
+    Team,
+    User,
+)
 from .permissions import ensure
 from .selectors import outings_visible_to
 from .vocabulary import OutingStatus, Role
@@ -956,3 +968,36 @@ def _scheduled_days(team: Team, site: FieldSite, first_day: datetime.date, end: 
         days.append(day)
         day += datetime.timedelta(weeks=every)
     return days
+
+
+# Disclosures ---------------------------------------------------------------
+
+
+def disclosure_record(
+    *,
+    actor: User | None,
+    kind: str,
+    recipient: str,
+    categories: Iterable[str],
+    legal_basis: str,
+    record_type: str = "",
+    record_count: int = 0,
+    person_ids: Iterable[int] = (),
+) -> Disclosure:
+    """Record client data leaving the system: to whom, what kind of data, on what basis, by whom, when."""
+    categories = list(categories)
+    unknown = set(categories) - set(DISCLOSURE_CATEGORIES)
+    if unknown:
+        raise ValueError(f"Unknown data categories: {sorted(unknown)}")
+    if legal_basis not in Disclosure.LegalBasis.values:
+        raise ValueError(f"Unknown legal basis: {legal_basis}")
+    return Disclosure.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        kind=kind,
+        recipient=recipient[:300],
+        categories=categories,
+        legal_basis=legal_basis,
+        record_type=record_type,
+        record_count=record_count,
+        person_ids=sorted(set(person_ids)),
+    )

@@ -35,3 +35,15 @@ def test_every_requirement_names_existing_tests():
             elif not name.startswith("test_") or name not in defined_functions(file):
                 problems.append(f"no such test: {path}::{name}")
     assert not problems, "\n".join(problems)
+
+
+def test_every_test_named_anywhere_in_the_document_exists():
+    text = (ROOT / "docs" / "SECURITY.md").read_text(encoding="utf-8")
+    references = REFERENCE.findall(text)
+    assert len(references) > 40
+    missing = [
+        f"{path}::{name}"
+        for path, name in references
+        if not (ROOT / path).is_file() or name not in defined_functions(ROOT / path)
+    ]
+    assert missing == []

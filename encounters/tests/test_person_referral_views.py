@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from encounters.models import FollowUp, Person, Referral
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
-from outreach.models import AuditEntry
+from outreach.models import AccessLogEntry, AuditEntry
 from outreach.tests.factories import FieldSiteFactory, OutingFactory
 from outreach.vocabulary import ContactKind, Gender, OutingStatus, ReferralStatus
 
@@ -42,10 +42,8 @@ def referral(team_a, person):
     return ReferralFactory(team=team_a, person=person, status=ReferralStatus.MADE, made_on=datetime.date(2026, 5, 12))
 
 
-def views_logged(instance) -> int:
-    return AuditEntry.objects.filter(
-        action=AuditEntry.Action.VIEW, model=instance._meta.label_lower, object_id=str(instance.pk)
-    ).count()
+def views_logged(person) -> int:
+    return AccessLogEntry.objects.filter(action=AccessLogEntry.Action.VIEW, person_id=person.pk).count()
 
 
 # Access ------------------------------------------------------------------------------------------
@@ -150,9 +148,9 @@ def test_opening_a_person_page_is_logged(client, worker_a, person):
     client.get(url("person_detail", person.pk))
     client.get(url("person_detail", person.pk))
 
-    entry = AuditEntry.objects.filter(action=AuditEntry.Action.VIEW, model="encounters.person").latest("at")
+    entry = AccessLogEntry.objects.filter(action=AccessLogEntry.Action.VIEW).latest("at")
     assert entry.actor == worker_a
-    assert entry.object_id == str(person.pk)
+    assert entry.person_id == person.pk
     assert views_logged(person) == 2
 
 

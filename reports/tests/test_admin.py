@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from outreach.models import AuditEntry
+from outreach.models import AccessLogEntry, AuditEntry, Disclosure
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, municipality
 from reports.models import ClientFeedback, PeriodEvaluation, StructuralObservation
 
@@ -111,6 +111,8 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
         team_a.area,
         municipality("297"),
         AuditEntry.objects.create(actor=coordinator, action="view", model="encounters.person", object_id="1"),
+        AccessLogEntry.objects.create(actor=coordinator, action="view", person_id=1),
+        Disclosure.objects.create(kind="export", recipient="THL", categories=[], legal_basis="statutory"),
         TallyEvent.objects.create(outing=outing, client_uuid=uuid.uuid4(), delta=1, tallied_after=1),
         api_token_create(actor=coordinator, user=with_totp(coordinator))[0],
         AccessChange.objects.create(user=coordinator, old_role="worker", new_role="coordinator"),

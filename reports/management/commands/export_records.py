@@ -4,13 +4,16 @@ Writes the records the acting user sees as CSV or XLSX (by the file's
 extension), in the columns `import_records` reads, so the file imports back
 unchanged. `--start`/`--end` (inclusive) select by the record's date: an
 encounter's Helsinki date, an outing's date, a referral's referred_on.
-The export leaves an audit entry with the number of rows, not the data.
+The export leaves an audit entry with the number of rows, not the data, and
+(for client records) a disclosure entry naming `--recipient` and
+`--legal-basis`, and an access-log row for each named person concerned.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from outreach.models import Disclosure
 from outreach.resources import TableError, parse_date, table_format, write_table
 
 from ._records import RESOURCES, acting_user
@@ -36,8 +39,15 @@ class Command(BaseCommand):
         parser.add_argument("--start", metavar="YYYY-MM-DD", help="First day (inclusive).")
         parser.add_argument("--end", metavar="YYYY-MM-DD", help="Last day (inclusive).")
         parser.add_argument("--user", metavar="EMAIL", help="Acting user (default: the first superuser).")
+        parser.add_argument("--recipient", default="", help="Who receives the file (recorded in the disclosure log).")
+        parser.add_argument(
+            "--legal-basis",
+            choices=Disclosure.LegalBasis.values,
+            default=Disclosure.LegalBasis.NOT_RECORDED,
+            help="The legal basis of handing the file over (recorded in the disclosure log).",
+        )
 
-    def handle(self, *args, resource, file, start, end, user, **options):
+    def handle(self, *args, resource, file, start, end, user, recipient, legal_basis, **options):
         try:
             table_format(file)
         except TableError as error:
@@ -54,6 +64,8 @@ class Command(BaseCommand):
         exporter = resource_class(user=actor)
         # The audit entry is written only if the file is.
         with transaction.atomic():
-            dataset = exporter.export(start=start, end=end)
+            dataset = exporter.export(
+                start=start, end=end, recipient=recipient.strip(), legal_basis=legal_basis, door="command"
+            )
             write_table(dataset, file)
         self.stdout.write(_("Exported %(count)s rows to %(file)s.") % {"count": dataset.height, "file": file})
