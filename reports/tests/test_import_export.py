@@ -207,7 +207,7 @@ def test_every_bad_row_and_field_is_listed(tmp_path, worker_a, team_a, site):
     lines = [line for line in err.splitlines() if line.startswith("line ")]
     assert lines == [
         "line 2: date: Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
-        "line 3: start_time: Time has wrong format. Use one of these formats instead: hh:mm[:ss[.uuuuuu]].",
+        "line 3: start_time: Time has wrong format. Use one of these formats instead: hh:mm, hh:mm:ss.",
         'line 3: status: "finished" is not a valid choice.',
         "line 4: tallied_contacts: A valid integer is required.",
         "line 5: end_time: An outing must end after it starts.",
