@@ -174,6 +174,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # for a user made with createsuperuser as unverified: coordinators and admins,
 # who must set up TOTP, would be stuck.
 MFA_ALLOW_UNVERIFIED_EMAIL = True
+# The setup page keeps one secret until the activation succeeds (outreach/mfa.py).
+MFA_FORMS = {"activate_totp": "outreach.mfa.ActivateTOTPForm"}
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Etsivä työ")
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"

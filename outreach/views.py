@@ -8,8 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -37,6 +38,16 @@ from .selectors import (
     writable_team_ids,
 )
 from .vocabulary import OutingStatus, Role
+
+
+def icon_redirect(static_path: str):
+    """A view that sends a browser's or a phone's own request for an icon at the site's root to the file in
+    static/ (permanent, so it is asked for once)."""
+
+    def view(request):
+        return HttpResponsePermanentRedirect(static(static_path))
+
+    return view
 
 
 @login_required
