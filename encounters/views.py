@@ -97,10 +97,12 @@ def today(request):
     mine = (
         outings_visible_to(user).filter(status=OutingStatus.PLANNED, participants=user).prefetch_related("participants")
     )
-    in_progress = list(mine.filter(date=day, start_time__lte=now.time()).order_by("start_time"))
+    # In progress only once started (the one current outing); a planned outing of today that nobody has
+    # started waits under "planned" with a Start button, whatever its planned time.
+    in_progress = list(mine.filter(date=day, started_at__isnull=False).order_by("-started_at"))
     upcoming = list(
         mine.filter(
-            Q(date=day, start_time__gt=now.time())
+            Q(date=day, started_at__isnull=True)
             | Q(date__gt=day, date__lte=day + datetime.timedelta(days=UPCOMING_DAYS))
         ).order_by("date", "start_time")[:UPCOMING_SHOWN]
     )
@@ -290,7 +292,7 @@ def _page_context(request, outing: Outing, form: EncounterForm | None = None, **
             "participants": participants,
             "tally_form": TallyForm(),
             "can_finish": not user.is_expert and outing.status != OutingStatus.CANCELLED,
-            "in_progress": outing.status == OutingStatus.PLANNED and outing.date == _now().date(),
+            "in_progress": outing.is_in_progress,
             "summary": outing_summary(user, outing) if outing.status == OutingStatus.DONE else None,
         }
     )

@@ -50,6 +50,7 @@ def outing(team_a, site_a, worker_a, expert_a, today):
         start_time=datetime.time(0, 0),
         end_time=None,
         status=OutingStatus.PLANNED,
+        started_at=timezone.make_aware(datetime.datetime.combine(today, datetime.time(0, 0))),
         participants=[worker_a, expert_a],
     )
 
@@ -931,7 +932,9 @@ def test_the_finish_page_sums_up_the_outing(client, worker_a, expert_a, outing):
     assert form.initial["end_time"] is not None
 
 
-def test_finishing_marks_the_outing_done_and_counts_hours_by_participants(client, worker_a, outing):
+def test_finishing_marks_the_outing_done_and_counts_hours_by_participants(client, worker_a, outing, today):
+    # Yesterday's, left open: an end at 23:30 is in the past whatever the hour now.
+    Outing.objects.filter(pk=outing.pk).update(date=today - datetime.timedelta(days=1))
     client.force_login(worker_a)
 
     response = client.post(
