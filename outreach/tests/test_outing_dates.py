@@ -9,8 +9,8 @@ the same records.
 """
 
 import csv
-import io
 import datetime
+import io
 
 import pytest
 from django.core.exceptions import ValidationError
