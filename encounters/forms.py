@@ -33,6 +33,7 @@ from outreach.vocabulary import (
 
 from .models import BIRTH_YEAR_MIN, Consent, Person, Referral
 from .selectors import persons_visible_to
+from .validators import validate_identity_code
 
 
 def age_group_for(birth_year: int, year: int) -> str:
@@ -368,6 +369,9 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
         if not data.get("age_group"):
             birth_year = data.get("new_birth_year") or getattr(data.get("person"), "birth_year", None)
             data["age_group"] = age_group_for(birth_year, self.this_year) if birth_year else AgeGroup.UNKNOWN
+        if not data.get("gender") or data["gender"] == Gender.UNKNOWN:
+            # Like the age group: the person's gender, when the encounter is theirs and none was chosen.
+            data["gender"] = data.get("new_gender") or getattr(data.get("person"), "gender", "") or Gender.UNKNOWN
         return data
 
     def encounter_fields(self) -> dict:
@@ -634,6 +638,9 @@ class PersonMakeNamedForm(ErrorSummaryMixin, forms.Form):
         required=False,
         max_length=11,
         help_text=_("Optional. Only if the person wants it recorded."),
+        # The model's own validator, run here too, so that its error shows with the others at once rather
+        # than only after every other field is right.
+        validators=[validate_identity_code],
     )
     phone = forms.CharField(
         label=_("Phone"), required=False, max_length=40, widget=forms.TextInput(attrs={"inputmode": "tel"})

@@ -146,6 +146,15 @@ class Person(models.Model):
     def display_name(self) -> str:
         return str(self)
 
+    @property
+    def field_name(self) -> str:
+        """How the person is called in the field (outing page, Today, quick log): the alias, or a named
+        person's initials when they have none. The name itself is shown only on the person's own page."""
+        if self.alias:
+            return self.alias
+        initials = [part[0] + "." for part in (self.first_name, self.last_name) if part]
+        return " ".join(initials) or str(self.pk)
+
 
 class PersonMerge(models.Model):
     """A merge of a duplicate person record into another, kept so that it can be undone."""

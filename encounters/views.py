@@ -68,6 +68,7 @@ UNFINISHED_DAYS = 14
 UPCOMING_DAYS = 14
 UPCOMING_SHOWN = 10
 FOLLOW_UPS_SHOWN = 20
+FOLLOW_UP_NOTE_MAX = 1000
 PERSON_RESULTS_SHOWN = 10
 # The undo of a quick log is offered this long (field.js hides it then; the
 # entry can still be deleted from the list the same day).
@@ -188,7 +189,12 @@ def follow_up_done(request, pk):
         follow_up = follow_ups_visible_to(request.user).get(pk=pk, done_on__isnull=True)
     except FollowUp.DoesNotExist:
         raise Http404 from None
-    services.follow_up_update(actor=request.user, follow_up=follow_up, done_on=timezone.localdate())
+    changes: dict[str, Any] = {"done_on": timezone.localdate()}
+    # An optional word on how it went, added to the follow-up's notes.
+    note = request.POST.get("note", "").strip()[:FOLLOW_UP_NOTE_MAX]
+    if note:
+        changes["notes"] = f"{follow_up.notes}\n{note}".strip()
+    services.follow_up_update(actor=request.user, follow_up=follow_up, **changes)
     messages.success(request, _("Follow-up marked done."))
     # The person and referral pages send their own address, to come back to them.
     back = request.POST.get("next", "")
@@ -649,6 +655,10 @@ def encounter_delete(request, pk):
     encounter = get_encounter_for_user(user, pk)
     outing = encounter.outing
     undo = request.POST.get("undo") == "1"
+    if not undo and request.POST.get("confirm") != "1" and services.encounter_can_delete(user, encounter):
+        # Only the quick log's undo, seconds after saving, deletes in one tap.
+        messages.error(request, _("Tick the box to confirm that the encounter is deleted."))
+        return redirect("encounters:encounter_edit", pk=encounter.pk)
     try:
         services.encounter_delete(actor=user, encounter=encounter, with_referrals=undo)
     except ValidationError as error:

@@ -250,6 +250,10 @@ def _plan_initial(request, user: User) -> dict[str, Any]:
                 initial["end_time"] = site.schedule_end_time
             if site.team_id in writable_team_ids(user):
                 initial["team"] = site.team_id
+    # ?team=ID: the team chosen on the form (its select reloads the participants with it).
+    team_id = request.GET.get("team", "")
+    if team_id.isdigit() and int(team_id) in writable_team_ids(user):
+        initial["team"] = int(team_id)
     return initial
 
 

@@ -579,7 +579,9 @@ def test_the_person_search_lists_the_teams_persons_by_alias_or_name(client, work
     assert list(response.context["person_results"]) == [named, kettu]
     content = html(response)
     assert f'name="person" value="{kettu.pk}"' in content
-    assert "Matti Ketola" in content
+    # Found by name, shown by alias (initials without one): the name stays on the person's own page.
+    assert "Matti Ketola" not in content
+    assert "M. K." in content
     assert "Ketunpoika" not in content and "Susi" not in content
     # The search words are personal data: never in URLs or logs.
     assert "ket" not in " ".join(record.getMessage().lower() for record in caplog.records)
@@ -769,7 +771,12 @@ def test_a_coordinator_deletes_an_old_entry(client, coordinator, with_totp, work
     assert client.post(url("encounter_delete", encounter.pk)).status_code == 403
     client.force_login(with_totp(coordinator))
 
-    response = client.post(url("encounter_delete", encounter.pk))
+    # Without the confirmation box nothing is deleted; with it, the entry goes.
+    unconfirmed = client.post(url("encounter_delete", encounter.pk))
+    assert unconfirmed.status_code == 302
+    assert unconfirmed.url == url("encounter_edit", encounter.pk)
+    assert Encounter.objects.exists()
+    response = client.post(url("encounter_delete", encounter.pk), {"confirm": "1"})
 
     assert response.status_code == 302
     assert not Encounter.objects.exists()

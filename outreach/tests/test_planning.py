@@ -136,7 +136,7 @@ def test_agenda_names_a_bad_week_and_shows_this_week(client, worker_a, today):
 
     assert response.status_code == 200
     assert response.context["monday"] == monday_of(today)
-    assert "Week</a>: Enter a week as year and week number, e.g. 2026-W22." in html(response)
+    assert "Week: Enter a week as year and week number, e.g. 2026-W22.</a>" in html(response)
 
 
 def test_agenda_filters_by_team_site_and_status(client, coordinator, with_totp, team_a, team_b, today):
@@ -273,7 +273,7 @@ def test_plan_with_end_before_start_names_end_time_and_keeps_input(client, worke
     assert response.status_code == 200
     assert response.context["form"].errors["end_time"] == ["The end time must be after the start time."]
     content = html(response)
-    assert 'href="#id_end_time">End time</a>: The end time must be after the start time.' in content
+    assert 'href="#id_end_time">End time: The end time must be after the start time.</a>' in content
     assert 'aria-invalid="true"' in content
     # Nothing typed is lost.
     assert "Keep this text" in content
