@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -675,4 +675,51 @@ class PersonMakeNamedForm(ErrorSummaryMixin, forms.Form):
         data = super().clean()
         if not (data.get("first_name") or data.get("last_name")) and "last_name" not in self.errors:
             self.add_error("last_name", _("A named person needs a first or last name."))
+        return data
+
+
+# A contact outside an outing ---------------------------------------------------------------
+
+
+class ContactLogForm(ErrorSummaryMixin, forms.Form):
+    """A phone call, an office meeting or another contact with a known person, logged without an outing.
+
+    The encounter still has a site (every encounter has one, for the statistics by place): the team's site
+    where the work happened or that the contact belongs to, by default the one last used with the person.
+    """
+
+    CONTACT_KINDS = [choice for choice in ContactKind.choices if choice[0] != ContactKind.FIELD]
+
+    contact_kind = forms.ChoiceField(
+        label=_("Contact kind"), choices=CONTACT_KINDS, initial=ContactKind.PHONE, widget=ChipRadioSelect
+    )
+    depth = forms.ChoiceField(
+        label=_("Depth"), choices=Depth.choices, initial=Depth.CONVERSATION, widget=ChipRadioSelect
+    )
+    site = SiteChoiceField(label=_("Site"), queryset=FieldSite.objects.none())
+    date = forms.DateField(label=_("Date"), widget=DateInput())
+    time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    needs = forms.MultipleChoiceField(label=_("Needs"), choices=Need.choices, required=False, widget=ChipCheckboxSelect)
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), required=False, min_value=1, max_value=1440)
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, user: User, person: Person, **kwargs):
+        super().__init__(*args, **kwargs)
+        now = timezone.localtime()
+        self.fields["date"].initial = now.date()
+        self.fields["date"].widget.attrs["max"] = now.date().isoformat()
+        self.fields["time"].initial = now.time().replace(second=0, microsecond=0)
+        sites = sites_visible_to(user).filter(Q(active=True), Q(team_id=person.team_id) | Q(team__isnull=True))
+        form_field(self, "site", forms.ModelChoiceField).queryset = sites.order_by("name")
+        last = person.encounters.order_by("-occurred_at").values_list("site_id", flat=True).first()
+        if last is not None:
+            self.fields["site"].initial = last
+
+    def clean(self):
+        data = super().clean()
+        day, time = data.get("date"), data.get("time")
+        if day is not None and time is not None and local_datetime(day, time) > timezone.now():
+            self.add_error("time", _("A contact cannot be logged in the future."))
         return data

@@ -36,6 +36,7 @@ from outreach.vocabulary import Depth, Need, OutingStatus
 
 from . import services
 from .forms import (
+    ContactLogForm,
     EncounterForm,
     FollowUpForm,
     OutingFinishForm,
@@ -47,6 +48,7 @@ from .forms import (
     ReferralForm,
     ReferralStatusForm,
     TallyForm,
+    age_group_for,
     local_datetime,
 )
 from .models import Encounter, FollowUp, Person, PersonMerge, Referral
@@ -742,6 +744,40 @@ def person_detail(request, pk):
     person = get_person_for_user(request.user, pk)
     audit(actor=request.user, action=AuditEntry.Action.VIEW, instance=person)
     return render(request, "encounters/person_detail.html", _person_context(request, person))
+
+
+@login_required
+def person_contact_log(request, pk):
+    """Log a phone call, a meeting or another contact with the person, without an outing."""
+    user = request.user
+    person = get_person_for_user(user, pk)
+    if person.merged_into_id is not None or user.is_expert:
+        raise PermissionDenied
+    form = ContactLogForm(request.POST or None, user=user, person=person)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        occurred_at = local_datetime(data["date"], data["time"])
+        try:
+            services.encounter_create(
+                actor=user,
+                team=person.team,
+                site=data["site"],
+                occurred_at=occurred_at,
+                person=person,
+                contact_kind=data["contact_kind"],
+                depth=data["depth"],
+                gender=person.gender,
+                age_group=age_group_for(person.birth_year, occurred_at.year) if person.birth_year else "unknown",
+                needs=data["needs"],
+                duration_minutes=data["duration_minutes"],
+                notes=data["notes"],
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, _("Contact logged."))
+            return redirect(reverse("encounters:person_detail", args=[person.pk]) + "#encounters")
+    return render(request, "encounters/person_contact.html", {"person": person, "form": form})
 
 
 @login_required
