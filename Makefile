@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv install install-dev migrate demo serve lint format messages check-migrations collectstatic clean
+.PHONY: run test venv install install-dev browser migrate demo serve lint format messages check-migrations collectstatic clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,8 +37,30 @@ demo: migrate
 run: demo
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
+## The browser tests drive Debian's Chromium: install it when it is missing
+## (apt as root, sudo otherwise), as .ci/run does.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "Installing Chromium for the browser tests (apt-get install chromium)..."; \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	    sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	  else \
+	    echo "The browser tests need Chromium at $(CHROMIUM), and it could not be installed:"; \
+	    echo "this is not root and sudo is not available without a password. Install it with"; \
+	    echo "  sudo apt-get install -y --no-install-recommends chromium"; \
+	    echo "and run make test again."; \
+	    exit 1; \
+	  fi; \
+	  [ -x "$(CHROMIUM)" ] || { echo "apt-get ran, but $(CHROMIUM) is still missing."; exit 1; }; \
+	fi
+
 ## Lint, check migrations, then the whole test suite.
-test: install-dev
+test: install-dev browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy outreach encounters networks reports config

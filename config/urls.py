@@ -28,3 +28,7 @@ urlpatterns = [
     path("field/", include("encounters.urls")),
     path("", include("outreach.urls")),
 ]
+
+# JSON answers for the API, the HTML pages elsewhere.
+handler404 = "outreach.views.page_not_found"
+handler500 = "outreach.views.server_error"

@@ -26,7 +26,7 @@ from outreach.admin import (
 from outreach.resources import RecordImportExportMixin
 from outreach.vocabulary import Action, Need
 
-from . import services
+from . import permissions, services
 from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral
 from .resources import EncounterResource, PersonResource, ReferralResource
 from .selectors import (
@@ -243,7 +243,7 @@ class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ServiceAdmin):
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or services.encounter_can_delete(request.user, obj))
+        return allowed and (obj is None or permissions.can_delete_encounter(request.user, obj))
 
     def delete_model(self, request, obj):
         services.encounter_delete(actor=request.user, encounter=obj)

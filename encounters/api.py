@@ -30,7 +30,6 @@ from outreach.api import (
     municipality_filter,
     request_user,
     text_field,
-    validate_plausible_date,
     visible_choice_filter,
 )
 from outreach.models import AuditEntry, FieldSite, Outing, Team, User
@@ -48,7 +47,7 @@ from outreach.vocabulary import (
     SiteType,
 )
 
-from .models import BIRTH_YEAR_MAX, BIRTH_YEAR_MIN, Consent, Encounter, FollowUp, Person, Referral
+from .models import Consent, Encounter, FollowUp, Person, Referral
 from .selectors import encounters_visible_to, follow_ups_visible_to, persons_visible_to, referrals_visible_to
 from .services import (
     DIRECT_IDENTIFIERS,
@@ -63,7 +62,6 @@ from .services import (
     referral_create,
     referral_update,
 )
-from .validators import validate_identity_code
 
 TEAM_HELP = _("May be left out by a user who belongs to exactly one team.")
 
@@ -87,16 +85,14 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         help_text=_("`named` only after consent: see POST /api/v1/persons/{id}/make-named/."),
     )
     alias = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    birth_year = serializers.IntegerField(
-        min_value=BIRTH_YEAR_MIN, max_value=BIRTH_YEAR_MAX, required=False, allow_null=True
-    )
+    birth_year = serializers.IntegerField(required=False, allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     identity_code = serializers.CharField(max_length=11, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-    engaged_on = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    engaged_on = serializers.DateField(required=False, allow_null=True)
     notes = text_field()
 
     class Meta:
@@ -132,14 +128,6 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
                         "Names, identity codes and contact details are recorded only after consent: "
                         "make the person named first."
                     )
-            alias = attrs.get("alias", getattr(self.instance, "alias", ""))
-            if not (alias or "").strip():
-                errors["alias"] = _("A pseudonymous person needs an alias.")
-        else:
-            first = attrs.get("first_name", self.instance.first_name)
-            last = attrs.get("last_name", self.instance.last_name)
-            if not (first or "").strip() and not (last or "").strip():
-                errors["last_name"] = _("A named person needs a first or last name.")
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -159,19 +147,12 @@ class MakeNamedSerializer(serializers.Serializer):
         max_length=10,
         help_text=_("What the person agreed to; must include `personal_data`."),
     )
-    consent_given_on = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    consent_given_on = serializers.DateField(required=False, allow_null=True)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    identity_code = serializers.CharField(
-        max_length=11, required=False, allow_blank=True, validators=[validate_identity_code]
-    )
+    identity_code = serializers.CharField(max_length=11, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-
-    def validate(self, attrs):
-        if not attrs.get("first_name", "").strip() and not attrs.get("last_name", "").strip():
-            raise serializers.ValidationError({"last_name": _("A named person needs a first or last name.")})
-        return attrs
 
 
 class PersonFilter(filters.FilterSet):
@@ -253,7 +234,6 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         help_text=_("May be left out when an outing is given: the outing's site."),
     )
     occurred_at = serializers.DateTimeField(
-        validators=[validate_plausible_date],
         help_text=_("ISO 8601 with offset, e.g. 2026-05-12T10:30:00+03:00; shown in Europe/Helsinki time."),
     )
     contact_kind = serializers.ChoiceField(choices=ContactKind.choices, required=False)
@@ -272,7 +252,7 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
     actions = serializers.ListField(
         child=serializers.ChoiceField(choices=Action.choices), required=False, max_length=50
     )
-    duration_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60, required=False, allow_null=True)
+    duration_minutes = serializers.IntegerField(required=False, allow_null=True)
     notes = text_field()
     workers = VisibleRelatedField(
         scope=users_visible_to,
@@ -395,10 +375,8 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "ended; made → connected, declined, not_reached or ended; connected → ended."
         ),
     )
-    referred_on = serializers.DateField(
-        required=False, validators=[validate_plausible_date], help_text=_("Defaults to today.")
-    )
-    follow_up_due = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    referred_on = serializers.DateField(required=False, help_text=_("Defaults to today."))
+    follow_up_due = serializers.DateField(required=False, allow_null=True)
     outcome_notes = text_field()
     client_uuid = serializers.UUIDField(
         required=False,
@@ -468,13 +446,6 @@ class ReferralViewSet(IdempotentCreateMixin, ServiceViewSet):
         fields.pop("client_uuid", None)  # fixed at creation
         serializer.instance = referral_update(actor=self.request.user, referral=serializer.instance, **fields)
 
-    def content_for_comparison(self, data):
-        # The service links the encounter's person when none is given.
-        data = dict(data)
-        if data.get("person") is None and data.get("encounter") is not None and "person" in data:
-            data["person"] = data["encounter"].person
-        return data
-
 
 # Follow-ups ----------------------------------------------------------------
 
@@ -494,8 +465,8 @@ class FollowUpSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         allow_null=True,
         help_text=_("Left out: the caller."),
     )
-    due_on = serializers.DateField(validators=[validate_plausible_date])
-    done_on = serializers.DateField(required=False, allow_null=True, validators=[validate_plausible_date])
+    due_on = serializers.DateField()
+    done_on = serializers.DateField(required=False, allow_null=True)
     contact_kind = serializers.ChoiceField(choices=ContactKind.choices, required=False)
     notes = text_field()
 

@@ -18,6 +18,7 @@ from networks.models import PartnerOrganisation
 from outreach.forms import DateInput, field_queryset, form_field
 from outreach.models import FieldSite, Outing, Team, User
 from outreach.selectors import member_team_ids, sites_visible_to, writable_team_ids
+from outreach.validators import validate_not_future_year
 from outreach.vocabulary import (
     REFERRAL_TRANSITIONS,
     Action,
@@ -31,7 +32,7 @@ from outreach.vocabulary import (
     ServiceKind,
 )
 
-from .models import BIRTH_YEAR_MIN, Consent, Person, Referral
+from .models import BIRTH_YEAR_MIN, ENCOUNTER_MAX_MINUTES, Consent, Person, Referral
 from .selectors import persons_visible_to
 from .validators import validate_identity_code
 
@@ -221,9 +222,8 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
     duration_minutes = forms.IntegerField(
         label=_("Duration (minutes)"),
         required=False,
-        min_value=1,
-        max_value=24 * 60,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        # The limits are the model's (Encounter.duration_minutes).
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0, "max": ENCOUNTER_MAX_MINUTES}),
     )
     notes = forms.CharField(
         label=_("Notes"),
@@ -250,6 +250,8 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
         label=_("Birth year"),
         required=False,
         min_value=BIRTH_YEAR_MIN,
+        # The model's rule, so that the form names it along with its own errors.
+        validators=[validate_not_future_year],
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     new_gender = forms.ChoiceField(
@@ -342,14 +344,6 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
     def clean_first_contact(self):
         return {"yes": True, "no": False}.get(self.cleaned_data["first_contact"])
 
-    def clean_new_birth_year(self):
-        birth_year = self.cleaned_data["new_birth_year"]
-        if birth_year is not None and birth_year > self.this_year:
-            raise ValidationError(
-                _("Ensure this value is less than or equal to %(limit_value)s.") % {"limit_value": self.this_year}
-            )
-        return birth_year
-
     def clean_new_alias(self):
         return self.cleaned_data["new_alias"].strip()
 
@@ -441,6 +435,8 @@ class PersonForm(ErrorSummaryMixin, forms.Form):
         label=_("Birth year"),
         required=False,
         min_value=BIRTH_YEAR_MIN,
+        # The model's rule, so that the form names it along with its own errors.
+        validators=[validate_not_future_year],
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=ChipRadioSelect)
@@ -473,14 +469,6 @@ class PersonForm(ErrorSummaryMixin, forms.Form):
 
     def clean_alias(self):
         return self.cleaned_data["alias"].strip()
-
-    def clean_birth_year(self):
-        birth_year = self.cleaned_data["birth_year"]
-        if birth_year is not None and birth_year > self.this_year:
-            raise ValidationError(
-                _("Ensure this value is less than or equal to %(limit_value)s.") % {"limit_value": self.this_year}
-            )
-        return birth_year
 
 
 class ReferralStatusForm(ErrorSummaryMixin, forms.Form):
@@ -580,15 +568,6 @@ class OutingFinishForm(ErrorSummaryMixin, forms.Form):
             self.initial.setdefault("end_time", default_end)
             self.initial.setdefault("observations", outing.observations)
             self.initial.setdefault("notes", outing.notes)
-
-    def clean_end_time(self):
-        end_time = self.cleaned_data["end_time"]
-        if end_time <= self.outing.start_time:
-            raise ValidationError(
-                _("The end time must be after the start time (%(start)s).")
-                % {"start": self.outing.start_time.strftime("%H:%M")}
-            )
-        return end_time
 
 
 def local_datetime(day: datetime.date, time: datetime.time) -> datetime.datetime:

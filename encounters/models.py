@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from networks.models import PartnerOrganisation
 from outreach.fields import CodeSetField, FieldCheckConstraint
 from outreach.models import PAST_PLANNING_DAYS, FieldSite, Outing, Team
+from outreach.validators import validate_not_future_year, validate_plausible_date
 from outreach.vocabulary import (
     Action,
     AgeGroup,
@@ -39,7 +40,12 @@ def domain_date(moment: datetime.datetime) -> datetime.date:
     return moment.astimezone(DOMAIN_ZONE).date()
 
 
-# Birth years outside this range are typing errors, not people.
+# An encounter lasts at most a day: the check constraint
+# encounter_duration_plausible, which model validation runs on every door.
+ENCOUNTER_MAX_MINUTES = 24 * 60
+
+# Birth years outside this range are typing errors, not people (and a birth
+# year in the future is refused by the field's validator).
 BIRTH_YEAR_MIN = 1900
 BIRTH_YEAR_MAX = 2100
 
@@ -54,7 +60,9 @@ class Person(models.Model):
     team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="persons")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PSEUDONYMOUS)
     alias = models.CharField(_("alias or nickname"), max_length=100, blank=True)
-    birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
+    birth_year = models.PositiveSmallIntegerField(
+        _("birth year"), null=True, blank=True, validators=[validate_not_future_year]
+    )
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, default=Gender.UNKNOWN)
     # Direct identifiers: only for named persons, who have given consent.
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
@@ -65,7 +73,9 @@ class Person(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     # The date the person and a worker agreed on ongoing support.
-    engaged_on = models.DateField(_("engagement agreed on"), null=True, blank=True)
+    engaged_on = models.DateField(
+        _("engagement agreed on"), null=True, blank=True, validators=[validate_plausible_date]
+    )
     # A merged record points at the record it was merged into; its
     # encounters move there and the merge can be undone (see PersonMerge).
     merged_into = models.ForeignKey(
@@ -204,7 +214,7 @@ class Consent(models.Model):
 
     person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="consents")
     scope = models.CharField(_("scope"), max_length=30, choices=Scope.choices)
-    given_on = models.DateField(_("given on"), default=timezone.localdate)
+    given_on = models.DateField(_("given on"), default=timezone.localdate, validators=[validate_plausible_date])
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -260,7 +270,7 @@ class Encounter(models.Model):
     site = models.ForeignKey(
         FieldSite, verbose_name=_("site"), on_delete=models.PROTECT, related_name="encounters", db_index=False
     )
-    occurred_at = models.DateTimeField(_("time"))
+    occurred_at = models.DateTimeField(_("time"), validators=[validate_plausible_date])
     # The Europe/Helsinki date of occurred_at, stored so that reports can
     # filter and group by day with an index; set by save() and bulk loads.
     occurred_on = models.DateField(_("date"), editable=False)
@@ -321,7 +331,7 @@ class Encounter(models.Model):
             FieldCheckConstraint(
                 name="encounter_duration_plausible",
                 field="duration_minutes",
-                condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__lte=24 * 60),
+                condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__lte=ENCOUNTER_MAX_MINUTES),
                 violation_error_message=_("An encounter lasts at most 24 hours."),
             ),
         ]
@@ -369,14 +379,14 @@ class Referral(models.Model):
     status = models.CharField(
         _("status"), max_length=15, choices=ReferralStatus.choices, default=ReferralStatus.SUGGESTED
     )
-    referred_on = models.DateField(_("referred on"), default=timezone.localdate)
+    referred_on = models.DateField(_("referred on"), default=timezone.localdate, validators=[validate_plausible_date])
     # The date of the latest status change, and of the moments that matter
     # for follow-up: when the referral was made and when the person got in.
     status_changed_on = models.DateField(_("status changed on"), default=timezone.localdate)
     made_on = models.DateField(_("made on"), null=True, blank=True)
     connected_on = models.DateField(_("connected on"), null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
-    follow_up_due = models.DateField(_("follow-up due"), null=True, blank=True)
+    follow_up_due = models.DateField(_("follow-up due"), null=True, blank=True, validators=[validate_plausible_date])
     outcome_notes = models.TextField(_("outcome notes"), blank=True)
     client_uuid = models.UUIDField(_("client UUID"), unique=True, null=True, blank=True, default=None)
     created_by = models.ForeignKey(
@@ -456,8 +466,8 @@ class FollowUp(models.Model):
         blank=True,
         related_name="follow_ups",
     )
-    due_on = models.DateField(_("due on"))
-    done_on = models.DateField(_("done on"), null=True, blank=True)
+    due_on = models.DateField(_("due on"), validators=[validate_plausible_date])
+    done_on = models.DateField(_("done on"), null=True, blank=True, validators=[validate_plausible_date])
     contact_kind = models.CharField(
         _("contact kind"), max_length=10, choices=ContactKind.choices, default=ContactKind.PHONE
     )

@@ -5,11 +5,15 @@ nor an encounter or referral linked to one, and sees encounters only of the
 outings they take part in.
 """
 
-from django.db.models import Q, QuerySet
-from django.http import Http404
+import datetime
 
-from outreach.models import User
-from outreach.selectors import teams_visible_to
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from outreach.models import Outing, Team, User, person_hours
+from outreach.selectors import member_team_ids, outings_visible_to, teams_visible_to
+from outreach.vocabulary import Depth, Need, OutingStatus
 
 from .models import Consent, Encounter, FollowUp, Person, Referral
 
@@ -96,3 +100,114 @@ def consents_visible_to(user: User) -> QuerySet[Consent]:
     if user.is_superuser:
         return consents
     return consents.filter(person__team__in=teams_visible_to(user))
+
+
+# Pages' reads ---------------------------------------------------------------------------
+
+# How long the Today page looks back for outings left unfinished, and ahead for planned ones.
+UNFINISHED_DAYS = 14
+UPCOMING_DAYS = 14
+UPCOMING_SHOWN = 10
+FOLLOW_UPS_SHOWN = 20
+PERSON_RESULTS_SHOWN = 10
+
+
+def persons_matching(user: User, *, team: Team, query: str, limit: int = PERSON_RESULTS_SHOWN) -> list[Person]:
+    """The team's persons whose alias or name contains `query`, as the worker types it."""
+    return list(
+        persons_visible_to(user)
+        .filter(team=team)
+        .filter(Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query))
+        .order_by("alias", "last_name", "first_name")[:limit]
+    )
+
+
+def worker_day(user: User, now: datetime.datetime) -> dict:
+    """The worker's day (the Today page): outings in progress, planned and unfinished, follow-ups due.
+
+    `now` is a Helsinki-local time. Experts by experience get their outings only.
+    """
+    day = now.date()
+    mine = (
+        outings_visible_to(user).filter(status=OutingStatus.PLANNED, participants=user).prefetch_related("participants")
+    )
+    # In progress only once started (the one current outing); a planned outing of today that nobody has
+    # started waits under "planned" with a Start button, whatever its planned time.
+    in_progress = list(mine.filter(date=day, started_at__isnull=False).order_by("-started_at"))
+    upcoming = list(
+        mine.filter(
+            Q(date=day, started_at__isnull=True)
+            | Q(date__gt=day, date__lte=day + datetime.timedelta(days=UPCOMING_DAYS))
+        ).order_by("date", "start_time")[:UPCOMING_SHOWN]
+    )
+    context = {
+        "today": day,
+        "in_progress": in_progress,
+        "upcoming": upcoming,
+        "can_start": not user.is_expert,
+    }
+    if not user.is_expert:
+        own_teams = member_team_ids(user)
+        context["unfinished"] = list(
+            mine.filter(date__lt=day, date__gte=day - datetime.timedelta(days=UNFINISHED_DAYS)).order_by(
+                "-date", "-start_time"
+            )[:UPCOMING_SHOWN]
+        )
+        context["team_outings_today"] = list(
+            outings_visible_to(user)
+            .filter(date=day, team__in=own_teams)
+            .exclude(status=OutingStatus.CANCELLED)
+            .exclude(participants=user)
+            .prefetch_related("participants")
+            .order_by("start_time")[:UPCOMING_SHOWN]
+        )
+        week_end = day + datetime.timedelta(days=6 - day.weekday())
+        due = (
+            follow_ups_visible_to(user)
+            .filter(done_on__isnull=True, due_on__lte=week_end)
+            .filter(Q(assigned_to=user) | Q(assigned_to__isnull=True, team__in=own_teams))
+            .select_related("referral", "person")
+            .order_by("due_on", "id")
+        )
+        follow_ups = list(due[:FOLLOW_UPS_SHOWN])
+        context["follow_ups"] = follow_ups
+        context["follow_ups_more"] = due.count() - FOLLOW_UPS_SHOWN if len(follow_ups) == FOLLOW_UPS_SHOWN else 0
+        context["week_end"] = week_end
+    return context
+
+
+def outing_summary(user: User, outing: Outing) -> dict:
+    """What was logged at an outing: encounters by depth, anonymous or linked, needs, tally and hours."""
+    counts = {
+        "n_total": Count("id"),
+        "n_brief": Count("id", filter=Q(depth=Depth.BRIEF)),
+        "n_conversation": Count("id", filter=Q(depth=Depth.CONVERSATION)),
+        "n_anonymous": Count("id", filter=Q(anonymous=True)),
+        "n_linked": Count("id", filter=Q(anonymous=False)),
+    }
+    for code in Need.values:
+        counts[f"n_need_{code}"] = Count("id", filter=Q(needs__has=code))
+    row = encounters_visible_to(user).filter(outing=outing).order_by().aggregate(**counts)
+    participants = outing.participants.count()
+    hours = outing.duration_hours
+    provisional = False
+    now = timezone.localtime()
+    if outing.end_time is None and outing.date == now.date():
+        # Not finished yet: hours so far, until now.
+        start = timezone.make_aware(datetime.datetime.combine(outing.date, outing.start_time))
+        hours = max(0.0, (timezone.now() - start).total_seconds() / 3600)
+        provisional = True
+    return {
+        "encounters": row["n_total"],
+        "brief": row["n_brief"],
+        "conversation": row["n_conversation"],
+        "anonymous": row["n_anonymous"],
+        "linked": row["n_linked"],
+        "needs": [(label, row[f"n_need_{code}"]) for code, label in Need.choices if row[f"n_need_{code}"]],
+        "tally": outing.tallied_contacts,
+        "people_met": row["n_total"] + outing.tallied_contacts,
+        "participants": participants,
+        "duration_hours": hours,
+        "person_hours": person_hours(hours, participants),
+        "provisional": provisional,
+    }

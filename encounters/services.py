@@ -4,18 +4,30 @@ import datetime
 import uuid
 from collections.abc import Iterable
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from networks.models import PartnerOrganisation
 from outreach.models import AuditEntry, FieldSite, Outing, Team, User
+from outreach.permissions import ensure
 from outreach.selectors import writable_team_ids
-from outreach.services import apply_changes, audit, ensure_can_write_team, validate_model
+from outreach.services import (
+    apply_changes,
+    audit,
+    create_once,
+    ensure_can_write_team,
+    run_field_validators,
+    same_values,
+    save_changes,
+    validate_model,
+)
 from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
 
+from . import permissions
 from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
+from .selectors import encounters_visible_to, referrals_visible_to
 
 # Fields a pseudonymous person must never carry.
 DIRECT_IDENTIFIERS = ("first_name", "last_name", "identity_code", "phone", "email")
@@ -44,9 +56,7 @@ def person_create(
     exists elsewhere. Experts by experience create no person records.
     """
     ensure_can_write_team(actor, team)
-    if actor.is_expert:
-        # Person records are kept by the workers; experts log anonymous work.
-        raise PermissionDenied
+    ensure(permissions.can_create_person(actor, team))
     unknown = set(identifiers) - set(DIRECT_IDENTIFIERS)
     if unknown:
         raise TypeError(f"Unknown person fields: {sorted(unknown)}")
@@ -71,12 +81,17 @@ def person_create(
 
 @transaction.atomic
 def person_update(*, actor: User, person: Person, **fields) -> Person:
-    if actor.is_expert:
-        # Person records are kept by the workers; experts log anonymous work.
-        raise PermissionDenied
+    """Change a person's record. Only the fields that changed are saved (see `save_changes`).
+
+    A person stays in their team: their encounters, referrals and follow-ups
+    are that team's records, and moving the person alone would leave them
+    behind. A record merged into another is no longer changed.
+    """
+    ensure(permissions.keeps_person_records(actor))
     ensure_can_write_team(actor, person.team)
-    if "team" in fields:
-        ensure_can_write_team(actor, fields["team"])
+    _ensure_not_merged(person)
+    if "team" in fields and fields["team"] != person.team:
+        raise ValidationError({"team": _("A person's team cannot be changed.")})
     if fields.get("identity_code"):
         fields["identity_code"] = fields["identity_code"].strip().upper()
     if fields.get("kind") == Person.Kind.NAMED and person.kind != Person.Kind.NAMED:
@@ -84,9 +99,14 @@ def person_update(*, actor: User, person: Person, **fields) -> Person:
     changed = apply_changes(person, fields)
     if changed:
         validate_model(person)
-        person.save()
+        save_changes(person, changed)
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=person, changes=changed)
     return person
+
+
+def _ensure_not_merged(person: Person) -> None:
+    if person.merged_into_id is not None:
+        raise PermissionDenied(_("This person record has been merged into another one."))
 
 
 @transaction.atomic
@@ -104,8 +124,8 @@ def person_make_named(
 ) -> Person:
     """Turn a pseudonymous person into a named one, recording their consent."""
     ensure_can_write_team(actor, person.team)
-    if actor.is_expert:
-        raise PermissionDenied
+    ensure(permissions.keeps_person_records(actor))
+    _ensure_not_merged(person)
     scopes = list(consent_scopes)
     if Consent.Scope.PERSONAL_DATA not in scopes:
         raise ValidationError({"consent_scopes": _("A named record needs consent to recording personal data.")})
@@ -118,6 +138,10 @@ def person_make_named(
     validate_model(person)
     person.save()
     given_on = consent_given_on or timezone.localdate()
+    try:
+        run_field_validators(Consent(given_on=given_on), "given_on")
+    except ValidationError as error:
+        raise ValidationError({"consent_given_on": error.message_dict["given_on"]}) from None
     for scope in scopes:
         Consent.objects.create(person=person, scope=scope, given_on=given_on, recorded_by=actor)
     audit(
@@ -177,22 +201,21 @@ def encounter_create(
     workers: Iterable[User] | None = None,
     client_uuid: uuid.UUID | None = None,
 ) -> Encounter:
-    """Log an encounter. Without `workers`, those of the outing (or the actor) are used."""
-    if actor.is_expert:
-        # Experts log only in their outings, checked with the links below.
-        if not actor.teams.filter(pk=team.pk).exists():
-            raise ValidationError({"team": _("You cannot record work for this team.")})
-    else:
-        ensure_can_write_team(actor, team)
-    check_encounter_links(actor=actor, team=team, site=site, outing=outing, person=person)
-    encounter = Encounter(
-        client_uuid=client_uuid,
+    """Log an encounter. Without `workers`, those of the outing (or the actor) are used.
+
+    With a `client_uuid` the create happens once (`create_once`): a repeat
+    with the same content returns the encounter the first made, marked
+    `was_replayed`; different content, or an encounter the actor may not
+    see, is a `Conflict`.
+    """
+    encounter = _encounter_build(
+        actor=actor,
         team=team,
         site=site,
         outing=outing,
-        occurred_at=occurred_at,
-        anonymous=person is None,
         person=person,
+        client_uuid=client_uuid,
+        occurred_at=occurred_at,
         contact_kind=contact_kind,
         depth=depth,
         gender=gender,
@@ -202,16 +225,153 @@ def encounter_create(
         actions=list(actions),
         duration_minutes=duration_minutes,
         notes=notes,
-        created_by=actor,
     )
-    encounter.occurred_on = domain_date(occurred_at)
+    given_workers = None if workers is None else list(workers)
+
+    def same(stored: Encounter) -> bool:
+        if not same_values(stored, encounter, ENCOUNTER_CONTENT):
+            return False
+        return given_workers is None or set(stored.workers.values_list("pk", flat=True)) == {
+            worker.pk for worker in given_workers
+        }
+
+    return create_once(
+        model=Encounter,
+        client_uuid=client_uuid,
+        visible=encounters_visible_to(actor),
+        same=same,
+        create=lambda: _encounter_save(actor=actor, encounter=encounter, workers=given_workers),
+    )
+
+
+def _encounter_build(
+    *, actor: User, team: Team, site: FieldSite, outing: Outing | None, person: Person | None, **fields
+) -> Encounter:
+    """The checks of who may log what where, and the unsaved encounter."""
+    if not permissions.can_log_encounter(actor, team):
+        raise ValidationError({"team": _("You cannot record work for this team.")})
+    check_encounter_links(actor=actor, team=team, site=site, outing=outing, person=person)
+    return Encounter(
+        team=team, site=site, outing=outing, person=person, anonymous=person is None, created_by=actor, **fields
+    )
+
+
+def _encounter_save(*, actor: User, encounter: Encounter, workers: list[User] | None) -> Encounter:
+    run_field_validators(encounter, "occurred_at")
+    encounter.occurred_on = domain_date(encounter.occurred_at)
     validate_model(encounter)
     encounter.save()
     if workers is None:
+        outing = encounter.outing
         workers = list(outing.participants.all()) if outing is not None else [actor]
     encounter.workers.set(workers)
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=["team", "site", "person"])
     return encounter
+
+
+# What a repeated create must match to be the same encounter (`encounter_create`).
+ENCOUNTER_CONTENT = (
+    "team",
+    "site",
+    "outing",
+    "person",
+    "occurred_at",
+    "contact_kind",
+    "depth",
+    "gender",
+    "age_group",
+    "first_contact",
+    "needs",
+    "actions",
+    "duration_minutes",
+    "notes",
+)
+
+
+# The quick log -------------------------------------------------------------
+
+
+@transaction.atomic
+def quick_log_save(
+    *,
+    actor: User,
+    outing: Outing,
+    occurred_at: datetime.datetime,
+    person: Person | None = None,
+    new_alias: str = "",
+    new_birth_year: int | None = None,
+    new_gender: str = "",
+    referral_service_kind: str = "",
+    referral_partner: PartnerOrganisation | None = None,
+    referral_status: str = ReferralStatus.SUGGESTED,
+    client_uuid: uuid.UUID | None = None,
+    **encounter_fields,
+) -> Encounter:
+    """Log an encounter at an outing from the field, all or nothing: a new person (`new_alias`, ...),
+    the encounter and a referral (`referral_service_kind`, ...).
+
+    Errors of the new person's fields and of the referral's are keyed by
+    these parameters' names (`new_alias`, `referral_partner`), so that the
+    caller can tell them from the encounter's. With a `client_uuid`, a second
+    send of the same log (a double tap, a resend on a bad connection) returns
+    the encounter the first made (`was_replayed`), and creates no second
+    person; a UUID used at another outing, or for an encounter the actor may
+    not see, is a `Conflict`.
+    """
+
+    def create() -> Encounter:
+        linked = person
+        if new_alias:
+            try:
+                linked = person_create(
+                    actor=actor,
+                    team=outing.team,
+                    alias=new_alias,
+                    birth_year=new_birth_year,
+                    gender=new_gender or encounter_fields.get("gender", Gender.UNKNOWN),
+                )
+            except ValidationError as error:
+                raise _prefixed(error, "new_") from None
+        encounter = _encounter_build(
+            actor=actor,
+            team=outing.team,
+            site=outing.site,
+            outing=outing,
+            person=linked,
+            client_uuid=client_uuid,
+            occurred_at=occurred_at,
+            **encounter_fields,
+        )
+        _encounter_save(actor=actor, encounter=encounter, workers=None)
+        if referral_service_kind:
+            try:
+                referral_create(
+                    actor=actor,
+                    team=outing.team,
+                    encounter=encounter,
+                    service_kind=referral_service_kind,
+                    partner=referral_partner,
+                    status=referral_status,
+                )
+            except ValidationError as error:
+                raise _prefixed(error, "referral_") from None
+        return encounter
+
+    return create_once(
+        model=Encounter,
+        client_uuid=client_uuid,
+        visible=encounters_visible_to(actor),
+        same=lambda stored: stored.outing_id == outing.pk,
+        create=create,
+    )
+
+
+def _prefixed(error: ValidationError, prefix: str) -> ValidationError:
+    if not hasattr(error, "error_dict"):
+        return error
+    return ValidationError(
+        {name if name == NON_FIELD_ERRORS else f"{prefix}{name}": errors for name, errors in error.error_dict.items()}
+    )
 
 
 @transaction.atomic
@@ -219,7 +379,7 @@ def encounter_update(
     *, actor: User, encounter: Encounter, workers: Iterable[User] | None = None, **fields
 ) -> Encounter:
     team = fields.get("team", encounter.team)
-    if not encounter_can_edit(actor, encounter):
+    if not permissions.can_edit_encounter(actor, encounter):
         raise PermissionDenied
     if not actor.is_expert:
         ensure_can_write_team(actor, team)
@@ -235,9 +395,11 @@ def encounter_update(
             actor=actor, team=encounter.team, site=encounter.site, outing=encounter.outing, person=encounter.person
         )
     if changed:
-        encounter.occurred_on = domain_date(encounter.occurred_at)
+        if "occurred_at" in changed:
+            run_field_validators(encounter, "occurred_at")
+            encounter.occurred_on = domain_date(encounter.occurred_at)
         validate_model(encounter)
-        encounter.save()
+        save_changes(encounter, [*changed, "occurred_on"] if "occurred_at" in changed else changed)
     if workers is not None:
         encounter.workers.set(workers)
         changed.append("workers")
@@ -246,53 +408,9 @@ def encounter_update(
     return encounter
 
 
-# A worker corrects their own entries for this many days after logging them;
-# after that the figures have gone into reports, and only a coordinator may.
-ENCOUNTER_EDIT_DAYS = 14
-
-
-def encounter_can_edit(actor: User, encounter: Encounter, *, writable_teams: set[int] | None = None) -> bool:
-    """Its author corrects an entry within ENCOUNTER_EDIT_DAYS of logging it; a coordinator at any time.
-
-    `writable_teams` (the actor's `writable_team_ids`) saves a query per row
-    when a page asks this for a list of encounters.
-    """
-    if actor.is_superuser:
-        return True
-    if writable_teams is None:
-        writable_teams = writable_team_ids(actor)
-    if actor.is_coordinator:
-        return encounter.team_id in writable_teams
-    if encounter.created_by_id != actor.pk:
-        return False
-    logged_on = domain_date(encounter.created_at)
-    if logged_on < domain_date(timezone.now()) - datetime.timedelta(days=ENCOUNTER_EDIT_DAYS):
-        return False
-    return actor.is_expert or encounter.team_id in writable_teams
-
-
-def encounter_can_delete(actor: User, encounter: Encounter, *, writable_teams: set[int] | None = None) -> bool:
-    """A mistaken entry is deleted by its author on the day it was logged, or by a coordinator.
-
-    Later, the record has been counted in reports that others have read, so
-    only a coordinator (of a team they steer) or a superuser may remove it.
-    """
-    if actor.is_superuser:
-        return True
-    if writable_teams is None:
-        writable_teams = writable_team_ids(actor)
-    if actor.is_coordinator:
-        return encounter.team_id in writable_teams
-    if encounter.created_by_id != actor.pk:
-        return False
-    if domain_date(encounter.created_at) != domain_date(timezone.now()):
-        return False
-    return actor.is_expert or encounter.team_id in writable_teams
-
-
 @transaction.atomic
 def encounter_delete(*, actor: User, encounter: Encounter, with_referrals: bool = False) -> None:
-    """Delete a mistaken entry (see `encounter_can_delete`).
+    """Delete a mistaken entry (see `permissions.can_delete_encounter`).
 
     An encounter with referrals is refused, unless `with_referrals`: the undo
     of a quick log that added a referral removes both. Each referral must then
@@ -300,30 +418,18 @@ def encounter_delete(*, actor: User, encounter: Encounter, with_referrals: bool 
     of their teams' for a coordinator).
     """
     writable_teams = None if actor.is_superuser else writable_team_ids(actor)
-    if not encounter_can_delete(actor, encounter, writable_teams=writable_teams):
+    if not permissions.can_delete_encounter(actor, encounter, writable_teams=writable_teams):
         raise PermissionDenied
     referrals = list(encounter.referrals.all())
     if referrals and not with_referrals:
         raise ValidationError(_("This encounter has referrals; delete or move them first."))
     for referral in referrals:
-        if not _referral_can_delete(actor, referral, writable_teams):
+        if not permissions.can_delete_referral(actor, referral, writable_teams=writable_teams):
             raise ValidationError(_("This encounter has referrals; delete or move them first."))
         audit(actor=actor, action=AuditEntry.Action.DELETE, instance=referral)
         referral.delete()
     audit(actor=actor, action=AuditEntry.Action.DELETE, instance=encounter)
     encounter.delete()
-
-
-def _referral_can_delete(actor: User, referral: Referral, writable_teams: set[int] | None) -> bool:
-    if actor.is_superuser:
-        return True
-    if actor.is_coordinator:
-        return referral.team_id in (writable_teams or set())
-    return (
-        referral.created_by_id == actor.pk
-        and domain_date(referral.created_at) == domain_date(timezone.now())
-        and referral.team_id in (writable_teams or set())
-    )
 
 
 # Referrals -----------------------------------------------------------------
@@ -371,13 +477,17 @@ def referral_create(
     outcome_notes: str = "",
     client_uuid: uuid.UUID | None = None,
 ) -> Referral:
-    """Create a referral in any status: records entered afterwards or imported."""
-    if actor.is_expert:
-        raise PermissionDenied
+    """Create a referral in any status: records entered afterwards or imported.
+
+    With a `client_uuid` the create happens once, as `encounter_create`'s
+    does; `referred_on` left out (today) is not compared with a repeat's.
+    """
+    ensure(permissions.keeps_person_records(actor))
     ensure_can_write_team(actor, team)
     if person is None and encounter is not None:
         person = encounter.person
     _check_referral_links(team=team, person=person, encounter=encounter, partner=partner)
+    content = [*REFERRAL_CONTENT, "referred_on"] if referred_on is not None else REFERRAL_CONTENT
     referred_on = referred_on or timezone.localdate()
     referral = Referral(
         team=team,
@@ -392,10 +502,35 @@ def referral_create(
         created_by=actor,
     )
     _stamp_status_dates(referral, status, referred_on)
-    validate_model(referral)
-    referral.save()
-    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=referral, changes=["team", "service_kind", "status"])
-    return referral
+
+    def create() -> Referral:
+        validate_model(referral)
+        referral.save()
+        audit(
+            actor=actor, action=AuditEntry.Action.CREATE, instance=referral, changes=["team", "service_kind", "status"]
+        )
+        return referral
+
+    return create_once(
+        model=Referral,
+        client_uuid=client_uuid,
+        visible=referrals_visible_to(actor),
+        same=lambda stored: same_values(stored, referral, content),
+        create=create,
+    )
+
+
+# What a repeated create must match to be the same referral (`referral_create`).
+REFERRAL_CONTENT = (
+    "team",
+    "person",
+    "encounter",
+    "service_kind",
+    "partner",
+    "status",
+    "follow_up_due",
+    "outcome_notes",
+)
 
 
 def referral_status_change_allowed(current: str, new: str) -> bool:
@@ -434,7 +569,8 @@ def referral_update(*, actor: User, referral: Referral, **fields) -> Referral:
         )
     if changed:
         validate_model(referral)
-        referral.save()
+        status_dates = ["status_changed_on", "made_on", "connected_on", "closed_on"] if "status" in changed else []
+        save_changes(referral, [*changed, *status_dates])
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=referral, changes=changed)
     return referral
 
@@ -453,9 +589,10 @@ def follow_up_create(
     assigned_to: User | None = None,
     contact_kind: str = ContactKind.PHONE,
     notes: str = "",
+    done_on: datetime.date | None = None,
 ) -> FollowUp:
-    if actor.is_expert:
-        raise PermissionDenied
+    """Plan a support contact; `done_on` records one that has taken place already."""
+    ensure(permissions.keeps_person_records(actor))
     ensure_can_write_team(actor, team)
     if person is None and referral is not None:
         person = referral.person
@@ -468,11 +605,17 @@ def follow_up_create(
         assigned_to=assigned_to or actor,
         contact_kind=contact_kind,
         notes=notes,
+        done_on=done_on,
         created_by=actor,
     )
     validate_model(follow_up)
     follow_up.save()
-    audit(actor=actor, action=AuditEntry.Action.CREATE, instance=follow_up, changes=["team", "due_on"])
+    audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=follow_up,
+        changes=["team", "due_on", "done_on"] if done_on else ["team", "due_on"],
+    )
     return follow_up
 
 
@@ -499,7 +642,7 @@ def follow_up_update(*, actor: User, follow_up: FollowUp, **fields) -> FollowUp:
         _check_follow_up_links(team=follow_up.team, referral=follow_up.referral, person=follow_up.person)
     if changed:
         validate_model(follow_up)
-        follow_up.save()
+        save_changes(follow_up, changed)
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=follow_up, changes=changed)
     return follow_up
 
@@ -526,7 +669,11 @@ def person_merge(*, actor: User, kept: Person, merged: Person) -> PersonMerge:
     if actor.is_expert:
         raise PermissionDenied
     ensure_can_write_team(actor, kept.team)
-    kept, merged = (Person.objects.select_for_update().get(pk=p.pk) for p in (kept, merged))
+    # Lock both records in one fixed order (by id): two merges of the same
+    # pair made crosswise at the same moment then wait for each other
+    # instead of deadlocking.
+    locked = {p.pk: p for p in Person.objects.select_for_update().filter(pk__in=[kept.pk, merged.pk]).order_by("pk")}
+    kept, merged = locked[kept.pk], locked[merged.pk]
     if kept.pk == merged.pk:
         raise ValidationError({"merged": _("A person cannot be merged into itself.")})
     if kept.team_id != merged.team_id:

@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, F, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -28,13 +28,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from outreach.exceptions import Conflict
 from outreach.models import AuditEntry, Outing, User
-from outreach.selectors import get_outing_for_user, member_team_ids, outings_visible_to, writable_team_ids
-from outreach.services import audit, outing_finish, outing_start, outing_start_planned, outing_tally_add
+from outreach.selectors import get_outing_for_user, writable_team_ids
+from outreach.services import audit, outing_finish, outing_start, outing_start_planned, outing_tally_add, was_replayed
 from outreach.types import authed_user
-from outreach.vocabulary import Depth, Need, OutingStatus
+from outreach.vocabulary import Need, OutingStatus, ReferralStatus
 
-from . import services
+from . import permissions, services
 from .forms import (
     ContactLogForm,
     EncounterForm,
@@ -53,25 +54,23 @@ from .forms import (
 )
 from .models import Encounter, FollowUp, Person, PersonMerge, Referral
 from .selectors import (
+    PERSON_RESULTS_SHOWN,
     consents_visible_to,
     encounters_visible_to,
     follow_ups_visible_to,
     get_encounter_for_user,
     get_person_for_user,
     get_referral_for_user,
+    outing_summary,
+    persons_matching,
     persons_visible_to,
     referrals_visible_to,
+    worker_day,
 )
 
 logger = logging.getLogger(__name__)
 
-# How long the Today page looks back for outings left unfinished, and ahead for planned ones.
-UNFINISHED_DAYS = 14
-UPCOMING_DAYS = 14
-UPCOMING_SHOWN = 10
-FOLLOW_UPS_SHOWN = 20
 FOLLOW_UP_NOTE_MAX = 1000
-PERSON_RESULTS_SHOWN = 10
 # The undo of a quick log is offered this long (field.js hides it then; the
 # entry can still be deleted from the list the same day).
 UNDO_SECONDS = 10
@@ -94,54 +93,7 @@ def _now() -> datetime.datetime:
 @login_required
 def today(request):
     """The worker's day: outings in progress, planned and unfinished, follow-ups due, and Start outing."""
-    user = request.user
-    now = _now()
-    day = now.date()
-    mine = (
-        outings_visible_to(user).filter(status=OutingStatus.PLANNED, participants=user).prefetch_related("participants")
-    )
-    # In progress only once started (the one current outing); a planned outing of today that nobody has
-    # started waits under "planned" with a Start button, whatever its planned time.
-    in_progress = list(mine.filter(date=day, started_at__isnull=False).order_by("-started_at"))
-    upcoming = list(
-        mine.filter(
-            Q(date=day, started_at__isnull=True)
-            | Q(date__gt=day, date__lte=day + datetime.timedelta(days=UPCOMING_DAYS))
-        ).order_by("date", "start_time")[:UPCOMING_SHOWN]
-    )
-    context = {
-        "today": day,
-        "in_progress": in_progress,
-        "upcoming": upcoming,
-        "can_start": not user.is_expert,
-    }
-    if not user.is_expert:
-        own_teams = member_team_ids(user)
-        context["unfinished"] = list(
-            mine.filter(date__lt=day, date__gte=day - datetime.timedelta(days=UNFINISHED_DAYS)).order_by(
-                "-date", "-start_time"
-            )[:UPCOMING_SHOWN]
-        )
-        context["team_outings_today"] = list(
-            outings_visible_to(user)
-            .filter(date=day, team__in=own_teams)
-            .exclude(status=OutingStatus.CANCELLED)
-            .exclude(participants=user)
-            .prefetch_related("participants")
-            .order_by("start_time")[:UPCOMING_SHOWN]
-        )
-        week_end = day + datetime.timedelta(days=6 - day.weekday())
-        due = (
-            follow_ups_visible_to(user)
-            .filter(done_on__isnull=True, due_on__lte=week_end)
-            .filter(Q(assigned_to=user) | Q(assigned_to__isnull=True, team__in=own_teams))
-            .select_related("referral", "person")
-            .order_by("due_on", "id")
-        )
-        follow_ups = list(due[:FOLLOW_UPS_SHOWN])
-        context["follow_ups"] = follow_ups
-        context["follow_ups_more"] = due.count() - FOLLOW_UPS_SHOWN if len(follow_ups) == FOLLOW_UPS_SHOWN else 0
-        context["week_end"] = week_end
+    context = worker_day(request.user, _now())
     return render(request, "encounters/today.html", context)
 
 
@@ -226,48 +178,12 @@ def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
     need_labels = dict(Need.choices)
     for encounter in encounters:
         encounter.need_labels = [need_labels[code] for code in encounter.needs]
-        encounter.can_edit = services.encounter_can_edit(user, encounter, writable_teams=writable)
-        encounter.can_delete = services.encounter_can_delete(user, encounter, writable_teams=writable)
+        encounter.can_edit = permissions.can_edit_encounter(user, encounter, writable_teams=writable)
+        encounter.can_delete = permissions.can_delete_encounter(user, encounter, writable_teams=writable)
         if user.is_expert:
             # The selector hides encounters with named persons; the list shows no persons to experts at all.
             encounter.person = None
     return encounters
-
-
-def outing_summary(user: User, outing: Outing) -> dict:
-    """What was logged at an outing: encounters by depth, anonymous or linked, needs, tally and hours."""
-    counts = {
-        "n_total": Count("id"),
-        "n_brief": Count("id", filter=Q(depth=Depth.BRIEF)),
-        "n_conversation": Count("id", filter=Q(depth=Depth.CONVERSATION)),
-        "n_anonymous": Count("id", filter=Q(anonymous=True)),
-        "n_linked": Count("id", filter=Q(anonymous=False)),
-    }
-    for code in Need.values:
-        counts[f"n_need_{code}"] = Count("id", filter=Q(needs__has=code))
-    row = encounters_visible_to(user).filter(outing=outing).order_by().aggregate(**counts)
-    participants = outing.participants.count()
-    hours = outing.duration_hours
-    provisional = False
-    if outing.end_time is None and outing.date == _now().date():
-        # Not finished yet: hours so far, until now.
-        start = timezone.make_aware(datetime.datetime.combine(outing.date, outing.start_time))
-        hours = max(0.0, (timezone.now() - start).total_seconds() / 3600)
-        provisional = True
-    return {
-        "encounters": row["n_total"],
-        "brief": row["n_brief"],
-        "conversation": row["n_conversation"],
-        "anonymous": row["n_anonymous"],
-        "linked": row["n_linked"],
-        "needs": [(label, row[f"n_need_{code}"]) for code, label in Need.choices if row[f"n_need_{code}"]],
-        "tally": outing.tallied_contacts,
-        "people_met": row["n_total"] + outing.tallied_contacts,
-        "participants": participants,
-        "duration_hours": hours,
-        "person_hours": hours * participants,
-        "provisional": provisional,
-    }
 
 
 def _encounter_form(user: User, outing: Outing, data=None) -> EncounterForm:
@@ -287,7 +203,7 @@ def _log_context(request, outing: Outing, form: EncounterForm | None = None, **e
     context.update(extra)
     undo = context.get("undo")
     if undo is not None:
-        undo.can_undo = services.encounter_can_delete(user, undo)
+        undo.can_undo = permissions.can_delete_encounter(user, undo)
     return context
 
 
@@ -385,17 +301,6 @@ def _add_service_errors(form, error: ValidationError, field_map: dict | None = N
             form.add_error(target, message)
 
 
-def _existing_encounter(user: User, client_uuid) -> Encounter | None:
-    if client_uuid is None:
-        return None
-    if not Encounter.objects.filter(client_uuid=client_uuid).exists():
-        return None
-    existing = encounters_visible_to(user).filter(client_uuid=client_uuid).first()
-    if existing is None:
-        raise ValidationError(_("This form was sent already. Reload the page and log the encounter again."))
-    return existing
-
-
 def _occurred_at(outing: Outing) -> datetime.datetime:
     """Now, at an outing of today; otherwise the outing's start (an entry made afterwards)."""
     now = timezone.now()
@@ -405,65 +310,27 @@ def _occurred_at(outing: Outing) -> datetime.datetime:
 
 
 def _save_quick_log(user: User, outing: Outing, form: EncounterForm) -> Encounter:
-    """Create the person (if new), the encounter and the referral (if any), all or nothing.
-
-    The form's client_uuid makes a second send of the same form (a double tap,
-    a resend on a bad connection) answer with the encounter the first made.
-    """
+    """Save the quick log through its service (person, encounter and referral, all or nothing)."""
     data = form.cleaned_data
-    client_uuid = data.get("client_uuid")
-    existing = _existing_encounter(user, client_uuid)
-    if existing is not None:
-        return existing
     try:
-        with transaction.atomic():
-            person = data.get("person")
-            if data.get("new_alias"):
-                try:
-                    person = services.person_create(
-                        actor=user,
-                        team=outing.team,
-                        alias=data["new_alias"],
-                        birth_year=data.get("new_birth_year"),
-                        gender=data.get("new_gender") or data["gender"],
-                    )
-                except ValidationError as error:
-                    raise _renamed(error, PERSON_ERROR_FIELDS) from None
-            encounter = services.encounter_create(
-                actor=user,
-                team=outing.team,
-                site=outing.site,
-                outing=outing,
-                occurred_at=_occurred_at(outing),
-                person=person,
-                client_uuid=client_uuid,
-                **form.encounter_fields(),
-            )
-            if data.get("referral_service_kind"):
-                try:
-                    services.referral_create(
-                        actor=user,
-                        team=outing.team,
-                        encounter=encounter,
-                        service_kind=data["referral_service_kind"],
-                        partner=data.get("referral_partner"),
-                        status=data["referral_status"],
-                    )
-                except ValidationError as error:
-                    raise _renamed(error, REFERRAL_ERROR_FIELDS) from None
-    except IntegrityError:
-        # Two sends of one form at the same moment: the other one won.
-        existing = _existing_encounter(user, client_uuid)
-        if existing is None:
-            raise
-        return existing
-    except ValidationError as error:
-        if "client_uuid" in getattr(error, "error_dict", {}):
-            existing = _existing_encounter(user, client_uuid)
-            if existing is not None:
-                return existing
-        raise
-    logger.info("Encounter %s logged at outing %s", encounter.pk, outing.pk)
+        encounter = services.quick_log_save(
+            actor=user,
+            outing=outing,
+            occurred_at=_occurred_at(outing),
+            person=data.get("person"),
+            new_alias=data.get("new_alias") or "",
+            new_birth_year=data.get("new_birth_year"),
+            new_gender=data.get("new_gender") or "",
+            referral_service_kind=data.get("referral_service_kind") or "",
+            referral_partner=data.get("referral_partner"),
+            referral_status=data.get("referral_status") or ReferralStatus.SUGGESTED,
+            client_uuid=data.get("client_uuid"),
+            **form.encounter_fields(),
+        )
+    except Conflict:
+        raise ValidationError(_("This form was sent already. Reload the page and log the encounter again.")) from None
+    if not was_replayed(encounter):
+        logger.info("Encounter %s logged at outing %s", encounter.pk, outing.pk)
     return encounter
 
 
@@ -479,12 +346,7 @@ def _person_results(user: User, outing: Outing, search: PersonSearchForm):
     query = search.cleaned_data["person_query"].strip()
     if len(query) < PersonSearchForm.MIN_LENGTH:
         return None
-    return list(
-        persons_visible_to(user)
-        .filter(team=outing.team)
-        .filter(Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query))
-        .order_by("alias", "last_name", "first_name")[:PERSON_RESULTS_SHOWN]
-    )
+    return persons_matching(user, team=outing.team, query=query)
 
 
 @login_required
@@ -517,8 +379,9 @@ def outing_tally(request, pk):
         raise PermissionDenied
     form = TallyForm(request.POST)
     if form.is_valid():
-        # The same tap sent again (its client_uuid is known) is counted once.
-        with contextlib.suppress(IntegrityError):
+        # The same tap sent again (its client_uuid is known) is counted once;
+        # a UUID of another tap changes nothing.
+        with contextlib.suppress(Conflict):
             data = form.cleaned_data
             outing_tally_add(actor=user, outing=outing, delta=data["delta"], client_uuid=data["client_uuid"])
         outing.refresh_from_db(fields=["tallied_contacts"])
@@ -575,7 +438,7 @@ def encounter_edit(request, pk):
     """Correct an encounter: its author within 14 days of logging it, a coordinator later."""
     user = request.user
     encounter = get_encounter_for_user(user, pk)
-    if not services.encounter_can_edit(user, encounter):
+    if not permissions.can_edit_encounter(user, encounter):
         raise PermissionDenied
     initial = EncounterForm.initial_for(encounter)
     form = EncounterForm(request.POST or None, user=user, team=encounter.team, editing=True, initial=initial)
@@ -620,7 +483,7 @@ def _render_encounter_edit(request, encounter: Encounter, form, referral_form, p
         "form": form,
         "referral_form": referral_form,
         "referrals": _encounter_referrals(user, encounter),
-        "can_delete": services.encounter_can_delete(user, encounter),
+        "can_delete": permissions.can_delete_encounter(user, encounter),
         "person_results": person_results,
         "person_query_min": PersonSearchForm.MIN_LENGTH,
     }

@@ -10,14 +10,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from outreach.models import AuditEntry, Municipality, User
+from outreach.permissions import is_coordinator_or_admin
 from outreach.services import apply_changes, audit, validate_model
-from outreach.vocabulary import Role
 
 from .models import ContactPerson, Network, PartnerOrganisation
 
 
 def can_manage_networks(user: User) -> bool:
-    return user.is_superuser or user.role in (Role.COORDINATOR, Role.ADMIN)
+    return is_coordinator_or_admin(user)
 
 
 def _ensure_can_manage(actor: User) -> None:

@@ -69,7 +69,7 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import permissions, services
 from .fields import CodeSetField
 from .models import ApiToken, Area, AuditEntry, FieldSite, Municipality, Outing, TallyEvent, Team, User
 from .resources import OutingResource, RecordImportExportMixin, SiteResource
@@ -189,7 +189,7 @@ class RoleAdmin(admin.ModelAdmin):
     def team_choices(self, request: HttpRequest) -> QuerySet[Team]:
         """Teams offered in pickers: all for admins, the visible ones for coordinators."""
         user = authed_user(request)  # pickers are drawn only for users the admin let in
-        if user.is_superuser or user.is_admin_role:
+        if permissions.manages_every_site(user):
             return Team.objects.all()
         return teams_visible_to(user)
 
@@ -503,6 +503,11 @@ class FieldSiteAdmin(RecordImportExportMixin, ServiceAdmin):
 
     def get_queryset(self, request):
         return sites_visible_to(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        # Another area's site is shown read-only: site_update would refuse the change.
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or permissions.can_manage_site(authed_user(request), obj))
 
     @admin.display(description=_("season"))
     def season(self, obj):

@@ -19,13 +19,12 @@ Conventions that hold for every resource under /api/v1/:
   409 and changes nothing.
 """
 
-import datetime
 import re
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError, models, transaction
+from django.db import DataError, IntegrityError
 from django.forms import ModelChoiceField
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -38,25 +37,36 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .api_support import Conflict, PayloadTooLarge
-from .models import FieldSite, Municipality, Outing, TallyEvent, Team, User
+from .exceptions import Conflict as ServiceConflict
+from .models import FieldSite, Municipality, Outing, Team, User
+from .permissions import is_coordinator_or_admin, manages_every_site
 from .selectors import (
     outings_visible_to,
     sites_visible_to,
     teams_visible_to,
     users_visible_to,
-    writable_team_ids,
 )
-from .services import outing_create, outing_tally_add, outing_update, site_create, site_update
-from .vocabulary import OutingStatus, Role, SiteType
+from .services import (
+    default_team,
+    outing_create,
+    outing_tally_record,
+    outing_update,
+    site_create,
+    site_update,
+    was_replayed,
+)
+from .vocabulary import OutingStatus, SiteType
 
 # Shared: errors ------------------------------------------------------------
 
 
 def exception_handler(exc, context):
-    """DRF's handler, taught Django's ValidationError and DataError (400), IntegrityError (409)
+    """DRF's handler, taught Django's ValidationError and DataError (400), a service's Conflict and IntegrityError (409)
     and a body over Django's size limit (413)."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, ServiceConflict):
+        exc = Conflict(exc.message)
     elif isinstance(exc, IntegrityError):
         exc = Conflict()
     elif isinstance(exc, DataError):
@@ -134,22 +144,8 @@ def idempotent_create_responses(serializer) -> dict:
 # Ids are positive bigints; anything else is refused before a query is made.
 PK_FIELD = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
 
-# A record dated outside these years is a typing error (or an attack on the
-# date arithmetic), not outreach work.
-PLAUSIBLE_FIRST_DAY = datetime.date(2000, 1, 1)
-PLAUSIBLE_LAST_DAY = datetime.date(2099, 12, 31)
-
 # Free text longer than this is not a note.
 MAX_TEXT_LENGTH = 10_000
-
-
-def validate_plausible_date(value) -> None:
-    day = value.date() if isinstance(value, datetime.datetime) else value
-    if not PLAUSIBLE_FIRST_DAY <= day <= PLAUSIBLE_LAST_DAY:
-        raise serializers.ValidationError(
-            _("Enter a date between %(first)s and %(last)s.")
-            % {"first": PLAUSIBLE_FIRST_DAY.isoformat(), "last": PLAUSIBLE_LAST_DAY.isoformat()}
-        )
 
 
 def text_field(**kwargs) -> serializers.CharField:
@@ -184,25 +180,13 @@ def request_user(serializer: serializers.Serializer) -> User:
     return serializer.context["request"].user
 
 
-def default_team(user: User) -> Team:
-    """The caller's only team, for a create that leaves `team` out."""
-    teams = list(user.teams.all()[:2])
-    if len(teams) == 1:
-        return teams[0]
-    if not teams:
-        message = _("You belong to no team: give the team.")
-    else:
-        message = _("You belong to several teams: give the team.")
-    raise serializers.ValidationError({"team": message})
-
-
 class TeamDefaultMixin:
     """For serializers with an optional `team`: fill it in on create, or refuse."""
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
         if self.instance is None and attrs.get("team") is None:
-            attrs["team"] = default_team(request_user(self))
+            attrs["team"] = default_team(request_user(self))  # the services' rule
         return attrs
 
 
@@ -258,74 +242,24 @@ class ServiceViewSet(
 
 
 class IdempotentCreateMixin(_ViewSetBase):
-    """Exactly-once create keyed by the model's unique `client_uuid`.
+    """Exactly-once create keyed by `client_uuid`, decided by the service (`outreach.services.create_once`).
 
-    The unique constraint decides races: two sends of one request at once
-    both pass the first look-up, one insert wins, the other's insert fails
-    inside its savepoint and the request is answered as a repeat.
+    A repeat with the same content answers 200 with the record the first
+    create made (header `Idempotent-Replayed: true`); a conflicting one is the
+    service's `Conflict`, which the exception handler answers with 409.
     """
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        client_uuid = serializer.validated_data.get("client_uuid")
-        if client_uuid is not None:
-            repeat = self.repeated_create(serializer, client_uuid)
-            if repeat is not None:
-                return repeat
-        try:
-            with transaction.atomic():
-                self.perform_create(serializer)
-        except (IntegrityError, DjangoValidationError):
-            if client_uuid is not None:
-                repeat = self.repeated_create(serializer, client_uuid)
-                if repeat is not None:
-                    return repeat
-            raise
+        self.perform_create(serializer)
+        if was_replayed(serializer.instance):
+            return Response(
+                self.fresh_data(serializer.instance),
+                status=status.HTTP_200_OK,
+                headers={"Idempotent-Replayed": "true"},
+            )
         return Response(self.fresh_data(serializer.instance), status=status.HTTP_201_CREATED)
-
-    def repeated_create(self, serializer, client_uuid) -> Response | None:
-        model = self.get_queryset().model
-        # Whether the UUID is used at all, by anyone: a record the caller may
-        # not see is a conflict (409), not a go-ahead. Nothing of it is shown.
-        if not model.objects.filter(client_uuid=client_uuid).exists():
-            return None
-        existing = self.get_queryset().filter(client_uuid=client_uuid).first()
-        if existing is None or not same_content(existing, self.content_for_comparison(serializer.validated_data)):
-            raise Conflict(_("This client_uuid was used already for another record; nothing was changed."))
-        return Response(
-            self.get_serializer(existing).data, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}
-        )
-
-    def content_for_comparison(self, data: dict) -> dict:
-        """The request's content as the service would store it (see referrals)."""
-        return data
-
-
-def same_content(instance: models.Model, data: dict) -> bool:
-    """Whether a stored record matches the validated content of a create request.
-
-    Only the fields the request gave are compared: a field left out took its
-    default the first time and carries no new content now.
-    """
-    for name, value in data.items():
-        if name == "client_uuid":
-            continue
-        field = instance._meta.get_field(name)
-        if field.many_to_many:
-            stored = set(getattr(instance, name).values_list("pk", flat=True))
-            if stored != {obj.pk for obj in value}:
-                return False
-        elif field.is_relation:
-            assert isinstance(field, models.Field), "a request names forward fields only"
-            if getattr(instance, field.attname) != (value.pk if value is not None else None):
-                return False
-        elif hasattr(field, "to_python") and isinstance(value, list):
-            if getattr(instance, name) != field.to_python(value):
-                return False
-        elif getattr(instance, name) != value:
-            return False
-    return True
 
 
 class ManagerWritePermission(permissions.BasePermission):
@@ -338,8 +272,7 @@ class ManagerWritePermission(permissions.BasePermission):
     def has_permission(self, request, view):
         if request.method in permissions.SAFE_METHODS:
             return True
-        user = request.user
-        return user.is_superuser or user.role in (Role.COORDINATOR, Role.ADMIN)
+        return is_coordinator_or_admin(request.user)
 
 
 class NoExpertWritePermission(permissions.BasePermission):
@@ -501,18 +434,15 @@ class SiteSerializer(serializers.ModelSerializer):
     site_type = serializers.ChoiceField(choices=SiteType.choices)
     municipality = MunicipalityCodeField()
     team = VisibleRelatedField(
-        scope=lambda user: Team.objects.all() if user.is_superuser or user.is_admin_role else teams_visible_to(user),
+        scope=lambda user: Team.objects.all() if manages_every_site(user) else teams_visible_to(user),
         queryset=Team.objects.all(),
         required=False,
         allow_null=True,
         help_text=_("The team responsible for the site, if any."),
     )
     address = text_field(max_length=300)
-    season_start_month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
-    season_end_month = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
     schedule_start_time = serializers.TimeField(format="%H:%M", required=False, allow_null=True)
     schedule_end_time = serializers.TimeField(format="%H:%M", required=False, allow_null=True)
-    schedule_every_weeks = serializers.IntegerField(min_value=1, max_value=8, required=False, allow_null=True)
 
     class Meta:
         model = FieldSite
@@ -535,48 +465,6 @@ class SiteSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["created_at"]
-        extra_kwargs = {
-            "latitude": {"min_value": -90, "max_value": 90},
-            "longitude": {"min_value": -180, "max_value": 180},
-        }
-
-    def validate_team(self, team):
-        user = request_user(self)
-        if (
-            team is not None
-            and not (user.is_superuser or user.is_admin_role)
-            and team.pk not in writable_team_ids(user)
-        ):
-            raise serializers.ValidationError(_("You cannot manage the sites of this team."))
-        return team
-
-    def validate(self, attrs):
-        # The model's check constraints, with messages that name a field.
-        def value(name):
-            if name in attrs:
-                return attrs[name]
-            return getattr(self.instance, name, None)
-
-        errors = {}
-        if (value("season_start_month") is None) != (value("season_end_month") is None):
-            missing = "season_end_month" if value("season_end_month") is None else "season_start_month"
-            errors[missing] = _("A seasonal window needs both a start and an end month (1–12).")
-        schedule = ["schedule_weekday", "schedule_start_time", "schedule_end_time", "schedule_every_weeks"]
-        given = [name for name in schedule if value(name) is not None]
-        if given and len(given) < len(schedule):
-            for name in schedule:
-                if value(name) is None:
-                    errors[name] = _(
-                        "A recurring schedule needs a weekday, a start time, an end time after it and an interval."
-                    )
-        elif given and value("schedule_end_time") <= value("schedule_start_time"):
-            errors["schedule_end_time"] = _("The end time must be after the start time.")
-        if (value("latitude") is None) != (value("longitude") is None):
-            missing = "longitude" if value("longitude") is None else "latitude"
-            errors[missing] = _("Coordinates need both latitude and longitude within range.")
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
 
 
 class SiteFilter(filters.FilterSet):
@@ -607,12 +495,9 @@ class SiteViewSet(ServiceViewSet):
         serializer.instance = site_create(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer):
-        user = self.request.user
-        site = serializer.instance
-        manages_all = user.is_superuser or user.is_admin_role
-        if site.team_id is not None and not manages_all and site.team_id not in writable_team_ids(user):
-            raise exceptions.PermissionDenied(_("This site is managed by another team."))
-        serializer.instance = site_update(actor=user, site=site, **serializer.validated_data)
+        serializer.instance = site_update(
+            actor=self.request.user, site=serializer.instance, **serializer.validated_data
+        )
 
 
 # Outings -------------------------------------------------------------------
@@ -626,7 +511,7 @@ class OutingSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         help_text=_("May be left out by a user who belongs to exactly one team."),
     )
     site = VisibleRelatedField(scope=sites_visible_to, queryset=FieldSite.objects.all())
-    date = serializers.DateField(validators=[validate_plausible_date])
+    date = serializers.DateField()
     start_time = serializers.TimeField(format="%H:%M", help_text=_("HH:MM (HH:MM:SS accepted)."))
     end_time = serializers.TimeField(
         format="%H:%M", required=False, allow_null=True, help_text=_("HH:MM (HH:MM:SS accepted).")
@@ -663,14 +548,6 @@ class OutingSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        start = attrs.get("start_time", getattr(self.instance, "start_time", None))
-        end = attrs.get("end_time", getattr(self.instance, "end_time", None))
-        if start is not None and end is not None and end <= start:
-            raise serializers.ValidationError({"end_time": _("An outing must end after it starts.")})
-        return attrs
 
 
 class OutingFilter(date_range_filterset("date")):  # type: ignore[misc]  # a base made per date field
@@ -757,31 +634,13 @@ class OutingViewSet(ServiceViewSet):
         serializer.is_valid(raise_exception=True)
         delta = serializer.validated_data["delta"]
         client_uuid = serializer.validated_data.get("client_uuid")
-        if client_uuid is not None:
-            repeat = self._repeated_tally(outing, delta, client_uuid)
-            if repeat is not None:
-                return repeat
-        try:
-            with transaction.atomic():
-                count = outing_tally_add(actor=request.user, outing=outing, delta=delta, client_uuid=client_uuid)
-        except IntegrityError:
-            repeat = self._repeated_tally(outing, delta, client_uuid) if client_uuid is not None else None
-            if repeat is None:
-                raise
-            return repeat
-        body = {"outing": outing.pk, "delta": delta, "client_uuid": client_uuid, "tallied_contacts": count}
-        return Response(TallyResultSerializer(body).data, status=status.HTTP_201_CREATED)
-
-    def _repeated_tally(self, outing, delta, client_uuid) -> Response | None:
-        event = TallyEvent.objects.filter(client_uuid=client_uuid).first()
-        if event is None:
-            return None
-        if event.outing_id != outing.pk or event.delta != delta:
-            raise Conflict(_("This client_uuid was used already for another tally; nothing was changed."))
+        event = outing_tally_record(actor=request.user, outing=outing, delta=delta, client_uuid=client_uuid)
         body = {
             "outing": outing.pk,
             "delta": delta,
             "client_uuid": client_uuid,
             "tallied_contacts": event.tallied_after,
         }
-        return Response(TallyResultSerializer(body).data, headers={"Idempotent-Replayed": "true"})
+        if was_replayed(event):
+            return Response(TallyResultSerializer(body).data, headers={"Idempotent-Replayed": "true"})
+        return Response(TallyResultSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.utils import dates, timezone
+from django.utils import dates
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .models import FieldSite, Municipality, Outing, Team, User
+from .permissions import manages_every_site
 from .selectors import sites_visible_to, teams_visible_to, writable_team_ids
 from .vocabulary import OutingStatus, SiteType
 
@@ -32,10 +33,6 @@ def field_queryset(form: forms.BaseForm, name: str) -> QuerySet[Any]:
     queryset = form_field(form, name, forms.ModelChoiceField).queryset
     assert queryset is not None, f"{name} has no queryset"
     return queryset
-
-
-# Planning further than this from today is almost certainly a typo in the year.
-PLANNING_HORIZON = datetime.timedelta(days=2 * 366)
 
 
 def apply_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
@@ -212,18 +209,8 @@ class OutingPlanForm(NoColonMixin, forms.Form):
     def team_choices(self) -> list[Team]:
         return list(field_queryset(self, "team")) if "team" in self.fields else []
 
-    def clean_date(self):
-        day = self.cleaned_data["date"]
-        today = timezone.localdate()
-        if abs(day - today) > PLANNING_HORIZON:
-            raise ValidationError(_("Enter a date within two years of today."))
-        return day
-
     def clean(self):
         data = super().clean()
-        start, end = data.get("start_time"), data.get("end_time")
-        if start is not None and end is not None and end <= start:
-            self.add_error("end_time", _("The end time must be after the start time."))
         team = data.get("team") if self.outing is None else self.outing.team
         participants = data.get("participants")
         if team is not None and participants:
@@ -361,12 +348,11 @@ class AgendaFilterForm(NoColonMixin, forms.Form):
 class CoordinateField(forms.DecimalField):
     """A latitude or longitude: decimal comma or point, rounded to the five places stored (about a metre)."""
 
-    def __init__(self, *, limit: int, **kwargs):
+    def __init__(self, **kwargs):
+        # The plausible range is the model's rule (FieldSite.clean).
         super().__init__(
             max_digits=8,
             decimal_places=5,
-            min_value=-limit,
-            max_value=limit,
             localize=True,
             required=False,
             widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
@@ -382,9 +368,6 @@ class CoordinateField(forms.DecimalField):
         if number is None:
             return None
         return number.quantize(Decimal("0.00001"), rounding=ROUND_HALF_UP)
-
-
-SCHEDULE_FIELDS = ["schedule_weekday", "schedule_start_time", "schedule_end_time", "schedule_every_weeks"]
 
 
 class SiteForm(NoColonMixin, forms.ModelForm):
@@ -403,8 +386,8 @@ class SiteForm(NoColonMixin, forms.ModelForm):
         empty_value=None,
         required=False,
     )
-    latitude = CoordinateField(limit=90, label=_("Latitude"), help_text=_("e.g. 62.89245"))
-    longitude = CoordinateField(limit=180, label=_("Longitude"), help_text=_("e.g. 27.67812"))
+    latitude = CoordinateField(label=_("Latitude"), help_text=_("e.g. 62.89245"))
+    longitude = CoordinateField(label=_("Longitude"), help_text=_("e.g. 27.67812"))
 
     class Meta:
         model = FieldSite
@@ -435,7 +418,7 @@ class SiteForm(NoColonMixin, forms.ModelForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        if user.is_superuser or user.is_admin_role:
+        if manages_every_site(user):
             teams = Team.objects.filter(active=True)
         else:
             teams = Team.objects.filter(pk__in=writable_team_ids(user), active=True)
@@ -455,30 +438,6 @@ class SiteForm(NoColonMixin, forms.ModelForm):
         ]
         self.fields["schedule_start_time"].label = _("Starts at")
         self.fields["schedule_end_time"].label = _("Ends at")
-
-    def clean(self):
-        # The model's check constraints name one field; here each missing
-        # part gets its own message.
-        data = super().clean()
-        errors = {}
-        given = [name for name in SCHEDULE_FIELDS if data.get(name) is not None]
-        if given and len(given) < len(SCHEDULE_FIELDS):
-            for name in SCHEDULE_FIELDS:
-                if data.get(name) is None and name not in self.errors:
-                    errors[name] = _("Needed for a recurring schedule.")
-        elif given and data["schedule_end_time"] <= data["schedule_start_time"]:
-            errors["schedule_end_time"] = _("The end time must be after the start time.")
-        start, end = data.get("season_start_month"), data.get("season_end_month")
-        if (start is None) != (end is None):
-            missing = "season_end_month" if end is None else "season_start_month"
-            errors[missing] = _("A seasonal window needs both a start and an end month.")
-        latitude, longitude = data.get("latitude"), data.get("longitude")
-        if (latitude is None) != (longitude is None) and not {"latitude", "longitude"} & set(self.errors):
-            missing = "longitude" if longitude is None else "latitude"
-            errors[missing] = _("Map coordinates need both a latitude and a longitude.")
-        for name, message in errors.items():
-            self.add_error(name, message)
-        return data
 
     def service_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

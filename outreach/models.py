@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .fields import FieldCheckConstraint
+from .validators import validate_plausible_date
 from .vocabulary import OutingStatus, Role, SiteType
 
 
@@ -259,6 +260,48 @@ class FieldSite(models.Model):
     def get_absolute_url(self):
         return reverse("admin:outreach_fieldsite_change", args=[self.pk])
 
+    def clean(self):
+        """The rules of the check constraints above, each message on the field to correct.
+
+        Every door (pages, API, admin, imports) meets them through model
+        validation (`validate_model` in the services); the constraints stay
+        as the database's own guard, and Django skips a constraint whose
+        fields already have an error here, so nothing is said twice.
+        """
+        errors: dict[str, str] = {}
+        season = ["season_start_month", "season_end_month"]
+        season_message = _("A seasonal window needs both a start and an end month (1–12).")
+        for name in season:
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= 12:
+                errors[name] = season_message
+        if (self.season_start_month is None) != (self.season_end_month is None):
+            errors["season_end_month" if self.season_end_month is None else "season_start_month"] = season_message
+        schedule = ["schedule_weekday", "schedule_start_time", "schedule_end_time", "schedule_every_weeks"]
+        schedule_message = _(
+            "A recurring schedule needs a weekday, a start time, an end time after it and an interval."
+        )
+        given = [name for name in schedule if getattr(self, name) is not None]
+        if given and len(given) < len(schedule):
+            for name in schedule:
+                if getattr(self, name) is None:
+                    errors[name] = schedule_message
+        elif given:
+            assert self.schedule_start_time is not None and self.schedule_end_time is not None
+            if self.schedule_end_time <= self.schedule_start_time:
+                errors["schedule_end_time"] = _("The end time must be after the start time.")
+            if not 1 <= (self.schedule_every_weeks or 0) <= 8:
+                errors["schedule_every_weeks"] = schedule_message
+        coordinates_message = _("Coordinates need both latitude and longitude within range.")
+        for name, limit in (("latitude", 90), ("longitude", 180)):
+            value = getattr(self, name)
+            if value is not None and not -limit <= value <= limit:
+                errors[name] = coordinates_message
+        if (self.latitude is None) != (self.longitude is None):
+            errors["longitude" if self.longitude is None else "latitude"] = coordinates_message
+        if errors:
+            raise ValidationError(errors)
+
     def in_season(self, day: datetime.date) -> bool:
         """Whether `day` falls within the site's seasonal window (always, without one)."""
         if self.season_start_month is None or self.season_end_month is None:
@@ -309,7 +352,7 @@ class Outing(models.Model):
 
     team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="outings")
     site = models.ForeignKey(FieldSite, verbose_name=_("site"), on_delete=models.PROTECT, related_name="outings")
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[validate_plausible_date])
     start_time = models.TimeField(_("start time"))
     end_time = models.TimeField(_("end time"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=OutingStatus.choices, default=OutingStatus.PLANNED)
@@ -382,6 +425,15 @@ class Outing(models.Model):
         start = datetime.datetime.combine(self.date, self.start_time)
         end = datetime.datetime.combine(self.date, self.end_time)
         return (end - start).total_seconds() / 3600
+
+
+def person_hours(duration_hours: float, participants: int) -> float:
+    """Hours spent on an outing: its duration × the number of participants (DESIGN.md; experts count).
+
+    The summary report computes the same in SQL over many outings
+    (reports.selectors), summing each outing's length once per participant.
+    """
+    return duration_hours * participants
 
 
 class AuditEntry(models.Model):

@@ -5,20 +5,25 @@ import hashlib
 import logging
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import models, transaction
-from django.db.models import F
+from django.db import IntegrityError, models, transaction
+from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from . import permissions
+from .exceptions import Conflict
+from .fields import CodeSetField
 from .models import ApiToken, AuditEntry, FieldSite, Outing, TallyEvent, Team, User
-from .selectors import writable_team_ids
+from .permissions import ensure
+from .selectors import outings_visible_to
 from .vocabulary import OutingStatus, Role
 
 logger = logging.getLogger(__name__)
@@ -47,9 +52,24 @@ def _audit_entry(actor: User | None, action: str, model: str, object_id: str, ch
     )
 
 
-def ensure_can_write_team(actor: User, team: Team, field: str = "team") -> None:
-    if team is None or team.pk not in writable_team_ids(actor):
+def ensure_can_write_team(actor: User, team: Team | None, field: str = "team") -> None:
+    """Refuse, naming the field, a record for a team the actor may not write for (`permissions.can_write_team`)."""
+    if not permissions.can_write_team(actor, team):
         raise ValidationError({field: _("You cannot record work for this team.")})
+
+
+def default_team(user: User) -> Team:
+    """The team of a write that leaves `team` out: the user's only team (DESIGN.md).
+
+    Every door asks this one function; belonging to no team or to several
+    is a ValidationError naming `team`.
+    """
+    teams = list(user.teams.all()[:2]) if user.is_authenticated else []
+    if len(teams) == 1:
+        return teams[0]
+    if not teams:
+        raise ValidationError({"team": _("You belong to no team: give the team.")})
+    raise ValidationError({"team": _("You belong to several teams: give the team.")})
 
 
 def apply_changes(instance: models.Model, fields: dict) -> list[str]:
@@ -62,10 +82,117 @@ def apply_changes(instance: models.Model, fields: dict) -> list[str]:
     return changed
 
 
+def save_changes(instance: models.Model, changed: Iterable[str]) -> None:
+    """Save only the changed columns (and the `auto_now` ones, such as `updated_at`).
+
+    Not the whole row read at the start: two colleagues saving different
+    fields of one record at the same moment both keep their change.
+    """
+    concrete = {field.name for field in instance._meta.concrete_fields}
+    auto_now = [field.name for field in instance._meta.concrete_fields if getattr(field, "auto_now", False)]
+    instance.save(update_fields=sorted({*(name for name in changed if name in concrete), *auto_now}))
+
+
+def run_field_validators(instance: models.Model, name: str) -> None:
+    """Run one field's validators now, before the service computes with its value (e.g. a date's Helsinki day).
+
+    The rule stays the field's own; `validate_model` would report it too,
+    but only after the computation that an implausible value can break.
+    """
+    field = instance._meta.get_field(name)
+    assert isinstance(field, models.Field), "only concrete fields have validators"
+    value = getattr(instance, field.attname)
+    if value is None:
+        return
+    try:
+        field.run_validators(value)
+    except ValidationError as error:
+        raise ValidationError({name: error.error_list}) from None
+
+
 def validate_model(instance: models.Model, exclude: Iterable[str] = ()) -> None:
     # Model validation runs the CheckConstraints in Python first, so a form or
     # API gets a message naming the field rather than an IntegrityError.
     instance.full_clean(exclude=list(exclude), validate_unique=True, validate_constraints=True)
+
+
+# Exactly-once creation -------------------------------------------------------
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def same_values(stored: models.Model, candidate: models.Model, names: Iterable[str]) -> bool:
+    """Whether `stored` holds the values `candidate` (a record built but not saved) would store."""
+    for name in names:
+        field = stored._meta.get_field(name)
+        assert isinstance(field, models.Field), "content is compared on concrete fields"
+        new = getattr(candidate, field.attname)
+        if isinstance(field, CodeSetField):
+            try:
+                new = field.to_python(new)  # the canonical order of the codes
+            except ValidationError:
+                return False
+        if getattr(stored, field.attname) != new:
+            return False
+    return True
+
+
+def repeat_of(
+    *, model: type[_M], client_uuid: uuid.UUID | None, visible: QuerySet[_M], same: Callable[[_M], bool]
+) -> _M | None:
+    """The record an earlier create with `client_uuid` made, for a repeat of that create.
+
+    None when the UUID is new. The record when the caller may see it and
+    `same(record)` finds the content the same; it is marked replayed
+    (`was_replayed`). Otherwise `Conflict`: the UUID is used by anyone at
+    all, so a record the caller may not see is a conflict too, and nothing
+    of it is told.
+    """
+    if client_uuid is None:
+        return None
+    existing = model._default_manager.filter(client_uuid=client_uuid).first()
+    if existing is None:
+        return None
+    if not visible.filter(pk=existing.pk).exists() or not same(existing):
+        raise Conflict
+    existing._replayed = True  # type: ignore[attr-defined]
+    return existing
+
+
+def was_replayed(instance: models.Model) -> bool:
+    """Whether a create service answered with the record an earlier, identical create made."""
+    return getattr(instance, "_replayed", False)
+
+
+def create_once(
+    *,
+    model: type[_M],
+    client_uuid: uuid.UUID | None,
+    visible: QuerySet[_M],
+    same: Callable[[_M], bool],
+    create: Callable[[], _M],
+) -> _M:
+    """Run `create` once per `client_uuid` (see `repeat_of`); the one implementation of idempotent creates.
+
+    Optimistic: the create runs first, inside a savepoint, so that the usual
+    case (a new UUID) costs no extra look-up. A used UUID makes it fail, on
+    model validation's unique check or on the unique constraint itself (two
+    sends at once: both pass the check, one insert wins and PostgreSQL makes
+    the other wait for its commit and fail); the savepoint rolls back all the
+    create did, and the answer is that of a repeat (`repeat_of`).
+    """
+    if client_uuid is None:
+        return create()
+    try:
+        with transaction.atomic():
+            return create()
+    except (IntegrityError, ValidationError) as error:
+        if isinstance(error, ValidationError) and "client_uuid" not in getattr(error, "error_dict", {}):
+            raise
+        repeat = repeat_of(model=model, client_uuid=client_uuid, visible=visible, same=same)
+        if repeat is None:
+            raise
+        return repeat
 
 
 # Users ---------------------------------------------------------------------
@@ -206,6 +333,10 @@ def user_record_login(*, user: User) -> AuditEntry:
 
 @transaction.atomic
 def site_create(*, actor: User | None, **fields) -> FieldSite:
+    """Add a site. `actor` None is the system (demo data); a user must be one who manages sites."""
+    if actor is not None:
+        ensure(permissions.can_manage_sites(actor))
+        _check_site_team(actor, fields.get("team"))
     site = FieldSite(**fields)
     validate_model(site)
     site.save()
@@ -215,12 +346,22 @@ def site_create(*, actor: User | None, **fields) -> FieldSite:
 
 @transaction.atomic
 def site_update(*, actor: User | None, site: FieldSite, **fields) -> FieldSite:
+    """Change a site: coordinators those of the teams they steer (and of no team), admins every site."""
+    if actor is not None:
+        ensure(permissions.can_manage_site(actor, site))
+        if "team" in fields and fields["team"] != site.team:
+            _check_site_team(actor, fields["team"])
     changed = apply_changes(site, fields)
     if changed:
         validate_model(site)
-        site.save()
+        save_changes(site, changed)
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=site, changes=changed)
     return site
+
+
+def _check_site_team(actor: User, team: Team | None) -> None:
+    if not permissions.can_assign_site_team(actor, team):
+        raise ValidationError({"team": _("You cannot manage the sites of this team.")})
 
 
 # Outings -------------------------------------------------------------------
@@ -250,9 +391,8 @@ def outing_create(
     notes: str = "",
     started_at: datetime.datetime | None = None,
 ) -> Outing:
+    ensure(not actor.is_expert)
     ensure_can_write_team(actor, team)
-    if actor.is_expert:
-        raise PermissionDenied
     outing = Outing(
         team=team,
         site=site,
@@ -282,13 +422,14 @@ def outing_create(
 
 @transaction.atomic
 def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] | None = None, **fields) -> Outing:
+    ensure(not actor.is_expert)
     ensure_can_write_team(actor, outing.team)
     if "team" in fields:
         ensure_can_write_team(actor, fields["team"])
     changed = apply_changes(outing, fields)
     if changed:
         validate_model(outing)
-        outing.save()
+        save_changes(outing, changed)
     if participants is not None:
         participants = list(participants)
         _check_participants(outing.team, participants)
@@ -300,34 +441,49 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
     return outing
 
 
-@transaction.atomic
 def outing_tally_add(*, actor: User, outing: Outing, delta: int, client_uuid: uuid.UUID | None = None) -> int:
-    """Add `delta` (±) to the tally of brief contacts; returns the new count.
+    """Add `delta` (±) to the tally of brief contacts; returns the new count (see `outing_tally_record`)."""
+    return outing_tally_record(actor=actor, outing=outing, delta=delta, client_uuid=client_uuid).tallied_after
+
+
+@transaction.atomic
+def outing_tally_record(*, actor: User, outing: Outing, delta: int, client_uuid: uuid.UUID | None = None) -> TallyEvent:
+    """Add `delta` (±) to the tally of brief contacts; returns the tap, with the count after it.
 
     An F() update, so that two workers tapping at once both count; the tally
     never goes below zero. With a `client_uuid` (sent by field devices) the
-    tap is remembered as a TallyEvent in the same transaction: a second tap
-    with the same UUID violates its unique constraint and rolls the whole
-    change back, so a resend never counts twice.
+    tap is stored as a TallyEvent and counted once (`create_once`): a resend
+    answers with the first tap (`was_replayed`), the same UUID for another
+    outing or another delta is a `Conflict`. Without one the returned tap is
+    not stored.
     """
     if actor.is_expert:
-        if not outing.participants.filter(pk=actor.pk).exists():
-            raise PermissionDenied
+        ensure(permissions.can_tally(actor, outing))
     else:
         ensure_can_write_team(actor, outing.team)
-    if delta < 0:
-        Outing.objects.filter(pk=outing.pk, tallied_contacts__gte=-delta).update(
-            tallied_contacts=F("tallied_contacts") + delta
-        )
-    else:
-        Outing.objects.filter(pk=outing.pk).update(tallied_contacts=F("tallied_contacts") + delta)
-    outing.refresh_from_db(fields=["tallied_contacts"])
-    if client_uuid is not None:
-        TallyEvent.objects.create(
-            outing=outing, client_uuid=client_uuid, delta=delta, tallied_after=outing.tallied_contacts, actor=actor
-        )
-    audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=outing, changes=["tallied_contacts"])
-    return outing.tallied_contacts
+
+    def tap() -> TallyEvent:
+        if delta < 0:
+            Outing.objects.filter(pk=outing.pk, tallied_contacts__gte=-delta).update(
+                tallied_contacts=F("tallied_contacts") + delta
+            )
+        else:
+            Outing.objects.filter(pk=outing.pk).update(tallied_contacts=F("tallied_contacts") + delta)
+        outing.refresh_from_db(fields=["tallied_contacts"])
+        event = TallyEvent(outing=outing, delta=delta, tallied_after=outing.tallied_contacts, actor=actor)
+        if client_uuid is not None:
+            event.client_uuid = client_uuid
+            event.save()
+        audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=outing, changes=["tallied_contacts"])
+        return event
+
+    return create_once(
+        model=TallyEvent,
+        client_uuid=client_uuid,
+        visible=TallyEvent.objects.filter(outing__in=outings_visible_to(actor).values("pk")),
+        same=lambda event: event.outing_id == outing.pk and event.delta == delta,
+        create=tap,
+    )
 
 
 def _local_minute(at: datetime.datetime | None = None) -> datetime.datetime:

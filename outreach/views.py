@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views import defaults as error_views
 from django.views.decorators.http import require_POST
 
 from . import services
@@ -30,6 +31,7 @@ from .forms import (
     season_label,
 )
 from .models import FieldSite, Outing, Team, User
+from .permissions import can_manage_outing, can_manage_site, can_manage_sites, can_plan
 from .selectors import (
     get_outing_for_user,
     outings_visible_to,
@@ -37,7 +39,7 @@ from .selectors import (
     teams_visible_to,
     writable_team_ids,
 )
-from .vocabulary import OutingStatus, Role
+from .vocabulary import OutingStatus
 
 
 def icon_redirect(static_path: str):
@@ -94,28 +96,10 @@ def healthz(request):
 RECENT_ACTIVITY_DAYS = 90
 
 
-def can_plan(user: User) -> bool:
-    """Workers, coordinators and superusers plan the outings of teams they may write for; experts do not."""
-    return not user.is_expert and bool(writable_team_ids(user))
-
-
-def can_manage_sites(user: User) -> bool:
-    return user.is_superuser or user.role in (Role.COORDINATOR, Role.ADMIN)
-
-
-def can_manage_site(user: User, site: FieldSite, team_ids: set[int] | None = None) -> bool:
-    """Coordinators manage the sites of their teams and those of no team; admins and superusers all (as the API)."""
-    if not can_manage_sites(user):
-        return False
-    if user.is_superuser or user.is_admin_role or site.team_id is None:
-        return True
-    return site.team_id in (writable_team_ids(user) if team_ids is None else team_ids)
-
-
 def _get_outing_to_plan(user: User, pk) -> Outing:
     """An outing whose plan the user may change: 404 where they cannot see it, 403 where they only see it."""
     outing = get_outing_for_user(user, pk)
-    if user.is_expert or outing.team_id not in writable_team_ids(user):
+    if not can_manage_outing(user, outing):
         raise PermissionDenied
     return outing
 
@@ -463,3 +447,22 @@ def site_reactivate(request, pk: int):
     services.site_update(actor=request.user, site=site, active=True)
     messages.success(request, _("Site reactivated: %(site)s.") % {"site": site.name})
     return redirect("outreach:site_list")
+
+
+# Error pages ---------------------------------------------------------------
+
+API_PREFIX = "/api/"
+
+
+def page_not_found(request, exception=None):
+    """404: JSON under /api/ (an unknown path or an id that is not a number), the HTML page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return error_views.page_not_found(request, exception)
+
+
+def server_error(request):
+    """500: JSON under /api/, the HTML page elsewhere; neither says more than that something failed."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": _("A server error occurred.")}, status=500)
+    return error_views.server_error(request)

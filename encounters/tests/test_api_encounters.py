@@ -6,7 +6,6 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from encounters import api as encounters_api
 from encounters.models import Encounter, Person
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
 from outreach.models import AuditEntry
@@ -500,24 +499,20 @@ def test_a_uuid_of_another_teams_record_is_a_conflict(worker_a, worker_b, site):
 
 
 def test_two_sends_racing_make_one_record(worker_a, team_a, site, monkeypatch):
-    """Both sends pass the first look-up before either row exists; the unique
+    """Both sends pass the uniqueness check before either row exists; the unique
     constraint then decides, and the loser answers as a repeat."""
     key = str(uuid.uuid4())
     first = api_client(worker_a).post(URL, payload(site, client_uuid=key), format="json")
-    real_lookup = encounters_api.EncounterViewSet.repeated_create
-    calls = []
+    checks = []
 
-    def lookup_that_misses_once(self, serializer, client_uuid):
-        calls.append(client_uuid)
-        if len(calls) == 1:
-            return None  # the other send's row was not there yet
-        return real_lookup(self, serializer, client_uuid)
+    def check_that_misses(self, exclude=None):
+        checks.append(self.client_uuid)  # the other send's row was not there yet
 
-    monkeypatch.setattr(encounters_api.EncounterViewSet, "repeated_create", lookup_that_misses_once)
+    monkeypatch.setattr(Encounter, "validate_unique", check_that_misses)
 
     response = api_client(worker_a).post(URL, payload(site, client_uuid=key), format="json")
 
-    assert len(calls) == 2
+    assert len(checks) == 1
     assert response.status_code == 200
     assert response.json() == first.json()
     assert Encounter.objects.filter(client_uuid=key).count() == 1

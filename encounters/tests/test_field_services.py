@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from encounters import services
+from encounters import permissions, services
 from encounters.models import Encounter, Referral
 from encounters.tests.factories import EncounterFactory, ReferralFactory
 from outreach import services as outreach_services
@@ -243,7 +243,7 @@ def test_an_older_entry_is_corrected_only_by_a_coordinator(worker_a, coordinator
     own_entry.created_at = days_ago(15)
     own_entry.save()
 
-    assert not services.encounter_can_edit(worker_a, own_entry)
+    assert not permissions.can_edit_encounter(worker_a, own_entry)
     with pytest.raises(PermissionDenied):
         services.encounter_update(actor=worker_a, encounter=own_entry, notes="Too late.")
     own_entry.refresh_from_db()
@@ -258,7 +258,7 @@ def test_an_older_entry_is_corrected_only_by_a_coordinator(worker_a, coordinator
 def test_a_worker_does_not_correct_a_colleagues_entry(team_a, own_entry):
     colleague = UserFactory(role=Role.WORKER, teams=[team_a])
 
-    assert not services.encounter_can_edit(colleague, own_entry)
+    assert not permissions.can_edit_encounter(colleague, own_entry)
     with pytest.raises(PermissionDenied):
         services.encounter_update(actor=colleague, encounter=own_entry, notes="Not mine.")
     assert not audit_for(own_entry, "update").exists()
@@ -274,14 +274,14 @@ def test_an_expert_corrects_only_their_own_recent_entries(expert_a, worker_a, te
         services.encounter_update(actor=expert_a, encounter=not_theirs, gender="female")
     theirs.created_at = days_ago(20)
     theirs.save()
-    assert not services.encounter_can_edit(expert_a, theirs)
+    assert not permissions.can_edit_encounter(expert_a, theirs)
 
 
 @pytest.mark.django_db
 def test_a_coordinator_of_another_area_cannot_correct_an_entry(own_entry, with_totp):
     outsider = UserFactory(role=Role.COORDINATOR, teams=[TeamFactory(name="Far away")])
 
-    assert not services.encounter_can_edit(outsider, own_entry)
+    assert not permissions.can_edit_encounter(outsider, own_entry)
 
 
 # Who may delete an entry ----------------------------------------------------------------------

@@ -271,9 +271,9 @@ def test_plan_with_end_before_start_names_end_time_and_keeps_input(client, worke
     )
 
     assert response.status_code == 200
-    assert response.context["form"].errors["end_time"] == ["The end time must be after the start time."]
+    assert response.context["form"].errors["end_time"] == ["An outing must end after it starts."]
     content = html(response)
-    assert 'href="#id_end_time">End time: The end time must be after the start time.</a>' in content
+    assert 'href="#id_end_time">End time: An outing must end after it starts.</a>' in content
     assert 'aria-invalid="true"' in content
     # Nothing typed is lost.
     assert "Keep this text" in content

@@ -276,7 +276,7 @@ def test_schedule_ending_before_it_starts_and_half_coordinates_are_refused(clien
 
     errors = response.context["form"].errors
     assert errors["schedule_end_time"] == ["The end time must be after the start time."]
-    assert errors["longitude"] == ["Map coordinates need both a latitude and a longitude."]
+    assert errors["longitude"] == ["Coordinates need both latitude and longitude within range."]
     assert not FieldSite.objects.exists()
 
 
