@@ -520,7 +520,7 @@ def encounter_delete(request, pk):
     encounter = get_encounter_for_user(user, pk)
     outing = encounter.outing
     undo = request.POST.get("undo") == "1"
-    if not undo and request.POST.get("confirm") != "1" and services.encounter_can_delete(user, encounter):
+    if not undo and request.POST.get("confirm") != "1" and permissions.can_delete_encounter(user, encounter):
         # Only the quick log's undo, seconds after saving, deletes in one tap.
         messages.error(request, _("Tick the box to confirm that the encounter is deleted."))
         return redirect("encounters:encounter_edit", pk=encounter.pk)

@@ -959,10 +959,11 @@ def test_finishing_marks_the_outing_done_and_counts_hours_by_participants(client
 
 
 def test_an_end_before_the_start_names_the_end_time_and_changes_nothing(client, worker_a, team_a, site_a, today):
+    # Yesterday's: an end at 09:00 is in the past whatever the hour now.
     outing = OutingFactory(
         team=team_a,
         site=site_a,
-        date=today,
+        date=today - datetime.timedelta(days=1),
         start_time=datetime.time(10),
         end_time=None,
         status=OutingStatus.PLANNED,
