@@ -27,7 +27,18 @@ from outreach.resources import RecordImportExportMixin
 from outreach.vocabulary import Action, Need
 
 from . import permissions, services
-from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral
+from .models import (
+    Consent,
+    Encounter,
+    EncounterDayCount,
+    EncounterMixCount,
+    FollowUp,
+    Person,
+    PersonDayCount,
+    PersonFirstEncounter,
+    PersonMerge,
+    Referral,
+)
 from .resources import EncounterResource, PersonResource, ReferralResource
 from .selectors import (
     consents_visible_to,
@@ -322,3 +333,38 @@ class FollowUpAdmin(ClientRecordMixin, ServiceAdmin):
         if original is None:
             return services.follow_up_create(actor=request.user, **data)
         return services.follow_up_update(actor=request.user, follow_up=original, **data)
+
+
+# Report rollups: derived rows, kept by the services; shown read-only for support.
+
+
+@admin.register(EncounterDayCount)
+class EncounterDayCountAdmin(RoleAdmin):
+    read_only = True
+    date_hierarchy = "day"
+    list_display = ["day", "team_id", "site_id", "total", "anonymous", "conversation"]
+    show_full_result_count = False
+
+
+@admin.register(EncounterMixCount)
+class EncounterMixCountAdmin(RoleAdmin):
+    read_only = True
+    date_hierarchy = "day"
+    list_display = ["day", "team_id", "site_id", "gender", "age_group", "depth", "encounters"]
+    show_full_result_count = False
+
+
+@admin.register(PersonDayCount)
+class PersonDayCountAdmin(RoleAdmin):
+    # Ids only: the list must not show persons' names.
+    read_only = True
+    date_hierarchy = "day"
+    list_display = ["day", "person_id", "team_id", "site_id", "encounters"]
+    show_full_result_count = False
+
+
+@admin.register(PersonFirstEncounter)
+class PersonFirstEncounterAdmin(RoleAdmin):
+    read_only = True
+    list_display = ["person_id", "first_on"]
+    show_full_result_count = False

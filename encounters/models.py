@@ -509,3 +509,122 @@ class FollowUp(models.Model):
         message = follow_up_due_error(self.due_on)
         if message:
             raise ValidationError({"due_on": message})
+
+
+# Report rollups ------------------------------------------------------------
+#
+# Pre-aggregated encounter counts that make the reports fast at millions of
+# encounters. They hold nothing that is not derived from Encounter and are
+# kept exact by `encounters.rollups`, which every service that writes
+# encounters calls in the same transaction; `manage.py rebuild_report_rollups`
+# builds them again from scratch. Rows are keyed by site, not by its
+# municipality or site type, so that editing a site changes no rollup.
+# Their links carry no database constraint: the rows are derived from rows
+# whose own constraints hold, and a rebuild inserts them in bulk.
+
+
+class EncounterDayCount(models.Model):
+    """Encounters of one day, team and site, with a count per vocabulary code."""
+
+    day = models.DateField()
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    total = models.PositiveIntegerField(default=0)
+    anonymous = models.PositiveIntegerField(default=0)
+    conversation = models.PositiveIntegerField(default=0)
+    gender_female = models.PositiveIntegerField(default=0)
+    gender_male = models.PositiveIntegerField(default=0)
+    gender_other = models.PositiveIntegerField(default=0)
+    gender_unknown = models.PositiveIntegerField(default=0)
+    age_under_18 = models.PositiveIntegerField(default=0)
+    age_18_29 = models.PositiveIntegerField(default=0)
+    age_30_39 = models.PositiveIntegerField(default=0)
+    age_40_49 = models.PositiveIntegerField(default=0)
+    age_50_64 = models.PositiveIntegerField(default=0)
+    age_65_plus = models.PositiveIntegerField(default=0)
+    age_unknown = models.PositiveIntegerField(default=0)
+    kind_field = models.PositiveIntegerField(default=0)
+    kind_phone = models.PositiveIntegerField(default=0)
+    kind_meeting = models.PositiveIntegerField(default=0)
+    kind_other = models.PositiveIntegerField(default=0)
+    need_mental_health = models.PositiveIntegerField(default=0)
+    need_substance_use = models.PositiveIntegerField(default=0)
+    need_housing = models.PositiveIntegerField(default=0)
+    need_livelihood = models.PositiveIntegerField(default=0)
+    need_employment_education = models.PositiveIntegerField(default=0)
+    need_physical_health = models.PositiveIntegerField(default=0)
+    need_social_relationships = models.PositiveIntegerField(default=0)
+    need_daily_living = models.PositiveIntegerField(default=0)
+    need_safety_violence = models.PositiveIntegerField(default=0)
+    need_other = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("encounter day count")
+        verbose_name_plural = _("encounter day counts")
+        indexes = [
+            models.Index(fields=["day", "site"], name="rollup_day_site"),
+            models.Index(fields=["team", "day"], name="rollup_team_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.site_id}: {self.total}"
+
+
+class EncounterMixCount(models.Model):
+    """Encounters of one day, team and site by gender × age group × depth (the statistics extract)."""
+
+    day = models.DateField()
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    gender = models.CharField(max_length=10)
+    age_group = models.CharField(max_length=10)
+    depth = models.CharField(max_length=15)
+    encounters = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("encounter mix count")
+        verbose_name_plural = _("encounter mix counts")
+        indexes = [
+            models.Index(fields=["day", "site"], name="rollup_mix_day_site"),
+            models.Index(fields=["team", "day"], name="rollup_mix_team_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.site_id}: {self.encounters}"
+
+
+class PersonDayCount(models.Model):
+    """A person's encounters on one day with one team at one site: persons reached and contact frequency."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    day = models.DateField()
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    encounters = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("person day count")
+        verbose_name_plural = _("person day counts")
+        indexes = [
+            models.Index(fields=["day", "person"], name="rollup_person_day"),
+            models.Index(fields=["person", "day"], name="rollup_person_person"),
+        ]
+
+    def __str__(self):
+        return f"{self.person_id} {self.day}: {self.encounters}"
+
+
+class PersonFirstEncounter(models.Model):
+    """The date of a person's first encounter ever (persons new in a period)."""
+
+    person = models.OneToOneField(
+        Person, on_delete=models.CASCADE, primary_key=True, related_name="+", db_constraint=False
+    )
+    first_on = models.DateField()
+
+    class Meta:
+        verbose_name = _("first encounter of a person")
+        verbose_name_plural = _("first encounters of persons")
+
+    def __str__(self):
+        return f"{self.person_id}: {self.first_on}"

@@ -37,7 +37,7 @@ from outreach.resources import (
 from outreach.selectors import outings_visible_to, sites_visible_to, writable_team_ids
 from outreach.vocabulary import Action, AgeGroup, ContactKind, Depth, Gender, Need, ReferralStatus, ServiceKind
 
-from . import services
+from . import rollups, services
 from .models import Encounter, Person, Referral
 from .selectors import encounters_visible_to, persons_visible_to, referrals_visible_to
 
@@ -193,6 +193,7 @@ class EncounterBatch:
                 ]
             )
             written.extend(created)
+        rollups.encounters_changed(*written)
         return written
 
 

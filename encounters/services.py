@@ -25,7 +25,7 @@ from outreach.services import (
 )
 from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
 
-from . import permissions
+from . import permissions, rollups
 from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
 from .selectors import encounters_visible_to, referrals_visible_to
 
@@ -265,6 +265,7 @@ def _encounter_save(*, actor: User, encounter: Encounter, workers: list[User] | 
         outing = encounter.outing
         workers = list(outing.participants.all()) if outing is not None else [actor]
     encounter.workers.set(workers)
+    rollups.encounters_changed(encounter)
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=["team", "site", "person"])
     return encounter
 
@@ -389,6 +390,7 @@ def encounter_update(
         fields["needs"] = Encounter._meta.get_field("needs").to_python(fields["needs"])
     if "actions" in fields:
         fields["actions"] = Encounter._meta.get_field("actions").to_python(fields["actions"])
+    before = rollups.touched_by([encounter])
     changed = apply_changes(encounter, fields)
     if {"team", "site", "outing", "person"} & set(changed):
         check_encounter_links(
@@ -400,6 +402,7 @@ def encounter_update(
             encounter.occurred_on = domain_date(encounter.occurred_at)
         validate_model(encounter)
         save_changes(encounter, [*changed, "occurred_on"] if "occurred_at" in changed else changed)
+        rollups.encounters_changed(encounter, before=before)
     if workers is not None:
         encounter.workers.set(workers)
         changed.append("workers")
@@ -429,7 +432,9 @@ def encounter_delete(*, actor: User, encounter: Encounter, with_referrals: bool 
         audit(actor=actor, action=AuditEntry.Action.DELETE, instance=referral)
         referral.delete()
     audit(actor=actor, action=AuditEntry.Action.DELETE, instance=encounter)
+    touched = rollups.touched_by([encounter])
     encounter.delete()
+    rollups.refresh(touched)
 
 
 # Referrals -----------------------------------------------------------------
@@ -691,6 +696,7 @@ def person_merge(*, actor: User, kept: Person, merged: Person) -> PersonMerge:
         rows.update(person=kept)
     merged.merged_into = kept
     merged.save(update_fields=["merged_into", "updated_at"])
+    rollups.persons_changed(kept.pk, merged.pk)
     record = PersonMerge.objects.create(kept=kept, merged=merged, moved=moved, merged_by=actor)
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merged, changes=["merged_into"])
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=record, changes=["kept", "merged"])
@@ -711,6 +717,7 @@ def person_unmerge(*, actor: User, merge: PersonMerge) -> Person:
     merged = merge.merged
     merged.merged_into = None
     merged.save(update_fields=["merged_into", "updated_at"])
+    rollups.persons_changed(merge.kept_id, merged.pk)
     merge.undone_at = timezone.now()
     merge.undone_by = actor
     merge.save(update_fields=["undone_at", "undone_by"])

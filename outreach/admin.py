@@ -71,7 +71,19 @@ from django.utils.translation import gettext_lazy as _
 
 from . import permissions, services
 from .fields import CodeSetField
-from .models import ApiToken, Area, AuditEntry, FieldSite, Municipality, Outing, TallyEvent, Team, User
+from .models import (
+    ApiToken,
+    Area,
+    AuditEntry,
+    FieldSite,
+    Municipality,
+    Outing,
+    OutingDayCount,
+    OutingEncounterCount,
+    TallyEvent,
+    Team,
+    User,
+)
 from .resources import OutingResource, RecordImportExportMixin, SiteResource
 from .selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to, writable_team_ids
 from .types import authed_user
@@ -607,3 +619,21 @@ class ApiTokenAdmin(RoleAdmin):
 
     def delete_model(self, request, obj):
         services.api_token_revoke(actor=request.user, token=obj)
+
+
+# Report rollups: derived rows, kept by the services; shown read-only for support.
+
+
+@admin.register(OutingDayCount)
+class OutingDayCountAdmin(RoleAdmin):
+    read_only = True
+    date_hierarchy = "day"
+    list_display = ["day", "team_id", "site_id", "outings_done", "participant_seconds", "tallied_contacts"]
+    show_full_result_count = False
+
+
+@admin.register(OutingEncounterCount)
+class OutingEncounterCountAdmin(RoleAdmin):
+    read_only = True
+    list_display = ["outing_id", "encounters", "conversations"]
+    show_full_result_count = False

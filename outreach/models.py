@@ -516,3 +516,53 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.prefix}…"
+
+
+# Report rollups of outings -------------------------------------------------
+#
+# Derived from outings (and, for the encounters that belong to an outing,
+# from the encounter rollups that the encounters app keeps): kept exact by
+# `outreach.rollups`, which the outing services call in their transaction.
+# No database constraints on their links, as for the encounter rollups.
+
+
+class OutingEncounterCount(models.Model):
+    """How many encounters, and conversations, were logged in one outing (kept by the encounters app)."""
+
+    outing = models.OneToOneField(
+        Outing, on_delete=models.CASCADE, primary_key=True, related_name="+", db_constraint=False
+    )
+    encounters = models.PositiveIntegerField(default=0)
+    conversations = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("encounters of an outing")
+        verbose_name_plural = _("encounters of outings")
+
+    def __str__(self):
+        return f"{self.outing_id}: {self.encounters}"
+
+
+class OutingDayCount(models.Model):
+    """The done outings of one day, team and site: count, participant time, tallies and their encounters."""
+
+    day = models.DateField()
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    outings_done = models.PositiveIntegerField(default=0)
+    # Duration × participants, in seconds: exact, unlike hours.
+    participant_seconds = models.PositiveBigIntegerField(default=0)
+    tallied_contacts = models.PositiveIntegerField(default=0)
+    encounters = models.PositiveIntegerField(default=0)
+    conversations = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("outing day count")
+        verbose_name_plural = _("outing day counts")
+        indexes = [
+            models.Index(fields=["day", "site"], name="rollup_outing_day_site"),
+            models.Index(fields=["team", "day"], name="rollup_outing_team_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.site_id}: {self.outings_done}"

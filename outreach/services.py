@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import permissions
+from . import permissions, rollups
 from .exceptions import Conflict
 from .fields import CodeSetField
 from .models import ApiToken, AuditEntry, FieldSite, Outing, TallyEvent, Team, User
@@ -411,6 +411,7 @@ def outing_create(
     participants = list(participants)
     _check_participants(team, participants)
     outing.participants.set(participants)
+    rollups.outings_changed(outing)
     audit(
         actor=actor,
         action=AuditEntry.Action.CREATE,
@@ -426,6 +427,7 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
     ensure_can_write_team(actor, outing.team)
     if "team" in fields:
         ensure_can_write_team(actor, fields["team"])
+    before = rollups.slices_of([outing])
     changed = apply_changes(outing, fields)
     if changed:
         validate_model(outing)
@@ -437,6 +439,7 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
             outing.participants.set(participants)
             changed.append("participants")
     if changed:
+        rollups.outings_changed(outing, before=before)
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=outing, changes=changed)
     return outing
 
@@ -470,6 +473,7 @@ def outing_tally_record(*, actor: User, outing: Outing, delta: int, client_uuid:
         else:
             Outing.objects.filter(pk=outing.pk).update(tallied_contacts=F("tallied_contacts") + delta)
         outing.refresh_from_db(fields=["tallied_contacts"])
+        rollups.outings_changed(outing)
         event = TallyEvent(outing=outing, delta=delta, tallied_after=outing.tallied_contacts, actor=actor)
         if client_uuid is not None:
             event.client_uuid = client_uuid
@@ -641,6 +645,7 @@ def outing_cancel(*, actor: User, outing: Outing, reason: str = "") -> Outing:
         changed.append("notes")
     validate_model(outing)
     outing.save(update_fields=[*changed, "updated_at"])
+    rollups.outings_changed(outing)
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=outing, changes=changed)
     return outing
 

@@ -6,4 +6,6 @@ from . import api
 
 urlpatterns = [
     path("summary/", api.SummaryReportView.as_view(), name="api-summary"),
+    path("reach/", api.ReachReportView.as_view(), name="api-reach"),
+    path("extract/", api.ExtractView.as_view(), name="api-extract"),
 ]

@@ -56,6 +56,7 @@ from django.contrib.auth import password_validation
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from encounters import rollups
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
 from encounters.validators import CHECK_CHARACTERS
 from networks.models import CommunicationActivity, ContactPerson, Network, NetworkMeeting, PartnerOrganisation
@@ -1048,6 +1049,8 @@ class _Seeder:
         self._outings()
         self._encounters()
         self._persons()
+        # The report rollups, from the loaded rows, in the load's transaction.
+        rollups.rebuild()
         for label, n in self.writer.rows.items():
             self.counts[label] = self.counts.get(label, 0) + n
         self.result.counts = dict(sorted(self.counts.items()))

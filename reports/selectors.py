@@ -1,14 +1,26 @@
 """Reads that compute reports. Every figure is scoped by the selectors' team rules."""
 
 import datetime
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, ExtractSecond, TruncMonth
 
-from encounters.models import Encounter, Person
+from encounters.models import (
+    Encounter,
+    EncounterDayCount,
+    EncounterMixCount,
+    Person,
+    PersonDayCount,
+    PersonFirstEncounter,
+    Referral,
+)
+from encounters.rollups import CODE_COLUMNS
 from encounters.selectors import encounters_visible_to, referrals_visible_to
-from outreach.models import Municipality, Outing, Team, User
+from outreach.models import FieldSite, Municipality, Outing, OutingDayCount, Team, User
 from outreach.selectors import outings_visible_to, teams_visible_to
 from outreach.vocabulary import (
     AgeGroup,
@@ -42,6 +54,148 @@ def summary_report(
     site_type: str | None = None,
     team: Team | None = None,
 ) -> dict:
+    """The summary report of DESIGN.md ("External contracts"); see `summary_report_raw` for the definitions.
+
+    Computed from the rollups (`encounters.rollups`, `outreach.rollups`),
+    which give exactly the raw figures (a property test holds them to it);
+    referrals and client feedback are few and are counted raw. An expert by
+    experience, whose scope is their own outings rather than teams, gets the
+    raw computation.
+    """
+    if not _rollups_apply(user):
+        return summary_report_raw(
+            user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+        )
+    scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
+    where = _rollup_filter(user=user, municipality=municipality, site_type=site_type, team=team)
+    report: dict = _encounter_figures_rolled_up(where, start, end)
+    report.update(_person_figures_rolled_up(where, start, end))
+    report.update(_outing_figures_rolled_up(where, start, end))
+    report.update(_referral_figures(scope.referrals))
+    report.update(_feedback_figures(scope.feedback))
+    return report
+
+
+def _rollups_apply(user: User) -> bool:
+    """The rollups are scoped by team: right for everyone whose scope is a set of teams."""
+    return user.is_authenticated and user.is_active and (user.is_superuser or not user.is_expert)
+
+
+def _rollup_filter(*, user: User, municipality: Municipality | None, site_type: str | None, team: Team | None) -> Q:
+    """The user's scope and the filters, on a rollup row (team and site)."""
+    where = Q()
+    if not user.is_superuser:
+        where &= Q(team__in=teams_visible_to(user))
+    if team is not None:
+        where &= Q(team=team)
+    if municipality is not None:
+        where &= Q(site__municipality=municipality)
+    if site_type:
+        where &= Q(site__site_type=site_type)
+    return where
+
+
+_ENCOUNTER_COLUMNS = ("total", "anonymous", "conversation", *CODE_COLUMNS)
+
+
+def _encounter_figures_rolled_up(where: Q, start: datetime.date, end: datetime.date) -> dict:
+    """Encounter counts and every `by_*`: one query, one row per municipality × site type × month."""
+    rows = (
+        EncounterDayCount.objects.filter(where, day__range=(start, end))
+        .annotate(month=TruncMonth("day"))
+        .values("site__municipality__code", "site__site_type", "month")
+        .annotate(**{f"s_{column}": Sum(column) for column in _ENCOUNTER_COLUMNS})
+        .order_by()
+    )
+    sums = dict.fromkeys(_ENCOUNTER_COLUMNS, 0)
+    by_site_type = dict.fromkeys(SiteType.values, 0)
+    by_municipality = dict.fromkeys(Municipality.objects.order_by("code").values_list("code", flat=True), 0)
+    by_month = {_month_key(month): 0 for month in _months(start, end)}
+    for row in rows:
+        for column in _ENCOUNTER_COLUMNS:
+            sums[column] += row[f"s_{column}"]
+        total = row["s_total"]
+        by_site_type[row["site__site_type"]] += total
+        by_municipality[row["site__municipality__code"]] += total
+        by_month[_month_key(row["month"])] += total
+    return {
+        "encounters_total": sums["total"],
+        "encounters_anonymous": sums["anonymous"],
+        "encounters_with_person": sums["total"] - sums["anonymous"],
+        "encounters_conversation": sums["conversation"],
+        "by_site_type": by_site_type,
+        "by_municipality": by_municipality,
+        "by_month": by_month,
+        "by_need": {code: sums[f"need_{code}"] for code in Need.values},
+        "by_gender": {code: sums[f"gender_{code}"] for code in Gender.values},
+        "by_age_group": {code: sums[f"age_{code}"] for code in AgeGroup.values},
+        "by_contact_kind": {code: sums[f"kind_{code}"] for code in ContactKind.values},
+    }
+
+
+def _person_figures_rolled_up(where: Q, start: datetime.date, end: datetime.date) -> dict:
+    """Persons reached, new, engaged and their contact frequency, in one query over the person-day rollup."""
+    per_person = (
+        PersonDayCount.objects.filter(where, day__range=(start, end))
+        .values("person_id")
+        .annotate(n=Sum("encounters"))
+        .order_by()
+    )
+    inner, params = per_person.query.sql_with_params()
+    person = connection.ops.quote_name(Person._meta.db_table)
+    first = connection.ops.quote_name(PersonFirstEncounter._meta.db_table)
+    sql = f"""
+        SELECT COUNT(*),
+               SUM(CASE WHEN f.first_on >= %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN p.engaged_on IS NOT NULL AND p.engaged_on <= %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.n <= 1 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.n BETWEEN 2 AND 5 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.n BETWEEN 6 AND 9 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.n >= 10 THEN 1 ELSE 0 END)
+        FROM ({inner}) t
+        JOIN {person} p ON p.id = t.person_id
+        LEFT JOIN {first} f ON f.person_id = t.person_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_db_date(start), _db_date(end), *params])
+        reached, new, engaged, *buckets = (int(value or 0) for value in cursor.fetchone())
+    return {
+        "persons_reached": reached,
+        "persons_new": new,
+        "persons_engaged": engaged,
+        "contact_frequency": dict(zip(CONTACT_FREQUENCY_BUCKETS, buckets, strict=True)),
+    }
+
+
+def _db_date(day: datetime.date):
+    return connection.ops.adapt_datefield_value(day)
+
+
+def _outing_figures_rolled_up(where: Q, start: datetime.date, end: datetime.date) -> dict:
+    row = OutingDayCount.objects.filter(where, day__range=(start, end)).aggregate(
+        outings_done=Coalesce(Sum("outings_done"), 0),
+        seconds=Coalesce(Sum("participant_seconds"), 0),
+        tallied=Coalesce(Sum("tallied_contacts"), 0),
+        encounters=Coalesce(Sum("encounters"), 0),
+    )
+    hours = Decimal(row["seconds"]) / 3600
+    return {
+        "outings_done": int(row["outings_done"]),
+        "outing_hours": _decimal(hours),
+        "tallied_contacts": int(row["tallied"]),
+        "encounters_per_outing_hour": _decimal(Decimal(row["encounters"]) / hours) if hours else None,
+    }
+
+
+def summary_report_raw(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> dict:
     """The summary report of DESIGN.md ("External contracts"), for the period start–end inclusive.
 
     Scope: the teams the user sees (`teams_visible_to`); a `team` filter
@@ -53,6 +207,9 @@ def summary_report(
     - Persons: merged records count as the record they were merged into.
       `persons_new` looks at all encounters in the database, whatever the
       filters and the user's scope, to find a person's first encounter.
+      `contact_frequency` buckets the persons reached by their number of
+      encounters in the period under the same filters; `persons_engaged`
+      counts those whose `engaged_on` is set and not after `end`.
     - Outings: only those with status done. An outing without an end time
       contributes no hours. `encounters_per_outing_hour` counts every
       encounter linked to those outings.
@@ -67,6 +224,38 @@ def summary_report(
 
     The number of queries does not depend on the amount of data.
     """
+    scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
+    encounters, outings = scope.encounters, scope.outings
+
+    report: dict = {}
+    report.update(_encounter_figures(encounters))
+    report["by_municipality"] = _by_municipality(encounters)
+    report["by_month"] = _by_month(encounters, start, end)
+    report.update(_person_figures(encounters, start, end))
+    report.update(_outing_figures(outings))
+    report.update(_referral_figures(scope.referrals))
+    report.update(_feedback_figures(scope.feedback))
+    return report
+
+
+@dataclass
+class _Scope:
+    encounters: QuerySet[Encounter]
+    outings: QuerySet[Outing]
+    referrals: QuerySet[Referral]
+    feedback: QuerySet[ClientFeedback]
+
+
+def _scope(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None,
+    site_type: str | None,
+    team: Team | None,
+) -> _Scope:
+    """The rows each part of the summary counts: the user's scope, the period and the filters."""
     see_all = user.is_superuser
     visible_teams = teams_visible_to(user)
 
@@ -95,15 +284,7 @@ def summary_report(
         referrals = referrals.filter(encounter__site__site_type=site_type)
         feedback = feedback.filter(site__site_type=site_type)
 
-    report: dict = {}
-    report.update(_encounter_figures(encounters))
-    report["by_municipality"] = _by_municipality(encounters)
-    report["by_month"] = _by_month(encounters, start, end)
-    report.update(_person_figures(encounters, start))
-    report.update(_outing_figures(outings))
-    report.update(_referral_figures(referrals))
-    report.update(_feedback_figures(feedback))
-    return report
+    return _Scope(encounters=encounters, outings=outings, referrals=referrals, feedback=feedback)
 
 
 def _count_by(prefix: str, field: str, codes, *, lookup: str = "") -> dict[str, Count]:
@@ -171,8 +352,8 @@ def _by_month(encounters: QuerySet[Encounter], start: datetime.date, end: dateti
     return counts
 
 
-def _person_figures(encounters: QuerySet[Encounter], start: datetime.date) -> dict:
-    """Persons reached in the period, and those whose first encounter ever is in it.
+def _person_figures(encounters: QuerySet[Encounter], start: datetime.date, end: datetime.date) -> dict:
+    """Persons reached in the period, those whose first encounter ever is in it, their contact frequency.
 
     A person reached in the period is new when no encounter anywhere in the
     database, for them or a record merged into them, is dated before the
@@ -188,8 +369,31 @@ def _person_figures(encounters: QuerySet[Encounter], start: datetime.date) -> di
     row = Person.objects.filter(pk__in=Subquery(reached)).aggregate(
         persons_reached=Count("id"),
         persons_new=Count("id", filter=~seen_before[0] & ~seen_before[1] & ~seen_before[2]),
+        persons_engaged=Count("id", filter=Q(engaged_on__isnull=False, engaged_on__lte=end)),
     )
-    return {"persons_reached": row["persons_reached"], "persons_new": row["persons_new"]}
+    frequency = dict.fromkeys(CONTACT_FREQUENCY_BUCKETS, 0)
+    for n in reached.annotate(n=Count("id")).values_list("n", flat=True):  # one row per person reached
+        frequency[contact_frequency_bucket(n)] += 1
+    return {
+        "persons_reached": row["persons_reached"],
+        "persons_new": row["persons_new"],
+        "persons_engaged": row["persons_engaged"],
+        "contact_frequency": frequency,
+    }
+
+
+# Persons by their number of encounters in a period (DESIGN.md vocabulary).
+CONTACT_FREQUENCY_BUCKETS = ("1", "2_5", "6_9", "10_plus")
+
+
+def contact_frequency_bucket(encounters: int) -> str:
+    if encounters <= 1:
+        return "1"
+    if encounters <= 5:
+        return "2_5"
+    if encounters <= 9:
+        return "6_9"
+    return "10_plus"
 
 
 def _seconds(field: str):
@@ -248,3 +452,230 @@ def _feedback_figures(feedback: QuerySet[ClientFeedback]) -> dict:
 def _decimal(value: Decimal) -> float:
     """Two decimals, rounded half up as people do, as a JSON number."""
     return float(value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP))
+
+
+# Reach per outing hour -----------------------------------------------------
+
+REACH_GROUPS = ("site", "site_type", "municipality")
+_REACH_GROUP_FIELDS = {"site": "site_id", "site_type": "site__site_type", "municipality": "site__municipality__code"}
+
+
+def reach_report(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    group: str,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> dict:
+    """Reach per outing hour by site, site type or municipality (the reach endpoint's JSON).
+
+    From the outing rollup; see `reach_report_raw` for the definitions.
+    """
+    if group not in REACH_GROUPS:
+        raise ValueError(f"Unknown reach group: {group}")
+    if not _rollups_apply(user):
+        return reach_report_raw(
+            user=user, start=start, end=end, group=group, municipality=municipality, site_type=site_type, team=team
+        )
+    where = _rollup_filter(user=user, municipality=municipality, site_type=site_type, team=team)
+    field = _REACH_GROUP_FIELDS[group]
+    rows = (
+        OutingDayCount.objects.filter(where, day__range=(start, end))
+        .values(field)
+        .annotate(
+            outings_done=Sum("outings_done"),
+            seconds=Sum("participant_seconds"),
+            encounters=Sum("encounters"),
+            conversations=Sum("conversations"),
+            tallied_contacts=Sum("tallied_contacts"),
+        )
+        .order_by()
+    )
+    figures = {row[field]: {name: int(row[name]) for name in _REACH_SUMS} for row in rows}
+    return _reach_rows(group, figures)
+
+
+_REACH_SUMS = ("outings_done", "seconds", "encounters", "conversations", "tallied_contacts")
+
+
+def reach_report_raw(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    group: str,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> dict:
+    """Reach per outing hour, computed from the raw tables.
+
+    Covers the done outings of the period under the summary's scope and
+    filters (as `outings_done` does); encounters and conversations are those
+    that belong to these outings, whatever their own date. Encounters logged
+    without an outing are not in reach. Hours are duration × participants.
+    Keys: the site id (sites with at least one such outing, with `name`), the
+    site-type code (every code, zeros where none) or the municipality code
+    (municipalities with at least one such outing).
+    """
+    if group not in REACH_GROUPS:
+        raise ValueError(f"Unknown reach group: {group}")
+    scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
+    done = scope.outings.order_by()
+    field = _REACH_GROUP_FIELDS[group]
+
+    figures: dict = {}
+    for row in done.values(field).annotate(n=Count("id"), tallied=Coalesce(Sum("tallied_contacts"), 0)):
+        figures[row[field]] = {
+            "outings_done": row["n"],
+            "seconds": 0,
+            "encounters": 0,
+            "conversations": 0,
+            "tallied_contacts": int(row["tallied"]),
+        }
+    participations = Outing.participants.through.objects.filter(
+        outing__in=done.values("id"), outing__end_time__isnull=False
+    )
+    seconds = Sum(_seconds("outing__end_time") - _seconds("outing__start_time"))
+    for row in participations.values(f"outing__{field}").annotate(seconds=seconds):
+        figures[row[f"outing__{field}"]]["seconds"] = row["seconds"] or 0
+    encounters = Encounter.objects.filter(outing__in=done.values("id")).order_by()
+    counted = encounters.values(f"outing__{field}").annotate(
+        n=Count("id"), conversations=Count("id", filter=Q(depth=Depth.CONVERSATION))
+    )
+    for row in counted:
+        figures[row[f"outing__{field}"]].update(encounters=row["n"], conversations=row["conversations"])
+    return _reach_rows(group, figures)
+
+
+def _reach_rows(group: str, figures: dict) -> dict:
+    """The reach endpoint's JSON from per-key sums (`seconds` of outing time × participants)."""
+    empty = {"outings_done": 0, "seconds": 0, "encounters": 0, "conversations": 0, "tallied_contacts": 0}
+    names: dict = {}
+    if group == "site_type":
+        keys = list(SiteType.values)
+    elif group == "site":
+        names = dict(FieldSite.objects.filter(pk__in=list(figures)).values_list("id", "name"))
+        keys = sorted(figures, key=lambda pk: (names.get(pk, ""), pk))
+    else:
+        keys = sorted(figures)
+    rows = []
+    for key in keys:
+        sums = figures.get(key, empty)
+        hours = Decimal(sums["seconds"]) / 3600
+        row: dict = {"key": key}
+        if group == "site":
+            row["name"] = names.get(key, "")
+        row.update(
+            outings_done=sums["outings_done"],
+            outing_hours=_decimal(hours),
+            encounters=sums["encounters"],
+            conversations=sums["conversations"],
+            tallied_contacts=sums["tallied_contacts"],
+            contacts_per_outing_hour=(
+                _decimal((sums["encounters"] + sums["tallied_contacts"]) / hours) if hours else None
+            ),
+            conversations_per_outing_hour=_decimal(sums["conversations"] / hours) if hours else None,
+        )
+        rows.append(row)
+    return {"group": group, "rows": rows}
+
+
+# The anonymised statistics extract -----------------------------------------
+
+EXTRACT_DIMENSIONS = ("month", "municipality", "site_type", "gender", "age_group", "depth")
+
+
+def extract_rows(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> list[dict]:
+    """Encounters by month × municipality × site type × gender × age group × depth, unsuppressed.
+
+    One dict per combination with at least one encounter, `encounters` an
+    integer; `suppress_extract` hides the small counts before they leave.
+    No identifiers, free text or person ids: only vocabulary codes.
+    """
+    if not _rollups_apply(user):
+        return extract_rows_raw(
+            user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+        )
+    where = _rollup_filter(user=user, municipality=municipality, site_type=site_type, team=team)
+    rows = (
+        EncounterMixCount.objects.filter(where, day__range=(start, end))
+        .annotate(month=TruncMonth("day"))
+        .values("month", "site__municipality__code", "site__site_type", "gender", "age_group", "depth")
+        .annotate(n=Sum("encounters"))
+        .order_by()
+    )
+    return _extract_sorted(
+        {
+            "month": _month_key(row["month"]),
+            "municipality": row["site__municipality__code"],
+            "site_type": row["site__site_type"],
+            "gender": row["gender"],
+            "age_group": row["age_group"],
+            "depth": row["depth"],
+            "encounters": int(row["n"]),
+        }
+        for row in rows
+    )
+
+
+def extract_rows_raw(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> list[dict]:
+    scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
+    rows = (
+        scope.encounters.order_by()
+        .annotate(month=TruncMonth("occurred_on"))
+        .values("month", "site__municipality__code", "site__site_type", "gender", "age_group", "depth")
+        .annotate(n=Count("id"))
+    )
+    return _extract_sorted(
+        {
+            "month": _month_key(row["month"]),
+            "municipality": row["site__municipality__code"],
+            "site_type": row["site__site_type"],
+            "gender": row["gender"],
+            "age_group": row["age_group"],
+            "depth": row["depth"],
+            "encounters": row["n"],
+        }
+        for row in rows
+    )
+
+
+def _extract_sorted(rows) -> list[dict]:
+    return sorted(rows, key=lambda row: tuple(row[name] for name in EXTRACT_DIMENSIONS))
+
+
+def suppression_threshold() -> int:
+    """Counts below this leave the system only as "<N" (setting REPORTS_SUPPRESSION_THRESHOLD)."""
+    return int(getattr(settings, "REPORTS_SUPPRESSION_THRESHOLD", 5))
+
+
+def suppress_count(count: int, threshold: int) -> int | str:
+    """A count as it may leave the system: 1 … threshold − 1 become "<threshold"; zero stays 0."""
+    if 0 < count < threshold:
+        return f"<{threshold}"
+    return count
+
+
+def suppress_extract(rows: list[dict], threshold: int) -> list[dict]:
+    """The extract's rows with small counts suppressed; shared by the API and the exports."""
+    return [{**row, "encounters": suppress_count(row["encounters"], threshold)} for row in rows]

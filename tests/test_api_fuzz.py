@@ -38,6 +38,8 @@ OPERATIONS = [
     ("/api/v1/sites/", "POST", "superuser", None),
     ("/api/v1/partners/", "GET", "worker", None),
     ("/api/v1/reports/summary/", "GET", "worker", None),
+    ("/api/v1/reports/reach/", "GET", "worker", None),
+    ("/api/v1/reports/extract/", "GET", "worker", None),
 ]
 
 

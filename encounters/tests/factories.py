@@ -2,6 +2,7 @@ import datetime
 
 import factory
 
+from encounters import rollups
 from encounters.models import Encounter, Person, Referral
 from outreach.tests.factories import FieldSiteFactory, TeamFactory
 from outreach.vocabulary import Depth, ReferralStatus, ServiceKind
@@ -28,6 +29,13 @@ class EncounterFactory(factory.django.DjangoModelFactory):
     depth = Depth.CONVERSATION
     anonymous = factory.LazyAttribute(lambda o: o.person is None)
     person = None
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Test data skips the services; keep the report rollups as they would.
+        encounter = super()._create(model_class, *args, **kwargs)
+        rollups.encounters_changed(encounter)
+        return encounter
 
 
 class ReferralFactory(factory.django.DjangoModelFactory):

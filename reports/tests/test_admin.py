@@ -127,6 +127,13 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
         StructuralObservation.objects.create(team=team_a, theme="other", municipality=site.municipality),
         ClientFeedback.objects.create(site=site, outing=outing, score=5),
     ]
+    # The report rollups, kept (here by the factories) for the encounters and the outing above.
+    from encounters.models import EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter
+    from outreach.models import OutingDayCount, OutingEncounterCount
+
+    EncounterFactory(team=team_a, site=site, person=kept)
+    rollup_models = (EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter)
+    records += [model.objects.get() for model in (*rollup_models, OutingDayCount, OutingEncounterCount)]
     ours = {m for m in admin.site._registry if m._meta.app_label in {"outreach", "encounters", "networks", "reports"}}
     assert ours == {type(record) for record in records}
     client = signed_in(superuser)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outreach', '0003_api_tokens_tally_events'),
+        ('outreach', '0005_report_rollups'),
     ]
 
     operations = [

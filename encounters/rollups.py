@@ -1,0 +1,208 @@
+"""Keeping the report rollups exact (see the rollup models in `encounters.models`).
+
+Every rollup row is derived from Encounter alone, so maintenance is one
+rule: whenever encounters change, recompute from the encounters table every
+rollup row that the change can touch, in the same transaction. A change
+touches the (day, site) slices of the encounter before and after it and the
+person(s) it was linked to before and after. The services call
+`encounters_changed` (or `persons_changed` for a merge) with one line; bulk
+writes pass all their encounters at once and the slices are recomputed set
+by set. `rebuild` recomputes everything (`manage.py rebuild_report_rollups`).
+
+The recomputation is INSERT … SELECT … GROUP BY in SQL that SQLite and
+PostgreSQL both run, so a slice costs two statements per table whatever its
+size.
+
+The encounters that belong to each outing are counted in outreach's
+OutingEncounterCount, and the outing rollups are told which outings changed.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.db.models.functions import Coalesce
+
+from outreach import rollups as outing_rollups
+from outreach.models import OutingEncounterCount
+from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, Need
+
+from .models import Encounter, EncounterDayCount, EncounterMixCount, Person, PersonDayCount, PersonFirstEncounter
+
+# The vocabulary columns of EncounterDayCount: (column, SQL condition on the encounter row `e`).
+_NEED_BITS = {code: 1 << index for index, code in enumerate(Need.values)}
+CODE_COLUMNS: dict[str, str] = {
+    **{f"gender_{code}": f"e.gender = '{code}'" for code in Gender.values},
+    **{f"age_{code}": f"e.age_group = '{code}'" for code in AgeGroup.values},
+    **{f"kind_{code}": f"e.contact_kind = '{code}'" for code in ContactKind.values},
+    **{f"need_{code}": f"(e.needs & {bit}) <> 0" for code, bit in _NEED_BITS.items()},
+}
+
+# Above this many (day, site) slices a refresh recomputes whole days: one
+# simple condition instead of a long OR.
+_MAX_SLICES = 50
+# Ids per IN (…) list, under SQLite's limit on query parameters.
+_CHUNK = 500
+
+
+@dataclass
+class Touched:
+    """What a change of encounters can touch: (day, site id) slices and person ids."""
+
+    slices: set[tuple] = field(default_factory=set)
+    persons: set[int] = field(default_factory=set)
+    outings: set[int] = field(default_factory=set)
+
+    def __or__(self, other: "Touched") -> "Touched":
+        return Touched(self.slices | other.slices, self.persons | other.persons, self.outings | other.outings)
+
+
+def touched_by(encounters: Iterable[Encounter]) -> Touched:
+    """The slices and persons of these encounters as they are now (call before and after a change)."""
+    touched = Touched()
+    for encounter in encounters:
+        touched.slices.add((encounter.occurred_on, encounter.site_id))
+        if encounter.person_id is not None:
+            touched.persons.add(encounter.person_id)
+        if encounter.outing_id is not None:
+            touched.outings.add(encounter.outing_id)
+    return touched
+
+
+def encounters_changed(*encounters: Encounter, before: Touched | None = None) -> None:
+    """Recompute the rollups that these encounters (as they are now, and `before` a change) touch."""
+    refresh(touched_by(encounters) | (before or Touched()))
+
+
+def persons_changed(*person_ids: int) -> None:
+    """Recompute the person rollups of these persons (a merge or unmerge moved encounters between them)."""
+    refresh(Touched(persons=set(person_ids)))
+
+
+@transaction.atomic
+def refresh(touched: Touched) -> None:
+    if len(touched.slices) <= _MAX_SLICES:
+        conditions = [_slices(sorted(touched.slices))] if touched.slices else []
+    else:
+        days = sorted({day for day, _site in touched.slices})
+        conditions = [_in("{day}", days[start : start + _CHUNK]) for start in range(0, len(days), _CHUNK)]
+    for condition in conditions:
+        _recompute(EncounterDayCount, _DAY_COUNT_SQL, condition)
+        _recompute(EncounterMixCount, _MIX_COUNT_SQL, condition)
+        # The persons met in these slices may have lost or gained encounters there.
+        _recompute(PersonDayCount, _PERSON_DAY_SQL, condition)
+    persons = sorted(_with_roots(touched.persons))
+    for start in range(0, len(persons), _CHUNK):
+        condition = _in("{person}", persons[start : start + _CHUNK])
+        _recompute(PersonDayCount, _PERSON_DAY_SQL, condition)
+        _recompute(PersonFirstEncounter, _FIRST_SQL, condition)
+    outings = sorted(touched.outings)
+    for start in range(0, len(outings), _CHUNK):
+        _recompute(OutingEncounterCount, _OUTING_SQL, _in("{outing}", outings[start : start + _CHUNK]))
+    if outings:
+        outing_rollups.outing_ids_changed(outings)
+
+
+@transaction.atomic
+def rebuild() -> None:
+    """Recompute every rollup from the encounters table."""
+    # Without merged records (a fresh demo load) every root is the encounter's own person.
+    merges = Person.objects.filter(merged_into__isnull=False).exists()
+    for model, sql in (
+        (EncounterDayCount, _DAY_COUNT_SQL),
+        (EncounterMixCount, _MIX_COUNT_SQL),
+        (PersonDayCount, _PERSON_DAY_SQL),
+        (PersonFirstEncounter, _FIRST_SQL),
+        (OutingEncounterCount, _OUTING_SQL),
+    ):
+        _recompute(model, sql, ("1 = 1", []), roots=merges)
+    outing_rollups.rebuild()
+
+
+# A condition is SQL with the placeholders {day}, {site}, {person} and {outing}, which
+# name the rollup's columns on one side and the encounter's on the other,
+# and its parameters.
+Condition = tuple[str, list]
+
+
+def _slices(slices: list[tuple]) -> Condition:
+    sql = " OR ".join(["({day} = %s AND {site} = %s)"] * len(slices))
+    return f"({sql})", [value for day, site in slices for value in (day, site)]
+
+
+def _in(column: str, values: list) -> Condition:
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+def _recompute(model: type[Model], select_sql: str, condition: Condition, *, roots: bool = True) -> None:
+    """Delete the rollup rows that match the condition and insert them again from the encounters."""
+    sql, params = condition
+    table = connection.ops.quote_name(model._meta.db_table)
+    rollup = sql.format(day="day", site="site_id", person="person_id", outing="outing_id")
+    source = sql.format(day="e.occurred_on", site="e.site_id", person="e.root", outing="e.outing_id")
+    # Only the person rollups need each encounter's root person (a join);
+    # the others read the encounters table alone.
+    encounters = _ENCOUNTERS_WITH_ROOT if roots and model in _PERSON_ROLLUPS else _ENCOUNTERS
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {rollup}", params)
+        cursor.execute(select_sql.format(table=table, encounters=encounters, where=source), params)
+
+
+def _with_roots(person_ids: set[int]) -> set[int]:
+    """These persons and the records they were merged into: the person rollups are keyed by the latter."""
+    if not person_ids:
+        return set()
+    roots = Person.objects.filter(pk__in=person_ids).annotate(root=PERSON_ROOT).values_list("root", flat=True)
+    return set(person_ids) | set(roots)
+
+
+# Person rollups count a merged record as the record it was merged into (two
+# levels deep, as the raw reports do). A merge moves the encounters too, so
+# normally the root is the encounter's own person.
+PERSON_ROOT = Coalesce("merged_into__merged_into_id", "merged_into_id", "id")
+
+_PERSON_ROLLUPS = (PersonDayCount, PersonFirstEncounter)
+_quote = connection.ops.quote_name
+_ENCOUNTERS = f"(SELECT x.*, x.person_id AS root FROM {_quote(Encounter._meta.db_table)} x)"
+_ENCOUNTERS_WITH_ROOT = f"""(
+    SELECT x.*, COALESCE(pm.merged_into_id, p.merged_into_id, x.person_id) AS root
+    FROM {_quote(Encounter._meta.db_table)} x
+    LEFT JOIN {_quote(Person._meta.db_table)} p ON p.id = x.person_id
+    LEFT JOIN {_quote(Person._meta.db_table)} pm ON pm.id = p.merged_into_id
+)"""
+
+_CODE_SUMS = ", ".join(f"SUM(CASE WHEN {sql} THEN 1 ELSE 0 END)" for sql in CODE_COLUMNS.values())
+_DAY_COUNT_SQL = f"""
+    INSERT INTO {{table}} (day, team_id, site_id, total, anonymous, conversation, {", ".join(CODE_COLUMNS)})
+    SELECT e.occurred_on, e.team_id, e.site_id, COUNT(*),
+           SUM(CASE WHEN e.person_id IS NULL THEN 1 ELSE 0 END),
+           SUM(CASE WHEN e.depth = '{Depth.CONVERSATION.value}' THEN 1 ELSE 0 END),
+           {_CODE_SUMS}
+    FROM {{encounters}} e WHERE {{where}}
+    GROUP BY e.occurred_on, e.team_id, e.site_id
+"""
+_MIX_COUNT_SQL = """
+    INSERT INTO {table} (day, team_id, site_id, gender, age_group, depth, encounters)
+    SELECT e.occurred_on, e.team_id, e.site_id, e.gender, e.age_group, e.depth, COUNT(*)
+    FROM {encounters} e WHERE {where}
+    GROUP BY e.occurred_on, e.team_id, e.site_id, e.gender, e.age_group, e.depth
+"""
+_PERSON_DAY_SQL = """
+    INSERT INTO {table} (person_id, day, team_id, site_id, encounters)
+    SELECT e.root, e.occurred_on, e.team_id, e.site_id, COUNT(*)
+    FROM {encounters} e WHERE e.person_id IS NOT NULL AND ({where})
+    GROUP BY e.root, e.occurred_on, e.team_id, e.site_id
+"""
+_OUTING_SQL = f"""
+    INSERT INTO {{table}} (outing_id, encounters, conversations)
+    SELECT e.outing_id, COUNT(*), SUM(CASE WHEN e.depth = '{Depth.CONVERSATION.value}' THEN 1 ELSE 0 END)
+    FROM {{encounters}} e WHERE e.outing_id IS NOT NULL AND ({{where}})
+    GROUP BY e.outing_id
+"""
+_FIRST_SQL = """
+    INSERT INTO {table} (person_id, first_on)
+    SELECT e.root, MIN(e.occurred_on)
+    FROM {encounters} e WHERE e.person_id IS NOT NULL AND ({where})
+    GROUP BY e.root
+"""

@@ -1,0 +1,109 @@
+"""Keeping the outing rollups exact (see `OutingDayCount` in `outreach.models`).
+
+A row holds the done outings of one (day, site) slice and team. Whenever an
+outing changes, its slices before and after the change are recomputed from
+the outings table in the same transaction; the encounters app calls
+`outings_changed` when the encounters that belong to an outing change
+(it keeps `OutingEncounterCount`). `rebuild` recomputes everything.
+"""
+
+import datetime
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Count, Q
+
+from .models import Outing, OutingDayCount, OutingEncounterCount
+from .vocabulary import OutingStatus
+
+# Slices per query, under SQLite's limit on query parameters.
+_CHUNK = 300
+
+
+def slices_of(outings: Iterable[Outing]) -> set[tuple[datetime.date, int]]:
+    """The (date, site id) slices of these outings as they are now (take them before and after a change)."""
+    return {(outing.date, outing.site_id) for outing in outings}
+
+
+def outings_changed(*outings: Outing, before: Iterable[tuple[datetime.date, int]] = ()) -> None:
+    """Recompute the slices of these outings (as they are now, and `before` a change)."""
+    refresh(slices_of(outings) | set(before))
+
+
+def outing_ids_changed(outing_ids: Iterable[int]) -> None:
+    """Recompute the slices of the outings with these ids (their encounters changed)."""
+    ids = list(set(outing_ids))
+    slices: set[tuple[datetime.date, int]] = set()
+    for start in range(0, len(ids), _CHUNK):
+        rows = Outing.objects.filter(pk__in=ids[start : start + _CHUNK]).values_list("date", "site_id")
+        slices.update(rows)
+    refresh(slices)
+
+
+@transaction.atomic
+def refresh(slices: set[tuple[datetime.date, int]]) -> None:
+    ordered = sorted(slices)
+    for start in range(0, len(ordered), _CHUNK):
+        condition = Q()
+        for day, site in ordered[start : start + _CHUNK]:
+            condition |= Q(day=day, site_id=site)
+        OutingDayCount.objects.filter(condition).delete()
+        _insert(Outing.objects.filter(_outing_condition(ordered[start : start + _CHUNK])))
+
+
+@transaction.atomic
+def rebuild() -> None:
+    OutingDayCount.objects.all().delete()
+    _insert(Outing.objects.all())
+
+
+def _outing_condition(slices) -> Q:
+    condition = Q()
+    for day, site in slices:
+        condition |= Q(date=day, site_id=site)
+    return condition
+
+
+def _insert(outings) -> None:
+    """Sum the done outings among `outings` by (date, team, site) and write the rows."""
+    done = outings.filter(status=OutingStatus.DONE).order_by()
+    rows = done.annotate(participant_count=Count("participants")).values_list(
+        "id", "date", "team_id", "site_id", "start_time", "end_time", "participant_count", "tallied_contacts"
+    )
+    logged = {
+        outing_id: (encounters, talks)
+        for outing_id, encounters, talks in OutingEncounterCount.objects.filter(
+            outing__in=done.values("id")
+        ).values_list("outing_id", "encounters", "conversations")
+    }
+    sums: dict[tuple, list[int]] = {}
+    for outing_id, day, team, site, begins, ends, participants, tallied in rows:
+        row = sums.setdefault((day, team, site), [0, 0, 0, 0, 0])
+        row[0] += 1
+        if ends is not None:
+            # Hours are duration × participants; an outing without an end time has none yet.
+            row[1] += (_seconds(ends) - _seconds(begins)) * participants
+        row[2] += tallied
+        encounters, talks = logged.get(outing_id, (0, 0))
+        row[3] += encounters
+        row[4] += talks
+    OutingDayCount.objects.bulk_create(
+        [
+            OutingDayCount(
+                day=day,
+                team_id=team,
+                site_id=site,
+                outings_done=n,
+                participant_seconds=seconds,
+                tallied_contacts=tallied,
+                encounters=encounters,
+                conversations=talks,
+            )
+            for (day, team, site), (n, seconds, tallied, encounters, talks) in sums.items()
+        ],
+        batch_size=1000,
+    )
+
+
+def _seconds(moment: datetime.time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
