@@ -129,7 +129,8 @@ PASSWORD_HASHERS = [
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    # Its error message is translated in our catalogue (outreach/password_validation.py).
+    {"NAME": "outreach.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -190,6 +191,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # for a user made with createsuperuser as unverified: coordinators and admins,
 # who must set up TOTP, would be stuck.
 MFA_ALLOW_UNVERIFIED_EMAIL = True
+# The setup page keeps one secret until the activation succeeds (outreach/mfa.py).
+MFA_FORMS = {"activate_totp": "outreach.mfa.ActivateTOTPForm"}
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Etsivä työ")
 # API keys stop working this many days after they are made; making one
 # needs a sign-in (with the second factor, for those who have one) within

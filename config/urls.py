@@ -12,6 +12,9 @@ admin.site.login = login_required(admin.site.login)  # type: ignore[method-assig
 
 urlpatterns = [
     path("", outreach_views.home, name="home"),
+    path("favicon.ico", outreach_views.icon_redirect("icons/favicon.ico")),
+    path("apple-touch-icon.png", outreach_views.icon_redirect("icons/apple-touch-icon.png")),
+    path("apple-touch-icon-precomposed.png", outreach_views.icon_redirect("icons/apple-touch-icon.png")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +34,7 @@ from outreach.vocabulary import (
 
 from .models import BIRTH_YEAR_MIN, ENCOUNTER_MAX_MINUTES, Consent, Person, Referral
 from .selectors import persons_visible_to
+from .validators import validate_identity_code
 
 
 def age_group_for(birth_year: int, year: int) -> str:
@@ -362,6 +363,9 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
         if not data.get("age_group"):
             birth_year = data.get("new_birth_year") or getattr(data.get("person"), "birth_year", None)
             data["age_group"] = age_group_for(birth_year, self.this_year) if birth_year else AgeGroup.UNKNOWN
+        if not data.get("gender") or data["gender"] == Gender.UNKNOWN:
+            # Like the age group: the person's gender, when the encounter is theirs and none was chosen.
+            data["gender"] = data.get("new_gender") or getattr(data.get("person"), "gender", "") or Gender.UNKNOWN
         return data
 
     def encounter_fields(self) -> dict:
@@ -613,6 +617,9 @@ class PersonMakeNamedForm(ErrorSummaryMixin, forms.Form):
         required=False,
         max_length=11,
         help_text=_("Optional. Only if the person wants it recorded."),
+        # The model's own validator, run here too, so that its error shows with the others at once rather
+        # than only after every other field is right.
+        validators=[validate_identity_code],
     )
     phone = forms.CharField(
         label=_("Phone"), required=False, max_length=40, widget=forms.TextInput(attrs={"inputmode": "tel"})
@@ -674,3 +681,50 @@ class AccessLogRangeForm(forms.Form):
         if since < self.default_since and not cleaned["reason"]:
             self.add_error("reason", _("Give a reason for reading entries older than the default period."))
         return cleaned
+
+
+# A contact outside an outing ---------------------------------------------------------------
+
+
+class ContactLogForm(ErrorSummaryMixin, forms.Form):
+    """A phone call, an office meeting or another contact with a known person, logged without an outing.
+
+    The encounter still has a site (every encounter has one, for the statistics by place): the team's site
+    where the work happened or that the contact belongs to, by default the one last used with the person.
+    """
+
+    CONTACT_KINDS = [choice for choice in ContactKind.choices if choice[0] != ContactKind.FIELD]
+
+    contact_kind = forms.ChoiceField(
+        label=_("Contact kind"), choices=CONTACT_KINDS, initial=ContactKind.PHONE, widget=ChipRadioSelect
+    )
+    depth = forms.ChoiceField(
+        label=_("Depth"), choices=Depth.choices, initial=Depth.CONVERSATION, widget=ChipRadioSelect
+    )
+    site = SiteChoiceField(label=_("Site"), queryset=FieldSite.objects.none())
+    date = forms.DateField(label=_("Date"), widget=DateInput())
+    time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    needs = forms.MultipleChoiceField(label=_("Needs"), choices=Need.choices, required=False, widget=ChipCheckboxSelect)
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), required=False, min_value=1, max_value=1440)
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, user: User, person: Person, **kwargs):
+        super().__init__(*args, **kwargs)
+        now = timezone.localtime()
+        self.fields["date"].initial = now.date()
+        self.fields["date"].widget.attrs["max"] = now.date().isoformat()
+        self.fields["time"].initial = now.time().replace(second=0, microsecond=0)
+        sites = sites_visible_to(user).filter(Q(active=True), Q(team_id=person.team_id) | Q(team__isnull=True))
+        form_field(self, "site", forms.ModelChoiceField).queryset = sites.order_by("name")
+        last = person.encounters.order_by("-occurred_at").values_list("site_id", flat=True).first()
+        if last is not None:
+            self.fields["site"].initial = last
+
+    def clean(self):
+        data = super().clean()
+        day, time = data.get("date"), data.get("time")
+        if day is not None and time is not None and local_datetime(day, time) > timezone.now():
+            self.add_error("time", _("A contact cannot be logged in the future."))
+        return data

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -13,7 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from networks.models import PartnerOrganisation
 from outreach.fields import CodeSetField, FieldCheckConstraint
-from outreach.models import FieldSite, Outing, Team
+from outreach.models import PAST_PLANNING_DAYS, FieldSite, Outing, Team
 from outreach.validators import no_invisible_characters, validate_not_future_year, validate_plausible_date
 from outreach.vocabulary import (
     Action,
@@ -168,6 +169,15 @@ class Person(models.Model):
     @property
     def display_name(self) -> str:
         return str(self)
+
+    @property
+    def field_name(self) -> str:
+        """How the person is called in the field (outing page, Today, quick log): the alias, or a named
+        person's initials when they have none. The name itself is shown only on the person's own page."""
+        if self.alias:
+            return self.alias
+        initials = [part[0] + "." for part in (self.first_name, self.last_name) if part]
+        return " ".join(initials) or str(self.pk)
 
 
 class PersonMerge(models.Model):
@@ -436,6 +446,21 @@ class Referral(models.Model):
     def __str__(self):
         return f"{self.get_service_kind_display()} ({self.get_status_display()})"
 
+    def clean(self):
+        # A follow-up is due after the referral was made (a record entered afterwards keeps its own dates).
+        if self.follow_up_due is not None and self.referred_on is not None and self.follow_up_due < self.referred_on:
+            raise ValidationError({"follow_up_due": _("The follow-up cannot be due before the referral was made.")})
+
+
+def follow_up_due_error(due_on: datetime.date) -> str:
+    """Why a follow-up cannot be due on this day (empty when it can): at most two weeks back, as a planned
+    outing (outreach.models.PAST_PLANNING_DAYS)."""
+    if due_on < timezone.localdate() - datetime.timedelta(days=PAST_PLANNING_DAYS):
+        return str(
+            _("A follow-up cannot be due more than %(days)s days back; check the date.") % {"days": PAST_PLANNING_DAYS}
+        )
+    return ""
+
 
 class FollowUp(models.Model):
     """A support contact (kannattelu) after a referral, with a due date."""
@@ -492,6 +517,17 @@ class FollowUp(models.Model):
 
     def __str__(self):
         return f"{self.due_on} {self.get_contact_kind_display()}"
+
+    def clean(self):
+        # A due date weeks back is a typing slip (a follow-up due in 2020), not a plan; checked when the date
+        # is set, so that an overdue follow-up can still be marked done.
+        if self.due_on is None:
+            return
+        if self.pk is not None and FollowUp.objects.filter(pk=self.pk, due_on=self.due_on).exists():
+            return
+        message = follow_up_due_error(self.due_on)
+        if message:
+            raise ValidationError({"due_on": message})
 
 
 # Report rollups ------------------------------------------------------------

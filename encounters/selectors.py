@@ -132,10 +132,12 @@ def worker_day(user: User, now: datetime.datetime) -> dict:
     mine = (
         outings_visible_to(user).filter(status=OutingStatus.PLANNED, participants=user).prefetch_related("participants")
     )
-    in_progress = list(mine.filter(date=day, start_time__lte=now.time()).order_by("start_time"))
+    # In progress only once started (the one current outing); a planned outing of today that nobody has
+    # started waits under "planned" with a Start button, whatever its planned time.
+    in_progress = list(mine.filter(date=day, started_at__isnull=False).order_by("-started_at"))
     upcoming = list(
         mine.filter(
-            Q(date=day, start_time__gt=now.time())
+            Q(date=day, started_at__isnull=True)
             | Q(date__gt=day, date__lte=day + datetime.timedelta(days=UPCOMING_DAYS))
         ).order_by("date", "start_time")[:UPCOMING_SHOWN]
     )

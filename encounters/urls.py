@@ -20,6 +20,7 @@ urlpatterns = [
     path("encounters/<int:pk>/referrals/", views.referral_add, name="referral_add"),
     path("follow-ups/<int:pk>/done/", views.follow_up_done, name="follow_up_done"),
     path("persons/<int:pk>/", views.person_detail, name="person_detail"),
+    path("persons/<int:pk>/contact/", views.person_contact_log, name="person_contact_log"),
     path("persons/<int:pk>/edit/", views.person_edit, name="person_edit"),
     path("persons/<int:pk>/follow-ups/", views.person_follow_up_add, name="person_follow_up_add"),
     path("persons/<int:pk>/merge/", views.person_merge_view, name="person_merge"),

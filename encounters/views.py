@@ -39,6 +39,7 @@ from outreach.vocabulary import Need, OutingStatus, ReferralStatus
 from . import permissions, services
 from .forms import (
     AccessLogRangeForm,
+    ContactLogForm,
     EncounterForm,
     FollowUpForm,
     OutingFinishForm,
@@ -50,6 +51,7 @@ from .forms import (
     ReferralForm,
     ReferralStatusForm,
     TallyForm,
+    age_group_for,
     local_datetime,
 )
 from .models import Encounter, FollowUp, Person, PersonMerge, Referral
@@ -71,6 +73,7 @@ from .selectors import (
 
 logger = logging.getLogger(__name__)
 
+FOLLOW_UP_NOTE_MAX = 1000
 # The undo of a quick log is offered this long (field.js hides it then; the
 # entry can still be deleted from the list the same day).
 UNDO_SECONDS = 10
@@ -146,7 +149,12 @@ def follow_up_done(request, pk):
         follow_up = follow_ups_visible_to(request.user).get(pk=pk, done_on__isnull=True)
     except FollowUp.DoesNotExist:
         raise Http404 from None
-    services.follow_up_update(actor=request.user, follow_up=follow_up, done_on=timezone.localdate())
+    changes: dict[str, Any] = {"done_on": timezone.localdate()}
+    # An optional word on how it went, added to the follow-up's notes.
+    note = request.POST.get("note", "").strip()[:FOLLOW_UP_NOTE_MAX]
+    if note:
+        changes["notes"] = f"{follow_up.notes}\n{note}".strip()
+    services.follow_up_update(actor=request.user, follow_up=follow_up, **changes)
     messages.success(request, _("Follow-up marked done."))
     # The person and referral pages send their own address, to come back to them.
     back = request.POST.get("next", "")
@@ -220,7 +228,7 @@ def _page_context(request, outing: Outing, form: EncounterForm | None = None, **
             "participants": participants,
             "tally_form": TallyForm(),
             "can_finish": not user.is_expert and outing.status != OutingStatus.CANCELLED,
-            "in_progress": outing.status == OutingStatus.PLANNED and outing.date == _now().date(),
+            "in_progress": outing.is_in_progress,
             "summary": outing_summary(user, outing) if outing.status == OutingStatus.DONE else None,
         }
     )
@@ -527,6 +535,10 @@ def encounter_delete(request, pk):
     encounter = get_encounter_for_user(user, pk)
     outing = encounter.outing
     undo = request.POST.get("undo") == "1"
+    if not undo and request.POST.get("confirm") != "1" and permissions.can_delete_encounter(user, encounter):
+        # Only the quick log's undo, seconds after saving, deletes in one tap.
+        messages.error(request, _("Tick the box to confirm that the encounter is deleted."))
+        return redirect("encounters:encounter_edit", pk=encounter.pk)
     try:
         services.encounter_delete(actor=user, encounter=encounter, with_referrals=undo)
     except ValidationError as error:
@@ -611,6 +623,40 @@ def person_detail(request, pk):
     person = get_person_for_user(request.user, pk)
     _log_shown(request.user, [person], AccessLogEntry.Action.VIEW)
     return render(request, "encounters/person_detail.html", _person_context(request, person))
+
+
+@login_required
+def person_contact_log(request, pk):
+    """Log a phone call, a meeting or another contact with the person, without an outing."""
+    user = request.user
+    person = get_person_for_user(user, pk)
+    if person.merged_into_id is not None or user.is_expert:
+        raise PermissionDenied
+    form = ContactLogForm(request.POST or None, user=user, person=person)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        occurred_at = local_datetime(data["date"], data["time"])
+        try:
+            services.encounter_create(
+                actor=user,
+                team=person.team,
+                site=data["site"],
+                occurred_at=occurred_at,
+                person=person,
+                contact_kind=data["contact_kind"],
+                depth=data["depth"],
+                gender=person.gender,
+                age_group=age_group_for(person.birth_year, occurred_at.year) if person.birth_year else "unknown",
+                needs=data["needs"],
+                duration_minutes=data["duration_minutes"],
+                notes=data["notes"],
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, _("Contact logged."))
+            return redirect(reverse("encounters:person_detail", args=[person.pk]) + "#encounters")
+    return render(request, "encounters/person_contact.html", {"person": person, "form": form})
 
 
 @login_required

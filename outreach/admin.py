@@ -644,6 +644,15 @@ class UserAdmin(ServiceAdmin):
             messages.SUCCESS,
         )
 
+    def response_add(self, request, obj, post_url_continue=None):
+        # user_create e-mailed the new user a link to set a password; say so.
+        self.message_user(
+            request,
+            _("An invitation to set a password was e-mailed to %(email)s.") % {"email": obj.email},
+            messages.SUCCESS,
+        )
+        return super().response_add(request, obj, post_url_continue)
+
     @admin.action(description=_("Send invitation again"))
     def send_invitation(self, request, queryset):
         sent = 0

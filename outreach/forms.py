@@ -169,6 +169,10 @@ class OutingPlanForm(NoColonMixin, forms.Form):
             teams = Team.objects.filter(pk__in=team_ids, active=True).order_by("name")
             form_field(self, "team", forms.ModelChoiceField).queryset = teams
             member_team_ids = set(teams.values_list("pk", flat=True))
+            # Once a team is chosen, only its members are offered as participants.
+            chosen = self.data.get("team") if self.is_bound else self.initial.get("team")
+            if chosen is not None and str(chosen).isdigit() and int(chosen) in member_team_ids:
+                self.participant_team_ids = {int(chosen)}
             if len(member_team_ids) == 1:
                 self.fields["team"].initial = next(iter(member_team_ids))
                 self.fields["team"].widget = forms.HiddenInput()
@@ -191,12 +195,13 @@ class OutingPlanForm(NoColonMixin, forms.Form):
         # People already on the outing stay offered, even if they have since left the team.
         self.current_participant_ids = set(outing.participants.values_list("pk", flat=True)) if outing else set()
         participants = form_field(self, "participants", ParticipantsField)
+        offered_team_ids = getattr(self, "participant_team_ids", member_team_ids)
         participants.queryset = (
-            User.objects.filter(Q(is_active=True, teams__in=member_team_ids) | Q(pk__in=self.current_participant_ids))
+            User.objects.filter(Q(is_active=True, teams__in=offered_team_ids) | Q(pk__in=self.current_participant_ids))
             .distinct()
             .order_by("full_name", "email")
         )
-        if len(member_team_ids) > 1:
+        if len(offered_team_ids) > 1:
             participants.team_names = dict(Team.objects.filter(pk__in=member_team_ids).values_list("pk", "name"))
             participants.queryset = field_queryset(self, "participants").prefetch_related("teams")
         self.out_of_season = False

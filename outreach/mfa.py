@@ -1,11 +1,21 @@
-"""The second factor: who has one, and whether this session used it recently.
+"""The second factor: who has one, whether this session used it recently, and its setup.
 
 Used by the MFA middleware (browser), the token authentication (API), the
 token page and the token services, so that every door asks the same question.
+
+Setup: allauth's activation form makes a new secret on every GET of the setup
+page. A second load of the page (a reload, a language switch, the browser's
+own request for an icon that was once sent there) then replaced the secret the
+user had already scanned, and every code from the app was refused. The secret
+here stays the same until the activation succeeds (allauth clears it from the
+session then), so what is on the screen is what the server checks.
 """
 
 import time
 
+from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
+from allauth.mfa.totp.internal import auth
+from django import forms
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -39,3 +49,10 @@ def recently_signed_in(request: HttpRequest, *, with_second_factor: bool) -> boo
         if float(record.get("at", 0)) >= oldest:
             return True
     return False
+
+
+class ActivateTOTPForm(AllauthActivateTOTPForm):
+    def __init__(self, *args, **kwargs) -> None:
+        self.user = kwargs.pop("user")
+        forms.Form.__init__(self, *args, **kwargs)
+        self.secret = auth.get_totp_secret(regenerate=False)

@@ -313,8 +313,43 @@ class FieldSite(models.Model):
         return month >= start or month <= end
 
 
+# A planned outing may be entered for a day this far back (one forgotten last week); older ones are records
+# of what happened, entered as done or cancelled. A due date of a follow-up likewise.
+PAST_PLANNING_DAYS = 14
+
+
+def outing_date_errors(
+    *, date: datetime.date, end_time: datetime.time | None, status: str, date_is_new: bool
+) -> dict[str, str]:
+    """What is wrong with an outing's date and times for the statistics, by field (empty when nothing).
+
+    A done outing cannot lie in the future, neither on a later day nor today with an end time still to
+    come: its hours would count before they were spent. A planned one is not dated weeks back; this is
+    checked only when the date is set, so that an old outing left planned can still be finished or
+    cancelled. The day and time are Helsinki's.
+    """
+    now = timezone.localtime()
+    today = now.date()
+    errors: dict[str, str] = {}
+    if status == OutingStatus.DONE:
+        if date > today:
+            errors["date"] = str(_("An outing on a later day cannot be done yet."))
+        elif date == today and end_time is not None and end_time > now.time():
+            errors["end_time"] = str(_("The end time is still to come: an outing cannot end in the future."))
+    if status == OutingStatus.PLANNED and date_is_new and date < today - datetime.timedelta(days=PAST_PLANNING_DAYS):
+        errors["date"] = str(
+            _("A planned outing cannot be dated more than %(days)s days back; record what happened as done.")
+            % {"days": PAST_PLANNING_DAYS}
+        )
+    return errors
+
+
 class Outing(models.Model):
-    """A planned or performed visit to a site by a team (jalkautuminen)."""
+    """A planned or performed visit to a site by a team (jalkautuminen).
+
+    The status codes are the API's (planned, done, cancelled); an outing is
+    *in progress* while it is planned and has been started (`started_at`).
+    """
 
     team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="outings")
     site = models.ForeignKey(FieldSite, verbose_name=_("site"), on_delete=models.PROTECT, related_name="outings")
@@ -322,6 +357,8 @@ class Outing(models.Model):
     start_time = models.TimeField(_("start time"))
     end_time = models.TimeField(_("end time"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=OutingStatus.choices, default=OutingStatus.PLANNED)
+    # When a worker started it in the field; a planned outing is in progress only once started.
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
     participants = models.ManyToManyField(User, verbose_name=_("participants"), blank=True, related_name="outings")
     # People greeted without an individual record; updated with F().
     tallied_contacts = models.PositiveIntegerField(_("brief contacts (tally)"), default=0)
@@ -367,6 +404,22 @@ class Outing(models.Model):
 
     def __str__(self):
         return f"{self.site} {self.date:%Y-%m-%d} {self.start_time:%H:%M}"
+
+    def clean(self):
+        date_is_new = True
+        if self.pk is not None and self.date is not None:
+            date_is_new = not Outing.objects.filter(pk=self.pk, date=self.date).exists()
+        if self.date is not None and self.status:
+            errors = outing_date_errors(
+                date=self.date, end_time=self.end_time, status=self.status, date_is_new=date_is_new
+            )
+            if errors:
+                raise ValidationError(errors)
+
+    @property
+    def is_in_progress(self) -> bool:
+        """Started in the field and not yet finished or cancelled."""
+        return self.status == OutingStatus.PLANNED and self.started_at is not None
 
     @property
     def duration_hours(self) -> float:

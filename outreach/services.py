@@ -600,6 +600,7 @@ def outing_create(
     tallied_contacts: int = 0,
     observations: str = "",
     notes: str = "",
+    started_at: datetime.datetime | None = None,
 ) -> Outing:
     ensure(not actor.is_expert)
     ensure_can_write_team(actor, team)
@@ -610,6 +611,7 @@ def outing_create(
         start_time=start_time,
         end_time=end_time,
         status=status,
+        started_at=started_at,
         tallied_contacts=tallied_contacts,
         observations=observations,
         notes=notes,
@@ -715,9 +717,9 @@ def outing_start(
 ) -> Outing:
     """Start an outing now, from the field: planned, dated today, started now, no end yet.
 
-    An outing is *in progress* while its status is planned, it is dated today
-    and its start time has passed; `outing_finish` ends it (status done, end
-    time set). The one who starts it always takes part.
+    An outing is *in progress* once started (`started_at`) while its status is
+    planned; `outing_finish` ends it (status done, end time set). The one who
+    starts it always takes part.
     """
     if actor.is_expert:
         raise PermissionDenied
@@ -725,7 +727,15 @@ def outing_start(
         raise ValidationError({"site": _("This site is no longer active.")})
     now = _local_minute(at)
     people = [actor, *(person for person in participants if person.pk != actor.pk)]
-    return outing_create(actor=actor, team=team, site=site, date=now.date(), start_time=now.time(), participants=people)
+    return outing_create(
+        actor=actor,
+        team=team,
+        site=site,
+        date=now.date(),
+        start_time=now.time(),
+        participants=people,
+        started_at=at or timezone.now(),
+    )
 
 
 @transaction.atomic
@@ -744,7 +754,14 @@ def outing_start_planned(*, actor: User, outing: Outing, at: datetime.datetime |
     participants = list(outing.participants.all())
     if actor.pk not in {person.pk for person in participants}:
         participants.append(actor)
-    return outing_update(actor=actor, outing=outing, start_time=now.time(), end_time=None, participants=participants)
+    return outing_update(
+        actor=actor,
+        outing=outing,
+        start_time=now.time(),
+        end_time=None,
+        started_at=at or timezone.now(),
+        participants=participants,
+    )
 
 
 @transaction.atomic

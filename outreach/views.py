@@ -8,8 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -42,6 +43,16 @@ from .selectors import (
 from .vocabulary import OutingStatus
 
 ACCESS_CHANGES_SHOWN = 20
+
+
+def icon_redirect(static_path: str):
+    """A view that sends a browser's or a phone's own request for an icon at the site's root to the file in
+    static/ (permanent, so it is asked for once)."""
+
+    def view(request):
+        return HttpResponsePermanentRedirect(static(static_path))
+
+    return view
 
 
 @login_required
@@ -228,6 +239,10 @@ def _plan_initial(request, user: User) -> dict[str, Any]:
                 initial["end_time"] = site.schedule_end_time
             if site.team_id in writable_team_ids(user):
                 initial["team"] = site.team_id
+    # ?team=ID: the team chosen on the form (its select reloads the participants with it).
+    team_id = request.GET.get("team", "")
+    if team_id.isdigit() and int(team_id) in writable_team_ids(user):
+        initial["team"] = int(team_id)
     return initial
 
 

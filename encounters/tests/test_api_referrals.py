@@ -260,7 +260,8 @@ def test_worker_plans_and_marks_a_follow_up_done(worker_a, team_a, person_a):
     referral = ReferralFactory(team=team_a, person=person_a)
     client = api_client(worker_a)
 
-    response = client.post(FOLLOW_UPS, {"referral": referral.pk, "due_on": "2026-06-01"})
+    due_on = timezone.localdate() + datetime.timedelta(days=3)
+    response = client.post(FOLLOW_UPS, {"referral": referral.pk, "due_on": due_on.isoformat()})
 
     assert response.status_code == 201, response.json()
     assert response.json()["team"] == team_a.pk
@@ -269,11 +270,12 @@ def test_worker_plans_and_marks_a_follow_up_done(worker_a, team_a, person_a):
     follow_up = FollowUp.objects.get()
     assert ids(client.get(FOLLOW_UPS, {"done": "false"})) == {follow_up.pk}
 
-    done = client.patch(f"{FOLLOW_UPS}{follow_up.pk}/", {"done_on": "2026-06-02"}, format="json")
+    done_on = due_on + datetime.timedelta(days=1)
+    done = client.patch(f"{FOLLOW_UPS}{follow_up.pk}/", {"done_on": done_on.isoformat()}, format="json")
 
     assert done.status_code == 200
     follow_up.refresh_from_db()
-    assert follow_up.done_on == datetime.date(2026, 6, 2)
+    assert follow_up.done_on == done_on
     assert ids(client.get(FOLLOW_UPS, {"done": "true"})) == {follow_up.pk}
     assert AuditEntry.objects.filter(action=AuditEntry.Action.UPDATE, model="encounters.followup").exists()
 

@@ -52,19 +52,21 @@ def outing_today(team_a, site_a, worker_a, expert_a):
 @pytest.mark.django_db
 def test_outing_start_makes_a_planned_outing_of_today_started_now_with_the_actor_in_it(worker_a, team_a, site_a):
     colleague = UserFactory(role=Role.WORKER, teams=[team_a])
-    at = datetime.datetime(2026, 5, 12, 9, 41, 37, tzinfo=HELSINKI)
+    at = timezone.localtime().replace(hour=9, minute=41, second=37)
 
     outing = outreach_services.outing_start(
         actor=worker_a, team=team_a, site=site_a, participants=[colleague, worker_a], at=at
     )
 
     outing.refresh_from_db()
-    assert (outing.status, outing.date, outing.start_time, outing.end_time) == (
+    assert (outing.status, outing.date, outing.start_time, outing.end_time, outing.started_at) == (
         OutingStatus.PLANNED,
-        datetime.date(2026, 5, 12),
+        at.date(),
         datetime.time(9, 41),
         None,
+        at,
     )
+    assert outing.is_in_progress
     assert set(outing.participants.all()) == {worker_a, colleague}
     assert outing.created_by == worker_a
     assert audit_for(outing, "create").get().actor == worker_a
@@ -106,7 +108,8 @@ def test_starting_a_planned_outing_sets_the_start_to_now_drops_the_planned_end_a
     outing.refresh_from_db()
     assert (outing.start_time, outing.end_time, outing.status) == (datetime.time(9, 55), None, OutingStatus.PLANNED)
     assert set(outing.participants.all()) == {colleague, worker_a}
-    assert set(audit_for(outing, "update").get().changes) == {"start_time", "end_time", "participants"}
+    assert set(audit_for(outing, "update").get().changes) == {"start_time", "end_time", "started_at", "participants"}
+    assert outing.started_at == at
 
 
 @pytest.mark.django_db
@@ -127,6 +130,9 @@ def test_only_todays_planned_outings_can_be_started(worker_a, team_a, site_a):
 
 @pytest.mark.django_db
 def test_outing_finish_records_the_end_observations_and_notes_and_marks_it_done(worker_a, outing_today):
+    # Yesterday's, left open: an end at 23:59 is in the past whatever the hour now.
+    outing_today.date -= datetime.timedelta(days=1)
+    outing_today.save(update_fields=["date"])
     outreach_services.outing_finish(
         actor=worker_a,
         outing=outing_today,

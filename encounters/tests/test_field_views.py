@@ -49,6 +49,7 @@ def outing(team_a, site_a, worker_a, expert_a, today):
         start_time=datetime.time(0, 0),
         end_time=None,
         status=OutingStatus.PLANNED,
+        started_at=timezone.make_aware(datetime.datetime.combine(today, datetime.time(0, 0))),
         participants=[worker_a, expert_a],
     )
 
@@ -575,7 +576,9 @@ def test_the_person_search_lists_the_teams_persons_by_alias_or_name(client, work
     assert list(response.context["person_results"]) == [named, kettu]
     content = html(response)
     assert f'name="person" value="{kettu.pk}"' in content
-    assert "Matti Ketola" in content
+    # Found by name, shown by alias (initials without one): the name stays on the person's own page.
+    assert "Matti Ketola" not in content
+    assert "M. K." in content
     assert "Ketunpoika" not in content and "Susi" not in content
     # The search words are personal data: never in URLs or logs.
     assert "ket" not in " ".join(record.getMessage().lower() for record in caplog.records)
@@ -765,7 +768,12 @@ def test_a_coordinator_deletes_an_old_entry(client, coordinator, with_totp, work
     assert client.post(url("encounter_delete", encounter.pk)).status_code == 403
     client.force_login(with_totp(coordinator))
 
-    response = client.post(url("encounter_delete", encounter.pk))
+    # Without the confirmation box nothing is deleted; with it, the entry goes.
+    unconfirmed = client.post(url("encounter_delete", encounter.pk))
+    assert unconfirmed.status_code == 302
+    assert unconfirmed.url == url("encounter_edit", encounter.pk)
+    assert Encounter.objects.exists()
+    response = client.post(url("encounter_delete", encounter.pk), {"confirm": "1"})
 
     assert response.status_code == 302
     assert not Encounter.objects.exists()
@@ -928,7 +936,9 @@ def test_the_finish_page_sums_up_the_outing(client, worker_a, expert_a, outing):
     assert form.initial["end_time"] is not None
 
 
-def test_finishing_marks_the_outing_done_and_counts_hours_by_participants(client, worker_a, outing):
+def test_finishing_marks_the_outing_done_and_counts_hours_by_participants(client, worker_a, outing, today):
+    # Yesterday's, left open: an end at 23:30 is in the past whatever the hour now.
+    Outing.objects.filter(pk=outing.pk).update(date=today - datetime.timedelta(days=1))
     client.force_login(worker_a)
 
     response = client.post(
@@ -949,10 +959,11 @@ def test_finishing_marks_the_outing_done_and_counts_hours_by_participants(client
 
 
 def test_an_end_before_the_start_names_the_end_time_and_changes_nothing(client, worker_a, team_a, site_a, today):
+    # Yesterday's: an end at 09:00 is in the past whatever the hour now.
     outing = OutingFactory(
         team=team_a,
         site=site_a,
-        date=today,
+        date=today - datetime.timedelta(days=1),
         start_time=datetime.time(10),
         end_time=None,
         status=OutingStatus.PLANNED,

@@ -14,6 +14,7 @@ from functools import partial
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from encounters import services
 from encounters.models import Encounter, FollowUp, Person, Referral
@@ -25,6 +26,9 @@ from outreach.tests.api_helpers import api_client
 from outreach.tests.factories import FieldSiteFactory, OutingFactory
 
 # Two colleagues, two fields, one record -----------------------------------------------
+
+# A follow-up is due ahead (a due date weeks back is refused).
+SOON = timezone.localdate() + datetime.timedelta(days=3)
 
 
 @pytest.fixture
@@ -61,14 +65,14 @@ def test_encounter_edits_of_different_fields_both_stay(worker_a, team_a, site):
 
 def test_follow_up_edits_of_different_fields_both_stay(worker_a, team_a):
     person = PersonFactory(team=team_a)
-    follow_up = FollowUp.objects.create(team=team_a, person=person, due_on=datetime.date(2026, 6, 1))
+    follow_up = FollowUp.objects.create(team=team_a, person=person, due_on=SOON)
     first, second = two_copies(FollowUp, follow_up.pk)
 
     services.follow_up_update(actor=worker_a, follow_up=first, notes="Call in the morning.")
-    services.follow_up_update(actor=worker_a, follow_up=second, due_on=datetime.date(2026, 6, 3))
+    services.follow_up_update(actor=worker_a, follow_up=second, due_on=(SOON + datetime.timedelta(days=2)))
 
     follow_up.refresh_from_db()
-    assert (follow_up.notes, follow_up.due_on) == ("Call in the morning.", datetime.date(2026, 6, 3))
+    assert (follow_up.notes, follow_up.due_on) == ("Call in the morning.", (SOON + datetime.timedelta(days=2)))
 
 
 def test_outing_edits_of_different_fields_both_stay(worker_a, team_a, site):
@@ -87,10 +91,13 @@ def test_referral_edits_of_different_fields_both_stay(worker_a, team_a):
     first, second = two_copies(Referral, referral.pk)
 
     services.referral_update(actor=worker_a, referral=first, outcome_notes="Got an appointment.")
-    services.referral_update(actor=worker_a, referral=second, follow_up_due=datetime.date(2026, 6, 3))
+    services.referral_update(actor=worker_a, referral=second, follow_up_due=(SOON + datetime.timedelta(days=2)))
 
     referral.refresh_from_db()
-    assert (referral.outcome_notes, referral.follow_up_due) == ("Got an appointment.", datetime.date(2026, 6, 3))
+    assert (referral.outcome_notes, referral.follow_up_due) == (
+        "Got an appointment.",
+        (SOON + datetime.timedelta(days=2)),
+    )
 
 
 def test_site_edits_of_different_fields_both_stay(coordinator, team_a):
@@ -176,13 +183,18 @@ def test_a_follow_up_created_as_done_through_the_api(worker_a, team_a):
 
     response = api_client(worker_a).post(
         "/api/v1/follow-ups/",
-        {"person": person.pk, "due_on": "2026-06-01", "done_on": "2026-06-02", "contact_kind": "phone"},
+        {
+            "person": person.pk,
+            "due_on": SOON.isoformat(),
+            "done_on": (SOON + datetime.timedelta(days=1)).isoformat(),
+            "contact_kind": "phone",
+        },
         format="json",
     )
 
     assert response.status_code == 201
-    assert response.json()["done_on"] == "2026-06-02"
-    assert FollowUp.objects.get().done_on == datetime.date(2026, 6, 2)
+    assert response.json()["done_on"] == (SOON + datetime.timedelta(days=1)).isoformat()
+    assert FollowUp.objects.get().done_on == (SOON + datetime.timedelta(days=1))
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections (PostgreSQL)")

@@ -4,6 +4,7 @@ import datetime
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from outreach.models import AuditEntry, Outing, TallyEvent
 from outreach.tests.api_helpers import api_client, ids, results
@@ -11,6 +12,8 @@ from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactor
 from outreach.vocabulary import OutingStatus, Role, SiteType
 
 URL = "/api/v1/outings/"
+# A planned outing is dated ahead (or at most two weeks back).
+NEXT_WEEK = (timezone.localdate() + datetime.timedelta(days=7)).isoformat()
 
 
 def detail(pk, suffix="") -> str:
@@ -32,7 +35,7 @@ def test_worker_plans_an_outing(worker_a, expert_a, team_a, site):
         URL,
         {
             "site": site.pk,
-            "date": "2026-05-19",
+            "date": NEXT_WEEK,
             "start_time": "10:00",
             "end_time": "12:30:00",
             "participants": [worker_a.pk, expert_a.pk],
@@ -79,7 +82,7 @@ def test_worker_plans_an_outing(worker_a, expert_a, team_a, site):
     ],
 )
 def test_invalid_outing_gets_400_naming_the_field(worker_a, site, changes, field):
-    data = {"site": site.pk, "date": "2026-05-19", "start_time": "10:00", "end_time": "12:00", **changes}
+    data = {"site": site.pk, "date": NEXT_WEEK, "start_time": "10:00", "end_time": "12:00", **changes}
 
     response = api_client(worker_a).post(URL, data, format="json")
 
@@ -90,7 +93,7 @@ def test_invalid_outing_gets_400_naming_the_field(worker_a, site, changes, field
 
 def test_foreign_team_and_colleagues_do_not_exist_in_a_write(worker_a, worker_b, team_b, site):
     client = api_client(worker_a)
-    base = {"site": site.pk, "date": "2026-05-19", "start_time": "10:00"}
+    base = {"site": site.pk, "date": NEXT_WEEK, "start_time": "10:00"}
 
     for field, value in [("team", team_b.pk), ("participants", [worker_b.pk])]:
         response = client.post(URL, {**base, field: value}, format="json")
@@ -100,7 +103,7 @@ def test_foreign_team_and_colleagues_do_not_exist_in_a_write(worker_a, worker_b,
 
 
 def test_team_left_out_by_users_with_several_or_no_teams(team_a, team_b, site):
-    data = {"site": site.pk, "date": "2026-05-19", "start_time": "10:00"}
+    data = {"site": site.pk, "date": NEXT_WEEK, "start_time": "10:00"}
     for user in (UserFactory(role=Role.WORKER, teams=[team_a, team_b]), UserFactory(role=Role.WORKER)):
         response = api_client(user).post(URL, data, format="json")
         assert response.status_code == 400

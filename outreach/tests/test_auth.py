@@ -54,19 +54,21 @@ def signed_in_user_id(client):
     return client.session.get("_auth_user_id")
 
 
-def open_totp_activation(client, password=PASSWORD) -> str:
+def open_totp_activation(client, password=PASSWORD, reauthenticate=False) -> str:
     """Open allauth's TOTP page; return the secret it shows as a QR code.
 
     Setting up a factor is a sensitive change, so allauth asks for the
-    password again first, even right after signing in.
+    password again first (`reauthenticate`), except for a coordinator or admin
+    who has just signed in and must set up their first one.
     """
     response = client.get(TOTP_ACTIVATE_URL)
-    assert response.status_code == 302
-    assert response.url.startswith(reverse("account_reauthenticate"))
-    response = client.post(response.url, {"password": password})
-    assert response.status_code == 302
-    assert response.url == TOTP_ACTIVATE_URL
-    response = client.get(TOTP_ACTIVATE_URL)
+    if reauthenticate:
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("account_reauthenticate"))
+        response = client.post(response.url, {"password": password})
+        assert response.status_code == 302
+        assert response.url == TOTP_ACTIVATE_URL
+        response = client.get(TOTP_ACTIVATE_URL)
     assert response.status_code == 200
     return client.session[SECRET_SESSION_KEY]
 
@@ -327,7 +329,7 @@ def test_worker_is_not_forced_to_mfa_but_may_enable_it(client, worker_a):
 
     assert client.get(reverse("home"), follow=True).status_code == 200
 
-    secret = open_totp_activation(client)
+    secret = open_totp_activation(client, reauthenticate=True)
     response = client.post(TOTP_ACTIVATE_URL, {"code": totp_code(secret)})
     assert response.status_code == 302
     assert Authenticator.objects.filter(user=worker_a, type=Authenticator.Type.TOTP).exists()
@@ -335,6 +337,70 @@ def test_worker_is_not_forced_to_mfa_but_may_enable_it(client, worker_a):
     # From now on the worker too is asked for the code.
     client.post(reverse("account_logout"))
     assert sign_in(client, worker_a.email).url == MFA_AUTHENTICATE_URL
+
+
+def test_first_sign_in_goes_straight_to_the_setup_and_says_why(client, coordinator):
+    response = sign_in(client, coordinator.email)
+
+    assert response.status_code == 302
+    assert response.url == TOTP_ACTIVATE_URL
+    response = client.get(TOTP_ACTIVATE_URL, HTTP_ACCEPT_LANGUAGE="fi")
+    # No second password prompt right after the password was given.
+    assert response.status_code == 200
+    assert "kaksivaiheinen" in response.content.decode().lower()
+
+
+def test_setup_asks_for_the_password_again_when_the_sign_in_is_not_fresh(client, coordinator):
+    sign_in(client, coordinator.email)
+    session = client.session
+    records = session["account_authentication_methods"]
+    for record in records:
+        record["at"] -= 3600
+    session["account_authentication_methods"] = records
+    session.save()
+
+    response = client.get(TOTP_ACTIVATE_URL)
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_reauthenticate"))
+
+
+def test_setup_secret_stays_the_same_while_the_page_is_reloaded_and_icons_are_fetched(client, coordinator):
+    sign_in(client, coordinator.email)
+    secret = open_totp_activation(client)
+
+    # What a browser does by itself while the page is open: ask for icons.
+    for path in ("/favicon.ico", "/apple-touch-icon.png", "/apple-touch-icon-precomposed.png"):
+        response = client.get(path, HTTP_ACCEPT="image/avif,image/webp,image/*,*/*;q=0.8")
+        assert response.status_code == 301, path
+        assert response.url.startswith("/static/icons/"), path
+    # A reload and a language switch show the same secret.
+    assert client.get(TOTP_ACTIVATE_URL).status_code == 200
+    client.post(reverse("set_language"), {"language": "sv", "next": TOTP_ACTIVATE_URL})
+    assert client.get(TOTP_ACTIVATE_URL).status_code == 200
+    assert client.session[SECRET_SESSION_KEY] == secret
+
+    response = client.post(TOTP_ACTIVATE_URL, {"code": totp_code(secret)})
+
+    assert response.status_code == 302
+    assert Authenticator.objects.filter(user=coordinator, type=Authenticator.Type.TOTP).exists()
+    assert SECRET_SESSION_KEY not in client.session
+
+
+def test_requests_that_are_not_page_views_are_refused_not_sent_to_the_setup(client, coordinator):
+    sign_in(client, coordinator.email)
+
+    # A form post, an htmx call, an image and an API call are not page views.
+    assert client.post(reverse("home")).status_code == 403
+    assert client.get(reverse("home"), HTTP_HX_REQUEST="true").status_code == 403
+    assert client.get("/static-missing.png", HTTP_ACCEPT="image/webp,*/*").status_code == 403
+    response = client.get("/api/v1/users/me/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 403
+    assert response.json()["detail"]
+    # A page view still leads to the setup.
+    response = client.get(reverse("home"), HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert response.status_code == 302
+    assert response.url == TOTP_ACTIVATE_URL
 
 
 def test_mfa_works_for_a_user_created_outside_the_services(client, superuser):

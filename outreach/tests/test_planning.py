@@ -27,6 +27,12 @@ def agenda_outings(response) -> list[Outing]:
     return [outing for _day, outings in response.context["days"] for outing in outings]
 
 
+def next_year(day: datetime.date) -> datetime.date:
+    """The same weekday 52 weeks later: the calendar cases of these tests, moved ahead of the real today (a
+    planned outing is not dated weeks back)."""
+    return day + datetime.timedelta(weeks=52)
+
+
 def monday_of(day: datetime.date) -> datetime.date:
     return day - datetime.timedelta(days=day.weekday())
 
@@ -130,7 +136,7 @@ def test_agenda_names_a_bad_week_and_shows_this_week(client, worker_a, today):
 
     assert response.status_code == 200
     assert response.context["monday"] == monday_of(today)
-    assert "Week</a>: Enter a week as year and week number, e.g. 2026-W22." in html(response)
+    assert "Week: Enter a week as year and week number, e.g. 2026-W22.</a>" in html(response)
 
 
 def test_agenda_filters_by_team_site_and_status(client, coordinator, with_totp, team_a, team_b, today):
@@ -267,7 +273,7 @@ def test_plan_with_end_before_start_names_end_time_and_keeps_input(client, worke
     assert response.status_code == 200
     assert response.context["form"].errors["end_time"] == ["An outing must end after it starts."]
     content = html(response)
-    assert 'href="#id_end_time">End time</a>: An outing must end after it starts.' in content
+    assert 'href="#id_end_time">End time: An outing must end after it starts.</a>' in content
     assert 'aria-invalid="true"' in content
     # Nothing typed is lost.
     assert "Keep this text" in content
@@ -339,7 +345,7 @@ def test_inactive_sites_are_not_offered(client, worker_a, team_a, today):
 
 def test_street_site_out_of_season_is_flagged_and_planned_after_confirmation(client, worker_a, team_a):
     street = FieldSiteFactory(name="Market square", site_type=SiteType.STREET, season_start_month=4, season_end_month=9)
-    winter_day = datetime.date(2026, 1, 15)
+    winter_day = next_year(datetime.date(2026, 1, 15))
     client.force_login(worker_a)
 
     warned = client.post(PLAN, plan_data(team_a, street, winter_day))
@@ -360,7 +366,7 @@ def test_street_site_in_season_needs_no_confirmation(client, worker_a, team_a):
     street = FieldSiteFactory(site_type=SiteType.STREET, season_start_month=4, season_end_month=9)
     client.force_login(worker_a)
 
-    response = client.post(PLAN, plan_data(team_a, street, datetime.date(2026, 6, 4)))
+    response = client.post(PLAN, plan_data(team_a, street, next_year(datetime.date(2026, 6, 4))))
 
     assert response.status_code == 302
     assert Outing.objects.count() == 1
@@ -518,7 +524,7 @@ def scheduled_site(team, weekday=1, every=1, start=datetime.time(10), end=dateti
     )
 
 
-WEDNESDAY = datetime.date(2026, 5, 20)
+WEDNESDAY = next_year(datetime.date(2026, 5, 20))
 
 
 def test_weekly_schedule_plans_each_week_within_the_period(worker_a, team_a):
@@ -527,10 +533,10 @@ def test_weekly_schedule_plans_each_week_within_the_period(worker_a, team_a):
     created = services.outings_generate_from_schedule(actor=worker_a, team=team_a, weeks=4, today=WEDNESDAY)
 
     assert [o.date for o in created] == [
-        datetime.date(2026, 5, 26),
-        datetime.date(2026, 6, 2),
-        datetime.date(2026, 6, 9),
-        datetime.date(2026, 6, 16),
+        next_year(datetime.date(2026, 5, 26)),
+        next_year(datetime.date(2026, 6, 2)),
+        next_year(datetime.date(2026, 6, 9)),
+        next_year(datetime.date(2026, 6, 16)),
     ]
     for outing in Outing.objects.all():
         assert (outing.team, outing.site, outing.status) == (team_a, site, OutingStatus.PLANNED)
@@ -554,16 +560,16 @@ def test_every_second_week_starts_at_the_first_day_without_history(worker_a, tea
     created = services.outings_generate_from_schedule(actor=worker_a, team=team_a, weeks=6, today=WEDNESDAY)
 
     assert [o.date for o in created] == [
-        datetime.date(2026, 5, 21),
-        datetime.date(2026, 6, 4),
-        datetime.date(2026, 6, 18),
+        next_year(datetime.date(2026, 5, 21)),
+        next_year(datetime.date(2026, 6, 4)),
+        next_year(datetime.date(2026, 6, 18)),
     ]
 
 
 def test_every_second_week_keeps_the_cadence_of_earlier_outings(worker_a, team_a):
     site = scheduled_site(team_a, weekday=3, every=2)
     # The last one was a week before the first Thursday of the period.
-    OutingFactory(team=team_a, site=site, date=datetime.date(2026, 5, 14), start_time=datetime.time(10))
+    OutingFactory(team=team_a, site=site, date=next_year(datetime.date(2026, 5, 14)), start_time=datetime.time(10))
 
     created = services.outings_generate_from_schedule(actor=worker_a, team=team_a, weeks=6, today=WEDNESDAY)
     later = services.outings_generate_from_schedule(
@@ -571,30 +577,40 @@ def test_every_second_week_keeps_the_cadence_of_earlier_outings(worker_a, team_a
     )
 
     assert [o.date for o in created] == [
-        datetime.date(2026, 5, 28),
-        datetime.date(2026, 6, 11),
-        datetime.date(2026, 6, 25),
+        next_year(datetime.date(2026, 5, 28)),
+        next_year(datetime.date(2026, 6, 11)),
+        next_year(datetime.date(2026, 6, 25)),
     ]
     # A later run on another day keeps the same cadence and adds only the new week.
-    assert [o.date for o in later] == [datetime.date(2026, 7, 9)]
+    assert [o.date for o in later] == [next_year(datetime.date(2026, 7, 9))]
 
 
 def test_generation_is_idempotent_and_any_existing_outing_blocks(worker_a, team_a):
     site = scheduled_site(team_a, weekday=1)
     OutingFactory(
-        team=team_a, site=site, date=datetime.date(2026, 5, 26), start_time=datetime.time(10), status="cancelled"
+        team=team_a,
+        site=site,
+        date=next_year(datetime.date(2026, 5, 26)),
+        start_time=datetime.time(10),
+        status="cancelled",
     )
     # A different start time is another outing: it does not block.
-    OutingFactory(team=team_a, site=site, date=datetime.date(2026, 6, 2), start_time=datetime.time(14), end_time=None)
+    OutingFactory(
+        team=team_a, site=site, date=next_year(datetime.date(2026, 6, 2)), start_time=datetime.time(14), end_time=None
+    )
 
     first = services.outings_generate_from_schedule(actor=worker_a, team=team_a, weeks=4, today=WEDNESDAY)
     count = Outing.objects.count()
     second = services.outings_generate_from_schedule(actor=worker_a, team=team_a, weeks=4, today=WEDNESDAY)
 
-    assert [o.date for o in first] == [datetime.date(2026, 6, 2), datetime.date(2026, 6, 9), datetime.date(2026, 6, 16)]
+    assert [o.date for o in first] == [
+        next_year(datetime.date(2026, 6, 2)),
+        next_year(datetime.date(2026, 6, 9)),
+        next_year(datetime.date(2026, 6, 16)),
+    ]
     assert second == []
     assert Outing.objects.count() == count == 5
-    cancelled = Outing.objects.get(date=datetime.date(2026, 5, 26))
+    cancelled = Outing.objects.get(date=next_year(datetime.date(2026, 5, 26)))
     assert cancelled.status == OutingStatus.CANCELLED
 
 
@@ -614,10 +630,15 @@ def test_generation_skips_days_outside_the_seasonal_window(worker_a, team_a):
     scheduled_site(team_a, weekday=3, site_type=SiteType.STREET, season_start_month=4, season_end_month=9)
 
     created = services.outings_generate_from_schedule(
-        actor=worker_a, team=team_a, weeks=4, today=datetime.date(2026, 9, 14)
+        actor=worker_a, team=team_a, weeks=4, today=next_year(datetime.date(2026, 9, 14))
     )
 
-    assert [o.date for o in created] == [datetime.date(2026, 9, 17), datetime.date(2026, 9, 24)]
+    # Thursdays from Monday 13 September 2027: the 16th, 23rd and 30th; 7 October is out of season.
+    assert [o.date for o in created] == [
+        datetime.date(2027, 9, 16),
+        datetime.date(2027, 9, 23),
+        datetime.date(2027, 9, 30),
+    ]
 
 
 def test_generation_permissions(worker_b, expert_a, team_a):

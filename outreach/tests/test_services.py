@@ -2,11 +2,15 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from outreach import services
 from outreach.models import AuditEntry, Outing
 from outreach.tests.factories import FieldSiteFactory, OutingFactory
 from outreach.vocabulary import OutingStatus, Role
+
+# A planned outing is dated ahead (or at most two weeks back).
+NEXT_WEEK = timezone.localdate() + datetime.timedelta(days=7)
 
 
 @pytest.mark.django_db
@@ -16,7 +20,7 @@ def test_outing_create_checks_team_times_and_audits(worker_a, expert_a, team_a, 
         actor=worker_a,
         team=team_a,
         site=site,
-        date=datetime.date(2026, 5, 12),
+        date=NEXT_WEEK,
         start_time=datetime.time(10),
         end_time=datetime.time(12),
         participants=[worker_a, expert_a],
@@ -26,16 +30,14 @@ def test_outing_create_checks_team_times_and_audits(worker_a, expert_a, team_a, 
     assert AuditEntry.objects.filter(model="outreach.outing", object_id=str(outing.pk), actor=worker_a).exists()
 
     with pytest.raises(ValidationError) as error:
-        services.outing_create(
-            actor=worker_a, team=team_b, site=site, date=datetime.date(2026, 5, 12), start_time=datetime.time(10)
-        )
+        services.outing_create(actor=worker_a, team=team_b, site=site, date=NEXT_WEEK, start_time=datetime.time(10))
     assert "team" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
         services.outing_create(
             actor=worker_a,
             team=team_a,
             site=site,
-            date=datetime.date(2026, 5, 12),
+            date=NEXT_WEEK,
             start_time=datetime.time(12),
             end_time=datetime.time(11),
         )

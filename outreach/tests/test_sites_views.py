@@ -253,8 +253,8 @@ def test_incomplete_schedule_names_each_missing_field_and_keeps_input(client, ma
     errors = response.context["form"].errors
     assert set(errors) == {"schedule_end_time", "schedule_every_weeks", "season_end_month"}
     content = html(response)
-    assert 'href="#id_schedule_end_time">Ends at</a>' in content
-    assert 'href="#id_season_end_month">Season ends (month)</a>' in content
+    assert 'href="#id_schedule_end_time">Ends at: ' in content
+    assert 'href="#id_season_end_month">Season ends (month): ' in content
     assert 'value="Half planned"' in content
     assert 'value="10:00"' in content
     assert not FieldSite.objects.exists()

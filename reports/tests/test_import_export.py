@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from encounters.models import Encounter, Person, Referral
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
@@ -26,6 +27,9 @@ from outreach.validators import plausible_last_day
 from outreach.vocabulary import Role
 
 HELSINKI = datetime.timezone(datetime.timedelta(hours=3))
+
+# A planned outing is dated ahead (or at most two weeks back).
+NEXT_WEEK = (timezone.localdate() + datetime.timedelta(days=7)).isoformat()
 
 
 def write_csv(path, header, rows):
@@ -316,7 +320,7 @@ def test_a_worker_cannot_update_another_teams_record_by_its_id(tmp_path, worker_
     path = write_csv(
         tmp_path / "outings.csv",
         ["id", "team", "site", "date", "start_time", "tallied_contacts"],
-        [[foreign.pk, team_a.pk, site.pk, "2026-05-12", "10:00", "99"]],
+        [[foreign.pk, team_a.pk, site.pk, NEXT_WEEK, "10:00", "99"]],
     )
 
     ok, out, err = run("import_records", "outings", path, "--user", worker_a.email)
@@ -345,7 +349,7 @@ def test_experts_and_workers_may_not_import_sites(tmp_path, worker_a, expert_a, 
 @pytest.mark.django_db
 def test_team_may_be_left_out_by_a_member_of_one_team(tmp_path, worker_a, team_a, team_b, site):
     header = ["site", "date", "start_time"]
-    path = write_csv(tmp_path / "outings.csv", header, [[site.pk, "2026-05-12", "10:00"]])
+    path = write_csv(tmp_path / "outings.csv", header, [[site.pk, NEXT_WEEK, "10:00"]])
     ok, out, err = run("import_records", "outings", path, "--user", worker_a.email)
     assert ok, err
     assert Outing.objects.get().team == team_a

@@ -61,6 +61,11 @@
 
   document.addEventListener("htmx:afterSettle", function (event) {
     armUndo(event.target);
+    // Person search results appear under the field; the sticky Save bar would
+    // cover them on a phone. Bring them into view above it (scroll-margin in field.css).
+    if (event.target && event.target.id === "person-results" && event.target.scrollIntoView) {
+      event.target.scrollIntoView({ block: "nearest" });
+    }
   });
 
   if (document.readyState === "loading") {

@@ -7,11 +7,13 @@ finishes the outing; then the database is checked. Once in English and once
 with the Swedish UI. Screenshots of each step: test-artifacts/field/.
 """
 
+import datetime
 import importlib
 import re
 
 import pytest
 from django.apps import apps as django_apps
+from django.utils import timezone
 
 from encounters.models import Encounter, Person, Referral
 from outreach.models import Outing, User
@@ -164,14 +166,16 @@ def test_a_morning_at_a_food_distribution(live_server, phone, screenshot, demo_d
     shot("09-finish")
     assert_tap_targets(page, "finish")
     page.fill("#id_observations", "Young adults asked about housing.")
-    # The outing began just now: an end time a minute later at least keeps it valid.
-    page.evaluate(
-        """() => { const field = document.querySelector('#id_end_time');
-                   const [h, m] = field.value.split(':').map(Number);
-                   const next = Math.min(h * 60 + m + 1, 23 * 60 + 59);
-                   field.value = String(Math.floor(next / 60)).padStart(2, '0') + ':'
-                                 + String(next % 60).padStart(2, '0'); }"""
-    )
+    # The outing began just now, and an end time still to come is refused: move its start a few minutes
+    # back (to yesterday in the first minutes after midnight) and end it now.
+    now = timezone.localtime()
+    if now.hour == 0 and now.minute < 5:
+        Outing.objects.filter(pk=outing.pk).update(date=now.date() - datetime.timedelta(days=1))
+        end_time = "23:59"
+    else:
+        Outing.objects.filter(pk=outing.pk).update(start_time=(now - datetime.timedelta(minutes=5)).time())
+        end_time = now.strftime("%H:%M")
+    page.fill("#id_end_time", end_time)
     page.locator(".save-bar button[type=submit]").tap()
     page.wait_for_url(re.compile(r".*/field/outings/\d+/$"))
     page.locator("#summary").wait_for()
