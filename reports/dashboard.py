@@ -240,15 +240,6 @@ def own_work(user: User, period: Period) -> dict:
     }
 
 
-def observations_visible_to(user: User) -> QuerySet[StructuralObservation]:
-    if not user.is_authenticated or not user.is_active or user.is_expert:
-        return StructuralObservation.objects.none()
-    observations = StructuralObservation.objects.select_related("municipality", "site", "team", "created_by")
-    if user.is_superuser:
-        return observations
-    return observations.filter(team__in=teams_visible_to(user))
-
-
 def observations_in_period(
     *,
     user: User,
@@ -258,7 +249,7 @@ def observations_in_period(
     site_type: str | None = None,
     team: Team | None = None,
 ) -> QuerySet[StructuralObservation]:
-    observations = observations_visible_to(user).filter(observed_on__range=(start, end))
+    observations = selectors.observations_visible_to(user).filter(observed_on__range=(start, end))
     if team is not None:
         observations = observations.filter(team=team)
     if municipality is not None:

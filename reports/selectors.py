@@ -65,7 +65,7 @@ def observations_visible_to(user: User) -> QuerySet[StructuralObservation]:
     """Structural observations of the teams the user sees; a superuser sees all."""
     if not user.is_authenticated or not user.is_active:
         return StructuralObservation.objects.none()
-    observations = StructuralObservation.objects.select_related("municipality", "site", "team")
+    observations = StructuralObservation.objects.select_related("municipality", "site", "team", "created_by")
     if user.is_superuser:
         return observations
     if user.is_expert:

@@ -20,7 +20,7 @@ from outreach.models import FieldSite
 from outreach.selectors import get_outing_for_user, sites_visible_to, teams_visible_to, writable_team_ids
 from outreach.vocabulary import SiteType
 
-from . import api, dashboard, exports, services
+from . import api, dashboard, exports, selectors, services
 from .dashboard import Period
 from .forms import ObservationForm, ObservationReportedForm, PeriodEvaluationForm
 from .permissions import can_manage_reports, can_read_reports, can_record_observations
@@ -335,7 +335,7 @@ def observation_reported_view(request, pk: int):
     user = request.user
     if not can_manage_reports(user):
         raise PermissionDenied
-    observation = get_object_or_404(dashboard.observations_visible_to(user), pk=pk)
+    observation = get_object_or_404(selectors.observations_visible_to(user), pk=pk)
     form = ObservationReportedForm(request.POST)
     back = request.POST.get("next") or ""
     if not back.startswith("/reports/observations/"):
