@@ -1,6 +1,8 @@
 import datetime
+import importlib
 
 import factory
+from django.apps import apps
 
 from outreach import rollups
 from outreach.models import Area, FieldSite, Municipality, Outing, Team, User
@@ -8,8 +10,17 @@ from outreach.vocabulary import OutingStatus, Role, SiteType
 
 
 def municipality(code: str = "297") -> Municipality:
-    """The municipalities come from a data migration; tests look them up."""
-    return Municipality.objects.get(code=code)
+    """The municipalities come from a data migration; tests look them up.
+
+    A transactional test (PostgreSQL races, browser tests) empties every table
+    when it ends, the migration's rows included: the tests after it get them
+    back from the same migration.
+    """
+    found = Municipality.objects.filter(code=code).first()
+    if found is None:
+        importlib.import_module("outreach.migrations.0002_municipalities").load(apps, None)
+        found = Municipality.objects.get(code=code)
+    return found
 
 
 class AreaFactory(factory.django.DjangoModelFactory):
