@@ -19,6 +19,10 @@ from .models import Encounter, Person, Referral, domain_date
 # after that the figures have gone into reports, and only a coordinator may.
 ENCOUNTER_EDIT_DAYS = 14
 
+# A deleted encounter can be brought back by the one who deleted it for this
+# many seconds, as a quick log can be undone for as long after saving.
+ENCOUNTER_UNDO_SECONDS = 10
+
 
 def keeps_person_records(user: User) -> bool:
     """Person records, referrals and follow-ups are kept by the workers; experts by experience log anonymous work."""

@@ -570,6 +570,47 @@ def encounter_delete(*, actor: User, encounter: Encounter, with_referrals: bool 
     rollups.refresh(touched)
 
 
+@transaction.atomic
+def encounter_restore(*, actor: User, encounter_id: int, workers: Iterable[User]) -> Encounter:
+    """Bring back an encounter the actor deleted a moment ago: the undo of `encounter_delete`.
+
+    Only the one who deleted it may, within `permissions.ENCOUNTER_UNDO_SECONDS`
+    and only while the delete rules still let them delete it. The encounter
+    returns as it was, with the same id, from its history row; the rollups are
+    recounted and an audit entry written.
+    """
+    deleted = (
+        AuditEntry.objects.filter(
+            action=AuditEntry.Action.DELETE, model=Encounter._meta.label_lower, object_id=str(encounter_id)
+        )
+        .order_by("-at")
+        .first()
+    )
+    if deleted is None or deleted.actor_id != actor.pk:
+        raise PermissionDenied
+    if Encounter.objects.filter(pk=encounter_id).exists():
+        raise ValidationError(_("This encounter has already been brought back."))
+    if timezone.now() - deleted.at > datetime.timedelta(seconds=permissions.ENCOUNTER_UNDO_SECONDS):
+        raise ValidationError(_("The time to undo the delete has passed; the encounter stays deleted."))
+    row = Encounter.history.filter(id=encounter_id, history_type="-").order_by("-history_date").first()
+    if row is None:
+        raise ValidationError(_("This encounter cannot be brought back."))
+    encounter = row.instance
+    if not permissions.can_delete_encounter(actor, encounter):
+        raise PermissionDenied
+    check_encounter_links(
+        actor=actor, team=encounter.team, site=encounter.site, outing=encounter.outing, person=encounter.person
+    )
+    validate_model(encounter)
+    encounter.save(force_insert=True)
+    encounter.workers.set(workers)
+    rollups.encounters_changed(encounter)
+    audit(
+        actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=[*ENCOUNTER_CREATE_AUDIT, "workers"]
+    )
+    return encounter
+
+
 # Referrals -----------------------------------------------------------------
 
 

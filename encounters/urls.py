@@ -17,6 +17,7 @@ urlpatterns = [
     path("outings/<int:pk>/finish/", views.outing_finish_view, name="outing_finish"),
     path("encounters/<int:pk>/edit/", views.encounter_edit, name="encounter_edit"),
     path("encounters/<int:pk>/delete/", views.encounter_delete, name="encounter_delete"),
+    path("encounters/<int:pk>/restore/", views.encounter_restore, name="encounter_restore"),
     path("encounters/<int:pk>/referrals/", views.referral_add, name="referral_add"),
     path("follow-ups/<int:pk>/done/", views.follow_up_done, name="follow_up_done"),
     path("persons/<int:pk>/", views.person_detail, name="person_detail"),

@@ -76,10 +76,12 @@ logger = logging.getLogger(__name__)
 FOLLOW_UP_NOTE_MAX = 1000
 # The undo of a quick log is offered this long (field.js hides it then; the
 # entry can still be deleted from the list the same day).
-UNDO_SECONDS = 10
+UNDO_SECONDS = permissions.ENCOUNTER_UNDO_SECONDS
 # An outing page lists at most this many encounters (newest first).
 ENCOUNTERS_SHOWN = 200
 UNDO_SESSION_KEY = "field_undo"
+# The encounter just deleted, whose delete can be undone (encounter_restore).
+RESTORE_SESSION_KEY = "field_restore"
 # A person page lists this many of their encounters (newest first), with the total.
 PERSON_ENCOUNTERS_SHOWN = 50
 # A person with no contact for this long is shown as inactive (DESIGN: engagement).
@@ -100,6 +102,7 @@ def today(request):
     _log_shown(
         request.user, [follow_up.person for follow_up in context.get("follow_ups", [])], AccessLogEntry.Action.LIST
     )
+    context["restore"] = _pending_restore(request)
     return render(request, "encounters/today.html", context)
 
 
@@ -249,10 +252,41 @@ def _pop_undo(request, outing: Outing) -> Encounter | None:
         return None
 
 
+def _pending_restore(request) -> dict | None:
+    """The delete just made, with its undo, on the page the delete led to for UNDO_SECONDS."""
+    restore = request.session.get(RESTORE_SESSION_KEY)
+    if not restore:
+        return None
+    deleted_at = datetime.datetime.fromisoformat(restore["at"])
+    if timezone.now() - deleted_at > datetime.timedelta(seconds=UNDO_SECONDS):
+        return None
+    return {"encounter": restore["encounter"], "undo_seconds": UNDO_SECONDS}
+
+
+@login_required
+@require_POST
+def encounter_restore(request, pk):
+    """Undo a delete: the one who deleted the encounter brings it back within UNDO_SECONDS."""
+    user = request.user
+    restore = request.session.get(RESTORE_SESSION_KEY) or {}
+    workers = User.objects.filter(pk__in=restore.get("workers", [])) if restore.get("encounter") == pk else None
+    try:
+        encounter = services.encounter_restore(actor=user, encounter_id=pk, workers=workers or [])
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("encounters:today")
+    request.session.pop(RESTORE_SESSION_KEY, None)
+    messages.success(request, _("The encounter was brought back."))
+    if encounter.outing_id is not None:
+        return redirect(reverse("encounters:outing_detail", args=[encounter.outing_id]) + "#log")
+    return redirect("encounters:encounter_edit", pk=encounter.pk)
+
+
 @login_required
 def outing_detail(request, pk):
     outing = get_outing_for_user(request.user, pk)
-    context = _page_context(request, outing, undo=_pop_undo(request, outing))
+    context = _page_context(request, outing, undo=_pop_undo(request, outing), restore=_pending_restore(request))
     return render(request, "encounters/outing_detail.html", context)
 
 
@@ -535,10 +569,8 @@ def encounter_delete(request, pk):
     encounter = get_encounter_for_user(user, pk)
     outing = encounter.outing
     undo = request.POST.get("undo") == "1"
-    if not undo and request.POST.get("confirm") != "1" and permissions.can_delete_encounter(user, encounter):
-        # Only the quick log's undo, seconds after saving, deletes in one tap.
-        messages.error(request, _("Tick the box to confirm that the encounter is deleted."))
-        return redirect("encounters:encounter_edit", pk=encounter.pk)
+    encounter_id = encounter.pk
+    workers = list(encounter.workers.values_list("pk", flat=True))
     try:
         services.encounter_delete(actor=user, encounter=encounter, with_referrals=undo)
     except ValidationError as error:
@@ -552,7 +584,15 @@ def encounter_delete(request, pk):
     if request.htmx and outing is not None:
         context = _log_context(request, outing, deleted=True)
         return render(request, "encounters/_outing_log.html", context)
-    messages.success(request, _("The encounter was deleted."))
+    if undo:
+        messages.success(request, _("The encounter was deleted."))
+    else:
+        # The delete's own undo, offered as long as the quick log's (see encounter_restore).
+        request.session[RESTORE_SESSION_KEY] = {
+            "encounter": encounter_id,
+            "workers": workers,
+            "at": timezone.now().isoformat(),
+        }
     if outing is not None:
         return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
     return redirect("encounters:today")

@@ -857,3 +857,8 @@ class OutingEncounterCountAdmin(RoleAdmin):
     read_only = True
     list_display = ["outing_id", "encounters", "conversations"]
     show_full_result_count = False
+
+
+# The captions of the admin index's tables (read out by screen readers), which
+# Django's own Finnish catalogue lacks; the project's catalogue translates them.
+ADMIN_INDEX_CAPTIONS = (_("Model name"), _("Add link"), _("Change or view list link"))

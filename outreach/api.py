@@ -594,6 +594,10 @@ class OutingSerializer(TeamDefaultMixin, serializers.ModelSerializer):
     observations = text_field()
     notes = text_field()
     duration_hours = serializers.FloatField(read_only=True)
+    started_at = serializers.DateTimeField(
+        read_only=True,
+        help_text=_("When the outing was started; null while it is not. An outing is in progress only once started."),
+    )
 
     class Meta:
         model = Outing
@@ -610,6 +614,7 @@ class OutingSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "observations",
             "notes",
             "duration_hours",
+            "started_at",
             "created_at",
             "updated_at",
         ]

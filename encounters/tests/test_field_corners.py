@@ -122,18 +122,6 @@ def test_the_coordinators_navigation_has_today(client, coordinator, with_totp):
     assert f'href="{reverse("encounters:today")}"' in content
 
 
-def test_deleting_from_the_edit_page_needs_the_confirmation(client, worker_a, outing):
-    encounter = EncounterFactory(team=outing.team, site=outing.site, outing=outing, created_by=worker_a)
-    client.force_login(worker_a)
-
-    page = client.get(reverse("encounters:encounter_edit", args=[encounter.pk])).content.decode()
-    response = client.post(reverse("encounters:encounter_delete", args=[encounter.pk]))
-
-    assert 'name="confirm"' in page
-    assert response.status_code == 302
-    assert Encounter.objects.filter(pk=encounter.pk).exists()
-
-
 def test_the_identity_code_error_shows_with_the_other_errors_at_once():
     form = PersonMakeNamedForm(
         {"named-first_name": "Eija", "named-identity_code": "010101-123X", "named-consent_given_on": ""},

@@ -768,12 +768,7 @@ def test_a_coordinator_deletes_an_old_entry(client, coordinator, with_totp, work
     assert client.post(url("encounter_delete", encounter.pk)).status_code == 403
     client.force_login(with_totp(coordinator))
 
-    # Without the confirmation box nothing is deleted; with it, the entry goes.
-    unconfirmed = client.post(url("encounter_delete", encounter.pk))
-    assert unconfirmed.status_code == 302
-    assert unconfirmed.url == url("encounter_edit", encounter.pk)
-    assert Encounter.objects.exists()
-    response = client.post(url("encounter_delete", encounter.pk), {"confirm": "1"})
+    response = client.post(url("encounter_delete", encounter.pk))
 
     assert response.status_code == 302
     assert not Encounter.objects.exists()

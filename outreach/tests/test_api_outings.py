@@ -242,3 +242,29 @@ def test_invalid_tally_gets_400(worker_a, outing_a, body):
     assert set(response.json()) & {"delta", "client_uuid"}
     outing_a.refresh_from_db()
     assert outing_a.tallied_contacts == 0
+
+
+def test_the_api_shows_when_an_outing_was_started_and_does_not_let_a_client_set_it(worker_a, team_a, site):
+    from outreach.services import outing_start_planned
+
+    today = timezone.localdate()
+    outing = OutingFactory(
+        team=team_a,
+        site=site,
+        date=today,
+        start_time=datetime.time(0, 0),
+        status=OutingStatus.PLANNED,
+        participants=[worker_a],
+    )
+    client = api_client(worker_a)
+    assert client.get(detail(outing.pk)).json()["started_at"] is None
+
+    at = timezone.make_aware(datetime.datetime.combine(today, datetime.time(0, 1)))
+    outing_start_planned(actor=worker_a, outing=outing, at=at)
+    body = client.get(detail(outing.pk)).json()
+    assert datetime.datetime.fromisoformat(body["started_at"]) == at
+
+    response = client.patch(detail(outing.pk), {"started_at": "2020-01-01T10:00:00Z", "notes": "x"}, format="json")
+    assert response.status_code == 200, response.json()
+    outing.refresh_from_db()
+    assert (outing.started_at, outing.notes) == (at, "x")
