@@ -91,6 +91,8 @@ MATRIX: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "encounters:outing_finish": ((302, 200, 404, 403, 200, 404, 200), (302, 200, 404, 403, 200, 404, 200)),
     "encounters:encounter_edit": ((302, 403, 404, 403, 200, 404, 200), (302, 403, 404, 403, 200, 404, 200)),
     "encounters:encounter_delete": ((302, 405, 405, 405, 405, 405, 405), (302, 403, 404, 403, 302, 404, 302)),
+    # Nobody deleted the record: a restore is refused to everyone alike.
+    "encounters:encounter_restore": ((302, 405, 405, 405, 405, 405, 405), (302, 403, 403, 403, 403, 403, 403)),
     "encounters:referral_add": ((302, 405, 405, 405, 405, 405, 405), (302, 200, 404, 403, 200, 404, 200)),
     "encounters:follow_up_done": ((302, 405, 405, 405, 405, 405, 405), (302, 302, 404, 404, 302, 404, 302)),
     "encounters:person_detail": ((302, 200, 404, 200, 200, 404, 200), (302, 200, 404, 200, 200, 404, 200)),

@@ -135,7 +135,11 @@ def world(team_a, team_b, worker_a, worker_b, expert_a, coordinator, admin_user,
 def path_of(key, route, objects):
     kwargs = {}
     if "<int:pk>" in route or "(?P<pk>" in route or "<str:key>" in route or "(?P<code>" in route:
-        obj = next(name for marker, name in OBJECTS_BY_ROUTE if marker in route.rsplit("/v1/", 1)[-1])
+        # The record is the one named just before the id in the route
+        # (`outings/<int:pk>/persons/` takes an outing): ids of different
+        # tables coincide on a fresh SQLite database, not on PostgreSQL.
+        before = re.split(r"<int:pk>|\(\?P<pk>|<str:key>|\(\?P<code>", route.rsplit("/v1/", 1)[-1])[0]
+        obj = next(name for marker, name in OBJECTS_BY_ROUTE if before.endswith(marker))
         argument = "key" if "<str:key>" in route else "code" if "(?P<code>" in route else "pk"
         kwargs[argument] = objects[obj]
     if key == route:  # unnamed
