@@ -122,19 +122,28 @@ def main() -> None:
     import django
 
     django.setup()
+    import logging
+
+    for noisy in ("weasyprint", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.urls import Resolver404, resolve
 
-    from encounters import rollups
     from encounters.models import Encounter, EncounterDayCount
     from outreach.models import User
     from outreach.services import api_token_create
+    from reports import rollups
     from reports.selectors import summary_report_raw
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # Pages render without `collectstatic` having been run.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     call_command("migrate", verbosity=0)
     print(f"machine:   {os.cpu_count()} CPUs, Python {platform.python_version()}")
     with connection.cursor() as cursor:
@@ -145,11 +154,11 @@ def main() -> None:
         call_command("seed_demo", encounters=args.encounters, stdout=io.StringIO(), verbosity=0)
         print(f"seed_demo --encounters {args.encounters}: {time.perf_counter() - began:.1f} s (rollups included)")
         began = time.perf_counter()
-        rollups.rebuild()
+        rollups.rebuild_all()
         print(f"of which the rollups, rebuilt once more alone: {time.perf_counter() - began:.1f} s")
     elif not EncounterDayCount.objects.exists():
         began = time.perf_counter()
-        rollups.rebuild()
+        rollups.rebuild_all()
         print(f"rebuild_report_rollups: {time.perf_counter() - began:.1f} s")
     else:
         print("reusing the seeded database and its rollups")
@@ -173,6 +182,7 @@ def main() -> None:
     for role, user in users.items():
         if user is None:
             continue
+        _ensure_totp(user)
         _token, key = api_token_create(actor=None, user=user, name="reports benchmark")
         clients[role] = Client(HTTP_AUTHORIZATION=f"Token {key}")
 
@@ -240,14 +250,21 @@ def _months_back(day: datetime.date, months: int) -> datetime.date:
     return datetime.date(year, month, 1)
 
 
-def _page(user, path, params):
-    """A page as the signed-in coordinator, whose TOTP is set up as the sign-in requires."""
+def _ensure_totp(user) -> None:
+    """Coordinators and admins sign in (and get API keys) only with TOTP set up."""
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    needs_totp = user.is_superuser or user.role in ("coordinator", "admin")
+    if needs_totp and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, generate_totp_secret())
+
+
+def _page(user, path, params):
+    """A page as the signed-in coordinator, whose TOTP is set up as the sign-in requires."""
     from django.test import Client
 
-    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-        TOTP.activate(user, generate_totp_secret())
+    _ensure_totp(user)
     client = Client()
     client.force_login(user)
 

@@ -620,6 +620,9 @@ class PersonDayCount(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     encounters = models.PositiveIntegerField(default=0)
+    # The person's first encounter ever, copied onto each of their rows, so
+    # that persons new in a period come from this table alone.
+    first_on = models.DateField(null=True)
 
     class Meta:
         verbose_name = _("person day count")

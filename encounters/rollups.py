@@ -95,8 +95,8 @@ def refresh(touched: Touched) -> None:
     persons = sorted(_with_roots(touched.persons))
     for start in range(0, len(persons), _CHUNK):
         condition = _in("{person}", persons[start : start + _CHUNK])
-        _recompute(PersonDayCount, _PERSON_DAY_SQL, condition)
         _recompute(PersonFirstEncounter, _FIRST_SQL, condition)
+        _recompute(PersonDayCount, _PERSON_DAY_SQL, condition)
     outings = sorted(touched.outings)
     for start in range(0, len(outings), _CHUNK):
         _recompute(OutingEncounterCount, _OUTING_SQL, _in("{outing}", outings[start : start + _CHUNK]))
@@ -112,8 +112,8 @@ def rebuild() -> None:
     for model, sql in (
         (EncounterDayCount, _DAY_COUNT_SQL),
         (EncounterMixCount, _MIX_COUNT_SQL),
-        (PersonDayCount, _PERSON_DAY_SQL),
         (PersonFirstEncounter, _FIRST_SQL),
+        (PersonDayCount, _PERSON_DAY_SQL),
         (OutingEncounterCount, _OUTING_SQL),
     ):
         _recompute(model, sql, ("1 = 1", []), roots=merges)
@@ -188,10 +188,14 @@ _MIX_COUNT_SQL = """
     FROM {encounters} e WHERE {where}
     GROUP BY e.occurred_on, e.team_id, e.site_id, e.gender, e.age_group, e.depth
 """
-_PERSON_DAY_SQL = """
-    INSERT INTO {table} (person_id, day, team_id, site_id, encounters)
-    SELECT e.root, e.occurred_on, e.team_id, e.site_id, COUNT(*)
-    FROM {encounters} e WHERE e.person_id IS NOT NULL AND ({where})
+# Each row carries its person's first encounter ever: PersonFirstEncounter is
+# recomputed before the person-day rows that read it.
+_PERSON_DAY_SQL = f"""
+    INSERT INTO {{table}} (person_id, day, team_id, site_id, encounters, first_on)
+    SELECT e.root, e.occurred_on, e.team_id, e.site_id, COUNT(*), MIN(f.first_on)
+    FROM {{encounters}} e
+    LEFT JOIN {_quote(PersonFirstEncounter._meta.db_table)} f ON f.person_id = e.root
+    WHERE e.person_id IS NOT NULL AND ({{where}})
     GROUP BY e.root, e.occurred_on, e.team_id, e.site_id
 """
 _OUTING_SQL = f"""

@@ -8,7 +8,7 @@ the outings table in the same transaction; the encounters app calls
 """
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -18,6 +18,19 @@ from .vocabulary import OutingStatus
 
 # Slices per query, under SQLite's limit on query parameters.
 _CHUNK = 300
+
+
+# Rollups of other apps that count something by the team of an outing (the
+# client feedback rollup of `reports`) register here when their app is ready;
+# the outing service calls them, in its transaction, with the ids of outings
+# moved to another team.
+TEAM_DEPENDENTS: list[Callable[[list[int]], None]] = []
+
+
+def outing_teams_changed(outing_ids: Iterable[int]) -> None:
+    ids = sorted(set(outing_ids))
+    for dependent in TEAM_DEPENDENTS:
+        dependent(ids)
 
 
 def slices_of(outings: Iterable[Outing]) -> set[tuple[datetime.date, int]]:

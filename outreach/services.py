@@ -651,6 +651,8 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
             changed.append("participants")
     if changed:
         rollups.outings_changed(outing, before=before)
+        if "team" in changed:
+            rollups.outing_teams_changed([outing.pk])
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=outing, changes=changed)
     return outing
 

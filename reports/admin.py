@@ -6,8 +6,9 @@ See outreach/admin.py for the role rules.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from outreach.admin import COORDINATION, RoleAdmin, TeamListFilter
+from outreach.admin import COORDINATION, NOBODY, RoleAdmin, TeamListFilter
 
+from . import services
 from .models import ClientFeedback, PeriodEvaluation, StructuralObservation
 from .selectors import feedback_visible_to, observations_visible_to
 
@@ -50,7 +51,10 @@ class StructuralObservationAdmin(RoleAdmin):
 
 @admin.register(ClientFeedback)
 class ClientFeedbackAdmin(RoleAdmin):
+    """Clients' answers are read and, when spam, deleted; never written or edited here."""
+
     view_roles = COORDINATION
+    change_roles = NOBODY
     delete_roles = COORDINATION
     date_hierarchy = "given_on"
     list_display = ["given_on", "site", "outing", "score", "language"]
@@ -61,6 +65,9 @@ class ClientFeedbackAdmin(RoleAdmin):
 
     def get_queryset(self, request):
         return feedback_visible_to(request.user)
+
+    def delete_model(self, request, obj):
+        services.feedback_delete(actor=request.user, feedback=obj)
 
 
 @admin.register(PeriodEvaluation)

@@ -91,6 +91,31 @@ class ClientFeedback(models.Model):
         return f"{self.given_on} {self.site} {self.score}"
 
 
+class FeedbackDayCount(models.Model):
+    """Client feedback of one day at one site, by the team of the outing it was given at.
+
+    `outing_team` is empty for feedback given without an outing: such
+    feedback belongs to the site's responsible team, read from the site when
+    the report is made. Kept exact by `reports.rollups`.
+    """
+
+    day = models.DateField()
+    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    outing_team = models.ForeignKey(
+        "outreach.Team", on_delete=models.CASCADE, null=True, related_name="+", db_index=False, db_constraint=False
+    )
+    answers = models.PositiveIntegerField(default=0)
+    score_sum = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("feedback day count")
+        verbose_name_plural = _("feedback day counts")
+        indexes = [models.Index(fields=["day", "site"], name="rollup_feedback_day_site")]
+
+    def __str__(self):
+        return f"{self.day} {self.site_id}: {self.answers}"
+
+
 class PeriodEvaluation(models.Model):
     """The coordinator's own evaluation of a reporting period: what went well, what was hard, what was learned.
 

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, ExtractSecond, TruncMonth
 
 from encounters.models import (
@@ -15,7 +16,6 @@ from encounters.models import (
     EncounterMixCount,
     Person,
     PersonDayCount,
-    PersonFirstEncounter,
     Referral,
 )
 from encounters.rollups import CODE_COLUMNS
@@ -34,7 +34,7 @@ from outreach.vocabulary import (
     SiteType,
 )
 
-from .models import ClientFeedback, StructuralObservation
+from .models import ClientFeedback, FeedbackDayCount, StructuralObservation
 
 TWO_PLACES = Decimal("0.01")
 
@@ -95,12 +95,17 @@ def summary_report(
             user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
         )
     scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
-    where = _rollup_filter(user=user, municipality=municipality, site_type=site_type, team=team)
+    team_ids = _visible_team_ids(user, as_values=True)
+    where = _rollup_filter(team_ids=team_ids, municipality=municipality, site_type=site_type, team=team)
     report: dict = _encounter_figures_rolled_up(where, start, end)
     report.update(_person_figures_rolled_up(where, start, end))
     report.update(_outing_figures_rolled_up(where, start, end))
     report.update(_referral_figures(scope.referrals))
-    report.update(_feedback_figures(scope.feedback))
+    report.update(
+        _feedback_figures_rolled_up(
+            team_ids=team_ids, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+        )
+    )
     return report
 
 
@@ -109,11 +114,29 @@ def _rollups_apply(user: User) -> bool:
     return user.is_authenticated and user.is_active and (user.is_superuser or not user.is_expert)
 
 
-def _rollup_filter(*, user: User, municipality: Municipality | None, site_type: str | None, team: Team | None) -> Q:
-    """The user's scope and the filters, on a rollup row (team and site)."""
+def _visible_team_ids(user: User, *, as_values: bool = False) -> "QuerySet | list[int] | None":
+    """The ids of the teams the user sees (a subquery), None for a superuser (every team).
+
+    `as_values` reads the few ids first, for one more query: over the person
+    rollup a subquery costs a semi-join on every row.
+    """
+    if user.is_superuser:
+        return None
+    ids = teams_visible_to(user).values_list("id", flat=True)
+    return list(ids) if as_values else ids
+
+
+def _rollup_filter(
+    *,
+    team_ids: "QuerySet | list[int] | None",
+    municipality: Municipality | None,
+    site_type: str | None,
+    team: Team | None,
+) -> Q:
+    """The user's scope (`_visible_team_ids`) and the filters, on a rollup row (team and site)."""
     where = Q()
-    if not user.is_superuser:
-        where &= Q(team__in=teams_visible_to(user))
+    if team_ids is not None:
+        where &= Q(team_id__in=team_ids)
     if team is not None:
         where &= Q(team=team)
     if municipality is not None:
@@ -162,30 +185,43 @@ def _encounter_figures_rolled_up(where: Q, start: datetime.date, end: datetime.d
 
 
 def _person_figures_rolled_up(where: Q, start: datetime.date, end: datetime.date) -> dict:
-    """Persons reached, new, engaged and their contact frequency, in one query over the person-day rollup."""
+    """Persons reached, new, engaged and their contact frequency, in one query over the person-day rollup.
+
+    The rollup's rows carry each person's first encounter ever (`first_on`),
+    so only the persons engaged by `end` are joined.
+    """
     per_person = (
         PersonDayCount.objects.filter(where, day__range=(start, end))
         .values("person_id")
-        .annotate(n=Sum("encounters"))
+        .annotate(n=Sum("encounters"), first_on=Max("first_on"))
         .order_by()
     )
-    inner, params = per_person.query.sql_with_params()
+    try:
+        inner, params = per_person.query.sql_with_params()
+    except EmptyResultSet:  # a scope of no teams
+        inner, params = None, []
+    if inner is None:
+        return {
+            "persons_reached": 0,
+            "persons_new": 0,
+            "persons_engaged": 0,
+            "contact_frequency": dict.fromkeys(CONTACT_FREQUENCY_BUCKETS, 0),
+        }
     person = connection.ops.quote_name(Person._meta.db_table)
-    first = connection.ops.quote_name(PersonFirstEncounter._meta.db_table)
     sql = f"""
         SELECT COUNT(*),
-               SUM(CASE WHEN f.first_on >= %s THEN 1 ELSE 0 END),
-               SUM(CASE WHEN p.engaged_on IS NOT NULL AND p.engaged_on <= %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN t.first_on >= %s THEN 1 ELSE 0 END),
+               SUM(CASE WHEN p.id IS NOT NULL THEN 1 ELSE 0 END),
                SUM(CASE WHEN t.n <= 1 THEN 1 ELSE 0 END),
                SUM(CASE WHEN t.n BETWEEN 2 AND 5 THEN 1 ELSE 0 END),
                SUM(CASE WHEN t.n BETWEEN 6 AND 9 THEN 1 ELSE 0 END),
                SUM(CASE WHEN t.n >= 10 THEN 1 ELSE 0 END)
         FROM ({inner}) t
-        JOIN {person} p ON p.id = t.person_id
-        LEFT JOIN {first} f ON f.person_id = t.person_id
+        LEFT JOIN (SELECT id FROM {person} WHERE engaged_on IS NOT NULL AND engaged_on <= %s) p
+             ON p.id = t.person_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_db_date(start), _db_date(end), *params])
+        cursor.execute(sql, [_db_date(start), *params, _db_date(end)])
         reached, new, engaged, *buckets = (int(value or 0) for value in cursor.fetchone())
     return {
         "persons_reached": reached,
@@ -452,16 +488,18 @@ def _outing_figures(outings: QuerySet[Outing]) -> dict:
 
 
 def _referral_figures(referrals) -> dict:
-    aggregates = {"referrals_total": Count("id")}
-    aggregates.update(_count_by("by_service", "service_kind", ServiceKind.values))
-    aggregates.update(_count_by("by_status", "status", ReferralStatus.values))
-    row = referrals.order_by().aggregate(**aggregates)
-    total = row["referrals_total"]
-    by_status = _counts(row, "by_status", ReferralStatus.values)
+    """Referrals by service kind and status: one small GROUP BY, whatever the number of codes."""
+    by_service = dict.fromkeys(ServiceKind.values, 0)
+    by_status = dict.fromkeys(ReferralStatus.values, 0)
+    rows = referrals.order_by().values_list("service_kind", "status").annotate(n=Count("id"))
+    for service_kind, status, n in rows:
+        by_service[service_kind] += n
+        by_status[status] += n
+    total = sum(by_status.values())
     connected = by_status[ReferralStatus.CONNECTED]
     return {
         "referrals_total": total,
-        "referrals_by_service": _counts(row, "by_service", ServiceKind.values),
+        "referrals_by_service": by_service,
         "referrals_by_status": by_status,
         "referrals_connected_rate": _decimal(Decimal(connected) / total) if total else None,
     }
@@ -471,6 +509,33 @@ def _feedback_figures(feedback: QuerySet[ClientFeedback]) -> dict:
     # The mean from the sum, not AVG(): exact, so that 3.125 rounds to 3.13.
     row = feedback.order_by().aggregate(count=Count("id"), total=Sum("score"))
     count = row["count"]
+    return {
+        "feedback_count": count,
+        "feedback_mean_score": _decimal(Decimal(row["total"]) / count) if count else None,
+    }
+
+
+def _feedback_figures_rolled_up(
+    *,
+    team_ids: "QuerySet | list[int] | None",
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None,
+    site_type: str | None,
+    team: Team | None,
+) -> dict:
+    """The feedback figures from its day rollup, under the scope rule of `summary_report_raw`."""
+    where = Q(day__range=(start, end))
+    if team is not None:
+        where &= Q(outing_team=team)
+    if team_ids is not None:
+        where &= Q(outing_team_id__in=team_ids) | Q(outing_team__isnull=True, site__team_id__in=team_ids)
+    if municipality is not None:
+        where &= Q(site__municipality=municipality)
+    if site_type:
+        where &= Q(site__site_type=site_type)
+    row = FeedbackDayCount.objects.filter(where).aggregate(count=Sum("answers"), total=Sum("score_sum"))
+    count = row["count"] or 0
     return {
         "feedback_count": count,
         "feedback_mean_score": _decimal(Decimal(row["total"]) / count) if count else None,
@@ -508,7 +573,8 @@ def reach_report(
         return reach_report_raw(
             user=user, start=start, end=end, group=group, municipality=municipality, site_type=site_type, team=team
         )
-    where = _rollup_filter(user=user, municipality=municipality, site_type=site_type, team=team)
+    team_ids = _visible_team_ids(user)
+    where = _rollup_filter(team_ids=team_ids, municipality=municipality, site_type=site_type, team=team)
     field = _REACH_GROUP_FIELDS[group]
     rows = (
         OutingDayCount.objects.filter(where, day__range=(start, end))
@@ -636,7 +702,8 @@ def extract_rows(
         return extract_rows_raw(
             user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
         )
-    where = _rollup_filter(user=user, municipality=municipality, site_type=site_type, team=team)
+    team_ids = _visible_team_ids(user)
+    where = _rollup_filter(team_ids=team_ids, municipality=municipality, site_type=site_type, team=team)
     rows = (
         EncounterMixCount.objects.filter(where, day__range=(start, end))
         .annotate(month=TruncMonth("day"))

@@ -7,12 +7,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from outreach.models import FieldSite, Municipality, Team, User
+from outreach.models import AuditEntry, FieldSite, Municipality, Outing, Team, User
 from outreach.selectors import writable_team_ids
 from outreach.services import apply_changes, audit, audit_bulk, validate_model
 
-from .models import PeriodEvaluation, StructuralObservation
+from . import rollups
+from .models import ClientFeedback, PeriodEvaluation, StructuralObservation
 from .permissions import can_manage_reports, can_read_reports, can_record_observations
+from .selectors import feedback_visible_to
 
 
 @transaction.atomic
@@ -115,3 +117,39 @@ def report_produced(
     # Recorded against the period (the evaluation's record type), since the
     # report is the period's report, whether or not an evaluation is written.
     audit_bulk(actor=actor, action="export", model=PeriodEvaluation, details=["period_report", *details])
+
+
+@transaction.atomic
+def feedback_delete(*, actor: User, feedback: ClientFeedback) -> None:
+    """Remove one client answer (spam, a test answer); answers themselves are never edited."""
+    if not can_manage_reports(actor) or not feedback_visible_to(actor).filter(pk=feedback.pk).exists():
+        raise PermissionDenied
+    before = rollups.slices_of([feedback])
+    audit(actor=actor, action=AuditEntry.Action.DELETE, instance=feedback)
+    feedback.delete()
+    rollups.refresh(before)
+
+
+@transaction.atomic
+def feedback_record(
+    *,
+    site: FieldSite,
+    score: int,
+    outing: Outing | None = None,
+    given_on: datetime.date | None = None,
+    language: str = "",
+    comment: str = "",
+) -> ClientFeedback:
+    """Store one client answer, anonymous and without an account (the one write path of feedback)."""
+    feedback = ClientFeedback(
+        site=site,
+        outing=outing,
+        score=score,
+        given_on=given_on or timezone.localdate(),
+        language=language,
+        comment=comment.strip(),
+    )
+    validate_model(feedback)
+    feedback.save()
+    rollups.feedback_changed(feedback)
+    return feedback

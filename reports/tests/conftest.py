@@ -8,7 +8,8 @@ from encounters.tests.factories import EncounterFactory, PersonFactory, Referral
 from networks.models import CommunicationActivity
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, municipality
 from outreach.vocabulary import Depth, Gender, OutingStatus, ReferralStatus, ServiceKind, SiteType
-from reports.models import ClientFeedback, StructuralObservation
+from reports.models import StructuralObservation
+from reports.services import feedback_record
 
 HELSINKI_SUMMER = datetime.timezone(datetime.timedelta(hours=3))
 Q2 = {"start": "2026-04-01", "end": "2026-06-30"}
@@ -108,7 +109,7 @@ def world(team_a, team_b, worker_a, worker_b, expert_a, coordinator):
         referred_on=datetime.date(2026, 5, 6),
     )
     for _index in range(6):
-        ClientFeedback.objects.create(site=food, outing=o1, given_on=datetime.date(2026, 4, 7), score=4)
+        feedback_record(site=food, outing=o1, given_on=datetime.date(2026, 4, 7), score=4)
 
     ob = OutingFactory(team=team_b, site=day_b, date=datetime.date(2026, 4, 9), participants=[worker_b])
     for _index in range(3):

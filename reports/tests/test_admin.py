@@ -8,6 +8,8 @@ from django.urls import reverse
 from outreach.models import AccessLogEntry, AuditEntry, Disclosure
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, municipality
 from reports.models import ClientFeedback, PeriodEvaluation, StructuralObservation
+from reports.selectors import summary_report
+from reports.services import feedback_record
 
 
 @pytest.fixture
@@ -76,9 +78,7 @@ def test_observation_reported_before_observed_is_refused(signed_in, coordinator,
 def test_feedback_changelist_query_count(signed_in, coordinator, team_a, django_assert_max_num_queries):
     for n in range(30):
         site = FieldSiteFactory()
-        ClientFeedback.objects.create(
-            site=site, outing=OutingFactory(team=team_a, site=site), score=1 + n % 5, language="fi"
-        )
+        feedback_record(site=site, outing=OutingFactory(team=team_a, site=site), score=1 + n % 5, language="fi")
     client = signed_in(coordinator)
 
     with django_assert_max_num_queries(13):
@@ -129,7 +129,7 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
         NetworkMeeting.objects.create(network=Network.objects.get(), date="2026-05-20"),
         CommunicationActivity.objects.create(kind="article", title="Etsivä työ Kuopiossa"),
         StructuralObservation.objects.create(team=team_a, theme="other", municipality=site.municipality),
-        ClientFeedback.objects.create(site=site, outing=outing, score=5),
+        feedback_record(site=site, outing=outing, score=5),
         PeriodEvaluation.objects.create(start="2026-04-01", end="2026-06-30", lessons="Fewer street outings."),
     ]
     # The report rollups, kept (here by the factories) for the encounters and the outing above.
@@ -188,8 +188,8 @@ def test_another_areas_coordinator_cannot_list_read_or_delete_feedback(
     signed_in, other_area_coordinator, coordinator, team_a
 ):
     outing = OutingFactory(team=team_a)
-    at_outing = ClientFeedback.objects.create(site=outing.site, outing=outing, score=2, comment="Outing comment")
-    at_site = ClientFeedback.objects.create(site=FieldSiteFactory(team=team_a), score=4, comment="Site comment")
+    at_outing = feedback_record(site=outing.site, outing=outing, score=2, comment="Outing comment")
+    at_site = feedback_record(site=FieldSiteFactory(team=team_a), score=4, comment="Site comment")
     client = signed_in(other_area_coordinator)
 
     listing = client.get(reverse("admin:reports_clientfeedback_changelist"))
@@ -202,3 +202,22 @@ def test_another_areas_coordinator_cannot_list_read_or_delete_feedback(
 
     own = signed_in(coordinator).get(reverse("admin:reports_clientfeedback_changelist"))
     assert own.context["cl"].result_count == 2
+
+
+def test_coordinator_reads_and_deletes_feedback_but_never_edits_an_answer(signed_in, coordinator, team_a):
+    outing = OutingFactory(team=team_a)
+    answer = feedback_record(site=outing.site, outing=outing, score=2, given_on=outing.date)
+    client = signed_in(coordinator)
+
+    assert client.get(reverse("admin:reports_clientfeedback_add")).status_code == 403
+    change = client.post(reverse("admin:reports_clientfeedback_change", args=[answer.pk]), {"score": 5})
+    assert change.status_code == 403
+    answer.refresh_from_db()
+    assert answer.score == 2
+
+    client.post(reverse("admin:reports_clientfeedback_delete", args=[answer.pk]), {"post": "yes"})
+
+    assert not ClientFeedback.objects.exists()
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.DELETE, model="reports.clientfeedback").count() == 1
+    figures = summary_report(user=coordinator, start=outing.date, end=outing.date)
+    assert figures["feedback_count"] == 0

@@ -499,7 +499,7 @@ def test_query_counts_do_not_grow_with_data(client, world, worker_a, team_a, dja
         person = PersonFactory(team=team_a)
         EncounterFactory(team=team_a, site=site, outing=outing, person=person, occurred_at=at(2026, 3, day))
     assert counts() == small
-    # Summary: encounters, municipalities, persons, outings, referrals, feedback.
-    assert small == [6, 2, 1, 1]
+    # Summary: the user's team ids, encounters, municipalities, persons, outings, referrals, feedback.
+    assert small == [7, 2, 1, 1]
     with django_assert_num_queries(1):
         extract_rows(user=worker_a, start=start, end=end)

@@ -13,6 +13,10 @@ from django.core.management import call_command
 
 from encounters.models import EncounterDayCount, PersonDayCount
 from outreach.models import OutingDayCount, User
+from outreach.services import outing_update
+from outreach.tests.factories import OutingFactory, UserFactory
+from outreach.vocabulary import Role
+from reports.models import FeedbackDayCount
 from reports.selectors import (
     REACH_GROUPS,
     extract_rows,
@@ -22,6 +26,7 @@ from reports.selectors import (
     summary_report,
     summary_report_raw,
 )
+from reports.services import feedback_delete, feedback_record
 from reports.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
 
 
@@ -71,7 +76,9 @@ def test_rebuild_command_restores_the_rollups():
     EncounterDayCount.objects.all().delete()
     PersonDayCount.objects.all().delete()
     OutingDayCount.objects.all().delete()
-    assert summary_report(user=coordinator, start=start, end=end)["encounters_total"] == 0
+    FeedbackDayCount.objects.all().delete()
+    emptied = summary_report(user=coordinator, start=start, end=end)
+    assert (emptied["encounters_total"], emptied["feedback_count"]) == (0, 0)
 
     out = io.StringIO()
     call_command("rebuild_report_rollups", stdout=out)
@@ -79,3 +86,36 @@ def test_rebuild_command_restores_the_rollups():
     assert "rebuilt" in out.getvalue()
     assert summary_report(user=coordinator, start=start, end=end) == before
     assert_rollups_exact(coordinator, start, end)
+
+
+@pytest.mark.django_db
+def test_feedback_follows_its_outing_to_another_team(team_a, team_b, worker_a, worker_b):
+    day = datetime.date(2026, 5, 12)
+    given_at = OutingFactory(team=team_a, date=day, participants=[worker_a])
+    feedback_record(site=given_at.site, outing=given_at, score=5, given_on=day)
+    feedback_record(site=given_at.site, outing=given_at, score=2, given_on=day)
+
+    def answers(user):
+        return summary_report(user=user, start=day, end=day)["feedback_count"]
+
+    assert (answers(worker_a), answers(worker_b)) == (2, 0)
+    outing_update(
+        actor=UserFactory(role=Role.ADMIN, is_superuser=True), outing=given_at, team=team_b, participants=[worker_b]
+    )
+    assert (answers(worker_a), answers(worker_b)) == (0, 2)
+    for user in (worker_a, worker_b):
+        assert_rollups_exact(user, day, day)
+
+
+@pytest.mark.django_db
+def test_deleting_feedback_keeps_the_rollup(team_a, worker_a, coordinator):
+    day = datetime.date(2026, 5, 12)
+    given_at = OutingFactory(team=team_a, date=day, participants=[worker_a])
+    kept = feedback_record(site=given_at.site, outing=given_at, score=5, given_on=day)
+    spam = feedback_record(site=given_at.site, outing=given_at, score=1, given_on=day)
+
+    feedback_delete(actor=coordinator, feedback=spam)
+
+    figures = summary_report(user=worker_a, start=day, end=day)
+    assert (figures["feedback_count"], figures["feedback_mean_score"]) == (1, float(kept.score))
+    assert_rollups_exact(worker_a, day, day)

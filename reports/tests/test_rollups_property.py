@@ -3,7 +3,8 @@
 Hypothesis builds random histories through the services — encounters
 created, edited (date across Helsinki midnight, site, person, outing, depth,
 needs), deleted; persons merged and unmerged; outings created in any status,
-finished, re-timed, given participants and tallies, cancelled — and then
+finished, re-timed, given participants and tallies, cancelled, moved to
+another team; client feedback given at sites and outings and deleted — and then
 compares the summary, the reach and the extract read from the rollups with
 the raw computation (`*_raw`), for random periods, filters and users. A
 rebuild from scratch must change nothing either.
@@ -17,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from encounters import rollups
 from encounters.models import Encounter, EncounterDayCount, PersonDayCount, PersonMerge
 from encounters.services import (
     encounter_create,
@@ -32,6 +32,8 @@ from outreach.models import OutingDayCount
 from outreach.services import outing_cancel, outing_create, outing_tally_add, outing_update
 from outreach.tests.factories import AreaFactory, FieldSiteFactory, TeamFactory, UserFactory, municipality
 from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, Need, OutingStatus, Role, SiteType
+from reports import rollups as report_rollups
+from reports.models import ClientFeedback, FeedbackDayCount
 from reports.selectors import (
     REACH_GROUPS,
     extract_rows,
@@ -41,6 +43,7 @@ from reports.selectors import (
     summary_report,
     summary_report_raw,
 )
+from reports.services import feedback_delete, feedback_record
 
 HELSINKI_WINTER = datetime.timezone(datetime.timedelta(hours=2))
 FIRST_DAY = datetime.date(2026, 3, 26)  # DST begins on 29 March 2026
@@ -102,6 +105,10 @@ class RollupsEqualRawFigures(TestCase):
                     "merge",
                     "unmerge",
                     "engage",
+                    "feedback",
+                    "feedback",
+                    "feedback_delete",
+                    "outing_team",
                 ]
             )
         )
@@ -134,6 +141,22 @@ class RollupsEqualRawFigures(TestCase):
                 site=self.pick(self.sites, data.draw(index)),
                 participants=data.draw(st.lists(st.sampled_from(list(outing.team.members.all())), unique=True)),
             )
+        elif op == "outing_team" and self.outings:
+            # Moved to another team (without participants, who belong to the old one): its feedback follows.
+            outing = self.pick(self.outings, data.draw(index))
+            outing_update(actor=su, outing=outing, team=team, participants=[])
+        elif op == "feedback":
+            outing = data.draw(st.one_of(st.none(), st.sampled_from(self.outings))) if self.outings else None
+            feedback_record(
+                site=outing.site if outing is not None else self.pick(self.sites, data.draw(index)),
+                outing=outing,
+                score=data.draw(st.integers(1, 5)),
+                given_on=data.draw(days),
+            )
+        elif op == "feedback_delete":
+            answer = self.pick(list(ClientFeedback.objects.order_by("pk")), data.draw(index))
+            if answer is not None:
+                feedback_delete(actor=su, feedback=answer)
         elif op == "tally" and self.outings:
             outing_tally_add(
                 actor=su, outing=self.pick(self.outings, data.draw(index)), delta=data.draw(st.integers(-3, 5))
@@ -234,7 +257,7 @@ class RollupsEqualRawFigures(TestCase):
         self.assert_same_figures(data)
         # A rebuild from scratch gives the very same rows.
         before = self.rollup_rows()
-        rollups.rebuild()
+        report_rollups.rebuild_all()
         self.assertEqual(self.rollup_rows(), before)
 
     def rollup_rows(self):
@@ -242,7 +265,10 @@ class RollupsEqualRawFigures(TestCase):
             sorted(
                 EncounterDayCount.objects.values_list("day", "team_id", "site_id", "total", "anonymous", "need_housing")
             ),
-            sorted(PersonDayCount.objects.values_list("person_id", "day", "team_id", "site_id", "encounters")),
+            sorted(
+                PersonDayCount.objects.values_list("person_id", "day", "team_id", "site_id", "encounters", "first_on")
+            ),
+            sorted(FeedbackDayCount.objects.values_list("day", "site_id", "outing_team_id", "answers", "score_sum")),
             sorted(
                 OutingDayCount.objects.values_list(
                     "day", "team_id", "site_id", "outings_done", "participant_seconds", "encounters"

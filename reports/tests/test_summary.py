@@ -29,8 +29,8 @@ from outreach.vocabulary import (
     ServiceKind,
     SiteType,
 )
-from reports.models import ClientFeedback
 from reports.selectors import summary_report
+from reports.services import feedback_record
 
 URL = "/api/v1/reports/summary/"
 UTC = datetime.UTC
@@ -179,7 +179,7 @@ def world(team_a, team_b, team_other_area, worker_a, worker_b, expert_a):
     referral(team_b, worker_b, ServiceKind.HEALTH_CENTRE, ReferralStatus.CONNECTED, d(2026, 3, 10), encounter=e11)
 
     def feedback(site, score, given_on, outing=None):
-        return ClientFeedback.objects.create(site=site, outing=outing, score=score, given_on=given_on)
+        return feedback_record(site=site, outing=outing, score=score, given_on=given_on)
 
     feedback(food, 5, d(2026, 3, 5), outing=o1)
     feedback(food, 4, d(2026, 3, 20))  # no outing: the site's team A
@@ -705,7 +705,7 @@ def test_referrals_count_by_current_status(client, team_a, worker_a):
 def test_feedback_mean_rounds_half_up(client, team_a, worker_a):
     site = FieldSiteFactory(team=team_a)
     for score in (5, 5, 5, 5, 1, 1, 1, 2):  # 25 / 8 = 3.125
-        ClientFeedback.objects.create(site=site, score=score, given_on=datetime.date(2026, 3, 9))
+        feedback_record(site=site, score=score, given_on=datetime.date(2026, 3, 9))
     data = summary(client, worker_a, **MARCH).json()
     assert data["feedback_count"] == 8
     assert data["feedback_mean_score"] == 3.13
@@ -868,7 +868,7 @@ def test_query_count_does_not_grow_with_data(client, world, worker_a, team_a, dj
             team=team_a, site=site, outing=outing, person=person, occurred_at=at(2026, 3, day), needs=[Need.HOUSING]
         )
         referral_create(actor=worker_a, team=team_a, service_kind=ServiceKind.KELA, encounter=encounter)
-        ClientFeedback.objects.create(site=site, outing=outing, score=4, given_on=datetime.date(2026, 3, day))
+        feedback_record(site=site, outing=outing, score=4, given_on=datetime.date(2026, 3, day))
     with django_assert_max_num_queries(len(small)):
         assert client.get(URL, params).status_code == 200
     # Session and user, municipality and team look-ups, and the report itself.
