@@ -88,6 +88,7 @@ from .models import (
     Outing,
     OutingDayCount,
     OutingEncounterCount,
+    OutingWorkerDayCount,
     TallyEvent,
     Team,
     User,
@@ -849,6 +850,14 @@ class OutingDayCountAdmin(RoleAdmin):
     read_only = True
     date_hierarchy = "day"
     list_display = ["day", "team_id", "site_id", "outings_done", "participant_seconds", "tallied_contacts"]
+    show_full_result_count = False
+
+
+@admin.register(OutingWorkerDayCount)
+class OutingWorkerDayCountAdmin(RoleAdmin):
+    read_only = True
+    date_hierarchy = "day"
+    list_display = ["day", "team_id", "site_id", "user_id", "outings_done", "seconds"]
     show_full_result_count = False
 
 

@@ -764,3 +764,26 @@ class OutingDayCount(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.site_id}: {self.outings_done}"
+
+
+class OutingWorkerDayCount(models.Model):
+    """The done outings of one day, team and site by participant: outings and hours by worker."""
+
+    day = models.DateField()
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    site = models.ForeignKey(FieldSite, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    outings_done = models.PositiveIntegerField(default=0)
+    # The outings' length, in seconds: summed over participants it gives the outing hours.
+    seconds = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("outing day count by worker")
+        verbose_name_plural = _("outing day counts by worker")
+        indexes = [
+            models.Index(fields=["day", "site"], name="rollup_worker_day_site"),
+            models.Index(fields=["team", "day"], name="rollup_worker_team_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.site_id} {self.user_id}: {self.outings_done}"

@@ -1,4 +1,4 @@
-"""Keeping the outing rollups exact (see `OutingDayCount` in `outreach.models`).
+"""Keeping the outing rollups exact (`OutingDayCount` and `OutingWorkerDayCount` in `outreach.models`).
 
 A row holds the done outings of one (day, site) slice and team. Whenever an
 outing changes, its slices before and after the change are recomputed from
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 from django.db.models import Count, Q
 
-from .models import Outing, OutingDayCount, OutingEncounterCount
+from .models import Outing, OutingDayCount, OutingEncounterCount, OutingWorkerDayCount
 from .vocabulary import OutingStatus
 
 # Slices per query, under SQLite's limit on query parameters.
@@ -61,12 +61,14 @@ def refresh(slices: set[tuple[datetime.date, int]]) -> None:
         for day, site in ordered[start : start + _CHUNK]:
             condition |= Q(day=day, site_id=site)
         OutingDayCount.objects.filter(condition).delete()
+        OutingWorkerDayCount.objects.filter(condition).delete()
         _insert(Outing.objects.filter(_outing_condition(ordered[start : start + _CHUNK])))
 
 
 @transaction.atomic
 def rebuild() -> None:
     OutingDayCount.objects.all().delete()
+    OutingWorkerDayCount.objects.all().delete()
     _insert(Outing.objects.all())
 
 
@@ -89,13 +91,24 @@ def _insert(outings) -> None:
             outing__in=done.values("id")
         ).values_list("outing_id", "encounters", "conversations")
     }
+    participants_of: dict[int, list[int]] = {}
+    for outing_id, user_id in Outing.participants.through.objects.filter(outing__in=done.values("id")).values_list(
+        "outing_id", "user_id"
+    ):
+        participants_of.setdefault(outing_id, []).append(user_id)
     sums: dict[tuple, list[int]] = {}
+    by_worker: dict[tuple, list[int]] = {}
     for outing_id, day, team, site, begins, ends, participants, tallied in rows:
         row = sums.setdefault((day, team, site), [0, 0, 0, 0, 0])
         row[0] += 1
-        if ends is not None:
-            # Hours are duration × participants; an outing without an end time has none yet.
-            row[1] += (_seconds(ends) - _seconds(begins)) * participants
+        # An outing without an end time has no length yet.
+        length = 0 if ends is None else _seconds(ends) - _seconds(begins)
+        # Hours are duration × participants.
+        row[1] += length * participants
+        for user_id in participants_of.get(outing_id, ()):
+            worker = by_worker.setdefault((day, team, site, user_id), [0, 0])
+            worker[0] += 1
+            worker[1] += length
         row[2] += tallied
         encounters, talks = logged.get(outing_id, (0, 0))
         row[3] += encounters
@@ -113,6 +126,13 @@ def _insert(outings) -> None:
                 conversations=talks,
             )
             for (day, team, site), (n, seconds, tallied, encounters, talks) in sums.items()
+        ],
+        batch_size=1000,
+    )
+    OutingWorkerDayCount.objects.bulk_create(
+        [
+            OutingWorkerDayCount(day=day, team_id=team, site_id=site, user_id=user, outings_done=n, seconds=seconds)
+            for (day, team, site, user), (n, seconds) in by_worker.items()
         ],
         batch_size=1000,
     )

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from outreach.admin import COORDINATION, NOBODY, RoleAdmin, TeamListFilter
 
 from . import services
-from .models import ClientFeedback, PeriodEvaluation, StructuralObservation
+from .models import ClientFeedback, FeedbackDayCount, PeriodEvaluation, StructuralObservation
 from .selectors import feedback_visible_to, observations_visible_to
 
 
@@ -79,3 +79,13 @@ class PeriodEvaluationAdmin(RoleAdmin):
     list_display = ["start", "end", "updated_by", "updated_at"]
     list_select_related = ["updated_by"]
     search_fields = ["successes", "challenges", "lessons"]
+
+
+@admin.register(FeedbackDayCount)
+class FeedbackDayCountAdmin(RoleAdmin):
+    """A report rollup: derived rows, kept by the services; shown read-only for support."""
+
+    read_only = True
+    date_hierarchy = "day"
+    list_display = ["day", "site_id", "outing_team_id", "answers", "score_sum"]
+    show_full_result_count = False

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, ExpressionWrapper, IntegerField, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, TruncMonth
+from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, ExtractSecond, TruncMonth
 from django.utils.formats import date_format
 
 from encounters.models import Encounter
 from encounters.selectors import referrals_visible_to
 from networks.models import CommunicationActivity
-from outreach.models import FieldSite, Municipality, Outing, Team, User
+from outreach.models import FieldSite, Municipality, Outing, OutingWorkerDayCount, Team, User
 from outreach.selectors import outings_visible_to, teams_visible_to
 from outreach.vocabulary import OutingStatus, ReferralStatus, ServiceKind
 
@@ -115,18 +115,23 @@ def filter_choices(user: User) -> dict:
 # Figures the summary and reach reports do not give ------------------------------------
 
 
-def _duration_minutes():
-    """An outing's length in whole minutes (its times have no seconds)."""
+def _duration_seconds():
+    """An outing's length in seconds (as the summary counts outing hours)."""
     return ExpressionWrapper(
-        (ExtractHour("outing__end_time") - ExtractHour("outing__start_time")) * 60
-        + ExtractMinute("outing__end_time")
-        - ExtractMinute("outing__start_time"),
+        (ExtractHour("outing__end_time") - ExtractHour("outing__start_time")) * 3600
+        + (ExtractMinute("outing__end_time") - ExtractMinute("outing__start_time")) * 60
+        + ExtractSecond("outing__end_time")
+        - ExtractSecond("outing__start_time"),
         output_field=IntegerField(),
     )
 
 
-def _hours(minutes: int | None) -> float:
-    return float((Decimal(minutes or 0) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+def _hours(seconds: int | None) -> float:
+    return _two_places(Decimal(seconds or 0) / 3600)
+
+
+def _two_places(hours: Decimal) -> float:
+    return float(hours.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _done_outings(
@@ -148,12 +153,40 @@ def _done_outings(
     return outings
 
 
-def work_by_worker(**filters) -> list[dict]:
+def work_by_worker(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> list[dict]:
     """Done outings and hours per participant (experts by experience too), most hours first.
 
     A participant's hours are the outing's length: summed over participants
-    they give the summary's outing hours (duration × participants).
+    they give the summary's outing hours (duration × participants). Read
+    from the day rollup by worker, which `work_by_worker_raw` defines.
     """
+    where = selectors.rollup_scope(user=user, municipality=municipality, site_type=site_type, team=team)
+    if where is None:
+        return work_by_worker_raw(
+            user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+        )
+    rows = (
+        OutingWorkerDayCount.objects.filter(where, day__range=(start, end))
+        .values("user_id", "user__full_name", "user__email")
+        .annotate(outings=Sum("outings_done"), seconds=Sum("seconds"))
+        .order_by()
+    )
+    return _by_worker(
+        (row["user_id"], row["user__full_name"] or row["user__email"], row["outings"], Decimal(row["seconds"]) / 3600)
+        for row in rows
+    )
+
+
+def work_by_worker_raw(**filters) -> list[dict]:
+    """`work_by_worker` from the outings and their participants."""
     outings = _done_outings(**filters)
     through = Outing.participants.through
     rows = (
@@ -161,18 +194,26 @@ def work_by_worker(**filters) -> list[dict]:
         .values("user_id", "user__full_name", "user__email")
         .annotate(
             outings=Count("outing_id"),
-            minutes=Sum(_duration_minutes(), filter=Q(outing__end_time__isnull=False)),
+            seconds=Sum(_duration_seconds(), filter=Q(outing__end_time__isnull=False)),
         )
         .order_by()
     )
-    result = [
-        {
-            "user_id": row["user_id"],
-            "name": row["user__full_name"] or row["user__email"],
-            "outings": row["outings"],
-            "hours": _hours(row["minutes"]),
-        }
+    return _by_worker(
+        (
+            row["user_id"],
+            row["user__full_name"] or row["user__email"],
+            row["outings"],
+            Decimal(row["seconds"] or 0) / 3600,
+        )
         for row in rows
+    )
+
+
+def _by_worker(rows) -> list[dict]:
+    """(user id, name, outings, hours) rows as the dashboard's table, most hours first."""
+    result = [
+        {"user_id": user_id, "name": name, "outings": outings, "hours": _two_places(hours)}
+        for user_id, name, outings, hours in rows
     ]
     return sorted(result, key=lambda row: (-row["hours"], -row["outings"], row["name"]))
 
@@ -223,7 +264,7 @@ def own_work(user: User, period: Period) -> dict:
         user=user, outing__status=OutingStatus.DONE, outing__date__range=(period.start, period.end)
     ).aggregate(
         outings=Count("outing_id"),
-        minutes=Sum(_duration_minutes(), filter=Q(outing__end_time__isnull=False)),
+        seconds=Sum(_duration_seconds(), filter=Q(outing__end_time__isnull=False)),
     )
     encounters = (
         Encounter.objects.filter(occurred_on__range=(period.start, period.end))
@@ -235,7 +276,7 @@ def own_work(user: User, period: Period) -> dict:
     return {
         "period": period,
         "outings": participations["outings"],
-        "hours": _hours(participations["minutes"]),
+        "hours": _hours(participations["seconds"]),
         "encounters": encounters,
     }
 

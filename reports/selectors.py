@@ -114,6 +114,16 @@ def _rollups_apply(user: User) -> bool:
     return user.is_authenticated and user.is_active and (user.is_superuser or not user.is_expert)
 
 
+def rollup_scope(
+    *, user: User, municipality: Municipality | None = None, site_type: str | None = None, team: Team | None = None
+) -> Q | None:
+    """The filter on a rollup row (team and site) for this user and these filters; None when the user's
+    scope is not a set of teams (an expert by experience: read the raw tables)."""
+    if not _rollups_apply(user):
+        return None
+    return _rollup_filter(team_ids=_visible_team_ids(user), municipality=municipality, site_type=site_type, team=team)
+
+
 def _visible_team_ids(user: User, *, as_values: bool = False) -> "QuerySet | list[int] | None":
     """The ids of the teams the user sees (a subquery), None for a superuser (every team).
 

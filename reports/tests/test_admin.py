@@ -98,7 +98,7 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
     from outreach.services import api_token_create
 
     site = FieldSiteFactory()
-    outing = OutingFactory(team=team_a, site=site)
+    outing = OutingFactory(team=team_a, site=site, participants=[coordinator])
     named = PersonFactory(team=team_a, kind="named", alias="", first_name="Maija", identity_code="131052-308T")
     kept, merged = PersonFactory(team=team_a), PersonFactory(team=team_a)
     referral = ReferralFactory(team=team_a, person=named)
@@ -134,11 +134,13 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
     ]
     # The report rollups, kept (here by the factories) for the encounters and the outing above.
     from encounters.models import EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter
-    from outreach.models import OutingDayCount, OutingEncounterCount
+    from outreach.models import OutingDayCount, OutingEncounterCount, OutingWorkerDayCount
+    from reports.models import FeedbackDayCount
 
     EncounterFactory(team=team_a, site=site, person=kept)
     rollup_models = (EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter)
-    records += [model.objects.get() for model in (*rollup_models, OutingDayCount, OutingEncounterCount)]
+    outing_models = (OutingDayCount, OutingWorkerDayCount, OutingEncounterCount)
+    records += [model.objects.get() for model in (*rollup_models, *outing_models, FeedbackDayCount)]
     ours = {m for m in admin.site._registry if m._meta.app_label in {"outreach", "encounters", "networks", "reports"}}
     assert ours == {type(record) for record in records}
     client = signed_in(superuser)

@@ -16,6 +16,7 @@ from outreach.models import OutingDayCount, User
 from outreach.services import outing_update
 from outreach.tests.factories import OutingFactory, UserFactory
 from outreach.vocabulary import Role
+from reports.dashboard import work_by_worker, work_by_worker_raw
 from reports.models import FeedbackDayCount
 from reports.selectors import (
     REACH_GROUPS,
@@ -33,6 +34,7 @@ from reports.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site
 def assert_rollups_exact(user, start, end):
     arguments = {"user": user, "start": start, "end": end}
     assert summary_report(**arguments) == summary_report_raw(**arguments)
+    assert work_by_worker(**arguments) == work_by_worker_raw(**arguments)
     assert extract_rows(**arguments) == extract_rows_raw(**arguments)
     for group in REACH_GROUPS:
         assert reach_report(group=group, **arguments) == reach_report_raw(group=group, **arguments)

@@ -5,7 +5,7 @@ created, edited (date across Helsinki midnight, site, person, outing, depth,
 needs), deleted; persons merged and unmerged; outings created in any status,
 finished, re-timed, given participants and tallies, cancelled, moved to
 another team; client feedback given at sites and outings and deleted — and then
-compares the summary, the reach and the extract read from the rollups with
+compares the summary, the reach, the extract and the work by worker read from the rollups with
 the raw computation (`*_raw`), for random periods, filters and users. A
 rebuild from scratch must change nothing either.
 """
@@ -28,11 +28,12 @@ from encounters.services import (
     person_unmerge,
     person_update,
 )
-from outreach.models import OutingDayCount
+from outreach.models import OutingDayCount, OutingWorkerDayCount
 from outreach.services import outing_cancel, outing_create, outing_tally_add, outing_update
 from outreach.tests.factories import AreaFactory, FieldSiteFactory, TeamFactory, UserFactory, municipality
 from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, Need, OutingStatus, Role, SiteType
 from reports import rollups as report_rollups
+from reports.dashboard import work_by_worker, work_by_worker_raw
 from reports.models import ClientFeedback, FeedbackDayCount
 from reports.selectors import (
     REACH_GROUPS,
@@ -243,6 +244,7 @@ class RollupsEqualRawFigures(TestCase):
             }
             arguments = {"user": user, "start": first, "end": last, **filters}
             self.assertEqual(summary_report(**arguments), summary_report_raw(**arguments))
+            self.assertEqual(work_by_worker(**arguments), work_by_worker_raw(**arguments))
             self.assertEqual(extract_rows(**arguments), extract_rows_raw(**arguments))
             for group in REACH_GROUPS:
                 self.assertEqual(reach_report(group=group, **arguments), reach_report_raw(group=group, **arguments))
@@ -268,6 +270,7 @@ class RollupsEqualRawFigures(TestCase):
             sorted(
                 PersonDayCount.objects.values_list("person_id", "day", "team_id", "site_id", "encounters", "first_on")
             ),
+            sorted(OutingWorkerDayCount.objects.values_list("day", "team_id", "site_id", "user_id", "seconds")),
             sorted(FeedbackDayCount.objects.values_list("day", "site_id", "outing_team_id", "answers", "score_sum")),
             sorted(
                 OutingDayCount.objects.values_list(
