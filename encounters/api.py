@@ -1,7 +1,7 @@
 """REST API for persons, encounters, referrals and follow-ups.
 
 Shared conventions (visibility, errors, `team`, exactly-once creates) are
-described in `outreach.api`.
+described in `outreach.drf`.
 
 Named persons: the API creates pseudonymous persons only. A person becomes
 named through `POST /api/v1/persons/{id}/make-named/`, which records the
@@ -20,7 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from networks.models import PartnerOrganisation
-from outreach.api import (
+from outreach.drf import (
     IdempotentCreateMixin,
     NoExpertPermission,
     NoExpertWritePermission,

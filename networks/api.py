@@ -3,14 +3,14 @@
 Every signed-in user reads them (they are organisations, not clients);
 coordinators, administrators and superusers create and change them. Neither
 is deleted: set `active` to false, so that referrals and meetings keep their
-links. Shared conventions are described in `outreach.api`.
+links. Shared conventions are described in `outreach.drf`.
 """
 
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from rest_framework import permissions, serializers
 
-from outreach.api import (
+from outreach.drf import (
     ManagerWritePermission,
     MunicipalityCodeField,
     ServiceViewSet,

@@ -55,7 +55,8 @@ from import_export.results import RowResult
 from rest_framework import serializers
 
 from . import permissions, services
-from .api import PK_FIELD, OutingSerializer, SiteSerializer, VisibleRelatedField
+from .api import OutingSerializer, SiteSerializer
+from .drf import PK_FIELD, VisibleRelatedField
 from .exceptions import Conflict
 from .models import AuditEntry, Disclosure, FieldSite, Outing, User
 from .selectors import outings_visible_to, sites_visible_to
