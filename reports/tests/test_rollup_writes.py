@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from encounters.models import EncounterDayCount, PersonDayCount
+from encounters.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
 from outreach.models import OutingDayCount, User
 from reports.selectors import (
     REACH_GROUPS,
@@ -22,7 +23,6 @@ from reports.selectors import (
     summary_report,
     summary_report_raw,
 )
-from reports.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
 
 
 def assert_rollups_exact(user, start, end):
