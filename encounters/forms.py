@@ -20,7 +20,6 @@ from outreach.models import FieldSite, Outing, Team, User
 from outreach.selectors import member_team_ids, sites_visible_to, writable_team_ids
 from outreach.validators import validate_not_future_year
 from outreach.vocabulary import (
-    REFERRAL_TRANSITIONS,
     Action,
     AgeGroup,
     ContactKind,
@@ -33,6 +32,7 @@ from outreach.vocabulary import (
 )
 
 from .models import BIRTH_YEAR_MIN, ENCOUNTER_MAX_MINUTES, Consent, Person, Referral
+from .rules import REFERRAL_TRANSITIONS
 from .selectors import persons_visible_to
 from .validators import validate_identity_code
 

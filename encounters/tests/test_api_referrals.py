@@ -7,13 +7,14 @@ import pytest
 from django.utils import timezone
 
 from encounters.models import FollowUp, Referral
+from encounters.rules import REFERRAL_TRANSITIONS
 from encounters.selectors import referrals_visible_to
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
 from networks.models import PartnerOrganisation
 from outreach.models import AuditEntry
 from outreach.tests.api_helpers import api_client, ids, results
 from outreach.tests.factories import FieldSiteFactory, OutingFactory
-from outreach.vocabulary import REFERRAL_TRANSITIONS, ReferralStatus
+from outreach.vocabulary import ReferralStatus
 
 URL = "/api/v1/referrals/"
 FOLLOW_UPS = "/api/v1/follow-ups/"

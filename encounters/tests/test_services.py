@@ -8,10 +8,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from encounters import services
 from encounters.models import Consent, Encounter, Person, Referral
+from encounters.rules import REFERRAL_TRANSITIONS
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
 from outreach.models import AuditEntry
 from outreach.tests.factories import FieldSiteFactory, OutingFactory
-from outreach.vocabulary import REFERRAL_TRANSITIONS, ReferralStatus
+from outreach.vocabulary import ReferralStatus
 
 AT = datetime.datetime(2026, 5, 12, 10, 15, tzinfo=datetime.timezone(datetime.timedelta(hours=3)))
 
