@@ -37,6 +37,7 @@ from outreach.drf import (
 from outreach.models import AccessLogEntry, FieldSite, Outing, Team, User
 from outreach.selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to
 from outreach.services import was_replayed
+from outreach.types import authed_user
 from outreach.vocabulary import (
     Action,
     AgeGroup,
@@ -119,7 +120,7 @@ class AccessLoggedMixin:
 
     def _log_access(self, records, action: str) -> None:
         person_access_log(
-            actor=self.request.user,  # type: ignore[attr-defined]
+            actor=authed_user(self.request),  # type: ignore[attr-defined]
             persons=[self.person_of(record) for record in records],
             action=action,
             door=AccessLogEntry.Door.API,
@@ -248,17 +249,17 @@ class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
 
     def get_queryset(self):
         # Merged records are found by id (their links keep working) but not listed.
-        return persons_visible_to(self.request.user, include_merged=self.action != "list")
+        return persons_visible_to(authed_user(self.request), include_merged=self.action != "list")
 
     def person_of(self, obj):
         return obj
 
     def perform_create(self, serializer):
-        serializer.instance = person_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = person_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = person_update(
-            actor=self.request.user, person=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), person=serializer.instance, **serializer.validated_data
         )
 
     @extend_schema(
@@ -461,15 +462,15 @@ class EncounterViewSet(AccessLoggedMixin, IdempotentCreateMixin, mixins.DestroyM
     ordering = ["-occurred_at", "-id"]
 
     def get_queryset(self):
-        return encounters_visible_to(self.request.user).prefetch_related("workers")
+        return encounters_visible_to(authed_user(self.request)).prefetch_related("workers")
 
     def perform_create(self, serializer):
-        serializer.instance = encounter_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = encounter_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         fields = dict(serializer.validated_data)
         fields.pop("client_uuid", None)  # fixed at creation
-        serializer.instance = encounter_update(actor=self.request.user, encounter=serializer.instance, **fields)
+        serializer.instance = encounter_update(actor=authed_user(self.request), encounter=serializer.instance, **fields)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
     def destroy(self, request, *args, **kwargs):
@@ -585,15 +586,15 @@ class ReferralViewSet(AccessLoggedMixin, IdempotentCreateMixin, ServiceViewSet):
     ordering = ["-referred_on", "-id"]
 
     def get_queryset(self):
-        return referrals_visible_to(self.request.user)
+        return referrals_visible_to(authed_user(self.request))
 
     def perform_create(self, serializer):
-        serializer.instance = referral_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = referral_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         fields = dict(serializer.validated_data)
         fields.pop("client_uuid", None)  # fixed at creation
-        serializer.instance = referral_update(actor=self.request.user, referral=serializer.instance, **fields)
+        serializer.instance = referral_update(actor=authed_user(self.request), referral=serializer.instance, **fields)
 
 
 # Follow-ups ----------------------------------------------------------------
@@ -667,12 +668,12 @@ class FollowUpViewSet(AccessLoggedMixin, ServiceViewSet):
     ordering = ["due_on", "id"]
 
     def get_queryset(self):
-        return follow_ups_visible_to(self.request.user)
+        return follow_ups_visible_to(authed_user(self.request))
 
     def perform_create(self, serializer):
-        serializer.instance = follow_up_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = follow_up_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = follow_up_update(
-            actor=self.request.user, follow_up=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), follow_up=serializer.instance, **serializer.validated_data
         )

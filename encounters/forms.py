@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.forms.boundfield import BoundWidget
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -168,9 +169,10 @@ class OutingStartForm(ErrorSummaryMixin, forms.Form):
         except (TypeError, ValueError):
             return False
 
-    def site_choices(self):
+    def site_choices(self) -> tuple[list[BoundWidget], list[BoundWidget]]:
         """The radios of the site field, split into the teams' own sites and the others."""
-        own, other = [], []
+        own: list[BoundWidget] = []
+        other: list[BoundWidget] = []
         for radio in self["site"]:
             (own if int(str(radio.data["value"])) in self.own_site_ids else other).append(radio)
         return own, other
@@ -348,7 +350,8 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
         return self.cleaned_data["new_alias"].strip()
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.can_link_person:
             if data.get("new_alias") and data.get("person"):
                 self.add_error("new_alias", _("Either choose a person from the search or create a new one, not both."))
@@ -651,7 +654,8 @@ class PersonMakeNamedForm(ErrorSummaryMixin, forms.Form):
         return given_on
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not (data.get("first_name") or data.get("last_name")) and "last_name" not in self.errors:
             self.add_error("last_name", _("A named person needs a first or last name."))
         return data
@@ -674,7 +678,8 @@ class AccessLogRangeForm(forms.Form):
         self.fields["since"].initial = default_since
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         since = cleaned.get("since") or self.default_since
         cleaned["since"] = since
         cleaned["reason"] = (cleaned.get("reason") or "").strip()
@@ -723,7 +728,8 @@ class ContactLogForm(ErrorSummaryMixin, forms.Form):
             self.fields["site"].initial = last
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         day, time = data.get("date"), data.get("time")
         if day is not None and time is not None and local_datetime(day, time) > timezone.now():
             self.add_error("time", _("A contact cannot be logged in the future."))

@@ -20,6 +20,7 @@ from outreach.drf import (
 )
 from outreach.models import Team
 from outreach.selectors import teams_visible_to
+from outreach.types import authed_user
 from outreach.vocabulary import ServiceKind
 
 from .models import ContactPerson, Network, PartnerOrganisation
@@ -104,11 +105,11 @@ class PartnerViewSet(ServiceViewSet):
         return PartnerOrganisation.objects.prefetch_related("municipalities", "contacts")
 
     def perform_create(self, serializer):
-        serializer.instance = partner_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = partner_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = partner_update(
-            actor=self.request.user, partner=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), partner=serializer.instance, **serializer.validated_data
         )
 
 
@@ -167,9 +168,9 @@ class NetworkViewSet(ServiceViewSet):
         return Network.objects.prefetch_related("member_organisations", "member_contacts")
 
     def perform_create(self, serializer):
-        serializer.instance = network_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = network_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = network_update(
-            actor=self.request.user, network=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), network=serializer.instance, **serializer.validated_data
         )

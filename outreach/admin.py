@@ -54,7 +54,7 @@ Pickers
     coordinators, who may not open the municipality and team admins.
 """
 
-from typing import TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django import forms
 from django.contrib import admin, messages
@@ -100,6 +100,9 @@ from .vocabulary import Role
 ADMIN_ONLY: frozenset[str] = frozenset({Role.ADMIN})
 COORDINATION: frozenset[str] = frozenset({Role.ADMIN, Role.COORDINATOR})
 NOBODY: frozenset[str] = frozenset()
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 # The admin site -------------------------------------------------------------
@@ -313,7 +316,7 @@ class ServiceAdmin(RoleAdmin):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         model_admin = self
 
-        class ServiceCheckedForm(form_class):
+        class ServiceCheckedForm(form_class):  # type: ignore[misc, valid-type]  # a base made at run time by the admin
             def _post_clean(self):
                 super()._post_clean()
                 if not self._errors:
@@ -371,7 +374,14 @@ class PostSearchChangeList(ChangeList):
             self.filter_params = saved
 
 
-class PostSearchMixin:
+if TYPE_CHECKING:
+    # The mixins below are only ever combined with RoleAdmin; this lets mypy see its methods.
+    _RoleAdminMixinBase = RoleAdmin
+else:
+    _RoleAdminMixinBase = object
+
+
+class PostSearchMixin(_RoleAdminMixinBase):
     """Admin searches sent by POST, so that names and identity codes stay out of URLs, logs and `next=`.
 
     The search box posts the text; it is kept in the session (per model) and
@@ -459,8 +469,9 @@ class TeamListFilter(admin.SimpleListFilter):
         return [(str(team.pk), team.name) for team in model_admin.team_choices(request)]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(team_id=int(self.value()))
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(team_id=int(value))
         return queryset
 
 
@@ -487,11 +498,11 @@ def code_labels(codes, choices_enum) -> str:
     return ", ".join(str(choices_enum(code).label) for code in codes or [])
 
 
-class WritableTeamsMixin:
+class WritableTeamsMixin(_RoleAdminMixinBase):
     """Team-scoped work (outings, client records) is recorded only for teams the user may write for."""
 
-    def team_choices(self, request):
-        return Team.objects.filter(pk__in=writable_team_ids(request.user))
+    def team_choices(self, request: HttpRequest) -> QuerySet[Team]:
+        return Team.objects.filter(pk__in=writable_team_ids(authed_user(request)))
 
 
 # Outreach models ---------------------------------------------------------------
@@ -567,7 +578,9 @@ class UserAdmin(ServiceAdmin):
         return readonly
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [(None, {"fields": self.get_fields(request, obj)})]
+        fieldsets: list[tuple[StrOrPromise | None, dict[str, Any]]] = [
+            (None, {"fields": self.get_fields(request, obj)})
+        ]
         if obj is not None:
             fieldsets.append((_("Sign-in"), {"fields": ["is_staff", "last_login", "date_joined"]}))
         return fieldsets

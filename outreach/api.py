@@ -40,6 +40,7 @@ from .services import (
     site_update,
     was_replayed,
 )
+from .types import authed_user
 from .vocabulary import OutingStatus, SiteType
 
 # Municipalities and teams --------------------------------------------------
@@ -92,7 +93,7 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ["name"]
 
     def get_queryset(self):
-        return teams_visible_to(self.request.user).prefetch_related("municipalities")
+        return teams_visible_to(authed_user(self.request)).prefetch_related("municipalities")
 
 
 # The caller ----------------------------------------------------------------
@@ -111,7 +112,7 @@ class UserViewSet(viewsets.GenericViewSet):
     serializer_class = MeSerializer
 
     def get_queryset(self):
-        return users_visible_to(self.request.user)
+        return users_visible_to(authed_user(self.request))
 
     @extend_schema(summary="The signed-in user", responses=MeSerializer)
     @action(detail=False, methods=["get"])
@@ -182,14 +183,14 @@ class SiteViewSet(ServiceViewSet):
     ordering = ["name"]
 
     def get_queryset(self):
-        return sites_visible_to(self.request.user)
+        return sites_visible_to(authed_user(self.request))
 
     def perform_create(self, serializer):
-        serializer.instance = site_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = site_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = site_update(
-            actor=self.request.user, site=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), site=serializer.instance, **serializer.validated_data
         )
 
 
@@ -294,7 +295,7 @@ class OutingViewSet(ServiceViewSet):
     ordering = ["-date", "-start_time"]
 
     def get_queryset(self):
-        return outings_visible_to(self.request.user).prefetch_related("participants")
+        return outings_visible_to(authed_user(self.request)).prefetch_related("participants")
 
     def get_permissions(self):
         if self.action == "tally":
@@ -302,11 +303,11 @@ class OutingViewSet(ServiceViewSet):
         return super().get_permissions()
 
     def perform_create(self, serializer):
-        serializer.instance = outing_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = outing_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = outing_update(
-            actor=self.request.user, outing=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), outing=serializer.instance, **serializer.validated_data
         )
 
     @extend_schema(

@@ -23,11 +23,13 @@ Conventions that hold for every resource under /api/v1/:
 """
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
+from django.db.models import Model, QuerySet
 from django.forms import ModelChoiceField
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -191,25 +193,30 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
     `queryset` only tells the schema which model the id belongs to.
     """
 
-    def __init__(self, *, scope, **kwargs):
+    def __init__(self, *, scope: Callable[[User], QuerySet], **kwargs: Any) -> None:
         self.scope = scope
         kwargs.setdefault("pk_field", PK_FIELD)
         super().__init__(**kwargs)
 
     @classmethod
     def many_init(cls, *args, **kwargs):
-        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        list_kwargs: dict[str, Any] = {"child_relation": cls(*args, **kwargs)}
         for key in kwargs:
             if key in MANY_RELATION_KWARGS:
                 list_kwargs[key] = kwargs[key]
         return StrictManyRelatedField(**list_kwargs)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet:
         request = self.context.get("request")
         user = getattr(request, "user", None)
         if user is None:
-            return self.queryset.none()
+            return self.scope_model()._default_manager.none()
         return self.scope(user)
+
+    def scope_model(self) -> type[Model]:
+        """The model the ids name (from `queryset`, which is there for the schema)."""
+        assert self.queryset is not None, "VisibleRelatedField needs a queryset naming its model"
+        return self.queryset.model
 
     def to_internal_value(self, data):
         # A bulk import looks a whole column up at once and hands the records
@@ -218,7 +225,8 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         cache = self.context.get("related_cache")
         if cache is None or isinstance(data, bool):
             return super().to_internal_value(data)
-        pk = self.pk_field.to_internal_value(data)
+        pk_field = cast(serializers.Field, self.pk_field)  # the stubs say str; it is the field set in __init__
+        pk = pk_field.to_internal_value(data)
         records = cache.setdefault(self.scope, {})
         if pk not in records:
             records[pk] = self.get_queryset().filter(pk=pk).first()
@@ -227,14 +235,21 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         return records[pk]
 
 
-def request_user(serializer: serializers.Serializer) -> User:
+def saved(serializer: serializers.BaseSerializer) -> Model:
+    """The record a view's `perform_create` / `perform_update` put on the serializer (the service's result)."""
+    if serializer.instance is None:
+        raise TypeError("perform_create / perform_update must set serializer.instance")
+    return serializer.instance
+
+
+def request_user(serializer: serializers.BaseSerializer) -> User:
     return serializer.context["request"].user
 
 
-class TeamDefaultMixin:
+class TeamDefaultMixin(serializers.Serializer):
     """For serializers with an optional `team`: fill it in on create, or refuse."""
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
         if self.instance is None and attrs.get("team") is None:
             attrs["team"] = default_team(request_user(self))  # the services' rule
@@ -245,8 +260,10 @@ class TeamDefaultMixin:
 
 
 if TYPE_CHECKING:
-    # The mixins below are only ever combined with a GenericAPIView; this lets mypy see its methods.
-    _ViewSetBase = generics.GenericAPIView
+    # The mixins below are only ever combined with a create/update GenericAPIView and with
+    # ServiceViewSetMixin; this lets mypy see their methods.
+    class _ViewSetBase(mixins.CreateModelMixin, mixins.UpdateModelMixin, generics.GenericAPIView):
+        def fresh_data(self, instance: Model) -> dict[str, Any]: ...
 else:
     _ViewSetBase = object
 
@@ -264,7 +281,7 @@ class ServiceViewSetMixin(_ViewSetBase):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
-        return Response(self.fresh_data(serializer.instance), status=status.HTTP_201_CREATED)
+        return Response(self.fresh_data(saved(serializer)), status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
@@ -272,9 +289,9 @@ class ServiceViewSetMixin(_ViewSetBase):
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         self.perform_update(serializer)
-        return Response(self.fresh_data(serializer.instance))
+        return Response(self.fresh_data(saved(serializer)))
 
-    def fresh_data(self, instance) -> dict:
+    def fresh_data(self, instance: Model) -> dict[str, Any]:
         """The record as a read would show it, re-read through the selector with its relations."""
         fresh = self.get_queryset().filter(pk=instance.pk).first()
         return self.get_serializer(fresh or instance).data
@@ -304,13 +321,13 @@ class IdempotentCreateMixin(_ViewSetBase):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
-        if was_replayed(serializer.instance):
+        if was_replayed(saved(serializer)):
             return Response(
-                self.fresh_data(serializer.instance),
+                self.fresh_data(saved(serializer)),
                 status=status.HTTP_200_OK,
                 headers={"Idempotent-Replayed": "true"},
             )
-        return Response(self.fresh_data(serializer.instance), status=status.HTTP_201_CREATED)
+        return Response(self.fresh_data(saved(serializer)), status=status.HTTP_201_CREATED)
 
 
 class ManagerWritePermission(permissions.BasePermission):

@@ -210,7 +210,8 @@ class OutingPlanForm(NoColonMixin, forms.Form):
         return list(field_queryset(self, "team")) if "team" in self.fields else []
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         team = data.get("team") if self.outing is None else self.outing.team
         participants = data.get("participants")
         if team is not None and participants:

@@ -221,7 +221,7 @@ def period_report_view(request):
         return exports.pdf_response(request, context)
     if report_format == "xlsx":
         return exports.xlsx_response(context)
-    if report_format == "csv":
+    if report_format == "csv" and table is not None:  # the table was checked above
         return exports.csv_response(context, table)
     context.update(_picker(request, period, filters, "reports:period"))
     context["can_manage"] = can_manage_reports(request.user)

@@ -133,7 +133,7 @@ def test_an_expert_sees_no_referrals_in_the_api(expert_a, team_a, person_a):
     assert listing.status_code == 403
     assert "results" not in listing.json()
     assert client.get(detail(in_outing.pk)).status_code == 403
-    assert client.get(URL, {"encounter": in_outing.encounter_id}).status_code == 403
+    assert client.get(URL, {"encounter": str(in_outing.encounter_id)}).status_code == 403
     assert client.post(URL, {"service_kind": "kela"}, format="json").status_code == 403
     assert client.patch(detail(in_outing.pk), {"status": "made"}, format="json").status_code == 403
     assert Referral.objects.count() == 2

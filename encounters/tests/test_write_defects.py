@@ -162,7 +162,7 @@ def test_two_concurrent_patches_of_different_fields_both_stay_on_postgresql(work
     for round_ in range(5):
         person = PersonFactory(team=team_a, alias=f"Kettu {round_}", notes="")
         url = f"/api/v1/persons/{person.pk}/"
-        answers = []
+        answers: list[int] = []
 
         raised = _at_once(
             partial(_patch, worker_a, url, {"notes": "Food bank."}, answers),

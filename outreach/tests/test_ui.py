@@ -313,7 +313,9 @@ def test_static_files_are_found(path):
 
 
 def test_stylesheet_fonts_are_all_vendored():
-    css = Path(finders.find("css/app.css")).read_text(encoding="utf-8")
+    found = finders.find("css/app.css")
+    assert isinstance(found, str)
+    css = Path(found).read_text(encoding="utf-8")
     fonts = re.findall(r'url\("\.\./(vendor/[^"]+)"\)', css)
 
     assert len(fonts) == 6

@@ -1138,6 +1138,7 @@ class _Seeder:
                 if rng.random() < 0.5:
                     born = datetime.date(person.birth_year, rng.randint(1, 12), rng.randint(1, 28))
                     identity_code = fictional_identity_code(rng, born)
+                assert person.first_at is not None, "a regular was met"
                 given_on = min(today, person.first_at.date() + datetime.timedelta(days=rng.randint(0, 60)))
                 scopes = [Consent.Scope.PERSONAL_DATA.value]
                 if rng.random() < 0.7:

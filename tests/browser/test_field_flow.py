@@ -103,7 +103,7 @@ def test_a_morning_at_a_food_distribution(live_server, phone, screenshot, demo_d
     assert_tap_targets(page, "outing")
 
     # An anonymous conversation in three taps: gender, age group, Save.
-    taps = []
+    taps: list[str] = []
     tap(page, "label[for=id_gender_0]", taps)
     tap(page, "label[for=id_age_group_2]", taps)
     tap(page, "#quick-log-save", taps)
