@@ -150,7 +150,7 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Person
-        fields = [
+        fields = (
             "id",
             "team",
             "kind",
@@ -167,8 +167,8 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "merged_into",
             "created_at",
             "updated_at",
-        ]
-        read_only_fields = ["merged_into", "created_at", "updated_at"]
+        )
+        read_only_fields = ("merged_into", "created_at", "updated_at")
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -234,7 +234,7 @@ class PersonFilter(filters.FilterSet):
 
     class Meta:
         model = Person
-        fields = ["team", "gender", "kind", "alias", "birth_year"]
+        fields = ("team", "gender", "kind", "alias", "birth_year")
 
 
 class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
@@ -244,8 +244,8 @@ class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
 
     serializer_class = PersonSerializer
     filterset_class = PersonFilter
-    ordering_fields = ["alias", "birth_year", "created_at", "id"]
-    ordering = ["alias", "id"]
+    ordering_fields = ("alias", "birth_year", "created_at", "id")
+    ordering = ("alias", "id")
 
     def get_queryset(self):
         # Merged records are found by id (their links keep working) but not listed.
@@ -356,7 +356,7 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Encounter
-        fields = [
+        fields = (
             "id",
             "team",
             "client_uuid",
@@ -379,8 +379,8 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "created_by",
             "created_at",
             "updated_at",
-        ]
-        read_only_fields = ["occurred_on", "anonymous", "created_by", "created_at", "updated_at"]
+        )
+        read_only_fields = ("occurred_on", "anonymous", "created_by", "created_at", "updated_at")
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -406,7 +406,7 @@ class EncounterFilter(date_range_filterset("occurred_on")):  # type: ignore[misc
 
     class Meta:
         model = Encounter
-        fields = ["anonymous"]
+        fields = ("anonymous",)
 
     def filter_need(self, queryset, name, value):
         return queryset.filter(needs__has=value)
@@ -458,8 +458,8 @@ class EncounterViewSet(AccessLoggedMixin, IdempotentCreateMixin, mixins.DestroyM
 
     serializer_class = EncounterSerializer
     filterset_class = EncounterFilter
-    ordering_fields = ["occurred_at", "created_at", "id"]
-    ordering = ["-occurred_at", "-id"]
+    ordering_fields = ("occurred_at", "created_at", "id")
+    ordering = ("-occurred_at", "-id")
 
     def get_queryset(self):
         return encounters_visible_to(authed_user(self.request)).prefetch_related("workers")
@@ -536,7 +536,7 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Referral
-        fields = [
+        fields = (
             "id",
             "team",
             "client_uuid",
@@ -554,8 +554,8 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "outcome_notes",
             "created_at",
             "updated_at",
-        ]
-        read_only_fields = ["status_changed_on", "made_on", "connected_on", "closed_on", "created_at", "updated_at"]
+        )
+        read_only_fields = ("status_changed_on", "made_on", "connected_on", "closed_on", "created_at", "updated_at")
 
 
 class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]  # a base made per date field
@@ -571,7 +571,7 @@ class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]
 
     class Meta:
         model = Referral
-        fields = ["team", "person", "encounter", "partner", "status", "service_kind"]
+        fields = ("team", "person", "encounter", "partner", "status", "service_kind")
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(ReferralSerializer)))
@@ -580,10 +580,10 @@ class ReferralViewSet(AccessLoggedMixin, IdempotentCreateMixin, ServiceViewSet):
     `status`. Experts by experience get 403: referrals are case work they do not see."""
 
     serializer_class = ReferralSerializer
-    permission_classes = [permissions.IsAuthenticated, NoExpertPermission]
+    permission_classes = (permissions.IsAuthenticated, NoExpertPermission)
     filterset_class = ReferralFilter
-    ordering_fields = ["referred_on", "status", "follow_up_due", "id"]
-    ordering = ["-referred_on", "-id"]
+    ordering_fields = ("referred_on", "status", "follow_up_due", "id")
+    ordering = ("-referred_on", "-id")
 
     def get_queryset(self):
         return referrals_visible_to(authed_user(self.request))
@@ -622,7 +622,7 @@ class FollowUpSerializer(TeamDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = FollowUp
-        fields = [
+        fields = (
             "id",
             "team",
             "referral",
@@ -633,8 +633,8 @@ class FollowUpSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "contact_kind",
             "notes",
             "created_at",
-        ]
-        read_only_fields = ["created_at"]
+        )
+        read_only_fields = ("created_at",)
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -654,7 +654,7 @@ class FollowUpFilter(date_range_filterset("due_on")):  # type: ignore[misc]  # a
 
     class Meta:
         model = FollowUp
-        fields = ["team", "person", "referral", "assigned_to", "contact_kind"]
+        fields = ("team", "person", "referral", "assigned_to", "contact_kind")
 
 
 class FollowUpViewSet(AccessLoggedMixin, ServiceViewSet):
@@ -662,10 +662,10 @@ class FollowUpViewSet(AccessLoggedMixin, ServiceViewSet):
     setting `done_on`. Not for experts by experience."""
 
     serializer_class = FollowUpSerializer
-    permission_classes = [permissions.IsAuthenticated, NoExpertWritePermission]
+    permission_classes = (permissions.IsAuthenticated, NoExpertWritePermission)
     filterset_class = FollowUpFilter
-    ordering_fields = ["due_on", "done_on", "id"]
-    ordering = ["due_on", "id"]
+    ordering_fields = ("due_on", "done_on", "id")
+    ordering = ("due_on", "id")
 
     def get_queryset(self):
         return follow_ups_visible_to(authed_user(self.request))

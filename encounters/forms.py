@@ -698,7 +698,7 @@ class ContactLogForm(ErrorSummaryMixin, forms.Form):
     where the work happened or that the contact belongs to, by default the one last used with the person.
     """
 
-    CONTACT_KINDS = [choice for choice in ContactKind.choices if choice[0] != ContactKind.FIELD]
+    CONTACT_KINDS = tuple(choice for choice in ContactKind.choices if choice[0] != ContactKind.FIELD)
 
     contact_kind = forms.ChoiceField(
         label=_("Contact kind"), choices=CONTACT_KINDS, initial=ContactKind.PHONE, widget=ChipRadioSelect

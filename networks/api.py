@@ -38,7 +38,7 @@ def _all_contacts(user):
 class ContactPersonSerializer(serializers.ModelSerializer):
     class Meta:
         model = ContactPerson
-        fields = ["id", "name", "title", "email", "phone", "active"]
+        fields = ("id", "name", "title", "email", "phone", "active")
         read_only_fields = fields
 
 
@@ -61,7 +61,7 @@ class PartnerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PartnerOrganisation
-        fields = [
+        fields = (
             "id",
             "name",
             "kind",
@@ -73,7 +73,7 @@ class PartnerSerializer(serializers.ModelSerializer):
             "address",
             "active",
             "contacts",
-        ]
+        )
 
 
 class PartnerFilter(filters.FilterSet):
@@ -86,7 +86,7 @@ class PartnerFilter(filters.FilterSet):
 
     class Meta:
         model = PartnerOrganisation
-        fields = ["kind", "municipality", "service", "active", "name"]
+        fields = ("kind", "municipality", "service", "active", "name")
 
     def filter_service(self, queryset, name, value):
         return queryset.filter(services__has=value)
@@ -96,10 +96,10 @@ class PartnerViewSet(ServiceViewSet):
     """Partner organisations: referral targets and network members."""
 
     serializer_class = PartnerSerializer
-    permission_classes = [permissions.IsAuthenticated, ManagerWritePermission]
+    permission_classes = (permissions.IsAuthenticated, ManagerWritePermission)
     filterset_class = PartnerFilter
-    ordering_fields = ["name", "kind", "id"]
-    ordering = ["name"]
+    ordering_fields = ("name", "kind", "id")
+    ordering = ("name",)
 
     def get_queryset(self):
         return PartnerOrganisation.objects.prefetch_related("municipalities", "contacts")
@@ -129,7 +129,7 @@ class NetworkSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Network
-        fields = [
+        fields = (
             "id",
             "name",
             "kind",
@@ -139,7 +139,7 @@ class NetworkSerializer(serializers.ModelSerializer):
             "member_contacts",
             "coordinating_team",
             "active",
-        ]
+        )
 
 
 class NetworkFilter(filters.FilterSet):
@@ -152,17 +152,17 @@ class NetworkFilter(filters.FilterSet):
 
     class Meta:
         model = Network
-        fields = ["kind", "active", "member_organisation"]
+        fields = ("kind", "active", "member_organisation")
 
 
 class NetworkViewSet(ServiceViewSet):
     """Networks of the organisations doing outreach or low-threshold work."""
 
     serializer_class = NetworkSerializer
-    permission_classes = [permissions.IsAuthenticated, ManagerWritePermission]
+    permission_classes = (permissions.IsAuthenticated, ManagerWritePermission)
     filterset_class = NetworkFilter
-    ordering_fields = ["name", "kind", "id"]
-    ordering = ["name"]
+    ordering_fields = ("name", "kind", "id")
+    ordering = ("name",)
 
     def get_queryset(self):
         return Network.objects.prefetch_related("member_organisations", "member_contacts")

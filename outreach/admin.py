@@ -54,7 +54,8 @@ Pickers
     coordinators, who may not open the municipality and team admins.
 """
 
-from typing import TYPE_CHECKING, Any, TypeGuard
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 
 from django import forms
 from django.contrib import admin, messages
@@ -174,7 +175,7 @@ class RoleAdmin(admin.ModelAdmin):
     admin_log = True
 
     view_on_site = False
-    formfield_overrides = {
+    formfield_overrides: ClassVar[Mapping[type[models.Field], Mapping[str, Any]]] = {
         # The admin would otherwise render a set of codes as a number.
         CodeSetField: {"widget": forms.CheckboxSelectMultiple},
         # Addresses typed without a scheme are https (Django 6's default).
@@ -510,16 +511,16 @@ class WritableTeamsMixin(_RoleAdminMixinBase):
 
 @admin.register(Municipality)
 class MunicipalityAdmin(RoleAdmin):
-    list_display = ["name_fi", "name_sv", "code", "outreach_active"]
-    list_filter = ["outreach_active"]
-    search_fields = ["name_fi", "name_sv", "=code"]
-    ordering = ["name_fi"]
+    list_display = ("name_fi", "name_sv", "code", "outreach_active")
+    list_filter = ("outreach_active",)
+    search_fields = ("name_fi", "name_sv", "=code")
+    ordering = ("name_fi",)
 
 
 @admin.register(Area)
 class AreaAdmin(RoleAdmin):
-    list_display = ["name", "team_count"]
-    search_fields = ["name"]
+    list_display = ("name", "team_count")
+    search_fields = ("name",)
     delete_roles = ADMIN_ONLY
 
     def get_queryset(self, request):
@@ -532,11 +533,11 @@ class AreaAdmin(RoleAdmin):
 
 @admin.register(Team)
 class TeamAdmin(RoleAdmin):
-    list_display = ["name", "area", "municipality_names", "active"]
-    list_filter = ["active", "area", "municipalities"]
-    list_select_related = ["area"]
-    search_fields = ["name"]
-    filter_horizontal = ["municipalities"]
+    list_display = ("name", "area", "municipality_names", "active")
+    list_filter = ("active", "area", "municipalities")
+    list_select_related = ("area",)
+    search_fields = ("name",)
+    filter_horizontal = ("municipalities",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("municipalities")
@@ -550,12 +551,12 @@ class TeamAdmin(RoleAdmin):
 class UserAdmin(ServiceAdmin):
     """Users are created without a password: user_create e-mails them a link to set one."""
 
-    list_display = ["email", "full_name", "role", "team_names", "is_active", "last_login"]
-    list_filter = ["role", "is_active", "is_superuser", "teams"]
-    search_fields = ["email", "full_name"]
-    ordering = ["email"]
-    filter_horizontal = ["teams"]
-    actions = ["send_invitation", "deactivate"]
+    list_display = ("email", "full_name", "role", "team_names", "is_active", "last_login")
+    list_filter = ("role", "is_active", "is_superuser", "teams")
+    search_fields = ("email", "full_name")
+    ordering = ("email",)
+    filter_horizontal = ("teams",)
+    actions = ("send_invitation", "deactivate")
 
     def get_queryset(self, request):
         return users_visible_to(request.user).prefetch_related("teams")
@@ -681,13 +682,13 @@ class UserAdmin(ServiceAdmin):
 
 @admin.register(FieldSite)
 class FieldSiteAdmin(RecordImportExportMixin, ServiceAdmin):
-    resource_classes = [SiteResource]
+    resource_classes = (SiteResource,)
     view_roles = COORDINATION
-    list_display = ["name", "site_type", "municipality", "team", "active", "season", "schedule_weekday"]
-    list_filter = ["site_type", "active", "municipality", TeamListFilter]
-    list_select_related = ["municipality", "team"]
-    search_fields = ["name", "address"]
-    fieldsets = [
+    list_display = ("name", "site_type", "municipality", "team", "active", "season", "schedule_weekday")
+    list_filter = ("site_type", "active", "municipality", TeamListFilter)
+    list_select_related = ("municipality", "team")
+    search_fields = ("name", "address")
+    fieldsets = (
         (None, {"fields": ["name", "site_type", "municipality", "team", "address", "active"]}),
         (_("Location"), {"fields": ["latitude", "longitude"]}),
         (_("Season"), {"fields": ["season_start_month", "season_end_month"]}),
@@ -695,7 +696,7 @@ class FieldSiteAdmin(RecordImportExportMixin, ServiceAdmin):
             _("Recurring schedule"),
             {"fields": ["schedule_weekday", "schedule_start_time", "schedule_end_time", "schedule_every_weeks"]},
         ),
-    ]
+    )
 
     def get_queryset(self, request):
         return sites_visible_to(request.user)
@@ -719,21 +720,21 @@ class FieldSiteAdmin(RecordImportExportMixin, ServiceAdmin):
 
 @admin.register(Outing)
 class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ScopedHistoryAdmin, ServiceAdmin):
-    resource_classes = [OutingResource]
+    resource_classes = (OutingResource,)
     view_roles = COORDINATION
     date_hierarchy = "date"
-    list_display = ["date", "start_time", "end_time", "site", "team", "status", "tallied_contacts"]
-    list_filter = [
+    list_display = ("date", "start_time", "end_time", "site", "team", "status", "tallied_contacts")
+    list_filter = (
         "status",
         "site__site_type",
         "site__municipality",
         TeamListFilter,
-    ]
-    list_select_related = ["site", "team"]
-    search_fields = ["site__name", "notes"]
-    autocomplete_fields = ["site"]
-    filter_horizontal = ["participants"]
-    fields = [
+    )
+    list_select_related = ("site", "team")
+    search_fields = ("site__name", "notes")
+    autocomplete_fields = ("site",)
+    filter_horizontal = ("participants",)
+    fields = (
         "team",
         "site",
         "date",
@@ -745,8 +746,8 @@ class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ScopedHistoryAdmi
         "observations",
         "notes",
         "created_by",
-    ]
-    readonly_fields = ["created_by"]
+    )
+    readonly_fields = ("created_by",)
 
     def get_queryset(self, request):
         return outings_visible_to(request.user)
@@ -762,11 +763,11 @@ class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ScopedHistoryAdmi
 class AuditEntryAdmin(RoleAdmin):
     read_only = True
     date_hierarchy = "at"
-    list_display = ["at", "actor", "action", "model", "object_id", "changed_fields"]
-    list_filter = ["action", "model"]
-    list_select_related = ["actor"]
+    list_display = ("at", "actor", "action", "model", "object_id", "changed_fields")
+    list_filter = ("action", "model")
+    list_select_related = ("actor",)
     # Exact matches: an id or an address, not a fishing expedition.
-    search_fields = ["=object_id", "=actor__email"]
+    search_fields = ("=object_id", "=actor__email")
     show_full_result_count = False
 
     @admin.display(description=_("changed fields"))
@@ -780,9 +781,9 @@ class TallyEventAdmin(RoleAdmin):
 
     read_only = True
     date_hierarchy = "at"
-    list_display = ["at", "outing", "delta", "tallied_after", "actor"]
-    list_select_related = ["outing", "outing__site", "actor"]
-    search_fields = ["=client_uuid"]
+    list_display = ("at", "outing", "delta", "tallied_after", "actor")
+    list_select_related = ("outing", "outing__site", "actor")
+    search_fields = ("=client_uuid",)
     show_full_result_count = False
 
     def get_queryset(self, request):
@@ -795,11 +796,11 @@ class ApiTokenAdmin(RoleAdmin):
 
     change_roles = NOBODY
     delete_roles = ADMIN_ONLY
-    list_display = ["prefix", "name", "user", "created_at", "last_used_at"]
-    list_filter = ["user__role"]
-    list_select_related = ["user"]
-    search_fields = ["=user__email", "name"]
-    fields = ["user", "name", "prefix", "created_at", "last_used_at"]
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at")
+    list_filter = ("user__role",)
+    list_select_related = ("user",)
+    search_fields = ("=user__email", "name")
+    fields = ("user", "name", "prefix", "created_at", "last_used_at")
 
     def delete_model(self, request, obj):
         services.api_token_revoke(actor=request.user, token=obj)
@@ -810,9 +811,9 @@ class EmailChangeAdmin(RoleAdmin):
     """Pending and confirmed changes of users' e-mail addresses (made through user_update)."""
 
     read_only = True
-    list_display = ["user", "requested_at", "requested_by", "confirmed_at"]
-    list_select_related = ["user", "requested_by"]
-    fields = ["user", "requested_by", "requested_at", "confirmed_at"]
+    list_display = ("user", "requested_at", "requested_by", "confirmed_at")
+    list_select_related = ("user", "requested_by")
+    fields = ("user", "requested_by", "requested_at", "confirmed_at")
 
 
 @admin.register(AccessChange)
@@ -821,8 +822,8 @@ class AccessChangeAdmin(RoleAdmin):
 
     read_only = True
     date_hierarchy = "at"
-    list_display = ["at", "user", "old_role", "new_role", "actor"]
-    list_select_related = ["user", "actor"]
+    list_display = ("at", "user", "old_role", "new_role", "actor")
+    list_select_related = ("user", "actor")
 
 
 @admin.register(AccessLogEntry)
@@ -835,10 +836,10 @@ class AccessLogEntryAdmin(RoleAdmin):
 
     read_only = True
     date_hierarchy = "at"
-    list_display = ["at", "actor", "action", "door", "person_id"]
-    list_filter = ["action", "door"]
-    list_select_related = ["actor"]
-    search_fields = ["=person_id", "=actor__email"]
+    list_display = ("at", "actor", "action", "door", "person_id")
+    list_filter = ("action", "door")
+    list_select_related = ("actor",)
+    search_fields = ("=person_id", "=actor__email")
     show_full_result_count = False
 
 
@@ -848,9 +849,9 @@ class DisclosureAdmin(RoleAdmin):
 
     read_only = True
     date_hierarchy = "at"
-    list_display = ["at", "actor", "kind", "recipient", "legal_basis", "record_type", "record_count"]
-    list_filter = ["kind", "legal_basis"]
-    list_select_related = ["actor"]
+    list_display = ("at", "actor", "kind", "recipient", "legal_basis", "record_type", "record_count")
+    list_filter = ("kind", "legal_basis")
+    list_select_related = ("actor",)
     show_full_result_count = False
 
 
@@ -861,14 +862,14 @@ class DisclosureAdmin(RoleAdmin):
 class OutingDayCountAdmin(RoleAdmin):
     read_only = True
     date_hierarchy = "day"
-    list_display = ["day", "team_id", "site_id", "outings_done", "participant_seconds", "tallied_contacts"]
+    list_display = ("day", "team_id", "site_id", "outings_done", "participant_seconds", "tallied_contacts")
     show_full_result_count = False
 
 
 @admin.register(OutingEncounterCount)
 class OutingEncounterCountAdmin(RoleAdmin):
     read_only = True
-    list_display = ["outing_id", "encounters", "conversations"]
+    list_display = ("outing_id", "encounters", "conversations")
     show_full_result_count = False
 
 

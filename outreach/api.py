@@ -51,13 +51,13 @@ class MunicipalitySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Municipality
-        fields = ["id", "code", "name", "name_fi", "name_sv", "outreach_active"]
+        fields = ("id", "code", "name", "name_fi", "name_sv", "outreach_active")
 
 
 class MunicipalityFilter(filters.FilterSet):
     class Meta:
         model = Municipality
-        fields = ["outreach_active"]
+        fields = ("outreach_active",)
 
 
 class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
@@ -68,8 +68,8 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "code"
     lookup_value_regex = r"[0-9]{3}"
     filterset_class = MunicipalityFilter
-    ordering_fields = ["code", "name_fi"]
-    ordering = ["code"]
+    ordering_fields = ("code", "name_fi")
+    ordering = ("code",)
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -80,7 +80,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "area", "municipalities", "active"]
+        fields = ("id", "name", "area", "municipalities", "active")
 
 
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):
@@ -88,9 +88,9 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = TeamSerializer
     lookup_value_regex = r"[0-9]{1,18}"
-    filterset_fields = ["active"]
-    ordering_fields = ["name", "id"]
-    ordering = ["name"]
+    filterset_fields = ("active",)
+    ordering_fields = ("name", "id")
+    ordering = ("name",)
 
     def get_queryset(self):
         return teams_visible_to(authed_user(self.request)).prefetch_related("municipalities")
@@ -104,7 +104,7 @@ class MeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "role", "teams", "is_superuser"]
+        fields = ("id", "email", "full_name", "role", "teams", "is_superuser")
         read_only_fields = fields
 
 
@@ -140,7 +140,7 @@ class SiteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FieldSite
-        fields = [
+        fields = (
             "id",
             "name",
             "site_type",
@@ -157,8 +157,8 @@ class SiteSerializer(serializers.ModelSerializer):
             "schedule_end_time",
             "schedule_every_weeks",
             "created_at",
-        ]
-        read_only_fields = ["created_at"]
+        )
+        read_only_fields = ("created_at",)
 
 
 class SiteFilter(filters.FilterSet):
@@ -169,7 +169,7 @@ class SiteFilter(filters.FilterSet):
 
     class Meta:
         model = FieldSite
-        fields = ["site_type", "municipality", "team", "active", "name"]
+        fields = ("site_type", "municipality", "team", "active", "name")
 
 
 class SiteViewSet(ServiceViewSet):
@@ -177,10 +177,10 @@ class SiteViewSet(ServiceViewSet):
     administrators create and change them. A site is never deleted: set `active` to false."""
 
     serializer_class = SiteSerializer
-    permission_classes = [permissions.IsAuthenticated, ManagerWritePermission]
+    permission_classes = (permissions.IsAuthenticated, ManagerWritePermission)
     filterset_class = SiteFilter
-    ordering_fields = ["name", "site_type", "id", "created_at"]
-    ordering = ["name"]
+    ordering_fields = ("name", "site_type", "id", "created_at")
+    ordering = ("name",)
 
     def get_queryset(self):
         return sites_visible_to(authed_user(self.request))
@@ -227,7 +227,7 @@ class OutingSerializer(TeamDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Outing
-        fields = [
+        fields = (
             "id",
             "team",
             "site",
@@ -243,8 +243,8 @@ class OutingSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "started_at",
             "created_at",
             "updated_at",
-        ]
-        read_only_fields = ["created_at", "updated_at"]
+        )
+        read_only_fields = ("created_at", "updated_at")
 
 
 class OutingFilter(date_range_filterset("date")):  # type: ignore[misc]  # a base made per date field
@@ -259,7 +259,7 @@ class OutingFilter(date_range_filterset("date")):  # type: ignore[misc]  # a bas
 
     class Meta:
         model = Outing
-        fields = ["site", "team", "status", "site_type", "municipality", "participant"]
+        fields = ("site", "team", "status", "site_type", "municipality", "participant")
 
 
 class TallySerializer(serializers.Serializer):
@@ -289,10 +289,10 @@ class OutingViewSet(ServiceViewSet):
     Experts by experience see the outings they take part in and may add to the tally, nothing else."""
 
     serializer_class = OutingSerializer
-    permission_classes = [permissions.IsAuthenticated, NoExpertWritePermission]
+    permission_classes = (permissions.IsAuthenticated, NoExpertWritePermission)
     filterset_class = OutingFilter
-    ordering_fields = ["date", "start_time", "status", "id"]
-    ordering = ["-date", "-start_time"]
+    ordering_fields = ("date", "start_time", "status", "id")
+    ordering = ("-date", "-start_time")
 
     def get_queryset(self):
         return outings_visible_to(authed_user(self.request)).prefetch_related("participants")

@@ -3,7 +3,7 @@
 import datetime
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -18,7 +18,7 @@ from .selectors import sites_visible_to, teams_visible_to, writable_team_ids
 from .vocabulary import OutingStatus, SiteType
 
 if TYPE_CHECKING:
-    from django_stubs_ext import StrPromise
+    from django_stubs_ext import StrOrPromise, StrPromise
 
 _FieldT = TypeVar("_FieldT", bound=forms.Field)
 
@@ -392,7 +392,7 @@ class SiteForm(NoColonMixin, forms.ModelForm):
 
     class Meta:
         model = FieldSite
-        fields = [
+        fields = (
             "name",
             "site_type",
             "municipality",
@@ -406,13 +406,13 @@ class SiteForm(NoColonMixin, forms.ModelForm):
             "schedule_every_weeks",
             "schedule_start_time",
             "schedule_end_time",
-        ]
-        widgets = {
+        )
+        widgets: ClassVar[dict[str, forms.Widget]] = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "schedule_start_time": TimeInput(),
             "schedule_end_time": TimeInput(),
         }
-        help_texts = {
+        help_texts: "ClassVar[dict[str, StrOrPromise]]" = {
             "team": _("The team that plans the outings of the recurring schedule."),
             "address": _("Street address or how to find the place."),
         }
@@ -445,7 +445,7 @@ class SiteForm(NoColonMixin, forms.ModelForm):
 
 
 class SiteFilterForm(NoColonMixin, forms.Form):
-    ACTIVE_CHOICES = [("yes", _("Active")), ("no", _("Inactive")), ("all", _("All"))]
+    ACTIVE_CHOICES = (("yes", _("Active")), ("no", _("Inactive")), ("all", _("All")))
 
     site_type = forms.ChoiceField(label=_("Site type"), required=False, choices=[("", _("All")), *SiteType.choices])
     municipality = forms.ModelChoiceField(

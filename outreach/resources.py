@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import tablib
@@ -504,7 +504,7 @@ class ServiceResource(resources.ModelResource):
     serializer_class: type[serializers.ModelSerializer]
     date_field: str | None = None
     # Columns that must not appear in a file, with the reason.
-    forbidden_columns: dict[str, Any] = {}
+    forbidden_columns: ClassVar[dict[str, Any]] = {}
     # Columns whose blank cell keeps an existing record's value.
     keep_when_blank: frozenset[str] = frozenset()
     # Set by import-export's metaclass (untyped); declared so that __init__ may replace it.

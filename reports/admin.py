@@ -30,12 +30,12 @@ class StructuralObservationAdmin(RoleAdmin):
     view_roles = COORDINATION
     delete_roles = COORDINATION
     date_hierarchy = "observed_on"
-    list_display = ["observed_on", "theme", "municipality", "site", "team", "reported_to", "reported_on"]
-    list_filter = ["theme", ReportedFilter, "municipality", TeamListFilter]
-    list_select_related = ["municipality", "site", "team"]
-    search_fields = ["description", "reported_to"]
-    autocomplete_fields = ["site"]
-    readonly_fields = ["created_by"]
+    list_display = ("observed_on", "theme", "municipality", "site", "team", "reported_to", "reported_on")
+    list_filter = ("theme", ReportedFilter, "municipality", TeamListFilter)
+    list_select_related = ("municipality", "site", "team")
+    search_fields = ("description", "reported_to")
+    autocomplete_fields = ("site",)
+    readonly_fields = ("created_by",)
 
     def get_queryset(self, request):
         # Scoped like every other record: a coordinator of another area
@@ -53,11 +53,11 @@ class ClientFeedbackAdmin(RoleAdmin):
     view_roles = COORDINATION
     delete_roles = COORDINATION
     date_hierarchy = "given_on"
-    list_display = ["given_on", "site", "outing", "score", "language"]
-    list_filter = ["score", "language", "site__site_type", "site__municipality"]
-    list_select_related = ["site", "outing", "outing__site"]
-    search_fields = ["site__name", "comment"]
-    autocomplete_fields = ["site", "outing"]
+    list_display = ("given_on", "site", "outing", "score", "language")
+    list_filter = ("score", "language", "site__site_type", "site__municipality")
+    list_select_related = ("site", "outing", "outing__site")
+    search_fields = ("site__name", "comment")
+    autocomplete_fields = ("site", "outing")
 
     def get_queryset(self, request):
         return feedback_visible_to(request.user)
@@ -69,6 +69,6 @@ class PeriodEvaluationAdmin(RoleAdmin):
 
     view_roles = COORDINATION
     read_only = True
-    list_display = ["start", "end", "updated_by", "updated_at"]
-    list_select_related = ["updated_by"]
-    search_fields = ["successes", "challenges", "lessons"]
+    list_display = ("start", "end", "updated_by", "updated_at")
+    list_select_related = ("updated_by",)
+    search_fields = ("successes", "challenges", "lessons")

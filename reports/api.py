@@ -180,7 +180,7 @@ ERROR_RESPONSES = {
 
 
 class SummaryReportView(APIView):
-    permission_classes = [CanReadReports]
+    permission_classes = (CanReadReports,)
 
     @extend_schema(
         operation_id="reports_summary",
@@ -229,7 +229,7 @@ class ReachReportSerializer(serializers.Serializer):
 
 
 class ReachReportView(APIView):
-    permission_classes = [CanReadReports]
+    permission_classes = (CanReadReports,)
 
     @extend_schema(
         operation_id="reports_reach",
@@ -280,7 +280,7 @@ class ExtractSerializer(serializers.Serializer):
 
 
 class ExtractView(APIView):
-    permission_classes = [CanReadReports]
+    permission_classes = (CanReadReports,)
 
     @extend_schema(
         operation_id="reports_extract",
