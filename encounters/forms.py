@@ -262,7 +262,7 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
     # A referral made in the same encounter
     referral_service_kind = forms.ChoiceField(
         label=_("Refer to service"),
-        choices=[("", _("No referral"))] + list(ServiceKind.choices),
+        choices=[("", _("No referral")), *list(ServiceKind.choices)],
         required=False,
     )
     referral_partner = forms.ModelChoiceField(

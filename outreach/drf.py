@@ -147,7 +147,7 @@ MAX_TEXT_LENGTH = 10_000
 class StrictCharField(serializers.CharField):
     """Text that must come as a JSON string: DRF's CharField turns 0 or 1.5 into "0" and "1.5"."""
 
-    default_error_messages: "ClassVar[dict[str, StrOrPromise]]" = {"invalid": _("Enter text (a JSON string).")}
+    default_error_messages: ClassVar["dict[str, StrOrPromise]"] = {"invalid": _("Enter text (a JSON string).")}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -375,7 +375,7 @@ class MunicipalityCodeField(serializers.SlugRelatedField):
     byte, for one, is an error in PostgreSQL rather than "no such code").
     """
 
-    default_error_messages: "ClassVar[dict[str, StrOrPromise]]" = {
+    default_error_messages: ClassVar["dict[str, StrOrPromise]"] = {
         "does_not_exist": _("No municipality has the code “{value}”."),
         "invalid": _("Give the Statistics Finland code of a municipality, e.g. 297."),
     }

@@ -412,7 +412,7 @@ class SiteForm(NoColonMixin, forms.ModelForm):
             "schedule_start_time": TimeInput(),
             "schedule_end_time": TimeInput(),
         }
-        help_texts: "ClassVar[dict[str, StrOrPromise]]" = {
+        help_texts: ClassVar["dict[str, StrOrPromise]"] = {
             "team": _("The team that plans the outings of the recurring schedule."),
             "address": _("Street address or how to find the place."),
         }

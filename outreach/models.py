@@ -291,7 +291,8 @@ class FieldSite(models.Model):
                 if getattr(self, name) is None:
                     errors[name] = schedule_message
         elif given:
-            assert self.schedule_start_time is not None and self.schedule_end_time is not None
+            assert self.schedule_start_time is not None
+            assert self.schedule_end_time is not None
             if self.schedule_end_time <= self.schedule_start_time:
                 errors["schedule_end_time"] = _("The end time must be after the start time.")
             if not 1 <= (self.schedule_every_weeks or 0) <= 8:

@@ -960,7 +960,8 @@ def outings_generate_from_schedule(
 def _scheduled_days(team: Team, site: FieldSite, first_day: datetime.date, end: datetime.date) -> list[datetime.date]:
     """The days from `first_day` (included) to `end` (excluded) that the site's schedule names."""
     every, weekday = site.schedule_every_weeks, site.schedule_weekday
-    assert every is not None and weekday is not None, "only scheduled sites have scheduled days"
+    assert every is not None, "only scheduled sites have scheduled days"
+    assert weekday is not None, "only scheduled sites have scheduled days"
     day = first_day + datetime.timedelta(days=(weekday - first_day.weekday()) % 7)
     if every > 1:
         anchor = (

@@ -117,8 +117,10 @@ def test_an_update_writes_only_the_changed_columns(worker_a, team_a):
     with connection.execute_wrapper(recorder):
         services.person_update(actor=worker_a, person=person, notes="New note.")
     (update,) = [sql for sql in recorder.sql if sql.startswith('UPDATE "encounters_person"')]
-    assert '"notes"' in update and '"updated_at"' in update
-    assert '"alias"' not in update and '"birth_year"' not in update
+    assert '"notes"' in update
+    assert '"updated_at"' in update
+    assert '"alias"' not in update
+    assert '"birth_year"' not in update
 
 
 class _Recorder:

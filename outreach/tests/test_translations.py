@@ -173,11 +173,13 @@ def test_the_parser_reads_multi_line_strings_plurals_contexts_and_obsolete_entri
         encoding="utf-8",
     )
     header, first, second, gone = parse_po(po)
-    assert header.is_header and "Plural-Forms: nplurals=2; plural=(n != 1);\n" in (header.msgstr or "")
+    assert header.is_header
+    assert "Plural-Forms: nplurals=2; plural=(n != 1);\n" in (header.msgstr or "")
     assert (first.msgid, first.msgstr, first.fuzzy) == ("Two lines %(n)s", 'Kaksi "riviä" %(n)s', True)
     assert "python-format" in first.flags
     assert (second.msgctxt, second.msgid, second.msgid_plural) == ("month", "May", "Mays")
-    assert second.forms() == ["toukokuu", "toukokuut"] and not second.fuzzy
+    assert second.forms() == ["toukokuu", "toukokuut"]
+    assert not second.fuzzy
     assert gone.obsolete
 
 

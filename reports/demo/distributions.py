@@ -29,7 +29,7 @@ from outreach.vocabulary import (
 class Weighted:
     """Values with relative weights; `pick(random)` draws one by bisection (fast in hot loops)."""
 
-    __slots__ = ("values", "cum", "total")
+    __slots__ = ("cum", "total", "values")
 
     def __init__(self, pairs: Iterable[tuple[object, float]]):
         values, weights = zip(*pairs, strict=True)

@@ -470,7 +470,7 @@ def seed_demo(
 
 
 class _Person:
-    __slots__ = ("id", "team", "gender", "birth_year", "alias", "first_at", "count", "engaged_on", "created_by")
+    __slots__ = ("alias", "birth_year", "count", "created_by", "engaged_on", "first_at", "gender", "id", "team")
 
     def __init__(self, id_, team, gender, birth_year, alias):
         self.id, self.team, self.gender, self.birth_year, self.alias = id_, team, gender, birth_year, alias
@@ -767,7 +767,7 @@ class _Seeder:
             spec = SITES[index]
             profile = SITE_TYPE_PROFILE[spec.site_type]
             staff = tuple(rng.sample(workers[spec.team], min(len(workers[spec.team]), rng.choice((2, 2, 3)))))
-            everyone = staff + (expert_id,) if spec.team == "kuopio" and random_() < 0.25 else staff
+            everyone = (*staff, expert_id) if spec.team == "kuopio" and random_() < 0.25 else staff
             # One tuple per combination of people, not per outing: there may be hundreds of thousands.
             staff, everyone = crews.setdefault(staff, staff), crews.setdefault(everyone, everyone)
             begins = datetime.datetime.combine(day, datetime.time(start // 60, start % 60), tzinfo=HELSINKI)

@@ -43,7 +43,7 @@ def test_bulk_import_of_encounters_keeps_the_rollups(tmp_path, worker_a, team_a,
         writer.writerow([team_a.pk, "", site.pk, "2026-05-12T23:30:00+03:00", "phone", "", "male", "", "housing"])
         writer.writerow([team_a.pk, "", site.pk, "2026-05-13T00:30:00+03:00", "field", "", "", "", ""])
 
-    ok, out, err = run("import_records", "encounters", str(path), "--user", worker_a.email)
+    ok, _out, err = run("import_records", "encounters", str(path), "--user", worker_a.email)
 
     assert ok, err
     data = summary_report(user=worker_a, start=datetime.date(2026, 5, 12), end=datetime.date(2026, 5, 12))

@@ -219,10 +219,10 @@ class RollupsEqualRawFigures(TestCase):
                 "team": data.draw(st.sampled_from([None, *self.teams])),
             }
             arguments = {"user": user, "start": first, "end": last, **filters}
-            self.assertEqual(summary_report(**arguments), summary_report_raw(**arguments))
-            self.assertEqual(extract_rows(**arguments), extract_rows_raw(**arguments))
+            assert summary_report(**arguments) == summary_report_raw(**arguments)
+            assert extract_rows(**arguments) == extract_rows_raw(**arguments)
             for group in REACH_GROUPS:
-                self.assertEqual(reach_report(group=group, **arguments), reach_report_raw(group=group, **arguments))
+                assert reach_report(group=group, **arguments) == reach_report_raw(group=group, **arguments)
 
     @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.data())
@@ -235,7 +235,7 @@ class RollupsEqualRawFigures(TestCase):
         # A rebuild from scratch gives the very same rows.
         before = self.rollup_rows()
         rollups.rebuild()
-        self.assertEqual(self.rollup_rows(), before)
+        assert self.rollup_rows() == before
 
     def rollup_rows(self):
         return (

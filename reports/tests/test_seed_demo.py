@@ -116,13 +116,17 @@ def test_demo_users_have_their_roles_teams_and_password():
     assert (expert.role, list(expert.teams.all())) == (Role.EXPERT, [kuopio])
     assert coordinator.role == Role.COORDINATOR
     assert set(coordinator.teams.all()) == {kuopio, tuka}
-    assert admin.role == Role.ADMIN and admin.is_superuser and admin.is_staff
-    assert not worker.is_staff and not expert.is_superuser
+    assert admin.role == Role.ADMIN
+    assert admin.is_superuser
+    assert admin.is_staff
+    assert not worker.is_staff
+    assert not expert.is_superuser
     for user in (worker, expert, coordinator, admin):
         assert user.check_password("another-demo-password-42")
         assert EmailAddress.objects.filter(user=user, email=user.email, verified=True).exists()
     # MFA is set up by the coordinator and the admin themselves at first login.
-    assert coordinator.requires_mfa and admin.requires_mfa
+    assert coordinator.requires_mfa
+    assert admin.requires_mfa
     assert not Authenticator.objects.exists()
     # Enough workers for outings of two or three.
     assert User.objects.filter(role=Role.WORKER, teams=kuopio).count() >= 3
@@ -207,7 +211,8 @@ def test_street_work_happens_in_spring_and_summer_only(seeded):
 
     months = set(Encounter.objects.filter(site__site_type=SiteType.STREET).values_list("occurred_on__month", flat=True))
     outing_months = set(Outing.objects.filter(site__site_type=SiteType.STREET).values_list("date__month", flat=True))
-    assert months and months <= set(range(4, 10))
+    assert months
+    assert months <= set(range(4, 10))
     assert outing_months <= set(range(4, 10))
 
 
@@ -402,7 +407,7 @@ def fingerprint() -> dict[str, list]:
             "tallied_contacts",
             "observations",
             "notes",
-        )  # fmt: skip
+        )
     ]
 
     def rows(model, *fields):
@@ -422,7 +427,7 @@ def fingerprint() -> dict[str, list]:
             "last_name",
             "identity_code",
             "engaged_on",
-        ),  # fmt: skip
+        ),
         "referrals": rows(
             Referral,
             "encounter__occurred_at",
@@ -435,7 +440,7 @@ def fingerprint() -> dict[str, list]:
             "closed_on",
             "follow_up_due",
             "person__alias",
-        ),  # fmt: skip
+        ),
         "follow_ups": rows(FollowUp, "referral__encounter__occurred_at", "due_on", "done_on", "contact_kind"),
         "consents": rows(Consent, "person__alias", "scope", "given_on", "withdrawn_on"),
         "feedback": rows(ClientFeedback, "site__name", "outing__date", "given_on", "score", "language", "comment"),
