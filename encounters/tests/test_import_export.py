@@ -711,7 +711,7 @@ def test_outings_and_referrals_export_by_their_dates(tmp_path, worker_a, team_a,
 @pytest.mark.django_db
 def test_export_options_are_checked(tmp_path, worker_a):
     path = str(tmp_path / "encounters.csv")
-    ok, out, err = run("export_records", "encounters", path, "--start", "1.5.2026", "--user", worker_a.email)
+    ok, _out, err = run("export_records", "encounters", path, "--start", "1.5.2026", "--user", worker_a.email)
     assert not ok
     assert "--start: enter a date as YYYY-MM-DD." in err
     ok, _out, err = run(

@@ -161,6 +161,14 @@ FOLLOW_UP_COLUMNS = (
     "created_by_id", "created_at",
 )  # fmt: skip
 
+# An outing planned in memory: (date, start minute, site index, status, length in minutes).
+OutingPlan = tuple[datetime.date, int, int, str, int]
+
+# Action bits of a conversation, looked up once.
+ADVICE_BIT, GUIDANCE_BIT = ACTION_BIT[Action.ADVICE], ACTION_BIT[Action.SERVICE_GUIDANCE]
+MATERIAL_BIT, ACCOMPANIMENT_BIT = ACTION_BIT[Action.MATERIAL_AID], ACTION_BIT[Action.ACCOMPANIMENT]
+CRISIS_BIT, REFERRAL_BIT = ACTION_BIT[Action.CRISIS_HELP], ACTION_BIT[Action.REFERRAL]
+
 # Minutes as timedeltas, so the hot loop adds instead of constructing.
 MINUTES = [datetime.timedelta(minutes=m) for m in range(24 * 60)]
 
@@ -694,6 +702,36 @@ class _Seeder:
 
     # Outings -----------------------------------------------------------------
 
+    def _site_outing_plans(self, index: int, spec: SiteSpec, count: int) -> list[OutingPlan]:
+        """`count` done (a few cancelled) outings at one site in the past, on its schedule where it has one,
+        and its scheduled outings of the next two weeks, planned."""
+        rng = self.rng
+        random_ = rng.random
+        site = self.sites[spec.key]
+        plans: list[OutingPlan] = []
+        in_season = [d for d in self.days if site.in_season(d)]
+        scheduled = [d for d in in_season if _on_schedule(spec, d)] if spec.schedule else []
+        scheduled_set = set(scheduled)
+        others = [d for d in in_season if d not in scheduled_set and (spec.weekends or d.weekday() < 5)]
+        chosen = rng.sample(scheduled, min(count, len(scheduled)))
+        # Extra visits off the schedule; with more outings than days, several a day.
+        extra = others or scheduled
+        while len(chosen) < count and extra:
+            chosen.extend(rng.sample(extra, min(count - len(chosen), len(extra))))
+        chosen.sort()
+        for day in chosen:
+            start, length = self._outing_time(spec, day in scheduled_set)
+            status = CANCELLED if random_() < 0.04 else DONE
+            plans.append((day, start, index, status, length))
+        # Planned: the site's scheduled dates in the next two weeks.
+        if spec.schedule:
+            for offset in range(14):
+                day = self.today + datetime.timedelta(days=offset)
+                if site.in_season(day) and _on_schedule(spec, day):
+                    start, length = self._outing_time(spec, True)
+                    plans.append((day, start, index, PLANNED, length))
+        return plans
+
     def _outings(self) -> None:
         """Plan the outings in memory (compact tuples) and write them with participants and feedback.
 
@@ -706,35 +744,10 @@ class _Seeder:
         random_ = rng.random
         target = max(30, round(self.n_encounters / 8))
         shares = sum(spec.outing_share for spec in SITES)
-        past_days = self.days
-        # (date, start minute, site index, status, length in minutes)
-        plans: list[tuple[datetime.date, int, int, str, int]] = []
+        plans: list[OutingPlan] = []
         for index, spec in enumerate(SITES):
-            if not spec.outing_share:
-                continue
-            site = self.sites[spec.key]
-            count = max(1, round(target * spec.outing_share / shares))
-            in_season = [d for d in past_days if site.in_season(d)]
-            scheduled = [d for d in in_season if _on_schedule(spec, d)] if spec.schedule else []
-            scheduled_set = set(scheduled)
-            others = [d for d in in_season if d not in scheduled_set and (spec.weekends or d.weekday() < 5)]
-            chosen = rng.sample(scheduled, min(count, len(scheduled)))
-            # Extra visits off the schedule; with more outings than days, several a day.
-            extra = others or scheduled
-            while len(chosen) < count and extra:
-                chosen.extend(rng.sample(extra, min(count - len(chosen), len(extra))))
-            chosen.sort()
-            for day in chosen:
-                start, length = self._outing_time(spec, day in scheduled_set)
-                status = CANCELLED if random_() < 0.04 else DONE
-                plans.append((day, start, index, status, length))
-            # Planned: the site's scheduled dates in the next two weeks.
-            if spec.schedule:
-                for offset in range(14):
-                    day = self.today + datetime.timedelta(days=offset)
-                    if site.in_season(day) and _on_schedule(spec, day):
-                        start, length = self._outing_time(spec, True)
-                        plans.append((day, start, index, PLANNED, length))
+            if spec.outing_share:
+                plans.extend(self._site_outing_plans(index, spec, max(1, round(target * spec.outing_share / shares))))
         # A couple of unscheduled visits planned as well.
         for key in ("kuo_event", "kuo_library"):
             index = next(i for i, s in enumerate(SITES) if s.key == key)
@@ -952,14 +965,11 @@ class _Seeder:
         p_linked = 0.6 if contact_kind else profile["linked"]
         p_material = 0.25 if site_type == SiteType.FOOD_DISTRIBUTION else 0.08
         needs_pick = NEEDS_BY_SITE_TYPE[site_type].pick
-        need_count_pick = NEED_COUNT.pick
         brief_actions_pick = (BRIEF_ACTIONS.get(site_type) or BRIEF_ACTIONS[None]).pick
         gender_pick, age_pick, first_pick = GENDERS.pick, AGE_GROUPS.pick, FIRST_CONTACT.pick
         seen = self.seen[team]
         year = begins.year
-        advice, guidance = ACTION_BIT[Action.ADVICE], ACTION_BIT[Action.SERVICE_GUIDANCE]
-        material, accompaniment = ACTION_BIT[Action.MATERIAL_AID], ACTION_BIT[Action.ACCOMPANIMENT]
-        crisis, referral_bit = ACTION_BIT[Action.CRISIS_HELP], ACTION_BIT[Action.REFERRAL]
+        conversation_content = partial(self._conversation_content, needs_pick, p_material)
         with_expert = len(everyone) > len(staff)
         kind_code = FIELD
         for _i in range(count):
@@ -984,35 +994,10 @@ class _Seeder:
                 gender = gender_pick(random_)
                 age_group = age_pick(random_)
                 first = first_pick(random_)
-            refer = False
-            notes = ""
             if conversation:
-                needs = 0
-                for _n in range(need_count_pick(random_)):
-                    needs |= needs_pick(random_)
-                actions = advice if random_() < 0.7 else 0
-                if random_() < 0.45:
-                    actions |= guidance
-                if random_() < p_material:
-                    actions |= material
-                if random_() < 0.04:
-                    actions |= accompaniment
-                if random_() < 0.02:
-                    actions |= crisis
-                if random_() < REFERRAL_SHARE:
-                    refer = True
-                    actions |= referral_bit
-                if not actions:
-                    actions = advice
-                if kind_code == MEETING:
-                    duration = 30 + int(random_() * 61)
-                elif kind_code == PHONE:
-                    duration = 5 + int(random_() * 26)
-                else:
-                    duration = 10 + int(random_() * 36)
-                if person is not None and random_() < 0.3:
-                    notes = ENCOUNTER_NOTES[int(random_() * len(ENCOUNTER_NOTES))]
+                needs, actions, refer, duration, notes = conversation_content(kind_code, person is not None)
             else:
+                refer, notes = False, ""
                 needs = needs_pick(random_) if random_() < 0.5 else 0
                 actions = brief_actions_pick(random_)
                 duration = 1 + int(random_() * 5)
@@ -1037,6 +1022,40 @@ class _Seeder:
                 CONVERSATION if conversation else BRIEF, person is None, person.id if person is not None else None,
                 gender, age_group, first, needs, actions, duration, notes, logger, created_at, created_at,
             )  # fmt: skip
+
+    def _conversation_content(
+        self, needs_pick: Callable, p_material: float, kind_code: str, with_person: bool
+    ) -> tuple[int, int, bool, int, str]:
+        """What a conversation in `_emit` was about: (needs, actions, referred, duration, notes)."""
+        random_ = self.rng.random
+        refer = False
+        notes = ""
+        needs = 0
+        for _n in range(NEED_COUNT.pick(random_)):
+            needs |= needs_pick(random_)
+        actions = ADVICE_BIT if random_() < 0.7 else 0
+        if random_() < 0.45:
+            actions |= GUIDANCE_BIT
+        if random_() < p_material:
+            actions |= MATERIAL_BIT
+        if random_() < 0.04:
+            actions |= ACCOMPANIMENT_BIT
+        if random_() < 0.02:
+            actions |= CRISIS_BIT
+        if random_() < REFERRAL_SHARE:
+            refer = True
+            actions |= REFERRAL_BIT
+        if not actions:
+            actions = ADVICE_BIT
+        if kind_code == MEETING:
+            duration = 30 + int(random_() * 61)
+        elif kind_code == PHONE:
+            duration = 5 + int(random_() * 26)
+        else:
+            duration = 10 + int(random_() * 36)
+        if with_person and random_() < 0.3:
+            notes = ENCOUNTER_NOTES[int(random_() * len(ENCOUNTER_NOTES))]
+        return needs, actions, refer, duration, notes
 
     def _pick_person(self, team, seen, new_allowed) -> _Person | None:
         """Someone met before (those met lately more likely) or, now and then, someone new."""

@@ -108,7 +108,24 @@ class RollupsEqualRawFigures(TestCase):
         team = self.pick(self.teams, data.draw(index))
         if op == "person":
             self.persons.append(person_create(actor=su, team=team, alias=f"P{len(self.persons)}"))
-        elif op == "outing":
+        elif op in ("outing", "outing_update", "tally", "cancel"):
+            self._outing_write(data, op, team)
+        elif op == "encounter":
+            self._encounter(data, team)
+        elif op == "edit":
+            encounter = self.pick(list(Encounter.objects.order_by("pk")), data.draw(index))
+            if encounter is not None:
+                self._edit(data, encounter)
+        elif op == "delete":
+            encounter = self.pick(list(Encounter.objects.order_by("pk")), data.draw(index))
+            if encounter is not None and not encounter.referrals.exists():
+                encounter_delete(actor=su, encounter=encounter)
+        elif op in ("merge", "unmerge", "engage"):
+            self._person_write(data, op)
+
+    def _outing_write(self, data, op, team):
+        su = self.superuser
+        if op == "outing":
             start = data.draw(st.sampled_from([datetime.time(9), datetime.time(17, 30)]))
             members = [w for w in [*self.workers, self.expert] if team in w.teams.all()]
             self.outings.append(
@@ -142,17 +159,10 @@ class RollupsEqualRawFigures(TestCase):
             outing = self.pick(self.outings, data.draw(index))
             if outing.status != OutingStatus.DONE:
                 outing_cancel(actor=su, outing=outing)
-        elif op == "encounter":
-            self._encounter(data, team)
-        elif op == "edit":
-            encounter = self.pick(list(Encounter.objects.order_by("pk")), data.draw(index))
-            if encounter is not None:
-                self._edit(data, encounter)
-        elif op == "delete":
-            encounter = self.pick(list(Encounter.objects.order_by("pk")), data.draw(index))
-            if encounter is not None and not encounter.referrals.exists():
-                encounter_delete(actor=su, encounter=encounter)
-        elif op == "merge" and len(self.persons) >= 2:
+
+    def _person_write(self, data, op):
+        su = self.superuser
+        if op == "merge" and len(self.persons) >= 2:
             kept, merged = self.pick(self.persons, data.draw(index)), self.pick(self.persons, data.draw(index))
             kept.refresh_from_db()
             merged.refresh_from_db()
