@@ -354,9 +354,10 @@ def user_update(*, actor: User | None, user: User, teams: Iterable[Team] | None 
     old_role = user.role
     old_teams = set(user.teams.all()) if user.pk else set()
     new_teams = set(teams) if teams is not None else None
+    teams_changed = new_teams is not None and {t.pk for t in new_teams} != {t.pk for t in old_teams}
     if actor is not None and actor.pk == user.pk:
         own = {name for name in ("role", "is_superuser") if name in fields and fields[name] != getattr(user, name)}
-        if new_teams is not None and {t.pk for t in new_teams} != {t.pk for t in old_teams}:
+        if teams_changed:
             own.add("teams")
         if own:
             raise ValidationError({name: _("You cannot change your own role or teams.") for name in sorted(own)})
@@ -372,8 +373,7 @@ def user_update(*, actor: User | None, user: User, teams: Iterable[Team] | None 
         user.save()
     if "email" in changed:
         _mark_email_verified(user)
-    teams_changed = new_teams is not None and {t.pk for t in new_teams} != {t.pk for t in old_teams}
-    if new_teams is not None:
+    if teams_changed and new_teams is not None:
         user.teams.set(new_teams)
         changed.append("teams")
     if changed:

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from outreach import services
-from outreach.models import AuditEntry, Outing
+from outreach.models import AccessChange, AuditEntry, Outing
 from outreach.tests.factories import FieldSiteFactory, OutingFactory
 from outreach.vocabulary import OutingStatus, Role
 
@@ -86,6 +86,25 @@ def test_outing_update_records_changed_fields_only(worker_a, team_a):
     )
     entry = AuditEntry.objects.get(model="outreach.outing", action="update")
     assert set(entry.changes) == {"status", "end_time"}
+
+
+@pytest.mark.django_db
+def test_user_update_records_teams_only_when_they_change(admin_user, team_a, team_b, worker_a):
+    before = AuditEntry.objects.filter(model="outreach.user", object_id=str(worker_a.pk)).count()
+
+    services.user_update(actor=admin_user, user=worker_a, teams=[team_a], full_name="Ville V.")
+
+    entry = AuditEntry.objects.filter(model="outreach.user", object_id=str(worker_a.pk)).latest("pk")
+    assert entry.changes == ["full_name"]
+    assert not AccessChange.objects.filter(user=worker_a).exists()
+    services.user_update(actor=admin_user, user=worker_a, teams=[team_a])
+    assert AuditEntry.objects.filter(model="outreach.user", object_id=str(worker_a.pk)).count() == before + 1
+
+    services.user_update(actor=admin_user, user=worker_a, teams=[team_a, team_b])
+
+    entry = AuditEntry.objects.filter(model="outreach.user", object_id=str(worker_a.pk)).latest("pk")
+    assert entry.changes == ["teams"]
+    assert AccessChange.objects.filter(user=worker_a).count() == 1
 
 
 @pytest.mark.django_db
