@@ -6,8 +6,10 @@ See outreach/admin.py for the role rules.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from outreach.admin import COORDINATION, RoleAdmin, TeamListFilter
+from outreach.admin import COORDINATION, RoleAdmin, ServiceAdmin, TeamListFilter
+from outreach.types import authed_user
 
+from . import services
 from .models import ClientFeedback, PeriodEvaluation, StructuralObservation
 from .selectors import feedback_visible_to, observations_visible_to
 
@@ -26,7 +28,7 @@ class ReportedFilter(admin.SimpleListFilter):
 
 
 @admin.register(StructuralObservation)
-class StructuralObservationAdmin(RoleAdmin):
+class StructuralObservationAdmin(ServiceAdmin):
     view_roles = COORDINATION
     delete_roles = COORDINATION
     date_hierarchy = "observed_on"
@@ -42,10 +44,10 @@ class StructuralObservationAdmin(RoleAdmin):
         # neither lists, reads nor deletes these.
         return observations_visible_to(request.user)
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    def service_save(self, request, data, original):
+        if original is None:
+            return services.observation_create(actor=authed_user(request), **data)
+        return services.observation_update(actor=authed_user(request), observation=original, **data)
 
 
 @admin.register(ClientFeedback)

@@ -202,3 +202,38 @@ def test_another_areas_coordinator_cannot_list_read_or_delete_feedback(
 
     own = signed_in(coordinator).get(reverse("admin:reports_clientfeedback_changelist"))
     assert own.context["cl"].result_count == 2
+
+
+def test_observation_changed_in_the_admin_goes_through_the_service(signed_in, coordinator, team_a):
+    observation = StructuralObservation.objects.create(
+        team=team_a, theme=StructuralObservation.Theme.OTHER, municipality=municipality("297"), description="x"
+    )
+    change = reverse("admin:reports_structuralobservation_change", args=[observation.pk])
+    form = {
+        "team": team_a.pk,
+        "theme": StructuralObservation.Theme.OTHER,
+        "municipality": municipality("297").pk,
+        "observed_on": observation.observed_on.isoformat(),
+        "description": "x",
+        "reported_to": "Kunnanhallitus",
+        "reported_on": "",
+    }
+    client = signed_in(coordinator)
+
+    refused = client.post(change, form)
+
+    assert refused.status_code == 200
+    assert "reported_on" in refused.context["adminform"].form.errors
+    assert not AuditEntry.objects.exists()
+
+    saved = client.post(change, {**form, "reported_on": observation.observed_on.isoformat()})
+
+    assert saved.status_code == 302
+    observation.refresh_from_db()
+    assert observation.reported_to == "Kunnanhallitus"
+    entry = AuditEntry.objects.get()
+    assert (entry.actor, entry.action, entry.changes) == (
+        coordinator,
+        AuditEntry.Action.UPDATE,
+        ["reported_to", "reported_on"],
+    )
