@@ -170,21 +170,6 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         )
         read_only_fields = ("merged_into", "created_at", "updated_at")
 
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        named = self.instance is not None and self.instance.kind == Person.Kind.NAMED
-        errors = {}
-        if not named:
-            for name in DIRECT_IDENTIFIERS:
-                if attrs.pop(name, ""):
-                    errors[name] = _(
-                        "Names, identity codes and contact details are recorded only after consent: "
-                        "make the person named first."
-                    )
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
-
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if request_user(self).is_expert:
@@ -635,14 +620,6 @@ class FollowUpSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "created_at",
         )
         read_only_fields = ("created_at",)
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        referral = attrs.get("referral", getattr(self.instance, "referral", None))
-        person = attrs.get("person", getattr(self.instance, "person", None))
-        if referral is None and person is None:
-            raise serializers.ValidationError({"person": _("A follow-up belongs to a referral or a person.")})
-        return attrs
 
 
 class FollowUpFilter(date_range_filterset("due_on")):  # type: ignore[misc]  # a base made per date field

@@ -51,6 +51,13 @@ BIRTH_YEAR_MIN = 1900
 BIRTH_YEAR_MAX = 2100
 
 
+# What only a named person (who has consented) carries.
+DIRECT_IDENTIFIERS = ("first_name", "last_name", "identity_code", "phone", "email")
+NAMED_ONLY_AFTER_CONSENT = _(
+    "Names, identity codes and contact details are recorded only after consent: make the person named first."
+)
+
+
 class Person(models.Model):
     """Someone met more than once: pseudonymous (alias) or named (with consent)."""
 
@@ -165,6 +172,16 @@ class Person(models.Model):
         if self.kind == self.Kind.NAMED:
             return f"{self.first_name} {self.last_name}".strip()
         return self.alias
+
+    def clean(self):
+        # Each identifier a pseudonymous record would carry, named: the doors
+        # (API, forms) must say which field to empty. The check constraint
+        # above stays as the database's guard.
+        super().clean()
+        if self.kind == self.Kind.PSEUDONYMOUS:
+            errors = {name: NAMED_ONLY_AFTER_CONSENT for name in DIRECT_IDENTIFIERS if getattr(self, name)}
+            if errors:
+                raise ValidationError(errors)
 
     @property
     def display_name(self) -> str:
@@ -508,7 +525,8 @@ class FollowUp(models.Model):
         constraints = [
             FieldCheckConstraint(
                 name="follow_up_has_subject",
-                field="referral",
+                # Named on `person`: a follow-up without a referral is about a person.
+                field="person",
                 condition=Q(referral__isnull=False) | Q(person__isnull=False),
                 violation_error_message=_("A follow-up belongs to a referral or a person."),
             ),

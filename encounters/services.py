@@ -29,12 +29,11 @@ from outreach.services import (
 from outreach.vocabulary import ContactKind, Depth, Gender, ReferralStatus
 
 from . import permissions, rollups
-from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
+from .models import DIRECT_IDENTIFIERS, Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
 from .rules import referral_status_change_allowed
 from .selectors import encounters_visible_to, referrals_visible_to
 
 # Fields a pseudonymous person must never carry.
-DIRECT_IDENTIFIERS = ("first_name", "last_name", "identity_code", "phone", "email")
 
 
 # Persons -------------------------------------------------------------------
