@@ -19,7 +19,7 @@ from networks.models import PartnerOrganisation
 from outreach.forms import DateInput, field_queryset, form_field
 from outreach.models import FieldSite, Outing, Team, User
 from outreach.selectors import member_team_ids, sites_visible_to, writable_team_ids
-from outreach.validators import validate_not_future_year
+from outreach.validators import BIRTH_YEAR_MIN, validate_not_future_year, validate_plausible_birth_year
 from outreach.vocabulary import (
     Action,
     AgeGroup,
@@ -32,7 +32,7 @@ from outreach.vocabulary import (
     ServiceKind,
 )
 
-from .models import BIRTH_YEAR_MIN, ENCOUNTER_MAX_MINUTES, Consent, Person, Referral
+from .models import ENCOUNTER_MAX_MINUTES, Consent, Person, Referral
 from .rules import REFERRAL_TRANSITIONS
 from .selectors import persons_visible_to
 from .validators import validate_identity_code
@@ -251,10 +251,9 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
     new_birth_year = forms.IntegerField(
         label=_("Birth year"),
         required=False,
-        min_value=BIRTH_YEAR_MIN,
-        # The model's rule, so that the form names it along with its own errors.
-        validators=[validate_not_future_year],
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        # The model's rules, so that the form names them along with its own errors.
+        validators=[validate_plausible_birth_year, validate_not_future_year],
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": BIRTH_YEAR_MIN}),
     )
     new_gender = forms.ChoiceField(
         label=_("Gender of the person"), choices=Gender.choices, required=False, widget=ChipRadioSelect
@@ -437,10 +436,9 @@ class PersonForm(ErrorSummaryMixin, forms.Form):
     birth_year = forms.IntegerField(
         label=_("Birth year"),
         required=False,
-        min_value=BIRTH_YEAR_MIN,
-        # The model's rule, so that the form names it along with its own errors.
-        validators=[validate_not_future_year],
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        # The model's rules, so that the form names them along with its own errors.
+        validators=[validate_plausible_birth_year, validate_not_future_year],
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": BIRTH_YEAR_MIN}),
     )
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=ChipRadioSelect)
     engaged_on = forms.DateField(

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from encounters.forms import PersonForm
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
 from outreach.tests.factories import FieldSiteFactory
@@ -75,6 +76,18 @@ def test_a_pseudonymous_person_needs_an_alias_and_a_named_one_a_name():
 def test_birth_year_must_be_plausible(year):
     person = PersonFactory()
     rejected(lambda: Person.objects.filter(pk=person.pk).update(birth_year=year))
+
+
+@pytest.mark.django_db
+def test_the_person_form_says_the_models_birth_year_rule(team_a):
+    person = PersonFactory(team=team_a)
+    form = PersonForm(data={"alias": "Tuuli", "birth_year": 1899, "gender": "unknown"}, person=person)
+    person.birth_year = 1899
+
+    assert form.errors["birth_year"] == ["The birth year is not plausible."]
+    with pytest.raises(ValidationError) as error:
+        person.full_clean()
+    assert error.value.message_dict["birth_year"] == ["The birth year is not plausible."]
 
 
 @pytest.mark.django_db
