@@ -212,20 +212,7 @@ class OutingPlanForm(NoColonMixin, forms.Form):
     def clean(self):
         super().clean()
         data = self.cleaned_data
-        team = data.get("team") if self.outing is None else self.outing.team
-        participants = data.get("participants")
-        if team is not None and participants:
-            members = set(team.members.filter(pk__in=[p.pk for p in participants]).values_list("pk", flat=True))
-            outsiders = [
-                p.get_full_name()
-                for p in participants
-                if p.pk not in members and p.pk not in self.current_participant_ids
-            ]
-            if outsiders:
-                self.add_error(
-                    "participants",
-                    _("Not members of the team %(team)s: %(names)s.") % {"team": team, "names": ", ".join(outsiders)},
-                )
+        # Participants outside the team are refused by the service (outing_create / outing_update).
         site, day = data.get("site"), data.get("date")
         if site is not None and day is not None and not site.in_season(day):
             self.out_of_season = True

@@ -578,12 +578,18 @@ def _check_site_team(actor: User, team: Team | None) -> None:
 # Outings -------------------------------------------------------------------
 
 
-def _check_participants(team: Team, participants: list[User]) -> None:
-    """Participants are members of the outing's team (experts by experience included)."""
+def _check_participants(team: Team, participants: list[User], *, staying: frozenset[int] = frozenset()) -> None:
+    """Participants are members of the outing's team (experts by experience included).
+
+    People already on the outing (`staying`) may stay on it after they have left the team.
+    """
     members = set(team.members.filter(pk__in=[p.pk for p in participants]).values_list("pk", flat=True))
-    strangers = [p for p in participants if p.pk not in members]
+    strangers = [p for p in participants if p.pk not in members and p.pk not in staying]
     if strangers:
-        raise ValidationError({"participants": _("Participants must be members of the outing's team.")})
+        names = ", ".join(p.get_full_name() for p in strangers)
+        raise ValidationError(
+            {"participants": _("Not members of the team %(team)s: %(names)s.") % {"team": team, "names": names}}
+        )
 
 
 @transaction.atomic
@@ -645,8 +651,9 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
         save_changes(outing, changed)
     if participants is not None:
         participants = list(participants)
-        _check_participants(outing.team, participants)
-        if set(outing.participants.values_list("id", flat=True)) != {p.pk for p in participants}:
+        current = frozenset(outing.participants.values_list("id", flat=True))
+        _check_participants(outing.team, participants, staying=current)
+        if current != {p.pk for p in participants}:
             outing.participants.set(participants)
             changed.append("participants")
     if changed:

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from outreach import services
 from outreach.models import AccessChange, AuditEntry, Outing
-from outreach.tests.factories import FieldSiteFactory, OutingFactory
+from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory
 from outreach.vocabulary import OutingStatus, Role
 
 # A planned outing is dated ahead (or at most two weeks back).
@@ -122,3 +122,23 @@ def test_user_create_derives_staff_from_role(admin_user, team_a):
     with pytest.raises(ValidationError) as error:
         services.user_create(actor=admin_user, email="w@example.org")
     assert "email" in error.value.message_dict
+
+
+@pytest.mark.django_db
+def test_a_participant_who_left_the_team_may_stay_on_the_outing(worker_a, team_a, team_b):
+    leaver = UserFactory(teams=[team_a])
+    outing = OutingFactory(
+        team=team_a,
+        status=OutingStatus.PLANNED,
+        date=timezone.localdate() + datetime.timedelta(days=7),
+        participants=[worker_a, leaver],
+    )
+    leaver.teams.set([team_b])
+
+    services.outing_update(actor=worker_a, outing=outing, participants=[worker_a, leaver], notes="Kept.")
+
+    newcomer = UserFactory(teams=[team_b], full_name="Olli Ulkopuolinen")
+    with pytest.raises(ValidationError) as error:
+        services.outing_update(actor=worker_a, outing=outing, participants=[worker_a, leaver, newcomer])
+    assert error.value.message_dict["participants"] == [f"Not members of the team {team_a}: Olli Ulkopuolinen."]
+    assert set(outing.participants.all()) == {worker_a, leaver}
