@@ -210,7 +210,8 @@ def service_path(world: dict, sample: int, rows: int, workdir: Path, seed: int) 
     started = time.perf_counter()
     result = resource.import_data(table.dataset, user=world["user"])
     seconds = time.perf_counter() - started
-    assert not result.has_errors() and not result.has_validation_errors()
+    assert not result.has_errors()
+    assert not result.has_validation_errors()
     per_second = sample / seconds
     print(
         f"row-by-row service path: {sample} rows in {seconds:.1f} s, {per_second:,.0f} rows/s"

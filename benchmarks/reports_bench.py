@@ -107,6 +107,28 @@ SELECT
 """
 
 
+def _seed_or_reuse(*, created: bool, encounters: int) -> None:
+    """Seed a new (or empty) database, rebuild missing rollups, or say that the data is reused."""
+    from django.core.management import call_command
+
+    from encounters.models import Encounter, EncounterDayCount
+    from reports import rollups
+
+    if created or not Encounter.objects.exists():
+        began = time.perf_counter()
+        call_command("seed_demo", encounters=encounters, stdout=io.StringIO(), verbosity=0)
+        print(f"seed_demo --encounters {encounters}: {time.perf_counter() - began:.1f} s (rollups included)")
+        began = time.perf_counter()
+        rollups.rebuild_all()
+        print(f"of which the rollups, rebuilt once more alone: {time.perf_counter() - began:.1f} s")
+    elif not EncounterDayCount.objects.exists():
+        began = time.perf_counter()
+        rollups.rebuild_all()
+        print(f"rebuild_report_rollups: {time.perf_counter() - began:.1f} s")
+    else:
+        print("reusing the seeded database and its rollups")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--encounters", type=int, default=1_000_000)
@@ -132,10 +154,9 @@ def main() -> None:
     from django.test import Client
     from django.urls import Resolver404, resolve
 
-    from encounters.models import Encounter, EncounterDayCount
+    from encounters.models import Encounter
     from outreach.models import User
     from outreach.services import api_token_create
-    from reports import rollups
     from reports.selectors import summary_report_raw
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
@@ -149,19 +170,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()")
         print(f"database:  {cursor.fetchone()[0].split(' on ')[0]}")
-    if created or not Encounter.objects.exists():
-        began = time.perf_counter()
-        call_command("seed_demo", encounters=args.encounters, stdout=io.StringIO(), verbosity=0)
-        print(f"seed_demo --encounters {args.encounters}: {time.perf_counter() - began:.1f} s (rollups included)")
-        began = time.perf_counter()
-        rollups.rebuild_all()
-        print(f"of which the rollups, rebuilt once more alone: {time.perf_counter() - began:.1f} s")
-    elif not EncounterDayCount.objects.exists():
-        began = time.perf_counter()
-        rollups.rebuild_all()
-        print(f"rebuild_report_rollups: {time.perf_counter() - began:.1f} s")
-    else:
-        print("reusing the seeded database and its rollups")
+    _seed_or_reuse(created=created, encounters=args.encounters)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     last = Encounter.objects.order_by("-occurred_on").values_list("occurred_on", flat=True).first()

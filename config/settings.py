@@ -274,7 +274,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# The API (see outreach/api.py for its conventions). Token authentication
+# The API (see outreach/drf.py for its conventions). Token authentication
 # comes first so that a request without credentials gets 401 with a
 # `WWW-Authenticate: Token` challenge.
 REST_FRAMEWORK = {
@@ -288,10 +288,10 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "outreach.api.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "outreach.drf.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "outreach.api_support.Pagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "outreach.api.exception_handler",
+    "EXCEPTION_HANDLER": "outreach.drf.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {

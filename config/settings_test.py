@@ -15,4 +15,4 @@ CSRF_COOKIE_SECURE = False
 LANGUAGE_CODE = "en"
 # The suite runs with DEBUG off on a development key and local mail; it
 # never serves real users (config.production).
-PRODUCTION_PROBLEMS = []  # noqa: F405
+PRODUCTION_PROBLEMS = []

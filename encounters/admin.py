@@ -150,9 +150,9 @@ class DoneFilter(_NullListFilter):
 
 @admin.register(Person)
 class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin, ServiceAdmin):
-    resource_classes = [PersonResource]
+    resource_classes = (PersonResource,)
     date_hierarchy = "created_at"
-    list_display = [
+    list_display = (
         "__str__",
         "kind",
         "team",
@@ -161,11 +161,11 @@ class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin
         "identity_code_masked",
         "engaged_on",
         "is_merged",
-    ]
-    list_filter = ["kind", "gender", TeamListFilter, MergedFilter]
-    list_select_related = ["team"]
+    )
+    list_filter = ("kind", "gender", TeamListFilter, MergedFilter)
+    list_select_related = ("team",)
     # The identity code is searched only by an exact match, never by a part.
-    search_fields = ["alias", "first_name", "last_name", "=identity_code"]
+    search_fields = ("alias", "first_name", "last_name", "=identity_code")
 
     def get_queryset(self, request):
         return persons_visible_to(request.user, include_merged=True)
@@ -205,9 +205,9 @@ class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin
 class PersonMergeAdmin(ClientRecordMixin, RoleAdmin):
     change_roles = NOBODY
     date_hierarchy = "merged_at"
-    list_display = ["merged_at", "merged", "kept", "merged_by", "undone_at"]
-    list_filter = [UndoneFilter]
-    list_select_related = ["merged", "kept", "merged_by"]
+    list_display = ("merged_at", "merged", "kept", "merged_by", "undone_at")
+    list_filter = (UndoneFilter,)
+    list_select_related = ("merged", "kept", "merged_by")
 
     def persons_of(self, obj):
         return [obj.kept, obj.merged]
@@ -221,10 +221,10 @@ class PersonMergeAdmin(ClientRecordMixin, RoleAdmin):
 class ConsentAdmin(ClientRecordMixin, RoleAdmin):
     change_roles = NOBODY
     date_hierarchy = "given_on"
-    list_display = ["person", "scope", "given_on", "withdrawn_on", "recorded_by"]
-    list_filter = ["scope", WithdrawnFilter]
-    list_select_related = ["person", "recorded_by"]
-    search_fields = ["person__alias", "person__last_name"]
+    list_display = ("person", "scope", "given_on", "withdrawn_on", "recorded_by")
+    list_filter = ("scope", WithdrawnFilter)
+    list_select_related = ("person", "recorded_by")
+    search_fields = ("person__alias", "person__last_name")
 
     def get_queryset(self, request):
         return consents_visible_to(request.user)
@@ -232,10 +232,10 @@ class ConsentAdmin(ClientRecordMixin, RoleAdmin):
 
 @admin.register(Encounter)
 class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin, ServiceAdmin):
-    resource_classes = [EncounterResource]
+    resource_classes = (EncounterResource,)
     delete_roles = COORDINATION
     date_hierarchy = "occurred_on"
-    list_display = [
+    list_display = (
         "occurred_at",
         "site",
         "team",
@@ -244,8 +244,8 @@ class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAd
         "person",
         "need_labels",
         "duration_minutes",
-    ]
-    list_filter = [
+    )
+    list_filter = (
         "depth",
         "contact_kind",
         "anonymous",
@@ -254,14 +254,14 @@ class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAd
         TeamListFilter,
         code_set_filter("needs", _("needs"), Need),
         code_set_filter("actions", _("actions taken"), Action),
-    ]
-    list_select_related = ["site", "team", "person"]
-    search_fields = ["site__name", "person__alias"]
-    autocomplete_fields = ["site", "outing"]
+    )
+    list_select_related = ("site", "team", "person")
+    search_fields = ("site__name", "person__alias")
+    autocomplete_fields = ("site", "outing")
     # Not autocomplete: its search term (a name) would travel in the URL.
-    raw_id_fields = ["person"]
-    filter_horizontal = ["workers"]
-    fields = [
+    raw_id_fields = ("person",)
+    filter_horizontal = ("workers",)
+    fields = (
         "team",
         "site",
         "outing",
@@ -281,8 +281,8 @@ class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAd
         "client_uuid",
         "created_by",
         "created_at",
-    ]
-    readonly_fields = ["anonymous", "client_uuid", "created_by", "created_at"]
+    )
+    readonly_fields = ("anonymous", "client_uuid", "created_by", "created_at")
     # Counting millions of rows twice per page is not worth the number.
     show_full_result_count = False
 
@@ -313,20 +313,20 @@ class EncounterAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAd
 
 @admin.register(Referral)
 class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin, ServiceAdmin):
-    resource_classes = [ReferralResource]
+    resource_classes = (ReferralResource,)
     date_hierarchy = "referred_on"
-    list_display = ["referred_on", "service_kind", "status", "team", "partner", "person", "follow_up_due"]
-    list_filter = [
+    list_display = ("referred_on", "service_kind", "status", "team", "partner", "person", "follow_up_due")
+    list_filter = (
         "status",
         "service_kind",
         TeamListFilter,
         ("partner", admin.RelatedOnlyFieldListFilter),
-    ]
-    list_select_related = ["team", "partner", "person"]
-    search_fields = ["person__alias", "partner__name"]
-    autocomplete_fields = ["encounter", "partner"]
-    raw_id_fields = ["person"]
-    fields = [
+    )
+    list_select_related = ("team", "partner", "person")
+    search_fields = ("person__alias", "partner__name")
+    autocomplete_fields = ("encounter", "partner")
+    raw_id_fields = ("person",)
+    fields = (
         "team",
         "person",
         "encounter",
@@ -343,8 +343,8 @@ class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdm
         "client_uuid",
         "created_by",
         "created_at",
-    ]
-    readonly_fields = [
+    )
+    readonly_fields = (
         "status_changed_on",
         "made_on",
         "connected_on",
@@ -352,7 +352,7 @@ class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdm
         "client_uuid",
         "created_by",
         "created_at",
-    ]
+    )
     show_full_result_count = False
 
     def get_queryset(self, request):
@@ -367,12 +367,12 @@ class ReferralAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdm
 @admin.register(FollowUp)
 class FollowUpAdmin(ClientRecordMixin, ServiceAdmin):
     date_hierarchy = "due_on"
-    list_display = ["due_on", "done_on", "contact_kind", "team", "person", "referral", "assigned_to"]
-    list_filter = ["contact_kind", DoneFilter, TeamListFilter]
-    list_select_related = ["team", "person", "referral", "assigned_to"]
-    search_fields = ["person__alias"]
-    autocomplete_fields = ["referral"]
-    raw_id_fields = ["person"]
+    list_display = ("due_on", "done_on", "contact_kind", "team", "person", "referral", "assigned_to")
+    list_filter = ("contact_kind", DoneFilter, TeamListFilter)
+    list_select_related = ("team", "person", "referral", "assigned_to")
+    search_fields = ("person__alias",)
+    autocomplete_fields = ("referral",)
+    raw_id_fields = ("person",)
 
     def get_queryset(self, request):
         return follow_ups_visible_to(request.user)
@@ -395,7 +395,7 @@ class FollowUpAdmin(ClientRecordMixin, ServiceAdmin):
 class EncounterDayCountAdmin(RoleAdmin):
     read_only = True
     date_hierarchy = "day"
-    list_display = ["day", "team_id", "site_id", "total", "anonymous", "conversation"]
+    list_display = ("day", "team_id", "site_id", "total", "anonymous", "conversation")
     show_full_result_count = False
 
 
@@ -403,7 +403,7 @@ class EncounterDayCountAdmin(RoleAdmin):
 class EncounterMixCountAdmin(RoleAdmin):
     read_only = True
     date_hierarchy = "day"
-    list_display = ["day", "team_id", "site_id", "gender", "age_group", "depth", "encounters"]
+    list_display = ("day", "team_id", "site_id", "gender", "age_group", "depth", "encounters")
     show_full_result_count = False
 
 
@@ -412,12 +412,12 @@ class PersonDayCountAdmin(RoleAdmin):
     # Ids only: the list must not show persons' names.
     read_only = True
     date_hierarchy = "day"
-    list_display = ["day", "person_id", "team_id", "site_id", "encounters"]
+    list_display = ("day", "person_id", "team_id", "site_id", "encounters")
     show_full_result_count = False
 
 
 @admin.register(PersonFirstEncounter)
 class PersonFirstEncounterAdmin(RoleAdmin):
     read_only = True
-    list_display = ["person_id", "first_on"]
+    list_display = ("person_id", "first_on")
     show_full_result_count = False

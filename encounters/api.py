@@ -1,7 +1,7 @@
 """REST API for persons, encounters, referrals and follow-ups.
 
 Shared conventions (visibility, errors, `team`, exactly-once creates) are
-described in `outreach.api`.
+described in `outreach.drf`.
 
 Named persons: the API creates pseudonymous persons only. A person becomes
 named through `POST /api/v1/persons/{id}/make-named/`, which records the
@@ -20,7 +20,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from networks.models import PartnerOrganisation
-from outreach.api import (
+from outreach.drf import (
     IdempotentCreateMixin,
     NoExpertPermission,
     NoExpertWritePermission,
@@ -37,6 +37,7 @@ from outreach.api import (
 from outreach.models import AccessLogEntry, FieldSite, Outing, Team, User
 from outreach.selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to
 from outreach.services import was_replayed
+from outreach.types import authed_user
 from outreach.vocabulary import (
     Action,
     AgeGroup,
@@ -119,7 +120,7 @@ class AccessLoggedMixin:
 
     def _log_access(self, records, action: str) -> None:
         person_access_log(
-            actor=self.request.user,  # type: ignore[attr-defined]
+            actor=authed_user(self.request),  # type: ignore[attr-defined]
             persons=[self.person_of(record) for record in records],
             action=action,
             door=AccessLogEntry.Door.API,
@@ -149,7 +150,7 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Person
-        fields = [
+        fields = (
             "id",
             "team",
             "kind",
@@ -166,23 +167,8 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "merged_into",
             "created_at",
             "updated_at",
-        ]
-        read_only_fields = ["merged_into", "created_at", "updated_at"]
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        named = self.instance is not None and self.instance.kind == Person.Kind.NAMED
-        errors = {}
-        if not named:
-            for name in DIRECT_IDENTIFIERS:
-                if attrs.pop(name, ""):
-                    errors[name] = _(
-                        "Names, identity codes and contact details are recorded only after consent: "
-                        "make the person named first."
-                    )
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
+        )
+        read_only_fields = ("merged_into", "created_at", "updated_at")
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -233,7 +219,7 @@ class PersonFilter(filters.FilterSet):
 
     class Meta:
         model = Person
-        fields = ["team", "gender", "kind", "alias", "birth_year"]
+        fields = ("team", "gender", "kind", "alias", "birth_year")
 
 
 class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
@@ -243,22 +229,22 @@ class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
 
     serializer_class = PersonSerializer
     filterset_class = PersonFilter
-    ordering_fields = ["alias", "birth_year", "created_at", "id"]
-    ordering = ["alias", "id"]
+    ordering_fields = ("alias", "birth_year", "created_at", "id")
+    ordering = ("alias", "id")
 
     def get_queryset(self):
         # Merged records are found by id (their links keep working) but not listed.
-        return persons_visible_to(self.request.user, include_merged=self.action != "list")
+        return persons_visible_to(authed_user(self.request), include_merged=self.action != "list")
 
     def person_of(self, obj):
         return obj
 
     def perform_create(self, serializer):
-        serializer.instance = person_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = person_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = person_update(
-            actor=self.request.user, person=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), person=serializer.instance, **serializer.validated_data
         )
 
     @extend_schema(
@@ -355,7 +341,7 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Encounter
-        fields = [
+        fields = (
             "id",
             "team",
             "client_uuid",
@@ -378,8 +364,8 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "created_by",
             "created_at",
             "updated_at",
-        ]
-        read_only_fields = ["occurred_on", "anonymous", "created_by", "created_at", "updated_at"]
+        )
+        read_only_fields = ("occurred_on", "anonymous", "created_by", "created_at", "updated_at")
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -405,7 +391,7 @@ class EncounterFilter(date_range_filterset("occurred_on")):  # type: ignore[misc
 
     class Meta:
         model = Encounter
-        fields = ["anonymous"]
+        fields = ("anonymous",)
 
     def filter_need(self, queryset, name, value):
         return queryset.filter(needs__has=value)
@@ -457,19 +443,19 @@ class EncounterViewSet(AccessLoggedMixin, IdempotentCreateMixin, mixins.DestroyM
 
     serializer_class = EncounterSerializer
     filterset_class = EncounterFilter
-    ordering_fields = ["occurred_at", "created_at", "id"]
-    ordering = ["-occurred_at", "-id"]
+    ordering_fields = ("occurred_at", "created_at", "id")
+    ordering = ("-occurred_at", "-id")
 
     def get_queryset(self):
-        return encounters_visible_to(self.request.user).prefetch_related("workers")
+        return encounters_visible_to(authed_user(self.request)).prefetch_related("workers")
 
     def perform_create(self, serializer):
-        serializer.instance = encounter_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = encounter_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         fields = dict(serializer.validated_data)
         fields.pop("client_uuid", None)  # fixed at creation
-        serializer.instance = encounter_update(actor=self.request.user, encounter=serializer.instance, **fields)
+        serializer.instance = encounter_update(actor=authed_user(self.request), encounter=serializer.instance, **fields)
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
     def destroy(self, request, *args, **kwargs):
@@ -535,7 +521,7 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Referral
-        fields = [
+        fields = (
             "id",
             "team",
             "client_uuid",
@@ -553,8 +539,8 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "outcome_notes",
             "created_at",
             "updated_at",
-        ]
-        read_only_fields = ["status_changed_on", "made_on", "connected_on", "closed_on", "created_at", "updated_at"]
+        )
+        read_only_fields = ("status_changed_on", "made_on", "connected_on", "closed_on", "created_at", "updated_at")
 
 
 class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]  # a base made per date field
@@ -570,7 +556,7 @@ class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]
 
     class Meta:
         model = Referral
-        fields = ["team", "person", "encounter", "partner", "status", "service_kind"]
+        fields = ("team", "person", "encounter", "partner", "status", "service_kind")
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(ReferralSerializer)))
@@ -579,21 +565,21 @@ class ReferralViewSet(AccessLoggedMixin, IdempotentCreateMixin, ServiceViewSet):
     `status`. Experts by experience get 403: referrals are case work they do not see."""
 
     serializer_class = ReferralSerializer
-    permission_classes = [permissions.IsAuthenticated, NoExpertPermission]
+    permission_classes = (permissions.IsAuthenticated, NoExpertPermission)
     filterset_class = ReferralFilter
-    ordering_fields = ["referred_on", "status", "follow_up_due", "id"]
-    ordering = ["-referred_on", "-id"]
+    ordering_fields = ("referred_on", "status", "follow_up_due", "id")
+    ordering = ("-referred_on", "-id")
 
     def get_queryset(self):
-        return referrals_visible_to(self.request.user)
+        return referrals_visible_to(authed_user(self.request))
 
     def perform_create(self, serializer):
-        serializer.instance = referral_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = referral_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         fields = dict(serializer.validated_data)
         fields.pop("client_uuid", None)  # fixed at creation
-        serializer.instance = referral_update(actor=self.request.user, referral=serializer.instance, **fields)
+        serializer.instance = referral_update(actor=authed_user(self.request), referral=serializer.instance, **fields)
 
 
 # Follow-ups ----------------------------------------------------------------
@@ -621,7 +607,7 @@ class FollowUpSerializer(TeamDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = FollowUp
-        fields = [
+        fields = (
             "id",
             "team",
             "referral",
@@ -632,16 +618,8 @@ class FollowUpSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "contact_kind",
             "notes",
             "created_at",
-        ]
-        read_only_fields = ["created_at"]
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        referral = attrs.get("referral", getattr(self.instance, "referral", None))
-        person = attrs.get("person", getattr(self.instance, "person", None))
-        if referral is None and person is None:
-            raise serializers.ValidationError({"person": _("A follow-up belongs to a referral or a person.")})
-        return attrs
+        )
+        read_only_fields = ("created_at",)
 
 
 class FollowUpFilter(date_range_filterset("due_on")):  # type: ignore[misc]  # a base made per date field
@@ -653,7 +631,7 @@ class FollowUpFilter(date_range_filterset("due_on")):  # type: ignore[misc]  # a
 
     class Meta:
         model = FollowUp
-        fields = ["team", "person", "referral", "assigned_to", "contact_kind"]
+        fields = ("team", "person", "referral", "assigned_to", "contact_kind")
 
 
 class FollowUpViewSet(AccessLoggedMixin, ServiceViewSet):
@@ -661,18 +639,18 @@ class FollowUpViewSet(AccessLoggedMixin, ServiceViewSet):
     setting `done_on`. Not for experts by experience."""
 
     serializer_class = FollowUpSerializer
-    permission_classes = [permissions.IsAuthenticated, NoExpertWritePermission]
+    permission_classes = (permissions.IsAuthenticated, NoExpertWritePermission)
     filterset_class = FollowUpFilter
-    ordering_fields = ["due_on", "done_on", "id"]
-    ordering = ["due_on", "id"]
+    ordering_fields = ("due_on", "done_on", "id")
+    ordering = ("due_on", "id")
 
     def get_queryset(self):
-        return follow_ups_visible_to(self.request.user)
+        return follow_ups_visible_to(authed_user(self.request))
 
     def perform_create(self, serializer):
-        serializer.instance = follow_up_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = follow_up_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = follow_up_update(
-            actor=self.request.user, follow_up=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), follow_up=serializer.instance, **serializer.validated_data
         )

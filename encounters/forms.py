@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.forms.boundfield import BoundWidget
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,9 +19,8 @@ from networks.models import PartnerOrganisation
 from outreach.forms import DateInput, field_queryset, form_field
 from outreach.models import FieldSite, Outing, Team, User
 from outreach.selectors import member_team_ids, sites_visible_to, writable_team_ids
-from outreach.validators import validate_not_future_year
+from outreach.validators import BIRTH_YEAR_MIN, validate_not_future_year, validate_plausible_birth_year
 from outreach.vocabulary import (
-    REFERRAL_TRANSITIONS,
     Action,
     AgeGroup,
     ContactKind,
@@ -32,7 +32,8 @@ from outreach.vocabulary import (
     ServiceKind,
 )
 
-from .models import BIRTH_YEAR_MIN, ENCOUNTER_MAX_MINUTES, Consent, Person, Referral
+from .models import ENCOUNTER_MAX_MINUTES, Consent, Person, Referral
+from .rules import REFERRAL_TRANSITIONS
 from .selectors import persons_visible_to
 from .validators import validate_identity_code
 
@@ -168,9 +169,10 @@ class OutingStartForm(ErrorSummaryMixin, forms.Form):
         except (TypeError, ValueError):
             return False
 
-    def site_choices(self):
+    def site_choices(self) -> tuple[list[BoundWidget], list[BoundWidget]]:
         """The radios of the site field, split into the teams' own sites and the others."""
-        own, other = [], []
+        own: list[BoundWidget] = []
+        other: list[BoundWidget] = []
         for radio in self["site"]:
             (own if int(str(radio.data["value"])) in self.own_site_ids else other).append(radio)
         return own, other
@@ -249,10 +251,9 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
     new_birth_year = forms.IntegerField(
         label=_("Birth year"),
         required=False,
-        min_value=BIRTH_YEAR_MIN,
-        # The model's rule, so that the form names it along with its own errors.
-        validators=[validate_not_future_year],
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        # The model's rules, so that the form names them along with its own errors.
+        validators=[validate_plausible_birth_year, validate_not_future_year],
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": BIRTH_YEAR_MIN}),
     )
     new_gender = forms.ChoiceField(
         label=_("Gender of the person"), choices=Gender.choices, required=False, widget=ChipRadioSelect
@@ -260,7 +261,7 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
     # A referral made in the same encounter
     referral_service_kind = forms.ChoiceField(
         label=_("Refer to service"),
-        choices=[("", _("No referral"))] + list(ServiceKind.choices),
+        choices=[("", _("No referral")), *list(ServiceKind.choices)],
         required=False,
     )
     referral_partner = forms.ModelChoiceField(
@@ -348,7 +349,8 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
         return self.cleaned_data["new_alias"].strip()
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.can_link_person:
             if data.get("new_alias") and data.get("person"):
                 self.add_error("new_alias", _("Either choose a person from the search or create a new one, not both."))
@@ -434,10 +436,9 @@ class PersonForm(ErrorSummaryMixin, forms.Form):
     birth_year = forms.IntegerField(
         label=_("Birth year"),
         required=False,
-        min_value=BIRTH_YEAR_MIN,
-        # The model's rule, so that the form names it along with its own errors.
-        validators=[validate_not_future_year],
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        # The model's rules, so that the form names them along with its own errors.
+        validators=[validate_plausible_birth_year, validate_not_future_year],
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": BIRTH_YEAR_MIN}),
     )
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=ChipRadioSelect)
     engaged_on = forms.DateField(
@@ -651,7 +652,8 @@ class PersonMakeNamedForm(ErrorSummaryMixin, forms.Form):
         return given_on
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not (data.get("first_name") or data.get("last_name")) and "last_name" not in self.errors:
             self.add_error("last_name", _("A named person needs a first or last name."))
         return data
@@ -674,7 +676,8 @@ class AccessLogRangeForm(forms.Form):
         self.fields["since"].initial = default_since
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         since = cleaned.get("since") or self.default_since
         cleaned["since"] = since
         cleaned["reason"] = (cleaned.get("reason") or "").strip()
@@ -693,7 +696,7 @@ class ContactLogForm(ErrorSummaryMixin, forms.Form):
     where the work happened or that the contact belongs to, by default the one last used with the person.
     """
 
-    CONTACT_KINDS = [choice for choice in ContactKind.choices if choice[0] != ContactKind.FIELD]
+    CONTACT_KINDS = tuple(choice for choice in ContactKind.choices if choice[0] != ContactKind.FIELD)
 
     contact_kind = forms.ChoiceField(
         label=_("Contact kind"), choices=CONTACT_KINDS, initial=ContactKind.PHONE, widget=ChipRadioSelect
@@ -723,7 +726,8 @@ class ContactLogForm(ErrorSummaryMixin, forms.Form):
             self.fields["site"].initial = last
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         day, time = data.get("date"), data.get("time")
         if day is not None and time is not None and local_datetime(day, time) > timezone.now():
             self.add_error("time", _("A contact cannot be logged in the future."))

@@ -15,7 +15,13 @@ from simple_history.models import HistoricalRecords
 from networks.models import PartnerOrganisation
 from outreach.fields import CodeSetField, FieldCheckConstraint
 from outreach.models import PAST_PLANNING_DAYS, FieldSite, Outing, Team
-from outreach.validators import no_invisible_characters, validate_not_future_year, validate_plausible_date
+from outreach.validators import (
+    BIRTH_YEAR_MIN,
+    no_invisible_characters,
+    validate_not_future_year,
+    validate_plausible_birth_year,
+    validate_plausible_date,
+)
 from outreach.vocabulary import (
     Action,
     AgeGroup,
@@ -45,10 +51,16 @@ def domain_date(moment: datetime.datetime) -> datetime.date:
 # encounter_duration_plausible, which model validation runs on every door.
 ENCOUNTER_MAX_MINUTES = 24 * 60
 
-# Birth years outside this range are typing errors, not people (and a birth
-# year in the future is refused by the field's validator).
-BIRTH_YEAR_MIN = 1900
+# The database's bounds for a birth year; the field's validators say the
+# same on the field (validate_plausible_birth_year, validate_not_future_year).
 BIRTH_YEAR_MAX = 2100
+
+
+# What only a named person (who has consented) carries.
+DIRECT_IDENTIFIERS = ("first_name", "last_name", "identity_code", "phone", "email")
+NAMED_ONLY_AFTER_CONSENT = _(
+    "Names, identity codes and contact details are recorded only after consent: make the person named first."
+)
 
 
 class Person(models.Model):
@@ -62,7 +74,7 @@ class Person(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PSEUDONYMOUS)
     alias = models.CharField(_("alias or nickname"), max_length=100, blank=True, validators=[no_invisible_characters])
     birth_year = models.PositiveSmallIntegerField(
-        _("birth year"), null=True, blank=True, validators=[validate_not_future_year]
+        _("birth year"), null=True, blank=True, validators=[validate_plausible_birth_year, validate_not_future_year]
     )
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, default=Gender.UNKNOWN)
     # Direct identifiers: only for named persons, who have given consent.
@@ -165,6 +177,16 @@ class Person(models.Model):
         if self.kind == self.Kind.NAMED:
             return f"{self.first_name} {self.last_name}".strip()
         return self.alias
+
+    def clean(self):
+        # Each identifier a pseudonymous record would carry, named: the doors
+        # (API, forms) must say which field to empty. The check constraint
+        # above stays as the database's guard.
+        super().clean()
+        if self.kind == self.Kind.PSEUDONYMOUS:
+            errors = {name: NAMED_ONLY_AFTER_CONSENT for name in DIRECT_IDENTIFIERS if getattr(self, name)}
+            if errors:
+                raise ValidationError(errors)
 
     @property
     def display_name(self) -> str:
@@ -508,7 +530,8 @@ class FollowUp(models.Model):
         constraints = [
             FieldCheckConstraint(
                 name="follow_up_has_subject",
-                field="referral",
+                # Named on `person`: a follow-up without a referral is about a person.
+                field="person",
                 condition=Q(referral__isnull=False) | Q(person__isnull=False),
                 violation_error_message=_("A follow-up belongs to a referral or a person."),
             ),

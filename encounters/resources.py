@@ -80,10 +80,10 @@ class PersonResource(ClientDataExportMixin, ServiceResource):
         return person
 
     def create(self, values):
-        return services.person_create(actor=self.user, **values)
+        return services.person_create(actor=self.acting_user, **values)
 
     def update(self, instance, changes):
-        return services.person_update(actor=self.user, person=instance, **changes)
+        return services.person_update(actor=self.acting_user, person=instance, **changes)
 
 
 class EncounterResource(ClientDataExportMixin, ServiceResource):
@@ -173,8 +173,9 @@ class EncounterResource(ClientDataExportMixin, ServiceResource):
             if unloaded:
                 self._existing.update({e.pk: e for e in self.existing_queryset().filter(pk__in=unloaded)})
             for client_uuid, pk in taken.items():
-                if self._existing.get(pk) is not None:
-                    self._by_uuid[client_uuid] = self._existing[pk]
+                found = self._existing.get(pk)
+                if isinstance(found, Encounter):
+                    self._by_uuid[client_uuid] = found
 
     def get_instance(self, instance_loader, row):
         """By `id` or by `client_uuid`; the two must agree."""
@@ -206,10 +207,10 @@ class EncounterResource(ClientDataExportMixin, ServiceResource):
         return super().changes(instance, values)
 
     def create(self, values):
-        return services.encounter_create(actor=self.user, **values)
+        return services.encounter_create(actor=self.acting_user, **values)
 
     def update(self, instance, changes):
-        return services.encounter_update(actor=self.user, encounter=instance, **changes)
+        return services.encounter_update(actor=self.acting_user, encounter=instance, **changes)
 
     # Bulk mode ---------------------------------------------------------
 
@@ -281,10 +282,10 @@ class ReferralResource(ClientDataExportMixin, ServiceResource):
         return referrals_visible_to(user)
 
     def create(self, values):
-        return services.referral_create(actor=self.user, **values)
+        return services.referral_create(actor=self.acting_user, **values)
 
     def update(self, instance, changes):
-        return services.referral_update(actor=self.user, referral=instance, **changes)
+        return services.referral_update(actor=self.acting_user, referral=instance, **changes)
 
 
 __all__ = ["ROW", "EncounterResource", "PersonResource", "ReferralResource"]

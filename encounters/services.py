@@ -26,14 +26,14 @@ from outreach.services import (
     save_changes,
     validate_model,
 )
-from outreach.vocabulary import REFERRAL_TRANSITIONS, ContactKind, Depth, Gender, ReferralStatus
+from outreach.vocabulary import ContactKind, Depth, Gender, ReferralStatus
 
 from . import permissions, rollups
-from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
+from .models import DIRECT_IDENTIFIERS, Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
+from .rules import referral_status_change_allowed
 from .selectors import encounters_visible_to, referrals_visible_to
 
 # Fields a pseudonymous person must never carry.
-DIRECT_IDENTIFIERS = ("first_name", "last_name", "identity_code", "phone", "email")
 
 
 # Persons -------------------------------------------------------------------
@@ -740,13 +740,9 @@ def _record_referral_disclosure(actor: User, referral: Referral) -> None:
     )
 
 
-def referral_status_change_allowed(current: str, new: str) -> bool:
-    return new == current or new in REFERRAL_TRANSITIONS.get(current, frozenset())
-
-
 @transaction.atomic
 def referral_update(*, actor: User, referral: Referral, **fields) -> Referral:
-    """Change a referral. Status moves only forward (see vocabulary.REFERRAL_TRANSITIONS)."""
+    """Change a referral. Status moves only forward (see rules.REFERRAL_TRANSITIONS)."""
     if actor.is_expert:
         raise PermissionDenied
     # Lock the row: two workers moving the status at once must not both pass

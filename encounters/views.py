@@ -518,7 +518,7 @@ def encounter_edit(request, pk):
             messages.success(request, _("Encounter corrected."))
             return redirect(_back_to(encounter))
     person_results = None
-    if request.method == "POST" and "search_persons" in request.POST and encounter.outing_id:
+    if request.method == "POST" and "search_persons" in request.POST and encounter.outing is not None:
         person_results = _person_results(user, encounter.outing, PersonSearchForm(request.POST))
     referral_form = ReferralForm(prefix="referral") if not user.is_expert else None
     return _render_encounter_edit(request, encounter, form, referral_form, person_results)

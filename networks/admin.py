@@ -19,10 +19,10 @@ from .models import CommunicationActivity, ContactPerson, Network, NetworkMeetin
 @admin.register(PartnerOrganisation)
 class PartnerOrganisationAdmin(ServiceAdmin):
     view_roles = COORDINATION
-    list_display = ["name", "kind", "service_labels", "phone", "active"]
-    list_filter = ["kind", "active", code_set_filter("services", _("services offered"), ServiceKind), "municipalities"]
-    search_fields = ["name", "description"]
-    filter_horizontal = ["municipalities"]
+    list_display = ("name", "kind", "service_labels", "phone", "active")
+    list_filter = ("kind", "active", code_set_filter("services", _("services offered"), ServiceKind), "municipalities")
+    search_fields = ("name", "description")
+    filter_horizontal = ("municipalities",)
 
     @admin.display(description=_("services offered"))
     def service_labels(self, obj):
@@ -38,21 +38,21 @@ class PartnerOrganisationAdmin(ServiceAdmin):
 class ContactPersonAdmin(RoleAdmin):
     view_roles = COORDINATION
     delete_roles = COORDINATION
-    list_display = ["name", "partner", "title", "email", "phone", "active"]
-    list_filter = ["active", "partner__kind"]
-    list_select_related = ["partner"]
-    search_fields = ["name", "email", "partner__name"]
-    autocomplete_fields = ["partner"]
+    list_display = ("name", "partner", "title", "email", "phone", "active")
+    list_filter = ("active", "partner__kind")
+    list_select_related = ("partner",)
+    search_fields = ("name", "email", "partner__name")
+    autocomplete_fields = ("partner",)
 
 
 @admin.register(Network)
 class NetworkAdmin(ServiceAdmin):
     view_roles = COORDINATION
-    list_display = ["name", "kind", "coordinating_team", "active"]
-    list_filter = ["kind", "active"]
-    list_select_related = ["coordinating_team"]
-    search_fields = ["name", "purpose"]
-    autocomplete_fields = ["member_organisations", "member_contacts"]
+    list_display = ("name", "kind", "coordinating_team", "active")
+    list_filter = ("kind", "active")
+    list_select_related = ("coordinating_team",)
+    search_fields = ("name", "purpose")
+    autocomplete_fields = ("member_organisations", "member_contacts")
 
     def service_save(self, request, data, original):
         if original is None:
@@ -65,12 +65,12 @@ class NetworkMeetingAdmin(RoleAdmin):
     view_roles = COORDINATION
     delete_roles = COORDINATION
     date_hierarchy = "date"
-    list_display = ["date", "network", "participant_count"]
-    list_filter = ["network"]
-    list_select_related = ["network"]
-    search_fields = ["network__name", "topics", "decisions"]
-    autocomplete_fields = ["organisations", "contacts"]
-    filter_horizontal = ["staff"]
+    list_display = ("date", "network", "participant_count")
+    list_filter = ("network",)
+    list_select_related = ("network",)
+    search_fields = ("network__name", "topics", "decisions")
+    autocomplete_fields = ("organisations", "contacts")
+    filter_horizontal = ("staff",)
 
 
 @admin.register(CommunicationActivity)
@@ -78,11 +78,11 @@ class CommunicationActivityAdmin(RoleAdmin):
     view_roles = COORDINATION
     delete_roles = COORDINATION
     date_hierarchy = "date"
-    list_display = ["date", "title", "kind", "team", "audience", "audience_size"]
-    list_filter = ["kind", TeamListFilter]
-    list_select_related = ["team"]
-    search_fields = ["title", "audience", "description"]
-    readonly_fields = ["created_by"]
+    list_display = ("date", "title", "kind", "team", "audience", "audience_size")
+    list_filter = ("kind", TeamListFilter)
+    list_select_related = ("team",)
+    search_fields = ("title", "audience", "description")
+    readonly_fields = ("created_by",)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -3,14 +3,14 @@
 Every signed-in user reads them (they are organisations, not clients);
 coordinators, administrators and superusers create and change them. Neither
 is deleted: set `active` to false, so that referrals and meetings keep their
-links. Shared conventions are described in `outreach.api`.
+links. Shared conventions are described in `outreach.drf`.
 """
 
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from rest_framework import permissions, serializers
 
-from outreach.api import (
+from outreach.drf import (
     ManagerWritePermission,
     MunicipalityCodeField,
     ServiceViewSet,
@@ -20,6 +20,7 @@ from outreach.api import (
 )
 from outreach.models import Team
 from outreach.selectors import teams_visible_to
+from outreach.types import authed_user
 from outreach.vocabulary import ServiceKind
 
 from .models import ContactPerson, Network, PartnerOrganisation
@@ -37,7 +38,7 @@ def _all_contacts(user):
 class ContactPersonSerializer(serializers.ModelSerializer):
     class Meta:
         model = ContactPerson
-        fields = ["id", "name", "title", "email", "phone", "active"]
+        fields = ("id", "name", "title", "email", "phone", "active")
         read_only_fields = fields
 
 
@@ -60,7 +61,7 @@ class PartnerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PartnerOrganisation
-        fields = [
+        fields = (
             "id",
             "name",
             "kind",
@@ -72,7 +73,7 @@ class PartnerSerializer(serializers.ModelSerializer):
             "address",
             "active",
             "contacts",
-        ]
+        )
 
 
 class PartnerFilter(filters.FilterSet):
@@ -85,7 +86,7 @@ class PartnerFilter(filters.FilterSet):
 
     class Meta:
         model = PartnerOrganisation
-        fields = ["kind", "municipality", "service", "active", "name"]
+        fields = ("kind", "municipality", "service", "active", "name")
 
     def filter_service(self, queryset, name, value):
         return queryset.filter(services__has=value)
@@ -95,20 +96,20 @@ class PartnerViewSet(ServiceViewSet):
     """Partner organisations: referral targets and network members."""
 
     serializer_class = PartnerSerializer
-    permission_classes = [permissions.IsAuthenticated, ManagerWritePermission]
+    permission_classes = (permissions.IsAuthenticated, ManagerWritePermission)
     filterset_class = PartnerFilter
-    ordering_fields = ["name", "kind", "id"]
-    ordering = ["name"]
+    ordering_fields = ("name", "kind", "id")
+    ordering = ("name",)
 
     def get_queryset(self):
         return PartnerOrganisation.objects.prefetch_related("municipalities", "contacts")
 
     def perform_create(self, serializer):
-        serializer.instance = partner_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = partner_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = partner_update(
-            actor=self.request.user, partner=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), partner=serializer.instance, **serializer.validated_data
         )
 
 
@@ -128,7 +129,7 @@ class NetworkSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Network
-        fields = [
+        fields = (
             "id",
             "name",
             "kind",
@@ -138,7 +139,7 @@ class NetworkSerializer(serializers.ModelSerializer):
             "member_contacts",
             "coordinating_team",
             "active",
-        ]
+        )
 
 
 class NetworkFilter(filters.FilterSet):
@@ -151,25 +152,25 @@ class NetworkFilter(filters.FilterSet):
 
     class Meta:
         model = Network
-        fields = ["kind", "active", "member_organisation"]
+        fields = ("kind", "active", "member_organisation")
 
 
 class NetworkViewSet(ServiceViewSet):
     """Networks of the organisations doing outreach or low-threshold work."""
 
     serializer_class = NetworkSerializer
-    permission_classes = [permissions.IsAuthenticated, ManagerWritePermission]
+    permission_classes = (permissions.IsAuthenticated, ManagerWritePermission)
     filterset_class = NetworkFilter
-    ordering_fields = ["name", "kind", "id"]
-    ordering = ["name"]
+    ordering_fields = ("name", "kind", "id")
+    ordering = ("name",)
 
     def get_queryset(self):
         return Network.objects.prefetch_related("member_organisations", "member_contacts")
 
     def perform_create(self, serializer):
-        serializer.instance = network_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = network_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = network_update(
-            actor=self.request.user, network=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), network=serializer.instance, **serializer.validated_data
         )

@@ -54,7 +54,8 @@ Pickers
     coordinators, who may not open the municipality and team admins.
 """
 
-from typing import TypeGuard
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard
 
 from django import forms
 from django.contrib import admin, messages
@@ -101,6 +102,9 @@ from .vocabulary import Role
 ADMIN_ONLY: frozenset[str] = frozenset({Role.ADMIN})
 COORDINATION: frozenset[str] = frozenset({Role.ADMIN, Role.COORDINATOR})
 NOBODY: frozenset[str] = frozenset()
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 # The admin site -------------------------------------------------------------
@@ -172,7 +176,7 @@ class RoleAdmin(admin.ModelAdmin):
     admin_log = True
 
     view_on_site = False
-    formfield_overrides = {
+    formfield_overrides: ClassVar[Mapping[type[models.Field], Mapping[str, Any]]] = {
         # The admin would otherwise render a set of codes as a number.
         CodeSetField: {"widget": forms.CheckboxSelectMultiple},
         # Addresses typed without a scheme are https (Django 6's default).
@@ -314,7 +318,7 @@ class ServiceAdmin(RoleAdmin):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         model_admin = self
 
-        class ServiceCheckedForm(form_class):
+        class ServiceCheckedForm(form_class):  # type: ignore[misc, valid-type]  # a base made at run time by the admin
             def _post_clean(self):
                 super()._post_clean()
                 if not self._errors:
@@ -372,7 +376,14 @@ class PostSearchChangeList(ChangeList):
             self.filter_params = saved
 
 
-class PostSearchMixin:
+if TYPE_CHECKING:
+    # The mixins below are only ever combined with RoleAdmin; this lets mypy see its methods.
+    _RoleAdminMixinBase = RoleAdmin
+else:
+    _RoleAdminMixinBase = object
+
+
+class PostSearchMixin(_RoleAdminMixinBase):
     """Admin searches sent by POST, so that names and identity codes stay out of URLs, logs and `next=`.
 
     The search box posts the text; it is kept in the session (per model) and
@@ -460,8 +471,9 @@ class TeamListFilter(admin.SimpleListFilter):
         return [(str(team.pk), team.name) for team in model_admin.team_choices(request)]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(team_id=int(self.value()))
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(team_id=int(value))
         return queryset
 
 
@@ -488,11 +500,11 @@ def code_labels(codes, choices_enum) -> str:
     return ", ".join(str(choices_enum(code).label) for code in codes or [])
 
 
-class WritableTeamsMixin:
+class WritableTeamsMixin(_RoleAdminMixinBase):
     """Team-scoped work (outings, client records) is recorded only for teams the user may write for."""
 
-    def team_choices(self, request):
-        return Team.objects.filter(pk__in=writable_team_ids(request.user))
+    def team_choices(self, request: HttpRequest) -> QuerySet[Team]:
+        return Team.objects.filter(pk__in=writable_team_ids(authed_user(request)))
 
 
 # Outreach models ---------------------------------------------------------------
@@ -500,16 +512,16 @@ class WritableTeamsMixin:
 
 @admin.register(Municipality)
 class MunicipalityAdmin(RoleAdmin):
-    list_display = ["name_fi", "name_sv", "code", "outreach_active"]
-    list_filter = ["outreach_active"]
-    search_fields = ["name_fi", "name_sv", "=code"]
-    ordering = ["name_fi"]
+    list_display = ("name_fi", "name_sv", "code", "outreach_active")
+    list_filter = ("outreach_active",)
+    search_fields = ("name_fi", "name_sv", "=code")
+    ordering = ("name_fi",)
 
 
 @admin.register(Area)
 class AreaAdmin(RoleAdmin):
-    list_display = ["name", "team_count"]
-    search_fields = ["name"]
+    list_display = ("name", "team_count")
+    search_fields = ("name",)
     delete_roles = ADMIN_ONLY
 
     def get_queryset(self, request):
@@ -522,11 +534,11 @@ class AreaAdmin(RoleAdmin):
 
 @admin.register(Team)
 class TeamAdmin(RoleAdmin):
-    list_display = ["name", "area", "municipality_names", "active"]
-    list_filter = ["active", "area", "municipalities"]
-    list_select_related = ["area"]
-    search_fields = ["name"]
-    filter_horizontal = ["municipalities"]
+    list_display = ("name", "area", "municipality_names", "active")
+    list_filter = ("active", "area", "municipalities")
+    list_select_related = ("area",)
+    search_fields = ("name",)
+    filter_horizontal = ("municipalities",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("municipalities")
@@ -540,12 +552,12 @@ class TeamAdmin(RoleAdmin):
 class UserAdmin(ServiceAdmin):
     """Users are created without a password: user_create e-mails them a link to set one."""
 
-    list_display = ["email", "full_name", "role", "team_names", "is_active", "last_login"]
-    list_filter = ["role", "is_active", "is_superuser", "teams"]
-    search_fields = ["email", "full_name"]
-    ordering = ["email"]
-    filter_horizontal = ["teams"]
-    actions = ["send_invitation", "deactivate"]
+    list_display = ("email", "full_name", "role", "team_names", "is_active", "last_login")
+    list_filter = ("role", "is_active", "is_superuser", "teams")
+    search_fields = ("email", "full_name")
+    ordering = ("email",)
+    filter_horizontal = ("teams",)
+    actions = ("send_invitation", "deactivate")
 
     def get_queryset(self, request):
         return users_visible_to(request.user).prefetch_related("teams")
@@ -568,7 +580,9 @@ class UserAdmin(ServiceAdmin):
         return readonly
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [(None, {"fields": self.get_fields(request, obj)})]
+        fieldsets: list[tuple[StrOrPromise | None, dict[str, Any]]] = [
+            (None, {"fields": self.get_fields(request, obj)})
+        ]
         if obj is not None:
             fieldsets.append((_("Sign-in"), {"fields": ["is_staff", "last_login", "date_joined"]}))
         return fieldsets
@@ -669,13 +683,13 @@ class UserAdmin(ServiceAdmin):
 
 @admin.register(FieldSite)
 class FieldSiteAdmin(RecordImportExportMixin, ServiceAdmin):
-    resource_classes = [SiteResource]
+    resource_classes = (SiteResource,)
     view_roles = COORDINATION
-    list_display = ["name", "site_type", "municipality", "team", "active", "season", "schedule_weekday"]
-    list_filter = ["site_type", "active", "municipality", TeamListFilter]
-    list_select_related = ["municipality", "team"]
-    search_fields = ["name", "address"]
-    fieldsets = [
+    list_display = ("name", "site_type", "municipality", "team", "active", "season", "schedule_weekday")
+    list_filter = ("site_type", "active", "municipality", TeamListFilter)
+    list_select_related = ("municipality", "team")
+    search_fields = ("name", "address")
+    fieldsets = (
         (None, {"fields": ["name", "site_type", "municipality", "team", "address", "active"]}),
         (_("Location"), {"fields": ["latitude", "longitude"]}),
         (_("Season"), {"fields": ["season_start_month", "season_end_month"]}),
@@ -683,7 +697,7 @@ class FieldSiteAdmin(RecordImportExportMixin, ServiceAdmin):
             _("Recurring schedule"),
             {"fields": ["schedule_weekday", "schedule_start_time", "schedule_end_time", "schedule_every_weeks"]},
         ),
-    ]
+    )
 
     def get_queryset(self, request):
         return sites_visible_to(request.user)
@@ -707,21 +721,21 @@ class FieldSiteAdmin(RecordImportExportMixin, ServiceAdmin):
 
 @admin.register(Outing)
 class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ScopedHistoryAdmin, ServiceAdmin):
-    resource_classes = [OutingResource]
+    resource_classes = (OutingResource,)
     view_roles = COORDINATION
     date_hierarchy = "date"
-    list_display = ["date", "start_time", "end_time", "site", "team", "status", "tallied_contacts"]
-    list_filter = [
+    list_display = ("date", "start_time", "end_time", "site", "team", "status", "tallied_contacts")
+    list_filter = (
         "status",
         "site__site_type",
         "site__municipality",
         TeamListFilter,
-    ]
-    list_select_related = ["site", "team"]
-    search_fields = ["site__name", "notes"]
-    autocomplete_fields = ["site"]
-    filter_horizontal = ["participants"]
-    fields = [
+    )
+    list_select_related = ("site", "team")
+    search_fields = ("site__name", "notes")
+    autocomplete_fields = ("site",)
+    filter_horizontal = ("participants",)
+    fields = (
         "team",
         "site",
         "date",
@@ -733,8 +747,8 @@ class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ScopedHistoryAdmi
         "observations",
         "notes",
         "created_by",
-    ]
-    readonly_fields = ["created_by"]
+    )
+    readonly_fields = ("created_by",)
 
     def get_queryset(self, request):
         return outings_visible_to(request.user)
@@ -750,11 +764,11 @@ class OutingAdmin(RecordImportExportMixin, WritableTeamsMixin, ScopedHistoryAdmi
 class AuditEntryAdmin(RoleAdmin):
     read_only = True
     date_hierarchy = "at"
-    list_display = ["at", "actor", "action", "model", "object_id", "changed_fields"]
-    list_filter = ["action", "model"]
-    list_select_related = ["actor"]
+    list_display = ("at", "actor", "action", "model", "object_id", "changed_fields")
+    list_filter = ("action", "model")
+    list_select_related = ("actor",)
     # Exact matches: an id or an address, not a fishing expedition.
-    search_fields = ["=object_id", "=actor__email"]
+    search_fields = ("=object_id", "=actor__email")
     show_full_result_count = False
 
     @admin.display(description=_("changed fields"))
@@ -768,9 +782,9 @@ class TallyEventAdmin(RoleAdmin):
 
     read_only = True
     date_hierarchy = "at"
-    list_display = ["at", "outing", "delta", "tallied_after", "actor"]
-    list_select_related = ["outing", "outing__site", "actor"]
-    search_fields = ["=client_uuid"]
+    list_display = ("at", "outing", "delta", "tallied_after", "actor")
+    list_select_related = ("outing", "outing__site", "actor")
+    search_fields = ("=client_uuid",)
     show_full_result_count = False
 
     def get_queryset(self, request):
@@ -783,11 +797,11 @@ class ApiTokenAdmin(RoleAdmin):
 
     change_roles = NOBODY
     delete_roles = ADMIN_ONLY
-    list_display = ["prefix", "name", "user", "created_at", "last_used_at"]
-    list_filter = ["user__role"]
-    list_select_related = ["user"]
-    search_fields = ["=user__email", "name"]
-    fields = ["user", "name", "prefix", "created_at", "last_used_at"]
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at")
+    list_filter = ("user__role",)
+    list_select_related = ("user",)
+    search_fields = ("=user__email", "name")
+    fields = ("user", "name", "prefix", "created_at", "last_used_at")
 
     def delete_model(self, request, obj):
         services.api_token_revoke(actor=request.user, token=obj)
@@ -798,9 +812,9 @@ class EmailChangeAdmin(RoleAdmin):
     """Pending and confirmed changes of users' e-mail addresses (made through user_update)."""
 
     read_only = True
-    list_display = ["user", "requested_at", "requested_by", "confirmed_at"]
-    list_select_related = ["user", "requested_by"]
-    fields = ["user", "requested_by", "requested_at", "confirmed_at"]
+    list_display = ("user", "requested_at", "requested_by", "confirmed_at")
+    list_select_related = ("user", "requested_by")
+    fields = ("user", "requested_by", "requested_at", "confirmed_at")
 
 
 @admin.register(AccessChange)
@@ -809,8 +823,8 @@ class AccessChangeAdmin(RoleAdmin):
 
     read_only = True
     date_hierarchy = "at"
-    list_display = ["at", "user", "old_role", "new_role", "actor"]
-    list_select_related = ["user", "actor"]
+    list_display = ("at", "user", "old_role", "new_role", "actor")
+    list_select_related = ("user", "actor")
 
 
 @admin.register(AccessLogEntry)
@@ -823,10 +837,10 @@ class AccessLogEntryAdmin(RoleAdmin):
 
     read_only = True
     date_hierarchy = "at"
-    list_display = ["at", "actor", "action", "door", "person_id"]
-    list_filter = ["action", "door"]
-    list_select_related = ["actor"]
-    search_fields = ["=person_id", "=actor__email"]
+    list_display = ("at", "actor", "action", "door", "person_id")
+    list_filter = ("action", "door")
+    list_select_related = ("actor",)
+    search_fields = ("=person_id", "=actor__email")
     show_full_result_count = False
 
 
@@ -836,9 +850,9 @@ class DisclosureAdmin(RoleAdmin):
 
     read_only = True
     date_hierarchy = "at"
-    list_display = ["at", "actor", "kind", "recipient", "legal_basis", "record_type", "record_count"]
-    list_filter = ["kind", "legal_basis"]
-    list_select_related = ["actor"]
+    list_display = ("at", "actor", "kind", "recipient", "legal_basis", "record_type", "record_count")
+    list_filter = ("kind", "legal_basis")
+    list_select_related = ("actor",)
     show_full_result_count = False
 
 
@@ -849,7 +863,7 @@ class DisclosureAdmin(RoleAdmin):
 class OutingDayCountAdmin(RoleAdmin):
     read_only = True
     date_hierarchy = "day"
-    list_display = ["day", "team_id", "site_id", "outings_done", "participant_seconds", "tallied_contacts"]
+    list_display = ("day", "team_id", "site_id", "outings_done", "participant_seconds", "tallied_contacts")
     show_full_result_count = False
 
 
@@ -857,14 +871,14 @@ class OutingDayCountAdmin(RoleAdmin):
 class OutingWorkerDayCountAdmin(RoleAdmin):
     read_only = True
     date_hierarchy = "day"
-    list_display = ["day", "team_id", "site_id", "user_id", "outings_done", "seconds"]
+    list_display = ("day", "team_id", "site_id", "user_id", "outings_done", "seconds")
     show_full_result_count = False
 
 
 @admin.register(OutingEncounterCount)
 class OutingEncounterCountAdmin(RoleAdmin):
     read_only = True
-    list_display = ["outing_id", "encounters", "conversations"]
+    list_display = ("outing_id", "encounters", "conversations")
     show_full_result_count = False
 
 

@@ -1,46 +1,31 @@
-"""REST API for the ground floor (sites, outings, teams, municipalities, the
-caller) and what every API module shares: pagination, parsing, error
-mapping, the schema's error responses, fields scoped by the selectors and
-exactly-once creation.
-
-Conventions that hold for every resource under /api/v1/:
-
-- Reads go through the selectors: a record the caller may not see is a 404 on
-  its own URL, absent from lists, and "does not exist" (400 naming the field)
-  when its id is given in a write.
-- Writes go through the services; their ValidationError (keyed by field)
-  becomes a 400 with the same keys, PermissionDenied a 403.
-- `team` may be left out of a create where the caller belongs to exactly one
-  team; otherwise the create gets a 400 naming `team`.
-- Creates that accept `client_uuid` are exactly-once: the first answer is
-  201; a repeat with the same UUID and the same content answers 200 with the
-  same record (header `Idempotent-Replayed: true`) and changes nothing; a
-  repeat whose content differs, or whose record the caller may not see, gets
-  409 and changes nothing.
+"""REST API for the ground floor: sites, outings, teams, municipalities and
+the caller. The conventions every resource follows, and the fields, mixins
+and error mapping they share, are in `outreach.drf`.
 """
 
-import re
-from typing import TYPE_CHECKING
-
-from django.core.exceptions import RequestDataTooBig
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError
-from django.forms import ModelChoiceField
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular import openapi
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import exceptions, generics, mixins, permissions, serializers, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.response import Response
-from rest_framework.serializers import as_serializer_error
-from rest_framework.views import exception_handler as drf_exception_handler
 
-from .api_support import Conflict, PayloadTooLarge
-from .exceptions import Conflict as ServiceConflict
+from .drf import (
+    CONFLICT_RESPONSE,
+    ManagerWritePermission,
+    MunicipalityCodeField,
+    NoExpertWritePermission,
+    ServiceViewSet,
+    TeamDefaultMixin,
+    TimeOfDayField,
+    VisibleRelatedField,
+    date_range_filterset,
+    municipality_filter,
+    text_field,
+    visible_choice_filter,
+)
 from .models import FieldSite, Municipality, Outing, Team, User
-from .permissions import is_coordinator_or_admin, manages_every_site
+from .permissions import manages_every_site
 from .selectors import (
     outings_visible_to,
     sites_visible_to,
@@ -48,7 +33,6 @@ from .selectors import (
     users_visible_to,
 )
 from .services import (
-    default_team,
     outing_create,
     outing_tally_record,
     outing_update,
@@ -56,366 +40,8 @@ from .services import (
     site_update,
     was_replayed,
 )
+from .types import authed_user
 from .vocabulary import OutingStatus, SiteType
-
-# Shared: errors ------------------------------------------------------------
-
-
-def exception_handler(exc, context):
-    """DRF's handler, taught Django's ValidationError and DataError (400), a service's Conflict and IntegrityError (409)
-    and a body over Django's size limit (413)."""
-    if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(as_serializer_error(exc))
-    elif isinstance(exc, ServiceConflict):
-        exc = Conflict(exc.message)
-    elif isinstance(exc, IntegrityError):
-        exc = Conflict()
-    elif isinstance(exc, DataError):
-        # A value the database cannot store (out of range, a NUL byte): the
-        # fields validate what they can, this is the net under them.
-        exc = exceptions.ValidationError({"non_field_errors": [_("A value in the request is not valid.")]})
-    elif isinstance(exc, RequestDataTooBig):
-        # Django's own limit, met where the body was read before the parser.
-        exc = PayloadTooLarge()
-    return drf_exception_handler(exc, context)
-
-
-# Shared: the schema's error responses -------------------------------------
-
-ERROR_DETAIL = {
-    "type": "object",
-    "properties": {"detail": {"type": "string"}},
-    "required": ["detail"],
-}
-VALIDATION_ERROR = {
-    "type": "object",
-    "description": "Messages keyed by the field (or query parameter) they concern; "
-    "`non_field_errors` for messages about the whole request.",
-    "additionalProperties": {},
-}
-
-
-class AutoSchema(openapi.AutoSchema):
-    """Adds the error responses every endpoint can give, so that the schema lists them all."""
-
-    def _get_response_bodies(self, direction="response"):
-        responses = super()._get_response_bodies(direction)
-        if direction != "response":
-            return responses
-        errors = {
-            "401": ("Not authenticated.", ERROR_DETAIL),
-            "403": ("Not allowed for this user.", ERROR_DETAIL),
-        }
-        if self.method in ("POST", "PUT", "PATCH"):
-            errors["400"] = ("Invalid input; messages name the fields.", VALIDATION_ERROR)
-            errors["413"] = ("The request body is too large.", ERROR_DETAIL)
-        elif self.method == "GET" and self._is_list_view():
-            errors["400"] = ("An invalid query parameter; messages name the parameters.", VALIDATION_ERROR)
-        if "{" in self.path:
-            errors["404"] = ("No such record, or not visible to this user.", ERROR_DETAIL)
-        for code, (description, schema) in errors.items():
-            if code not in responses:
-                responses[code] = self._get_response_for_code(
-                    OpenApiResponse(response=schema, description=description), code, direction=direction
-                )
-        return responses
-
-
-CONFLICT_RESPONSE = OpenApiResponse(
-    response=ERROR_DETAIL,
-    description="The `client_uuid` was used already for different content, or for a record this user may "
-    "not see. Nothing was changed.",
-)
-
-
-def idempotent_create_responses(serializer) -> dict:
-    return {
-        201: OpenApiResponse(serializer, description="Created."),
-        200: OpenApiResponse(
-            serializer,
-            description="A repeat of an earlier create with the same `client_uuid` and the same content: the "
-            "record made the first time, unchanged. Header `Idempotent-Replayed: true`.",
-        ),
-        409: CONFLICT_RESPONSE,
-    }
-
-
-# Shared: serializer fields and validation ----------------------------------
-
-# Ids are positive bigints; anything else is refused before a query is made.
-PK_FIELD = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-
-# Free text longer than this is not a note.
-MAX_TEXT_LENGTH = 10_000
-
-
-class StrictCharField(serializers.CharField):
-    """Text that must come as a JSON string: DRF's CharField turns 0 or 1.5 into "0" and "1.5"."""
-
-    default_error_messages = {"invalid": _("Enter text (a JSON string).")}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-# What the schema promises for times of day: "HH:MM" out, "HH:MM" or
-# "HH:MM:SS" in. OpenAPI's `format: time` is RFC 3339's full-time, with
-# seconds and an offset, which neither DESIGN.md's HH:MM nor any answer of
-# ours matches, so the schema gives a pattern instead.
-TIME_OF_DAY_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
-
-
-@extend_schema_field({"type": "string", "pattern": TIME_OF_DAY_PATTERN, "example": "10:00"})
-class TimeOfDayField(serializers.TimeField):
-    """A time of day as HH:MM (HH:MM:SS accepted on input)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("format", "%H:%M")
-        kwargs.setdefault("input_formats", ["%H:%M", "%H:%M:%S"])
-        super().__init__(**kwargs)
-
-
-def text_field(**kwargs) -> serializers.CharField:
-    kwargs.setdefault("required", False)
-    kwargs.setdefault("allow_blank", True)
-    kwargs.setdefault("max_length", MAX_TEXT_LENGTH)
-    return StrictCharField(**kwargs)
-
-
-class StrictManyRelatedField(serializers.ManyRelatedField):
-    """A list of ids that must be a JSON list: DRF's takes any iterable, so `{}` passed as an empty list."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, list):
-            self.fail("not_a_list", input_type=type(data).__name__)
-        return super().to_internal_value(data)
-
-
-class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
-    """A link by id to a record the caller may see, through a selector.
-
-    An id of a record the caller may not see is "does not exist", exactly as
-    an id that exists nowhere: the API never confirms another team's records.
-    `queryset` only tells the schema which model the id belongs to.
-    """
-
-    def __init__(self, *, scope, **kwargs):
-        self.scope = scope
-        kwargs.setdefault("pk_field", PK_FIELD)
-        super().__init__(**kwargs)
-
-    @classmethod
-    def many_init(cls, *args, **kwargs):
-        list_kwargs = {"child_relation": cls(*args, **kwargs)}
-        for key in kwargs:
-            if key in MANY_RELATION_KWARGS:
-                list_kwargs[key] = kwargs[key]
-        return StrictManyRelatedField(**list_kwargs)
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if user is None:
-            return self.queryset.none()
-        return self.scope(user)
-
-    def to_internal_value(self, data):
-        # A bulk import looks a whole column up at once and hands the records
-        # over in the context (`related_cache`: {scope: {pk: record or None}}),
-        # so that a file of many rows makes a query per chunk, not per cell.
-        cache = self.context.get("related_cache")
-        if cache is None or isinstance(data, bool):
-            return super().to_internal_value(data)
-        pk = self.pk_field.to_internal_value(data)
-        records = cache.setdefault(self.scope, {})
-        if pk not in records:
-            records[pk] = self.get_queryset().filter(pk=pk).first()
-        if records[pk] is None:
-            self.fail("does_not_exist", pk_value=pk)
-        return records[pk]
-
-
-def request_user(serializer: serializers.Serializer) -> User:
-    return serializer.context["request"].user
-
-
-class TeamDefaultMixin:
-    """For serializers with an optional `team`: fill it in on create, or refuse."""
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        if self.instance is None and attrs.get("team") is None:
-            attrs["team"] = default_team(request_user(self))  # the services' rule
-        return attrs
-
-
-# Shared: views -------------------------------------------------------------
-
-
-if TYPE_CHECKING:
-    # The mixins below are only ever combined with a GenericAPIView; this lets mypy see its methods.
-    _ViewSetBase = generics.GenericAPIView
-else:
-    _ViewSetBase = object
-
-
-class ServiceViewSetMixin(_ViewSetBase):
-    """Plumbing for viewsets whose writes go through services.
-
-    Subclasses implement `perform_create(serializer)` / `perform_update`
-    calling the service, and set `serializer.instance` to its result.
-    """
-
-    lookup_value_regex = r"[0-9]{1,18}"
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        self.perform_create(serializer)
-        return Response(self.fresh_data(serializer.instance), status=status.HTTP_201_CREATED)
-
-    def update(self, request, *args, **kwargs):
-        partial = kwargs.pop("partial", False)
-        instance = self.get_object()
-        serializer = self.get_serializer(instance, data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        self.perform_update(serializer)
-        return Response(self.fresh_data(serializer.instance))
-
-    def fresh_data(self, instance) -> dict:
-        """The record as a read would show it, re-read through the selector with its relations."""
-        fresh = self.get_queryset().filter(pk=instance.pk).first()
-        return self.get_serializer(fresh or instance).data
-
-
-class ServiceViewSet(
-    ServiceViewSetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
-    """List, read, create and update through the services. No delete: records are
-    deactivated or cancelled instead, as in the UI."""
-
-
-class IdempotentCreateMixin(_ViewSetBase):
-    """Exactly-once create keyed by `client_uuid`, decided by the service (`outreach.services.create_once`).
-
-    A repeat with the same content answers 200 with the record the first
-    create made (header `Idempotent-Replayed: true`); a conflicting one is the
-    service's `Conflict`, which the exception handler answers with 409.
-    """
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        self.perform_create(serializer)
-        if was_replayed(serializer.instance):
-            return Response(
-                self.fresh_data(serializer.instance),
-                status=status.HTTP_200_OK,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        return Response(self.fresh_data(serializer.instance), status=status.HTTP_201_CREATED)
-
-
-class ManagerWritePermission(permissions.BasePermission):
-    """Anyone signed in reads; coordinators, administrators and superusers write.
-
-    Sites, partners and networks are managed by coordinators (DESIGN.md) and
-    administrators, as in the admin (see outreach/admin.py).
-    """
-
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return is_coordinator_or_admin(request.user)
-
-
-class NoExpertWritePermission(permissions.BasePermission):
-    """Experts by experience take part in outings but do not plan or change them."""
-
-    def has_permission(self, request, view):
-        return request.method in permissions.SAFE_METHODS or not request.user.is_expert
-
-
-class NoExpertPermission(permissions.BasePermission):
-    """Case work that experts by experience do not see at all (referrals)."""
-
-    def has_permission(self, request, view):
-        return not request.user.is_expert
-
-
-def visible_choice_filter(scope, **kwargs) -> filters.ModelChoiceFilter:
-    """A query parameter naming a record by id, limited to what the caller sees."""
-    return filters.ModelChoiceFilter(queryset=lambda request: scope(request.user), **kwargs)
-
-
-MUNICIPALITY_CODE = re.compile(r"[0-9]{3}")
-
-
-class MunicipalityCodeField(serializers.SlugRelatedField):
-    """A municipality by its Statistics Finland code ("297"); written and shown as the code.
-
-    Anything but three digits is refused before the database sees it (a NUL
-    byte, for one, is an error in PostgreSQL rather than "no such code").
-    """
-
-    default_error_messages = {
-        "does_not_exist": _("No municipality has the code “{value}”."),
-        "invalid": _("Give the Statistics Finland code of a municipality, e.g. 297."),
-    }
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", _("Statistics Finland code of the municipality, e.g. 297."))
-        if not kwargs.get("read_only"):
-            kwargs.setdefault("queryset", Municipality.objects.all())
-        super().__init__(slug_field="code", **kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, str | int) or not MUNICIPALITY_CODE.fullmatch(str(data)):
-            self.fail("invalid")
-        return super().to_internal_value(str(data))
-
-
-class MunicipalityCodeFormField(ModelChoiceField):
-    def to_python(self, value):
-        if value not in self.empty_values and not MUNICIPALITY_CODE.fullmatch(str(value)):
-            raise DjangoValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
-        return super().to_python(value)
-
-
-class MunicipalityCodeFilter(filters.ModelChoiceFilter):
-    field_class = MunicipalityCodeFormField
-
-
-def municipality_filter(field_name: str) -> filters.ModelChoiceFilter:
-    return MunicipalityCodeFilter(
-        field_name=field_name,
-        to_field_name="code",
-        queryset=Municipality.objects.all(),
-        help_text=_("Statistics Finland code of the municipality, e.g. 297."),
-    )
-
-
-def date_range_filterset(field_name: str) -> type[filters.FilterSet]:
-    """A FilterSet base with `date_after`/`date_before` and their synonyms `start`/`end`, all inclusive."""
-    declared = {
-        "date_after": filters.DateFilter(field_name=field_name, lookup_expr="gte", help_text=_("From this date.")),
-        "date_before": filters.DateFilter(field_name=field_name, lookup_expr="lte", help_text=_("Until this date.")),
-        "start": filters.DateFilter(
-            field_name=field_name, lookup_expr="gte", help_text=_("From this date (same as date_after).")
-        ),
-        "end": filters.DateFilter(
-            field_name=field_name, lookup_expr="lte", help_text=_("Until this date (same as date_before).")
-        ),
-    }
-    return type("DateRangeFilterSet", (filters.FilterSet,), declared)
-
 
 # Municipalities and teams --------------------------------------------------
 
@@ -425,13 +51,13 @@ class MunicipalitySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Municipality
-        fields = ["id", "code", "name", "name_fi", "name_sv", "outreach_active"]
+        fields = ("id", "code", "name", "name_fi", "name_sv", "outreach_active")
 
 
 class MunicipalityFilter(filters.FilterSet):
     class Meta:
         model = Municipality
-        fields = ["outreach_active"]
+        fields = ("outreach_active",)
 
 
 class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
@@ -442,8 +68,8 @@ class MunicipalityViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "code"
     lookup_value_regex = r"[0-9]{3}"
     filterset_class = MunicipalityFilter
-    ordering_fields = ["code", "name_fi"]
-    ordering = ["code"]
+    ordering_fields = ("code", "name_fi")
+    ordering = ("code",)
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -454,7 +80,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "area", "municipalities", "active"]
+        fields = ("id", "name", "area", "municipalities", "active")
 
 
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):
@@ -462,12 +88,12 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = TeamSerializer
     lookup_value_regex = r"[0-9]{1,18}"
-    filterset_fields = ["active"]
-    ordering_fields = ["name", "id"]
-    ordering = ["name"]
+    filterset_fields = ("active",)
+    ordering_fields = ("name", "id")
+    ordering = ("name",)
 
     def get_queryset(self):
-        return teams_visible_to(self.request.user).prefetch_related("municipalities")
+        return teams_visible_to(authed_user(self.request)).prefetch_related("municipalities")
 
 
 # The caller ----------------------------------------------------------------
@@ -478,7 +104,7 @@ class MeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "role", "teams", "is_superuser"]
+        fields = ("id", "email", "full_name", "role", "teams", "is_superuser")
         read_only_fields = fields
 
 
@@ -486,7 +112,7 @@ class UserViewSet(viewsets.GenericViewSet):
     serializer_class = MeSerializer
 
     def get_queryset(self):
-        return users_visible_to(self.request.user)
+        return users_visible_to(authed_user(self.request))
 
     @extend_schema(summary="The signed-in user", responses=MeSerializer)
     @action(detail=False, methods=["get"])
@@ -514,7 +140,7 @@ class SiteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FieldSite
-        fields = [
+        fields = (
             "id",
             "name",
             "site_type",
@@ -531,8 +157,8 @@ class SiteSerializer(serializers.ModelSerializer):
             "schedule_end_time",
             "schedule_every_weeks",
             "created_at",
-        ]
-        read_only_fields = ["created_at"]
+        )
+        read_only_fields = ("created_at",)
 
 
 class SiteFilter(filters.FilterSet):
@@ -543,7 +169,7 @@ class SiteFilter(filters.FilterSet):
 
     class Meta:
         model = FieldSite
-        fields = ["site_type", "municipality", "team", "active", "name"]
+        fields = ("site_type", "municipality", "team", "active", "name")
 
 
 class SiteViewSet(ServiceViewSet):
@@ -551,20 +177,20 @@ class SiteViewSet(ServiceViewSet):
     administrators create and change them. A site is never deleted: set `active` to false."""
 
     serializer_class = SiteSerializer
-    permission_classes = [permissions.IsAuthenticated, ManagerWritePermission]
+    permission_classes = (permissions.IsAuthenticated, ManagerWritePermission)
     filterset_class = SiteFilter
-    ordering_fields = ["name", "site_type", "id", "created_at"]
-    ordering = ["name"]
+    ordering_fields = ("name", "site_type", "id", "created_at")
+    ordering = ("name",)
 
     def get_queryset(self):
-        return sites_visible_to(self.request.user)
+        return sites_visible_to(authed_user(self.request))
 
     def perform_create(self, serializer):
-        serializer.instance = site_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = site_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = site_update(
-            actor=self.request.user, site=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), site=serializer.instance, **serializer.validated_data
         )
 
 
@@ -601,7 +227,7 @@ class OutingSerializer(TeamDefaultMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Outing
-        fields = [
+        fields = (
             "id",
             "team",
             "site",
@@ -617,8 +243,8 @@ class OutingSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "started_at",
             "created_at",
             "updated_at",
-        ]
-        read_only_fields = ["created_at", "updated_at"]
+        )
+        read_only_fields = ("created_at", "updated_at")
 
 
 class OutingFilter(date_range_filterset("date")):  # type: ignore[misc]  # a base made per date field
@@ -633,7 +259,7 @@ class OutingFilter(date_range_filterset("date")):  # type: ignore[misc]  # a bas
 
     class Meta:
         model = Outing
-        fields = ["site", "team", "status", "site_type", "municipality", "participant"]
+        fields = ("site", "team", "status", "site_type", "municipality", "participant")
 
 
 class TallySerializer(serializers.Serializer):
@@ -663,13 +289,13 @@ class OutingViewSet(ServiceViewSet):
     Experts by experience see the outings they take part in and may add to the tally, nothing else."""
 
     serializer_class = OutingSerializer
-    permission_classes = [permissions.IsAuthenticated, NoExpertWritePermission]
+    permission_classes = (permissions.IsAuthenticated, NoExpertWritePermission)
     filterset_class = OutingFilter
-    ordering_fields = ["date", "start_time", "status", "id"]
-    ordering = ["-date", "-start_time"]
+    ordering_fields = ("date", "start_time", "status", "id")
+    ordering = ("-date", "-start_time")
 
     def get_queryset(self):
-        return outings_visible_to(self.request.user).prefetch_related("participants")
+        return outings_visible_to(authed_user(self.request)).prefetch_related("participants")
 
     def get_permissions(self):
         if self.action == "tally":
@@ -677,11 +303,11 @@ class OutingViewSet(ServiceViewSet):
         return super().get_permissions()
 
     def perform_create(self, serializer):
-        serializer.instance = outing_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = outing_create(actor=authed_user(self.request), **serializer.validated_data)
 
     def perform_update(self, serializer):
         serializer.instance = outing_update(
-            actor=self.request.user, outing=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request), outing=serializer.instance, **serializer.validated_data
         )
 
     @extend_schema(

@@ -2,7 +2,7 @@
 
 These are imported while DRF defines its own view classes (its settings are
 read in the class bodies), so this module must not import DRF's views or
-anything that does; the rest of the shared API code is in `outreach.api`.
+anything that does; the rest of the shared API code is in `outreach.drf`.
 """
 
 import json

@@ -9,6 +9,7 @@ rows. In Python the value is a list of codes in vocabulary order.
 """
 
 from collections.abc import Iterable
+from typing import Any
 
 from django import forms
 from django.core import exceptions
@@ -50,7 +51,7 @@ class CodeSetField(models.BigIntegerField):
     def validators(self):
         # Not the integer range validators of BigIntegerField: the Python
         # value is a list of codes, checked in to_python().
-        return [*self.default_validators, *self._validators]
+        return [*self.default_validators, *self._validators]  # type: ignore[attr-defined]  # not in django-stubs
 
     # Conversions -------------------------------------------------------
 
@@ -104,9 +105,13 @@ class CodeSetField(models.BigIntegerField):
         if not self.blank and not value:
             raise exceptions.ValidationError(self.error_messages["blank"], code="blank")
 
-    def formfield(self, **kwargs):
-        defaults = {
-            "form_class": forms.TypedMultipleChoiceField,
+    def formfield(
+        self,
+        form_class: type[forms.Field] | None = None,
+        choices_form_class: type[forms.ChoiceField] | None = None,
+        **kwargs: Any,
+    ) -> forms.Field:
+        defaults: dict[str, Any] = {
             "choices": self.choices_enum.choices,
             "required": not self.blank,
             "label": self.verbose_name,
@@ -114,7 +119,7 @@ class CodeSetField(models.BigIntegerField):
             "widget": forms.CheckboxSelectMultiple,
         }
         defaults.update(kwargs)
-        form_class = defaults.pop("form_class")
+        form_class = form_class or forms.TypedMultipleChoiceField
         for key in ("min_value", "max_value", "step_size", "max_length"):
             defaults.pop(key, None)
         return form_class(**defaults)
@@ -146,7 +151,7 @@ class FieldCheckConstraint(models.CheckConstraint):
 
     def validate(self, model, instance, exclude=None, using=None):
         try:
-            super().validate(model, instance, exclude=exclude, using=using)
+            super().validate(model, instance, exclude=exclude, using=using)  # type: ignore[misc]  # not in django-stubs
         except exceptions.ValidationError as error:
             raise exceptions.ValidationError({self.field: error.error_list}) from None
 

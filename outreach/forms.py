@@ -3,7 +3,7 @@
 import datetime
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -18,7 +18,7 @@ from .selectors import sites_visible_to, teams_visible_to, writable_team_ids
 from .vocabulary import OutingStatus, SiteType
 
 if TYPE_CHECKING:
-    from django_stubs_ext import StrPromise
+    from django_stubs_ext import StrOrPromise, StrPromise
 
 _FieldT = TypeVar("_FieldT", bound=forms.Field)
 
@@ -210,21 +210,9 @@ class OutingPlanForm(NoColonMixin, forms.Form):
         return list(field_queryset(self, "team")) if "team" in self.fields else []
 
     def clean(self):
-        data = super().clean()
-        team = data.get("team") if self.outing is None else self.outing.team
-        participants = data.get("participants")
-        if team is not None and participants:
-            members = set(team.members.filter(pk__in=[p.pk for p in participants]).values_list("pk", flat=True))
-            outsiders = [
-                p.get_full_name()
-                for p in participants
-                if p.pk not in members and p.pk not in self.current_participant_ids
-            ]
-            if outsiders:
-                self.add_error(
-                    "participants",
-                    _("Not members of the team %(team)s: %(names)s.") % {"team": team, "names": ", ".join(outsiders)},
-                )
+        super().clean()
+        data = self.cleaned_data
+        # Participants outside the team are refused by the service (outing_create / outing_update).
         site, day = data.get("site"), data.get("date")
         if site is not None and day is not None and not site.in_season(day):
             self.out_of_season = True
@@ -391,7 +379,7 @@ class SiteForm(NoColonMixin, forms.ModelForm):
 
     class Meta:
         model = FieldSite
-        fields = [
+        fields = (
             "name",
             "site_type",
             "municipality",
@@ -405,13 +393,13 @@ class SiteForm(NoColonMixin, forms.ModelForm):
             "schedule_every_weeks",
             "schedule_start_time",
             "schedule_end_time",
-        ]
-        widgets = {
+        )
+        widgets: ClassVar[dict[str, forms.Widget]] = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "schedule_start_time": TimeInput(),
             "schedule_end_time": TimeInput(),
         }
-        help_texts = {
+        help_texts: ClassVar["dict[str, StrOrPromise]"] = {
             "team": _("The team that plans the outings of the recurring schedule."),
             "address": _("Street address or how to find the place."),
         }
@@ -444,7 +432,7 @@ class SiteForm(NoColonMixin, forms.ModelForm):
 
 
 class SiteFilterForm(NoColonMixin, forms.Form):
-    ACTIVE_CHOICES = [("yes", _("Active")), ("no", _("Inactive")), ("all", _("All"))]
+    ACTIVE_CHOICES = (("yes", _("Active")), ("no", _("Inactive")), ("all", _("All")))
 
     site_type = forms.ChoiceField(label=_("Site type"), required=False, choices=[("", _("All")), *SiteType.choices])
     municipality = forms.ModelChoiceField(

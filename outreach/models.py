@@ -1,7 +1,7 @@
 """Who goes where, when: users and teams, municipalities, sites and outings."""
 
 import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -15,6 +15,9 @@ from simple_history.models import HistoricalRecords
 from .fields import FieldCheckConstraint
 from .validators import no_invisible_characters, validate_plausible_date
 from .vocabulary import OutingStatus, Role, SiteType
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Municipality(models.Model):
@@ -73,7 +76,7 @@ class Team(models.Model):
         return self.name
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create_user(self, email, password, **extra_fields):
@@ -269,7 +272,7 @@ class FieldSite(models.Model):
         as the database's own guard, and Django skips a constraint whose
         fields already have an error here, so nothing is said twice.
         """
-        errors: dict[str, str] = {}
+        errors: dict[str, StrOrPromise] = {}
         season = ["season_start_month", "season_end_month"]
         season_message = _("A seasonal window needs both a start and an end month (1–12).")
         for name in season:
@@ -288,7 +291,8 @@ class FieldSite(models.Model):
                 if getattr(self, name) is None:
                     errors[name] = schedule_message
         elif given:
-            assert self.schedule_start_time is not None and self.schedule_end_time is not None
+            assert self.schedule_start_time is not None
+            assert self.schedule_end_time is not None
             if self.schedule_end_time <= self.schedule_start_time:
                 errors["schedule_end_time"] = _("The end time must be after the start time.")
             if not 1 <= (self.schedule_every_weeks or 0) <= 8:
@@ -350,6 +354,10 @@ class Outing(models.Model):
     The status codes are the API's (planned, done, cancelled); an outing is
     *in progress* while it is planned and has been started (`started_at`).
     """
+
+    # Not stored: the week's agenda (outreach.views.outing_list) sets these for its template.
+    out_of_season: bool
+    can_change: bool
 
     team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.PROTECT, related_name="outings")
     site = models.ForeignKey(FieldSite, verbose_name=_("site"), on_delete=models.PROTECT, related_name="outings")

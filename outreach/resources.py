@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import tablib
@@ -55,7 +55,8 @@ from import_export.results import RowResult
 from rest_framework import serializers
 
 from . import permissions, services
-from .api import PK_FIELD, OutingSerializer, SiteSerializer, VisibleRelatedField
+from .api import OutingSerializer, SiteSerializer
+from .drf import PK_FIELD, VisibleRelatedField
 from .exceptions import Conflict
 from .models import AuditEntry, Disclosure, FieldSite, Outing, User
 from .selectors import outings_visible_to, sites_visible_to
@@ -72,6 +73,9 @@ ROW = "row"
 # character do not stop Excel either).
 _FORMULA = re.compile(r"(^|[;,\t\r\n])([\" ]*)('*)(?=[=+\-@\t\r])")
 _GUARDED = re.compile(r"(^|[;,\t\r\n])([\" ]*)'('*)(?=[=+\-@\t\r])")
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def neutralise_formula(text: str) -> str:
@@ -458,7 +462,7 @@ def write_table(dataset: tablib.Dataset, path: str | Path) -> None:
 class FileError(Exception):
     """Problems with the file as a whole (its columns, the acting user)."""
 
-    def __init__(self, errors: dict[str, list[str]]):
+    def __init__(self, errors: dict[str, list[StrOrPromise]]):
         self.errors = errors
         super().__init__("; ".join(f"{key}: {' '.join(map(str, messages))}" for key, messages in errors.items()))
 
@@ -500,7 +504,7 @@ class ServiceResource(resources.ModelResource):
     serializer_class: type[serializers.ModelSerializer]
     date_field: str | None = None
     # Columns that must not appear in a file, with the reason.
-    forbidden_columns: dict[str, Any] = {}
+    forbidden_columns: ClassVar[dict[str, Any]] = {}
     # Columns whose blank cell keeps an existing record's value.
     keep_when_blank: frozenset[str] = frozenset()
     # Set by import-export's metaclass (untyped); declared so that __init__ may replace it.
@@ -593,7 +597,7 @@ class ServiceResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         # `lines`: where each data row is in the file (see `read_table`).
         self._lines = kwargs.get("lines")
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         if self.user is None or not self.user.is_authenticated or not self.can_import(self.user):
             errors[ROW] = [_("You may not import these records.")]
         else:
@@ -879,10 +883,10 @@ class SiteResource(ServiceResource):
         return permissions.can_manage_sites(user)
 
     def create(self, values):
-        return services.site_create(actor=self.user, **values)
+        return services.site_create(actor=self.acting_user, **values)
 
     def update(self, instance, changes):
-        return services.site_update(actor=self.user, site=instance, **changes)
+        return services.site_update(actor=self.acting_user, site=instance, **changes)
 
 
 class OutingResource(ServiceResource):
@@ -913,10 +917,10 @@ class OutingResource(ServiceResource):
         return outings_visible_to(user).select_related("site", "team").prefetch_related("participants")
 
     def create(self, values):
-        return services.outing_create(actor=self.user, **values)
+        return services.outing_create(actor=self.acting_user, **values)
 
     def update(self, instance, changes):
-        return services.outing_update(actor=self.user, outing=instance, **changes)
+        return services.outing_update(actor=self.acting_user, outing=instance, **changes)
 
 
 # Admin -------------------------------------------------------------------

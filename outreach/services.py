@@ -354,9 +354,10 @@ def user_update(*, actor: User | None, user: User, teams: Iterable[Team] | None 
     old_role = user.role
     old_teams = set(user.teams.all()) if user.pk else set()
     new_teams = set(teams) if teams is not None else None
+    teams_changed = new_teams is not None and {t.pk for t in new_teams} != {t.pk for t in old_teams}
     if actor is not None and actor.pk == user.pk:
         own = {name for name in ("role", "is_superuser") if name in fields and fields[name] != getattr(user, name)}
-        if new_teams is not None and {t.pk for t in new_teams} != {t.pk for t in old_teams}:
+        if teams_changed:
             own.add("teams")
         if own:
             raise ValidationError({name: _("You cannot change your own role or teams.") for name in sorted(own)})
@@ -372,8 +373,7 @@ def user_update(*, actor: User | None, user: User, teams: Iterable[Team] | None 
         user.save()
     if "email" in changed:
         _mark_email_verified(user)
-    teams_changed = new_teams is not None and {t.pk for t in new_teams} != {t.pk for t in old_teams}
-    if new_teams is not None:
+    if teams_changed and new_teams is not None:
         user.teams.set(new_teams)
         changed.append("teams")
     if changed:
@@ -578,12 +578,18 @@ def _check_site_team(actor: User, team: Team | None) -> None:
 # Outings -------------------------------------------------------------------
 
 
-def _check_participants(team: Team, participants: list[User]) -> None:
-    """Participants are members of the outing's team (experts by experience included)."""
+def _check_participants(team: Team, participants: list[User], *, staying: frozenset[int] = frozenset()) -> None:
+    """Participants are members of the outing's team (experts by experience included).
+
+    People already on the outing (`staying`) may stay on it after they have left the team.
+    """
     members = set(team.members.filter(pk__in=[p.pk for p in participants]).values_list("pk", flat=True))
-    strangers = [p for p in participants if p.pk not in members]
+    strangers = [p for p in participants if p.pk not in members and p.pk not in staying]
     if strangers:
-        raise ValidationError({"participants": _("Participants must be members of the outing's team.")})
+        names = ", ".join(p.get_full_name() for p in strangers)
+        raise ValidationError(
+            {"participants": _("Not members of the team %(team)s: %(names)s.") % {"team": team, "names": names}}
+        )
 
 
 @transaction.atomic
@@ -645,8 +651,9 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
         save_changes(outing, changed)
     if participants is not None:
         participants = list(participants)
-        _check_participants(outing.team, participants)
-        if set(outing.participants.values_list("id", flat=True)) != {p.pk for p in participants}:
+        current = frozenset(outing.participants.values_list("id", flat=True))
+        _check_participants(outing.team, participants, staying=current)
+        if current != {p.pk for p in participants}:
             outing.participants.set(participants)
             changed.append("participants")
     if changed:
@@ -962,7 +969,8 @@ def outings_generate_from_schedule(
 def _scheduled_days(team: Team, site: FieldSite, first_day: datetime.date, end: datetime.date) -> list[datetime.date]:
     """The days from `first_day` (included) to `end` (excluded) that the site's schedule names."""
     every, weekday = site.schedule_every_weeks, site.schedule_weekday
-    assert every is not None and weekday is not None, "only scheduled sites have scheduled days"
+    assert every is not None, "only scheduled sites have scheduled days"
+    assert weekday is not None, "only scheduled sites have scheduled days"
     day = first_day + datetime.timedelta(days=(weekday - first_day.weekday()) % 7)
     if every > 1:
         anchor = (

@@ -44,6 +44,17 @@ def validate_plausible_date(value: datetime.date | datetime.datetime) -> None:
         )
 
 
+# Birth years before this are typing errors, not people (one after this year
+# is refused by validate_not_future_year).
+BIRTH_YEAR_MIN = 1900
+
+
+def validate_plausible_birth_year(value: int | None) -> None:
+    """A birth year from BIRTH_YEAR_MIN on: the person check constraint's lower bound, said on the field."""
+    if value is not None and value < BIRTH_YEAR_MIN:
+        raise ValidationError(_("The birth year is not plausible."), code="min_value")
+
+
 def validate_not_future_year(value: int) -> None:
     """A year that has begun (a birth year)."""
     this_year = timezone.localdate().year

@@ -67,7 +67,7 @@ def home(request):
         # Their day in the field is their start page (encounters.views.today).
         return redirect("encounters:today")
     today = timezone.localdate()
-    context = {"today": today}
+    context: dict[str, Any] = {"today": today}
     if user.is_coordinator:
         month_start = today.replace(day=1)
         next_month = (month_start + datetime.timedelta(days=32)).replace(day=1)
@@ -160,7 +160,7 @@ def outing_list(request):
     ).order_by("date", "start_time", "site__name", "pk")
     team_ids = set() if user.is_expert else writable_team_ids(user)
     planner = bool(team_ids)  # can_plan(user), without asking twice
-    days = {monday + datetime.timedelta(days=offset): [] for offset in range(7)}
+    days: dict[datetime.date, list[Outing]] = {monday + datetime.timedelta(days=offset): [] for offset in range(7)}
     for outing in outings:
         outing.out_of_season = not outing.site.in_season(outing.date)
         outing.can_change = outing.status == OutingStatus.PLANNED and outing.team_id in team_ids

@@ -92,22 +92,6 @@ class ReferralStatus(models.TextChoices):
     ENDED = "ended", _("Ended")
 
 
-# Referral status moves only forward (DESIGN.md); saving the same status is
-# no change. Final statuses have no successors.
-REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
-    ReferralStatus.SUGGESTED: frozenset(
-        {ReferralStatus.MADE, ReferralStatus.DECLINED, ReferralStatus.NOT_REACHED, ReferralStatus.ENDED}
-    ),
-    ReferralStatus.MADE: frozenset(
-        {ReferralStatus.CONNECTED, ReferralStatus.DECLINED, ReferralStatus.NOT_REACHED, ReferralStatus.ENDED}
-    ),
-    ReferralStatus.CONNECTED: frozenset({ReferralStatus.ENDED}),
-    ReferralStatus.DECLINED: frozenset(),
-    ReferralStatus.NOT_REACHED: frozenset(),
-    ReferralStatus.ENDED: frozenset(),
-}
-
-
 class OutingStatus(models.TextChoices):
     PLANNED = "planned", _("Planned")
     DONE = "done", _("Done")

@@ -6,7 +6,8 @@ See outreach/admin.py for the role rules.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from outreach.admin import COORDINATION, NOBODY, RoleAdmin, TeamListFilter
+from outreach.admin import COORDINATION, NOBODY, RoleAdmin, ServiceAdmin, TeamListFilter
+from outreach.types import authed_user
 
 from . import services
 from .models import ClientFeedback, FeedbackDayCount, PeriodEvaluation, StructuralObservation
@@ -27,26 +28,26 @@ class ReportedFilter(admin.SimpleListFilter):
 
 
 @admin.register(StructuralObservation)
-class StructuralObservationAdmin(RoleAdmin):
+class StructuralObservationAdmin(ServiceAdmin):
     view_roles = COORDINATION
     delete_roles = COORDINATION
     date_hierarchy = "observed_on"
-    list_display = ["observed_on", "theme", "municipality", "site", "team", "reported_to", "reported_on"]
-    list_filter = ["theme", ReportedFilter, "municipality", TeamListFilter]
-    list_select_related = ["municipality", "site", "team"]
-    search_fields = ["description", "reported_to"]
-    autocomplete_fields = ["site"]
-    readonly_fields = ["created_by"]
+    list_display = ("observed_on", "theme", "municipality", "site", "team", "reported_to", "reported_on")
+    list_filter = ("theme", ReportedFilter, "municipality", TeamListFilter)
+    list_select_related = ("municipality", "site", "team")
+    search_fields = ("description", "reported_to")
+    autocomplete_fields = ("site",)
+    readonly_fields = ("created_by",)
 
     def get_queryset(self, request):
         # Scoped like every other record: a coordinator of another area
         # neither lists, reads nor deletes these.
         return observations_visible_to(request.user)
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    def service_save(self, request, data, original):
+        if original is None:
+            return services.observation_create(actor=authed_user(request), **data)
+        return services.observation_update(actor=authed_user(request), observation=original, **data)
 
 
 @admin.register(ClientFeedback)
@@ -57,11 +58,11 @@ class ClientFeedbackAdmin(RoleAdmin):
     change_roles = NOBODY
     delete_roles = COORDINATION
     date_hierarchy = "given_on"
-    list_display = ["given_on", "site", "outing", "score", "language"]
-    list_filter = ["score", "language", "site__site_type", "site__municipality"]
-    list_select_related = ["site", "outing", "outing__site"]
-    search_fields = ["site__name", "comment"]
-    autocomplete_fields = ["site", "outing"]
+    list_display = ("given_on", "site", "outing", "score", "language")
+    list_filter = ("score", "language", "site__site_type", "site__municipality")
+    list_select_related = ("site", "outing", "outing__site")
+    search_fields = ("site__name", "comment")
+    autocomplete_fields = ("site", "outing")
 
     def get_queryset(self, request):
         return feedback_visible_to(request.user)
@@ -76,9 +77,9 @@ class PeriodEvaluationAdmin(RoleAdmin):
 
     view_roles = COORDINATION
     read_only = True
-    list_display = ["start", "end", "updated_by", "updated_at"]
-    list_select_related = ["updated_by"]
-    search_fields = ["successes", "challenges", "lessons"]
+    list_display = ("start", "end", "updated_by", "updated_at")
+    list_select_related = ("updated_by",)
+    search_fields = ("successes", "challenges", "lessons")
 
 
 @admin.register(FeedbackDayCount)
@@ -87,5 +88,5 @@ class FeedbackDayCountAdmin(RoleAdmin):
 
     read_only = True
     date_hierarchy = "day"
-    list_display = ["day", "site_id", "outing_team_id", "answers", "score_sum"]
+    list_display = ("day", "site_id", "outing_team_id", "answers", "score_sum")
     show_full_result_count = False

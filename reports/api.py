@@ -3,6 +3,7 @@
 import csv
 import datetime
 import re
+from collections.abc import Mapping
 
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -15,8 +16,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from outreach.models import Municipality
+from outreach.models import Municipality, User
 from outreach.selectors import teams_visible_to
+from outreach.types import authed_user
 from outreach.vocabulary import (
     AgeGroup,
     ContactKind,
@@ -99,7 +101,7 @@ class SummaryReportSerializer(serializers.Serializer):
     feedback_mean_score = serializers.FloatField(allow_null=True)
 
 
-def _parse_date(value: str | None, errors: dict, name: str) -> datetime.date | None:
+def parse_report_date(value: str | None, errors: dict, name: str) -> datetime.date | None:
     if not value:
         errors[name] = [_("This parameter is required.")]
         return None
@@ -112,15 +114,15 @@ def _parse_date(value: str | None, errors: dict, name: str) -> datetime.date | N
     return None
 
 
-def _parse_parameters(request, *, extra_errors: dict | None = None) -> dict:
-    """Read the summary's query parameters; raise 400 naming each bad one, 403 for a team not the user's.
+def parse_report_parameters(params: Mapping[str, str], user: User, *, extra_errors: dict | None = None) -> dict:
+    """Read the summary's query parameters (API and report pages alike).
 
+    Raises DRF's ValidationError naming each bad one (400), PermissionDenied for a team not the user's (403).
     An empty parameter is as good as absent, and unknown ones are ignored.
     """
-    params = request.query_params
     errors: dict = dict(extra_errors or {})
-    start = _parse_date(params.get("start"), errors, "start")
-    end = _parse_date(params.get("end"), errors, "end")
+    start = parse_report_date(params.get("start"), errors, "start")
+    end = parse_report_date(params.get("end"), errors, "end")
     if start and end and end < start:
         errors["end"] = [_("The end date cannot be before the start date.")]
 
@@ -144,8 +146,8 @@ def _parse_parameters(request, *, extra_errors: dict | None = None) -> dict:
     foreign_team = False
     if team_id := params.get("team"):
         if team_id.isascii() and team_id.isdigit() and int(team_id) <= MAX_ID:
-            team = teams_visible_to(request.user).filter(pk=int(team_id)).first()
-            foreign_team = team is None and not request.user.is_superuser
+            team = teams_visible_to(user).filter(pk=int(team_id)).first()
+            foreign_team = team is None and not user.is_superuser
             if team is None and not foreign_team:
                 errors["team"] = [_("Unknown team.")]
         else:
@@ -180,7 +182,7 @@ ERROR_RESPONSES = {
 
 
 class SummaryReportView(APIView):
-    permission_classes = [CanReadReports]
+    permission_classes = (CanReadReports,)
 
     @extend_schema(
         operation_id="reports_summary",
@@ -197,7 +199,7 @@ class SummaryReportView(APIView):
         },
     )
     def get(self, request):
-        parameters = _parse_parameters(request)
+        parameters = parse_report_parameters(request.query_params, authed_user(request))
         return Response(summary_report(user=request.user, **parameters))
 
 
@@ -229,7 +231,7 @@ class ReachReportSerializer(serializers.Serializer):
 
 
 class ReachReportView(APIView):
-    permission_classes = [CanReadReports]
+    permission_classes = (CanReadReports,)
 
     @extend_schema(
         operation_id="reports_reach",
@@ -250,7 +252,9 @@ class ReachReportView(APIView):
     )
     def get(self, request):
         group = request.query_params.get("group") or ""
-        parameters = _parse_parameters(request, extra_errors=_group_errors(group))
+        parameters = parse_report_parameters(
+            request.query_params, authed_user(request), extra_errors=_group_errors(group)
+        )
         return Response(reach_report(user=request.user, group=group, **parameters))
 
 
@@ -280,7 +284,7 @@ class ExtractSerializer(serializers.Serializer):
 
 
 class ExtractView(APIView):
-    permission_classes = [CanReadReports]
+    permission_classes = (CanReadReports,)
 
     @extend_schema(
         operation_id="reports_extract",
@@ -302,7 +306,7 @@ class ExtractView(APIView):
         },
     )
     def get(self, request):
-        parameters = _parse_parameters(request)
+        parameters = parse_report_parameters(request.query_params, authed_user(request))
         threshold = suppression_threshold()
         rows = suppress_extract(extract_rows(user=request.user, **parameters), threshold)
         if request.query_params.get("format") == "csv":

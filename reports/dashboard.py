@@ -17,7 +17,6 @@ from django.db.models.functions import Coalesce, ExtractHour, ExtractMinute, Ext
 from django.utils.formats import date_format
 
 from encounters.models import Encounter
-from encounters.selectors import referrals_visible_to
 from networks.models import CommunicationActivity
 from outreach.models import FieldSite, Municipality, Outing, OutingWorkerDayCount, Team, User
 from outreach.selectors import outings_visible_to, teams_visible_to
@@ -235,13 +234,9 @@ def referral_funnel(
     is connected now (a referral connected and later ended still got the
     person into the service).
     """
-    referrals = referrals_visible_to(user).filter(referred_on__range=(start, end))
-    if team is not None:
-        referrals = referrals.filter(team=team)
-    if municipality is not None:
-        referrals = referrals.filter(encounter__site__municipality=municipality)
-    if site_type:
-        referrals = referrals.filter(encounter__site__site_type=site_type)
+    referrals = selectors.period_referrals(
+        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+    )
     made = Q(made_on__isnull=False) | Q(status__in=[ReferralStatus.MADE, ReferralStatus.CONNECTED])
     connected = Q(connected_on__isnull=False) | Q(status=ReferralStatus.CONNECTED)
     rows = (

@@ -1,5 +1,7 @@
 """Forms of the report pages. They parse shapes; the services validate and act."""
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -28,7 +30,7 @@ class ObservationForm(NoColonMixin, forms.Form):
 
     def __init__(self, *args, teams, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = teams
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams  # the field declared above
         if len(teams) == 1:
             self.fields["team"].widget = forms.HiddenInput()
 

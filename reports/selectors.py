@@ -209,8 +209,6 @@ def _person_figures_rolled_up(where: Q, start: datetime.date, end: datetime.date
     try:
         inner, params = per_person.query.sql_with_params()
     except EmptyResultSet:  # a scope of no teams
-        inner, params = None, []
-    if inner is None:
         return {
             "persons_reached": 0,
             "persons_new": 0,
@@ -335,13 +333,14 @@ def _scope(
 
     encounters = encounters_visible_to(user).filter(occurred_on__range=(start, end))
     outings = outings_visible_to(user).filter(status=OutingStatus.DONE, date__range=(start, end))
-    referrals = referrals_visible_to(user).filter(referred_on__range=(start, end))
+    referrals = period_referrals(
+        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+    )
     feedback = ClientFeedback.objects.filter(given_on__range=(start, end))
 
     if team is not None:
         encounters = encounters.filter(team=team)
         outings = outings.filter(team=team)
-        referrals = referrals.filter(team=team)
         feedback = feedback.filter(outing__team=team)
     if not see_all:
         feedback = feedback.filter(
@@ -350,15 +349,36 @@ def _scope(
     if municipality is not None:
         encounters = encounters.filter(site__municipality=municipality)
         outings = outings.filter(site__municipality=municipality)
-        referrals = referrals.filter(encounter__site__municipality=municipality)
         feedback = feedback.filter(site__municipality=municipality)
     if site_type:
         encounters = encounters.filter(site__site_type=site_type)
         outings = outings.filter(site__site_type=site_type)
-        referrals = referrals.filter(encounter__site__site_type=site_type)
         feedback = feedback.filter(site__site_type=site_type)
 
     return _Scope(encounters=encounters, outings=outings, referrals=referrals, feedback=feedback)
+
+
+def period_referrals(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> QuerySet[Referral]:
+    """The referrals a report counts: the user's, made (`referred_on`) in the period, by the summary's filters.
+
+    A referral's municipality and site type are those of the site of the encounter it came from.
+    """
+    referrals = referrals_visible_to(user).filter(referred_on__range=(start, end))
+    if team is not None:
+        referrals = referrals.filter(team=team)
+    if municipality is not None:
+        referrals = referrals.filter(encounter__site__municipality=municipality)
+    if site_type:
+        referrals = referrals.filter(encounter__site__site_type=site_type)
+    return referrals
 
 
 def _count_by(prefix: str, field: str, codes, *, lookup: str = "") -> dict[str, Count]:

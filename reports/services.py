@@ -27,12 +27,14 @@ def observation_create(
     description: str,
     observed_on: datetime.date | None = None,
     site: FieldSite | None = None,
+    reported_to: str = "",
+    reported_on: datetime.date | None = None,
 ) -> StructuralObservation:
-    """Record a structural observation for one of the actor's teams."""
+    """Record a structural observation for one of the actor's teams (reported upward already, for coordinators)."""
     if not can_record_observations(actor):
         raise PermissionDenied
-    if team is None or team.pk not in writable_team_ids(actor):
-        raise ValidationError({"team": _("You cannot record work for this team.")})
+    if (reported_to.strip() or reported_on is not None) and not can_manage_reports(actor):
+        raise PermissionDenied
     observation = StructuralObservation(
         team=team,
         theme=theme,
@@ -40,14 +42,51 @@ def observation_create(
         site=site,
         description=description.strip(),
         observed_on=observed_on or timezone.localdate(),
+        reported_to=reported_to.strip(),
+        reported_on=reported_on,
         created_by=actor,
     )
-    if site is not None and municipality is not None and site.municipality_id != municipality.pk:
-        raise ValidationError({"site": _("The site is in another municipality.")})
+    _check_observation(actor, observation)
     validate_model(observation, exclude=["created_by"])
     observation.save()
     audit(actor=actor, action="create", instance=observation)
     return observation
+
+
+@transaction.atomic
+def observation_update(*, actor: User, observation: StructuralObservation, **fields) -> StructuralObservation:
+    """Change an observation (the admin's door): coordinators, for their teams, under the rules of creating one."""
+    if not can_manage_reports(actor):
+        raise PermissionDenied
+    observation = StructuralObservation.objects.select_for_update().get(pk=observation.pk)
+    for name in ("description", "reported_to"):
+        if name in fields:
+            fields[name] = fields[name].strip()
+    changed = apply_changes(observation, fields)
+    if changed:
+        _check_observation(actor, observation)
+        validate_model(observation)
+        observation.save(update_fields=changed)
+        audit(actor=actor, action="update", instance=observation, changes=changed)
+    return observation
+
+
+def _check_observation(actor: User, observation: StructuralObservation) -> None:
+    """The rules of an observation beyond its fields: the actor's team, the site in the municipality, reported."""
+    if observation.team_id is None or observation.team_id not in writable_team_ids(actor):
+        raise ValidationError({"team": _("You cannot record work for this team.")})
+    site, municipality_id = observation.site, observation.municipality_id
+    if site is not None and municipality_id is not None and site.municipality_id != municipality_id:
+        raise ValidationError({"site": _("The site is in another municipality.")})
+    _check_reported(observation.reported_to, observation.reported_on)
+
+
+def _check_reported(reported_to: str, reported_on: datetime.date | None) -> None:
+    """Reported upward: to whom and when, both or neither."""
+    if reported_to and reported_on is None:
+        raise ValidationError({"reported_on": _("Give the date it was reported.")})
+    if reported_on is not None and not reported_to:
+        raise ValidationError({"reported_to": _("Say to whom it was reported.")})
 
 
 @transaction.atomic
@@ -59,10 +98,7 @@ def observation_mark_reported(
         raise PermissionDenied
     observation = StructuralObservation.objects.select_for_update().get(pk=observation.pk)
     reported_to = reported_to.strip()
-    if reported_to and reported_on is None:
-        raise ValidationError({"reported_on": _("Give the date it was reported.")})
-    if reported_on is not None and not reported_to:
-        raise ValidationError({"reported_to": _("Say to whom it was reported.")})
+    _check_reported(reported_to, reported_on)
     changed = apply_changes(observation, {"reported_to": reported_to, "reported_on": reported_on})
     if changed:
         validate_model(observation)

@@ -1,7 +1,6 @@
 """Report pages under /reports/: the dashboard, site evaluation, period report, structural observations."""
 
 import datetime
-from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,6 +17,7 @@ from rest_framework import exceptions as api_exceptions
 from outreach.forms import apply_service_errors
 from outreach.models import FieldSite
 from outreach.selectors import get_outing_for_user, sites_visible_to, teams_visible_to, writable_team_ids
+from outreach.types import authed_user
 from outreach.vocabulary import SiteType
 
 from . import api, dashboard, exports, selectors, services
@@ -59,7 +59,7 @@ def _parse_report_parameters(request: HttpRequest) -> tuple[Period, dict]:
     if kind in ("month", "quarter", "year"):
         day = timezone.localdate()
         if params.get("start"):
-            day = api._parse_date(params.get("start"), errors, "start") or day
+            day = api.parse_report_date(params.get("start"), errors, "start") or day
         if errors:
             raise BadParameters(errors)
         period = {"month": dashboard.month_period, "quarter": dashboard.quarter_period, "year": dashboard.year_period}[
@@ -70,8 +70,7 @@ def _parse_report_parameters(request: HttpRequest) -> tuple[Period, dict]:
         period = dashboard.quarter_period(timezone.localdate())
         params["start"], params["end"] = period.start.isoformat(), period.end.isoformat()
     try:
-        # The API parser reads `query_params` and `user`, as a DRF request has them.
-        parsed = api._parse_parameters(SimpleNamespace(query_params=params, user=request.user))
+        parsed = api.parse_report_parameters(params, authed_user(request))
     except api_exceptions.ValidationError as error:
         detail = error.detail if isinstance(error.detail, dict) else {}
         raise BadParameters(
@@ -221,7 +220,7 @@ def period_report_view(request):
         return exports.pdf_response(request, context)
     if report_format == "xlsx":
         return exports.xlsx_response(context)
-    if report_format == "csv":
+    if report_format == "csv" and table is not None:  # the table was checked above
         return exports.csv_response(context, table)
     context.update(_picker(request, period, filters, "reports:period"))
     context["can_manage"] = can_manage_reports(request.user)

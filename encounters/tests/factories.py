@@ -1,16 +1,17 @@
 import datetime
+from typing import cast
 
 import factory
 
 from encounters import rollups
 from encounters.models import Encounter, Person, Referral
-from outreach.tests.factories import FieldSiteFactory, TeamFactory
+from outreach.tests.factories import FieldSiteFactory, ModelFactory, TeamFactory
 from outreach.vocabulary import Depth, ReferralStatus, ServiceKind
 
 HELSINKI = datetime.timezone(datetime.timedelta(hours=3))
 
 
-class PersonFactory(factory.django.DjangoModelFactory):
+class _PersonFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Person
 
@@ -19,7 +20,10 @@ class PersonFactory(factory.django.DjangoModelFactory):
     birth_year = 1980
 
 
-class EncounterFactory(factory.django.DjangoModelFactory):
+PersonFactory = cast(ModelFactory[Person], _PersonFactory)
+
+
+class _EncounterFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Encounter
 
@@ -38,7 +42,10 @@ class EncounterFactory(factory.django.DjangoModelFactory):
         return encounter
 
 
-class ReferralFactory(factory.django.DjangoModelFactory):
+EncounterFactory = cast(ModelFactory[Encounter], _EncounterFactory)
+
+
+class _ReferralFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Referral
 
@@ -46,3 +53,6 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     service_kind = ServiceKind.ADULT_SOCIAL_WORK
     status = ReferralStatus.SUGGESTED
     referred_on = datetime.date(2026, 5, 12)
+
+
+ReferralFactory = cast(ModelFactory[Referral], _ReferralFactory)

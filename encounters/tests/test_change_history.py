@@ -74,7 +74,8 @@ def test_a_coordinator_reads_the_history_in_the_admin_and_the_reading_is_logged(
 
     assert response.status_code == 200
     content = response.content.decode()
-    assert OLD_CODE in content and NEW_CODE in content
+    assert OLD_CODE in content
+    assert NEW_CODE in content
     assert AccessLogEntry.objects.filter(person_id=named.pk, action="history", actor=coordinator).count() == 1
 
 

@@ -149,7 +149,8 @@ def test_today_shows_the_workers_outings_follow_ups_and_the_start_action(
     assert f'href="{url("outing_start")}"' in content
     assert f'href="{url("outing_detail", outing.pk)}"' in content
     assert "Team B street" not in content
-    assert "Karhu" not in content and "Next month" not in content
+    assert "Karhu" not in content
+    assert "Next month" not in content
 
 
 def test_today_for_an_expert_lists_only_their_outings_and_no_follow_ups_or_start(
@@ -445,7 +446,7 @@ def test_with_htmx_the_answer_is_the_log_with_the_new_entry_on_top_and_an_undo(c
     response = client.post(url("encounter_create", outing.pk), sent, headers=HTMX)
 
     assert response.status_code == 200
-    assert [t.name for t in response.templates][0] == "encounters/_outing_log.html"
+    assert next(t.name for t in response.templates) == "encounters/_outing_log.html"
     new = Encounter.objects.exclude(pk=earlier.pk).get()
     assert new.needs == ["substance_use", "housing"]
     assert response.context["encounters"][:2] == [new, earlier]
@@ -579,7 +580,8 @@ def test_the_person_search_lists_the_teams_persons_by_alias_or_name(client, work
     # Found by name, shown by alias (initials without one): the name stays on the person's own page.
     assert "Matti Ketola" not in content
     assert "M. K." in content
-    assert "Ketunpoika" not in content and "Susi" not in content
+    assert "Ketunpoika" not in content
+    assert "Susi" not in content
     # The search words are personal data: never in URLs or logs.
     assert "ket" not in " ".join(record.getMessage().lower() for record in caplog.records)
     assert client.get(url("person_search", outing.pk), {"person_query": "ket"}).status_code == 405
@@ -695,7 +697,8 @@ def test_an_expert_on_the_outing_logs_anonymous_encounters_without_person_or_ref
     assert page.status_code == 200
     assert "Link to a person" not in content
     assert "Refer to service" not in content
-    assert "Matti" not in content and "Named" not in content
+    assert "Matti" not in content
+    assert "Named" not in content
     assert page.context["encounters"] == []
 
     response = client.post(

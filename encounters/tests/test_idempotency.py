@@ -125,7 +125,8 @@ def test_a_repeated_quick_log_makes_no_second_person(worker_a, team_a, site):
     first = quick_log()
     again = quick_log()
 
-    assert again.pk == first.pk and outreach_services.was_replayed(again)
+    assert again.pk == first.pk
+    assert outreach_services.was_replayed(again)
     assert Person.objects.count() == 1
     assert Referral.objects.get().encounter == first
 

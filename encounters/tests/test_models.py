@@ -1,8 +1,10 @@
 """Client-data rules held by the database, not only by forms."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from encounters.forms import PersonForm
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
 from outreach.tests.factories import FieldSiteFactory
@@ -77,6 +79,18 @@ def test_birth_year_must_be_plausible(year):
 
 
 @pytest.mark.django_db
+def test_the_person_form_says_the_models_birth_year_rule(team_a):
+    person = PersonFactory(team=team_a)
+    form = PersonForm(data={"alias": "Tuuli", "birth_year": 1899, "gender": "unknown"}, person=person)
+    person.birth_year = 1899
+
+    assert form.errors["birth_year"] == ["The birth year is not plausible."]
+    with pytest.raises(ValidationError) as error:
+        person.full_clean()
+    assert error.value.message_dict["birth_year"] == ["The birth year is not plausible."]
+
+
+@pytest.mark.django_db
 def test_a_person_cannot_be_merged_into_itself():
     person = PersonFactory()
     rejected(lambda: Person.objects.filter(pk=person.pk).update(merged_into=person))
@@ -128,5 +142,5 @@ def test_needs_are_stored_as_a_set_of_codes_and_queried_with_has():
     assert encounter.needs == ["substance_use", "housing"]
     assert Encounter.objects.filter(needs__has="housing").count() == 1
     assert Encounter.objects.filter(needs__has="mental_health").count() == 0
-    with pytest.raises(Exception):  # noqa: B017 - an unknown code is refused before the database
+    with pytest.raises(ValidationError, match="not a valid choice"):  # refused before the database
         Encounter.objects.filter(needs__has="hunger").count()

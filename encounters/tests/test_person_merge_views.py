@@ -113,7 +113,8 @@ def test_choosing_the_duplicate_shows_both_records_side_by_side_and_changes_noth
     assert response.context["merged_side"]["follow_ups"] == 1
     assert response.context["kept_side"]["encounters"] == 0
     content = html(response)
-    assert "Kettu K" in content and "1986" in content
+    assert "Kettu K" in content
+    assert "1986" in content
     assert 'name="confirm" value="1"' in content
     duplicate.refresh_from_db()
     assert duplicate.merged_into is None
@@ -289,7 +290,8 @@ def test_an_expert_sees_no_merge_or_consent_forms_and_is_refused(
     content = html(page)
     for name in ("person_merge", "person_unmerge", "person_make_named"):
         assert url(name, kept.pk) not in content
-    assert 'id="merges"' not in content and 'id="make-named"' not in content
+    assert 'id="merges"' not in content
+    assert 'id="make-named"' not in content
     assert client.post(url("person_merge", kept.pk), {"person_query": "kettu"}).status_code == 403
     assert merge(client, kept, duplicate).status_code == 403
     assert client.post(url("person_make_named", kept.pk), named_data()).status_code == 403
@@ -338,7 +340,8 @@ def test_recording_consent_names_the_person_and_lists_the_consents(client, worke
     page = client.get(response.url)
     content = html(page)
     assert "Maija Meikäläinen" in content
-    assert "Recording personal data" in content and "Being contacted" in content
+    assert "Recording personal data" in content
+    assert "Being contacted" in content
     assert "Not withdrawn" in content
     assert f'action="{url("person_make_named", kept.pk)}"' not in content
 

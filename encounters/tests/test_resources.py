@@ -87,7 +87,7 @@ def test_dates_iso_or_finnish(value, expected):
 
 @pytest.mark.parametrize("value", ["2026-13-01", "12/5/2026", "2026-02-30", "tomorrow", "2026-05-12T10:00"])
 def test_bad_dates_are_refused(value):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
         parse_date(value)
 
 
@@ -153,7 +153,8 @@ def test_rows_are_written_by_the_services_with_the_acting_user(worker_a, team_a,
     # The admin passes the user to import_data, not to the constructor.
     result = resource.import_data(data, dry_run=False, user=worker_a)
 
-    assert not result.has_errors() and not result.has_validation_errors()
+    assert not result.has_errors()
+    assert not result.has_validation_errors()
     encounter = Encounter.objects.get()
     assert encounter.notes == "=kaava"
     assert encounter.created_by == worker_a
@@ -320,13 +321,16 @@ def test_batched_path_writes_workers_occurred_on_and_audit(worker_a, expert_a, t
 
     result = EncounterResource(user=worker_a, batched=True).import_data(data)
 
-    assert not result.has_errors() and not result.has_validation_errors()
+    assert not result.has_errors()
+    assert not result.has_validation_errors()
     first, second = Encounter.objects.order_by("pk")
     assert set(first.workers.all()) == {worker_a, expert_a}
     assert list(second.workers.all()) == [worker_a]
     assert (first.occurred_on, second.occurred_on) == (datetime.date(2026, 5, 31), datetime.date(2026, 5, 31))
-    assert first.needs == ["mental_health", "housing"] and first.actions == ["advice"]
-    assert first.anonymous and first.created_by == worker_a
+    assert first.needs == ["mental_health", "housing"]
+    assert first.actions == ["advice"]
+    assert first.anonymous
+    assert first.created_by == worker_a
     assert Encounter.objects.filter(needs__has="housing").count() == 1
     audited = AuditEntry.objects.filter(action="create", model="encounters.encounter", actor=worker_a)
     assert sorted(audited.values_list("object_id", flat=True)) == sorted([str(first.pk), str(second.pk)])

@@ -1,5 +1,7 @@
 """Who sees which client records, role by role."""
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
@@ -22,7 +24,7 @@ from outreach.vocabulary import Role
 @pytest.fixture
 def records(team_a, team_b, team_other_area, expert_a):
     """Per team: a pseudonymous and a named person, an outing and encounters."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for key, team in (("a", team_a), ("b", team_b), ("x", team_other_area)):
         alias = PersonFactory(team=team, alias=f"Alias {key}")
         named = PersonFactory(team=team, kind=Person.Kind.NAMED, alias="", first_name="Named", last_name=key)
@@ -113,7 +115,7 @@ def test_superuser_sees_everything(superuser, records):
 
 @pytest.mark.django_db
 def test_inactive_and_anonymous_users_see_nothing(worker_a, records):
-    assert ids(encounters_visible_to(AnonymousUser())) == set()
+    assert ids(encounters_visible_to(AnonymousUser())) == set()  # type: ignore[arg-type]  # on purpose: the guard for no user
     worker_a.is_active = False
     worker_a.save()
     assert ids(encounters_visible_to(worker_a)) == set()

@@ -8,10 +8,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from encounters import services
 from encounters.models import Consent, Encounter, Person, Referral
+from encounters.rules import REFERRAL_TRANSITIONS
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
 from outreach.models import AuditEntry
 from outreach.tests.factories import FieldSiteFactory, OutingFactory
-from outreach.vocabulary import REFERRAL_TRANSITIONS, ReferralStatus
+from outreach.vocabulary import ReferralStatus
 
 AT = datetime.datetime(2026, 5, 12, 10, 15, tzinfo=datetime.timezone(datetime.timedelta(hours=3)))
 
@@ -283,7 +284,8 @@ def test_bulk_encounters_are_all_written_with_their_workers_and_audit(worker_a, 
     )
 
     first, second = (Encounter.objects.get(pk=encounter.pk) for encounter in created)
-    assert set(first.workers.all()) == {worker_a, expert_a} and list(second.workers.all()) == [worker_a]
+    assert set(first.workers.all()) == {worker_a, expert_a}
+    assert list(second.workers.all()) == [worker_a]
     assert (first.needs, second.depth, first.occurred_on) == (["housing"], "brief", datetime.date(2026, 5, 12))
     entries = AuditEntry.objects.filter(action="create", model="encounters.encounter", actor=worker_a)
     assert sorted(entries.values_list("object_id", "changes")) == sorted(

@@ -117,8 +117,10 @@ def test_an_update_writes_only_the_changed_columns(worker_a, team_a):
     with connection.execute_wrapper(recorder):
         services.person_update(actor=worker_a, person=person, notes="New note.")
     (update,) = [sql for sql in recorder.sql if sql.startswith('UPDATE "encounters_person"')]
-    assert '"notes"' in update and '"updated_at"' in update
-    assert '"alias"' not in update and '"birth_year"' not in update
+    assert '"notes"' in update
+    assert '"updated_at"' in update
+    assert '"alias"' not in update
+    assert '"birth_year"' not in update
 
 
 class _Recorder:
@@ -162,7 +164,7 @@ def test_two_concurrent_patches_of_different_fields_both_stay_on_postgresql(work
     for round_ in range(5):
         person = PersonFactory(team=team_a, alias=f"Kettu {round_}", notes="")
         url = f"/api/v1/persons/{person.pk}/"
-        answers = []
+        answers: list[int] = []
 
         raised = _at_once(
             partial(_patch, worker_a, url, {"notes": "Food bank."}, answers),

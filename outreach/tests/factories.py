@@ -1,12 +1,29 @@
 import datetime
 import importlib
+from typing import Any, Protocol, TypeVar, cast
 
 import factory
 from django.apps import apps
+from django.db import models
 
 from outreach import rollups
 from outreach.models import Area, FieldSite, Municipality, Outing, Team, User
 from outreach.vocabulary import OutingStatus, Role, SiteType
+
+M = TypeVar("M", bound=models.Model)
+
+
+class ModelFactory(Protocol[M]):
+    """A factory as the tests use it: calling it makes the model.
+
+    factory_boy types `Factory()` as an instance of the factory class (its
+    metaclass's `__call__` is what makes the model), so each factory below is
+    published under this type.
+    """
+
+    def __call__(self, **kwargs: Any) -> M: ...
+
+    def create_batch(self, size: int, **kwargs: Any) -> list[M]: ...
 
 
 def municipality(code: str = "297") -> Municipality:
@@ -23,7 +40,7 @@ def municipality(code: str = "297") -> Municipality:
     return found
 
 
-class AreaFactory(factory.django.DjangoModelFactory):
+class _AreaFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Area
         django_get_or_create = ("name",)
@@ -31,14 +48,27 @@ class AreaFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Area {n}")
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+AreaFactory = cast(ModelFactory[Area], _AreaFactory)
+
+
+class _TeamFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Team
 
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+TeamFactory = cast(ModelFactory[Team], _TeamFactory)
+
+
+def _set_teams(user: User, create: bool, extracted: Any, **kwargs: Any) -> None:
+    if create and extracted:
+        user.teams.set(extracted)
+    if create:
+        user.save()
+
+
+class _UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -49,15 +79,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     is_staff = factory.LazyAttribute(lambda o: o.role in (Role.ADMIN, Role.COORDINATOR))
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
 
-    @factory.post_generation
-    def teams(self, create, extracted, **kwargs):
-        if create and extracted:
-            self.teams.set(extracted)
-        if create:
-            self.save()
+    teams = factory.post_generation(_set_teams)
 
 
-class FieldSiteFactory(factory.django.DjangoModelFactory):
+UserFactory = cast(ModelFactory[User], _UserFactory)
+
+
+class _FieldSiteFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = FieldSite
 
@@ -66,7 +94,18 @@ class FieldSiteFactory(factory.django.DjangoModelFactory):
     municipality = factory.LazyFunction(municipality)
 
 
-class OutingFactory(factory.django.DjangoModelFactory):
+FieldSiteFactory = cast(ModelFactory[FieldSite], _FieldSiteFactory)
+
+
+def _set_participants(outing: Outing, create: bool, extracted: Any, **kwargs: Any) -> None:
+    if create and extracted:
+        outing.participants.set(extracted)
+    if create:
+        # Test data skips the services; keep the report rollups as they would.
+        rollups.outings_changed(outing)
+
+
+class _OutingFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Outing
         skip_postgeneration_save = True
@@ -78,10 +117,7 @@ class OutingFactory(factory.django.DjangoModelFactory):
     end_time = datetime.time(12, 0)
     status = OutingStatus.DONE
 
-    @factory.post_generation
-    def participants(self, create, extracted, **kwargs):
-        if create and extracted:
-            self.participants.set(extracted)
-        if create:
-            # Test data skips the services; keep the report rollups as they would.
-            rollups.outings_changed(self)
+    participants = factory.post_generation(_set_participants)
+
+
+OutingFactory = cast(ModelFactory[Outing], _OutingFactory)

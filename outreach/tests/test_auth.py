@@ -447,7 +447,8 @@ def test_new_user_without_password_gets_an_invitation_on_commit(admin_user, djan
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["new.worker@example.org"]
-    assert "\n" not in message.subject and message.subject
+    assert "\n" not in message.subject
+    assert message.subject
     assert message.body.startswith("Hello Maija,")
     # Nothing personal beyond the greeting.
     assert "Meikäläinen" not in message.body
@@ -466,14 +467,18 @@ def test_invitation_tells_coordinators_and_admins_about_the_second_step(
     assert ("authenticator app" in mail.outbox[0].body) is mentions_mfa
 
 
+def _create_and_fail(admin_user: User) -> None:
+    with transaction.atomic():
+        user_create(actor=admin_user, email="ghost@example.org")
+        raise RuntimeError
+
+
 def test_rolled_back_creation_sends_no_invitation(admin_user, django_capture_on_commit_callbacks):
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(RuntimeError),
-        transaction.atomic(),
     ):
-        user_create(actor=admin_user, email="ghost@example.org")
-        raise RuntimeError
+        _create_and_fail(admin_user)
 
     assert callbacks == []
     assert mail.outbox == []

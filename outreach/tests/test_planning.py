@@ -104,7 +104,9 @@ def test_worker_agenda_shows_the_week_of_own_teams_by_day(client, worker_a, team
     assert days[monday] == [planned]
     assert days[monday + datetime.timedelta(2)] == [done]
     assert days[monday + datetime.timedelta(6)] == [cancelled]
-    assert "Cancelled" in content and "Done" in content and "Planned" in content
+    assert "Cancelled" in content
+    assert "Done" in content
+    assert "Planned" in content
     # Workers plan: the buttons are there, for planned outings only.
     assert f'href="{PLAN}"' in content
     assert reverse("outreach:outing_edit", args=[planned.pk]) in content

@@ -5,8 +5,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from outreach import services
-from outreach.models import AuditEntry, Outing
-from outreach.tests.factories import FieldSiteFactory, OutingFactory
+from outreach.models import AccessChange, AuditEntry, Outing
+from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory
 from outreach.vocabulary import OutingStatus, Role
 
 # A planned outing is dated ahead (or at most two weeks back).
@@ -89,6 +89,25 @@ def test_outing_update_records_changed_fields_only(worker_a, team_a):
 
 
 @pytest.mark.django_db
+def test_user_update_records_teams_only_when_they_change(admin_user, team_a, team_b, worker_a):
+    before = AuditEntry.objects.filter(model="outreach.user", object_id=str(worker_a.pk)).count()
+
+    services.user_update(actor=admin_user, user=worker_a, teams=[team_a], full_name="Ville V.")
+
+    entry = AuditEntry.objects.filter(model="outreach.user", object_id=str(worker_a.pk)).latest("pk")
+    assert entry.changes == ["full_name"]
+    assert not AccessChange.objects.filter(user=worker_a).exists()
+    services.user_update(actor=admin_user, user=worker_a, teams=[team_a])
+    assert AuditEntry.objects.filter(model="outreach.user", object_id=str(worker_a.pk)).count() == before + 1
+
+    services.user_update(actor=admin_user, user=worker_a, teams=[team_a, team_b])
+
+    entry = AuditEntry.objects.filter(model="outreach.user", object_id=str(worker_a.pk)).latest("pk")
+    assert entry.changes == ["teams"]
+    assert AccessChange.objects.filter(user=worker_a).count() == 1
+
+
+@pytest.mark.django_db
 def test_user_create_derives_staff_from_role(admin_user, team_a):
     coordinator = services.user_create(
         actor=admin_user, email="New.Coordinator@Example.org", role=Role.COORDINATOR, teams=[team_a]
@@ -103,3 +122,23 @@ def test_user_create_derives_staff_from_role(admin_user, team_a):
     with pytest.raises(ValidationError) as error:
         services.user_create(actor=admin_user, email="w@example.org")
     assert "email" in error.value.message_dict
+
+
+@pytest.mark.django_db
+def test_a_participant_who_left_the_team_may_stay_on_the_outing(worker_a, team_a, team_b):
+    leaver = UserFactory(teams=[team_a])
+    outing = OutingFactory(
+        team=team_a,
+        status=OutingStatus.PLANNED,
+        date=timezone.localdate() + datetime.timedelta(days=7),
+        participants=[worker_a, leaver],
+    )
+    leaver.teams.set([team_b])
+
+    services.outing_update(actor=worker_a, outing=outing, participants=[worker_a, leaver], notes="Kept.")
+
+    newcomer = UserFactory(teams=[team_b], full_name="Olli Ulkopuolinen")
+    with pytest.raises(ValidationError) as error:
+        services.outing_update(actor=worker_a, outing=outing, participants=[worker_a, leaver, newcomer])
+    assert error.value.message_dict["participants"] == [f"Not members of the team {team_a}: Olli Ulkopuolinen."]
+    assert set(outing.participants.all()) == {worker_a, leaver}

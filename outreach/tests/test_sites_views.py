@@ -2,8 +2,10 @@
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.forms import ModelChoiceField
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,7 +23,8 @@ def html(response) -> str:
     return response.content.decode()
 
 
-def listed(response) -> dict[str, FieldSite]:
+def listed(response) -> dict[str, Any]:
+    """The listed sites by name, with the activity the view annotates them with."""
     return {site.name: site for site in response.context["sites"]}
 
 
@@ -348,7 +351,10 @@ def test_deactivated_site_leaves_planning_but_stays_in_the_list(client, manager,
     assert AuditEntry.objects.filter(
         model="outreach.fieldsite", object_id=str(site.pk), action="update", changes=["active"]
     ).exists()
-    assert site not in OutingPlanForm(user=worker_a).fields["site"].queryset
+    site_field = OutingPlanForm(user=worker_a).fields["site"]
+    assert isinstance(site_field, ModelChoiceField)
+    assert site_field.queryset is not None
+    assert site not in site_field.queryset
     client.force_login(worker_a)
     assert "Closing day centre" not in listed(client.get(SITES))
     assert "Closing day centre" in listed(client.get(SITES, {"active": "no"}))

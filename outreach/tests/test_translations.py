@@ -69,7 +69,7 @@ def parse_po(path: Path) -> list[Entry]:
     """The entries of a .po file: multi-line strings, plurals, contexts; obsolete (#~) entries are marked."""
     entries: list[Entry] = []
     current = None
-    field = None  # the keyword that continuation lines ("...") add to
+    field: int | str | None = None  # the keyword that continuation lines ("...") add to
 
     def flush():
         nonlocal current, field
@@ -173,11 +173,13 @@ def test_the_parser_reads_multi_line_strings_plurals_contexts_and_obsolete_entri
         encoding="utf-8",
     )
     header, first, second, gone = parse_po(po)
-    assert header.is_header and "Plural-Forms: nplurals=2; plural=(n != 1);\n" in header.msgstr
+    assert header.is_header
+    assert "Plural-Forms: nplurals=2; plural=(n != 1);\n" in (header.msgstr or "")
     assert (first.msgid, first.msgstr, first.fuzzy) == ("Two lines %(n)s", 'Kaksi "riviä" %(n)s', True)
     assert "python-format" in first.flags
     assert (second.msgctxt, second.msgid, second.msgid_plural) == ("month", "May", "Mays")
-    assert second.forms() == ["toukokuu", "toukokuut"] and not second.fuzzy
+    assert second.forms() == ["toukokuu", "toukokuut"]
+    assert not second.fuzzy
     assert gone.obsolete
 
 
@@ -187,8 +189,8 @@ def test_the_header_names_the_language_and_its_plural_forms(language):
     assert len(headers) == 1
     header = headers[0]
     assert not header.fuzzy, "a fuzzy header makes msgfmt ignore the plural forms"
-    assert f"Language: {language}\n" in header.msgstr
-    assert "Plural-Forms: nplurals=2; plural=(n != 1);\n" in header.msgstr
+    assert f"Language: {language}\n" in (header.msgstr or "")
+    assert "Plural-Forms: nplurals=2; plural=(n != 1);\n" in (header.msgstr or "")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -215,11 +217,11 @@ def test_translations_keep_the_placeholders(language):
     for entry in _messages(language):
         forms = entry.forms()
         if entry.msgid_plural is None:
-            ok = _placeholders(entry, forms[0]) == _placeholders(entry, entry.msgid)
+            ok = _placeholders(entry, forms[0]) == _placeholders(entry, entry.msgid or "")
         else:
             # The singular form may leave the count out ("Every week"); the
             # others use the placeholders of msgid_plural, and none adds one.
-            allowed = set(_placeholders(entry, entry.msgid) + _placeholders(entry, entry.msgid_plural))
+            allowed = set(_placeholders(entry, entry.msgid or "") + _placeholders(entry, entry.msgid_plural))
             ok = all(set(_placeholders(entry, form)) <= allowed for form in forms) and all(
                 _placeholders(entry, form) == _placeholders(entry, entry.msgid_plural) for form in forms[1:]
             )
@@ -239,13 +241,13 @@ def test_the_compiled_catalogue_matches_the_po_file(language):
                 continue  # reported by the test above; msgfmt leaves these out of the .mo
             if entry.msgid_plural is None:
                 if entry.msgctxt is None:
-                    got = [translation.gettext(entry.msgid)]
+                    got = [translation.gettext(entry.msgid or "")]
                 else:
-                    got = [translation.pgettext(entry.msgctxt, entry.msgid)]
+                    got = [translation.pgettext(entry.msgctxt, entry.msgid or "")]
             elif entry.msgctxt is None:
-                got = [translation.ngettext(entry.msgid, entry.msgid_plural, n) for n in (1, 2)]
+                got = [translation.ngettext(entry.msgid or "", entry.msgid_plural, n) for n in (1, 2)]
             else:
-                got = [translation.npgettext(entry.msgctxt, entry.msgid, entry.msgid_plural, n) for n in (1, 2)]
+                got = [translation.npgettext(entry.msgctxt, entry.msgid or "", entry.msgid_plural, n) for n in (1, 2)]
             if got != forms:
                 problems.append(f"{entry.label()}: .mo gives {got!r}, .po has {forms!r}")
     assert not problems, (

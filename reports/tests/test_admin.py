@@ -223,3 +223,38 @@ def test_coordinator_reads_and_deletes_feedback_but_never_edits_an_answer(signed
     assert AuditEntry.objects.filter(action=AuditEntry.Action.DELETE, model="reports.clientfeedback").count() == 1
     figures = summary_report(user=coordinator, start=outing.date, end=outing.date)
     assert figures["feedback_count"] == 0
+
+
+def test_observation_changed_in_the_admin_goes_through_the_service(signed_in, coordinator, team_a):
+    observation = StructuralObservation.objects.create(
+        team=team_a, theme=StructuralObservation.Theme.OTHER, municipality=municipality("297"), description="x"
+    )
+    change = reverse("admin:reports_structuralobservation_change", args=[observation.pk])
+    form = {
+        "team": team_a.pk,
+        "theme": StructuralObservation.Theme.OTHER,
+        "municipality": municipality("297").pk,
+        "observed_on": observation.observed_on.isoformat(),
+        "description": "x",
+        "reported_to": "Kunnanhallitus",
+        "reported_on": "",
+    }
+    client = signed_in(coordinator)
+
+    refused = client.post(change, form)
+
+    assert refused.status_code == 200
+    assert "reported_on" in refused.context["adminform"].form.errors
+    assert not AuditEntry.objects.exists()
+
+    saved = client.post(change, {**form, "reported_on": observation.observed_on.isoformat()})
+
+    assert saved.status_code == 302
+    observation.refresh_from_db()
+    assert observation.reported_to == "Kunnanhallitus"
+    entry = AuditEntry.objects.get()
+    assert (entry.actor, entry.action, entry.changes) == (
+        coordinator,
+        AuditEntry.Action.UPDATE,
+        ["reported_to", "reported_on"],
+    )

@@ -86,16 +86,19 @@ def test_rows_become_done_outings_tallies_and_encounters(legacy_file, coordinato
     assert first.notes == f"{LEGACY_MARKER}\nKevään ensimmäinen kerta"
     # No times given: the documented default 10:00–12:00; a number of workers is kept in the notes.
     assert (second.site, second.start_time, second.end_time) == (street, datetime.time(10), datetime.time(12))
-    assert second.tallied_contacts == 5 and not second.participants.exists()
+    assert second.tallied_contacts == 5
+    assert not second.participants.exists()
     assert second.notes == f"{LEGACY_MARKER}; workers: 2"
 
     encounters = list(Encounter.objects.filter(outing=first).order_by("client_uuid"))
     assert len(encounters) == 3
     assert not Encounter.objects.filter(outing=second).exists()
     for encounter in encounters:
-        assert encounter.anonymous and encounter.person is None
+        assert encounter.anonymous
+        assert encounter.person is None
         assert (encounter.depth, encounter.gender, encounter.age_group) == ("conversation", "unknown", "unknown")
-        assert encounter.site == food and encounter.team == team_a
+        assert encounter.site == food
+        assert encounter.team == team_a
         assert encounter.occurred_at == datetime.datetime(2025, 3, 4, 10, 0, tzinfo=HELSINKI)
         assert encounter.occurred_on == datetime.date(2025, 3, 4)
         assert set(encounter.workers.all()) == {worker_a, coordinator}
@@ -121,7 +124,8 @@ def test_importing_the_same_file_again_creates_nothing(legacy_file, coordinator,
     ok, out, err = run(legacy_file, "--team", str(team_a.pk), "--user", coordinator.email)
 
     assert ok, err
-    assert "line 2: imported before" in out and "line 3: imported before" in out
+    assert "line 2: imported before" in out
+    assert "line 3: imported before" in out
     assert "0 outings, 0 encounters" in out
     assert Outing.objects.count() == 2
     assert Encounter.objects.count() == 3
@@ -135,7 +139,8 @@ def test_dry_run_reports_and_writes_nothing(legacy_file, coordinator, team_a):
     assert ok, err
     assert "Dry run" in out
     assert "2 outings, 3 encounters, 44 brief contacts; needs: mental_health 2, substance_use 3, housing 1" in out
-    assert not Outing.objects.exists() and not Encounter.objects.exists()
+    assert not Outing.objects.exists()
+    assert not Encounter.objects.exists()
     assert not AuditEntry.objects.exists()
 
 
@@ -171,7 +176,7 @@ def test_bad_rows_are_listed_and_nothing_is_imported(tmp_path, food, coordinator
         ],
     )
 
-    ok, out, err = run(path, "--team", str(team_a.pk), "--user", coordinator.email)
+    ok, _out, err = run(path, "--team", str(team_a.pk), "--user", coordinator.email)
 
     assert not ok
     lines = [line for line in err.splitlines() if line.startswith("line ")]
@@ -185,7 +190,8 @@ def test_bad_rows_are_listed_and_nothing_is_imported(tmp_path, food, coordinator
         "line 7: row: Repeats line 2 (same site, date and start time).",
     ]
     assert "5 line(s) have problems; nothing was imported." in err
-    assert not Outing.objects.exists() and not Encounter.objects.exists()
+    assert not Outing.objects.exists()
+    assert not Encounter.objects.exists()
 
 
 @pytest.mark.django_db
@@ -206,11 +212,12 @@ def test_service_refusals_undo_the_whole_file(tmp_path, food, coordinator, team_
         ],
     )
 
-    ok, out, err = run(path, "--team", str(team_a.pk), "--user", coordinator.email)
+    ok, _out, err = run(path, "--team", str(team_a.pk), "--user", coordinator.email)
 
     assert not ok
     assert "line 3: end_time: An outing must end after it starts." in err
-    assert not Outing.objects.exists() and not Encounter.objects.exists()
+    assert not Outing.objects.exists()
+    assert not Encounter.objects.exists()
 
 
 @pytest.mark.django_db
@@ -219,15 +226,16 @@ def test_team_and_columns_are_checked(tmp_path, food, worker_a, team_b, team_a):
         tmp_path / "tilastot.csv",
         [{"date": "2025-03-04", "site": "Leipäjono Kuopio", "people_met": "4", "conversations": "2"}],
     )
-    ok, out, err = run(path, "--team", str(team_b.pk), "--user", worker_a.email)
-    assert not ok and f"--team: no team with id {team_b.pk} that you can use." in err
+    ok, _out, err = run(path, "--team", str(team_b.pk), "--user", worker_a.email)
+    assert not ok
+    assert f"--team: no team with id {team_b.pk} that you can use." in err
 
     path = sheet(
         tmp_path / "typo.csv",
         [{"date": "2025-03-04", "site": "x", "people_met": "4", "need_housng": "1"}],
         header=["date", "site", "people_met", "need_housng"],
     )
-    ok, out, err = run(path, "--team", str(team_a.pk), "--user", worker_a.email)
+    ok, _out, err = run(path, "--team", str(team_a.pk), "--user", worker_a.email)
     assert not ok
     assert "line 1: need_housng: Unknown column" in err
     assert "line 1: conversations: This column is missing." in err
@@ -240,7 +248,7 @@ def test_an_expert_cannot_import(tmp_path, food, expert_a, team_a):
         tmp_path / "tilastot.csv",
         [{"date": "2025-03-04", "site": "Leipäjono Kuopio", "people_met": "4", "conversations": "2"}],
     )
-    ok, out, err = run(path, "--team", str(team_a.pk), "--user", expert_a.email)
+    ok, _out, err = run(path, "--team", str(team_a.pk), "--user", expert_a.email)
     assert not ok
     assert "line 1: team: You cannot record work for this team." in err
     assert not Outing.objects.exists()

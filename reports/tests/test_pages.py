@@ -152,7 +152,7 @@ def test_the_period_picker_moves_by_the_kind_of_period(coordinator_client, world
 
 
 @pytest.mark.parametrize(
-    "params,name",
+    ("params", "name"),
     [
         ({"start": "2026-13-01", "end": "2026-06-30"}, "start"),
         ({"start": "2026-04-01"}, "end"),
@@ -203,7 +203,7 @@ def test_the_site_page_gives_the_period_the_last_12_months_and_the_seasons(coord
     assert (figures["outings_done"], figures["outing_hours"], figures["encounters"]) == (1, 1.0, 2)
     assert (figures["conversations"], figures["tallied_contacts"], figures["contacts_per_outing_hour"]) == (1, 0, 2.0)
     trend = response.context["trend"]
-    assert [month.start for month, _row in trend][0] == datetime.date(2025, 7, 1)
+    assert next(month.start for month, _row in trend) == datetime.date(2025, 7, 1)
     assert [month.start for month, _row in trend][-1] == datetime.date(2026, 6, 1)
     assert [row["encounters"] for _month, row in trend][-2] == 2  # May 2026
     # The street's season April–September 2026 beside April–September 2025.

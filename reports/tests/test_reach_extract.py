@@ -17,7 +17,7 @@ from outreach.tests.factories import FieldSiteFactory, OutingFactory, municipali
 from outreach.vocabulary import AgeGroup, Depth, Gender, OutingStatus, SiteType
 from reports.selectors import extract_rows, reach_report, summary_report, suppress_extract
 from reports.tests.test_summary import MARCH, SUMMER, at, summary
-from reports.tests.test_summary import world as world  # noqa: F401  (a fixture)
+from reports.tests.test_summary import world as world
 
 REACH = "/api/v1/reports/reach/"
 EXTRACT = "/api/v1/reports/extract/"
@@ -316,7 +316,7 @@ def test_another_teams_filter_is_403_naming_team(client, world, worker_a, team_b
 
 @pytest.mark.parametrize("url", [REACH, EXTRACT])
 @pytest.mark.parametrize(
-    "params, name",
+    ("params", "name"),
     [
         ({"start": "2026-3-1", "end": "2026-03-31"}, "start"),
         ({"start": "2026-03-01"}, "end"),
@@ -371,7 +371,7 @@ def test_extract_rows_are_combinations_with_small_counts_suppressed(client, worl
     assert [
         (row["month"], row["municipality"], row["site_type"], row["gender"], row["age_group"], row["depth"])
         for row in data["rows"]
-    ] == [  # fmt: skip
+    ] == [
         ("2026-03", "204", "street", "female", "50_64", "conversation"),
         ("2026-03", "204", "street", "male", "30_39", "conversation"),
         ("2026-03", "204", "street", "unknown", "unknown", "brief"),

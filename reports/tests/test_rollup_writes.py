@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from encounters.models import EncounterDayCount, PersonDayCount
+from encounters.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
 from outreach.models import OutingDayCount, User
 from outreach.services import outing_update
 from outreach.tests.factories import OutingFactory, UserFactory
@@ -28,7 +29,6 @@ from reports.selectors import (
     summary_report_raw,
 )
 from reports.services import feedback_delete, feedback_record
-from reports.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
 
 
 def assert_rollups_exact(user, start, end):
@@ -50,7 +50,7 @@ def test_bulk_import_of_encounters_keeps_the_rollups(tmp_path, worker_a, team_a,
         writer.writerow([team_a.pk, "", site.pk, "2026-05-12T23:30:00+03:00", "phone", "", "male", "", "housing"])
         writer.writerow([team_a.pk, "", site.pk, "2026-05-13T00:30:00+03:00", "field", "", "", "", ""])
 
-    ok, out, err = run("import_records", "encounters", str(path), "--user", worker_a.email)
+    ok, _out, err = run("import_records", "encounters", str(path), "--user", worker_a.email)
 
     assert ok, err
     data = summary_report(user=worker_a, start=datetime.date(2026, 5, 12), end=datetime.date(2026, 5, 12))

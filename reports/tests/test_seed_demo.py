@@ -116,13 +116,17 @@ def test_demo_users_have_their_roles_teams_and_password():
     assert (expert.role, list(expert.teams.all())) == (Role.EXPERT, [kuopio])
     assert coordinator.role == Role.COORDINATOR
     assert set(coordinator.teams.all()) == {kuopio, tuka}
-    assert admin.role == Role.ADMIN and admin.is_superuser and admin.is_staff
-    assert not worker.is_staff and not expert.is_superuser
+    assert admin.role == Role.ADMIN
+    assert admin.is_superuser
+    assert admin.is_staff
+    assert not worker.is_staff
+    assert not expert.is_superuser
     for user in (worker, expert, coordinator, admin):
         assert user.check_password("another-demo-password-42")
         assert EmailAddress.objects.filter(user=user, email=user.email, verified=True).exists()
     # MFA is set up by the coordinator and the admin themselves at first login.
-    assert coordinator.requires_mfa and admin.requires_mfa
+    assert coordinator.requires_mfa
+    assert admin.requires_mfa
     assert not Authenticator.objects.exists()
     # Enough workers for outings of two or three.
     assert User.objects.filter(role=Role.WORKER, teams=kuopio).count() >= 3
@@ -181,9 +185,11 @@ def test_a_password_the_validators_refuse_writes_nothing():
 def test_runs_with_the_defaults_on_todays_date():
     result = demo.seed_demo(encounters=SMALL)
 
+    assert result.period is not None
     assert result.period[1] == timezone.localdate()
     assert Encounter.objects.count() == SMALL
     latest = Encounter.objects.order_by("-occurred_on").values_list("occurred_on", flat=True).first()
+    assert latest is not None
     assert latest <= result.period[1]
 
 
@@ -205,12 +211,13 @@ def test_street_work_happens_in_spring_and_summer_only(seeded):
 
     months = set(Encounter.objects.filter(site__site_type=SiteType.STREET).values_list("occurred_on__month", flat=True))
     outing_months = set(Outing.objects.filter(site__site_type=SiteType.STREET).values_list("date__month", flat=True))
-    assert months and months <= set(range(4, 10))
+    assert months
+    assert months <= set(range(4, 10))
     assert outing_months <= set(range(4, 10))
 
 
 def test_food_distributions_and_the_day_centre_are_busiest(seeded):
-    reach = Counter()
+    reach: Counter[str] = Counter()
     for row in Encounter.objects.values("site__site_type").annotate(n=Count("id")):
         reach[row["site__site_type"]] += row["n"]
     done = Outing.objects.filter(status=OutingStatus.DONE)
@@ -267,6 +274,7 @@ def test_follow_ups_are_due_this_week_and_next(seeded):
     assert FollowUp.objects.filter(done_on__isnull=False, done_on__lte=TODAY).exists()
     # Open referrals carry the due date of their next follow-up.
     for follow_up in open_follow_ups.select_related("referral"):
+        assert follow_up.referral is not None
         assert follow_up.referral.follow_up_due == follow_up.due_on
         assert follow_up.referral.status in (ReferralStatus.SUGGESTED, ReferralStatus.MADE, ReferralStatus.CONNECTED)
 
@@ -306,6 +314,7 @@ def test_encounters_agree_with_their_outings_persons_and_dates(seeded):
             assert (encounter.site_id, encounter.team_id) == (outing.site_id, outing.team_id)
             assert outing.status == OutingStatus.DONE
             assert outing.date == local.date()
+            assert outing.end_time is not None
             assert outing.start_time <= local.time() < outing.end_time
         else:
             assert encounter.contact_kind != "field"
@@ -323,13 +332,16 @@ def test_records_pass_model_validation(seeded):
     for person in Person.objects.filter(kind=Person.Kind.NAMED):
         assert person.consents.filter(scope=Consent.Scope.PERSONAL_DATA).exists()
         if person.identity_code:
-            assert identity_code_birth_date(person.identity_code).year == person.birth_year
+            born = identity_code_birth_date(person.identity_code)
+            assert born is not None
+            assert born.year == person.birth_year
     # Foreign keys hold (checked at commit, which a test never reaches).
     connection.check_constraints()
 
 
 def test_referral_dates_tell_a_consistent_story(seeded):
     for referral in Referral.objects.select_related("encounter", "partner"):
+        assert referral.encounter is not None
         assert referral.team_id == referral.encounter.team_id
         assert referral.person_id == referral.encounter.person_id
         assert referral.referred_on == referral.encounter.occurred_on
@@ -395,7 +407,7 @@ def fingerprint() -> dict[str, list]:
             "tallied_contacts",
             "observations",
             "notes",
-        )  # fmt: skip
+        )
     ]
 
     def rows(model, *fields):
@@ -415,7 +427,7 @@ def fingerprint() -> dict[str, list]:
             "last_name",
             "identity_code",
             "engaged_on",
-        ),  # fmt: skip
+        ),
         "referrals": rows(
             Referral,
             "encounter__occurred_at",
@@ -428,7 +440,7 @@ def fingerprint() -> dict[str, list]:
             "closed_on",
             "follow_up_due",
             "person__alias",
-        ),  # fmt: skip
+        ),
         "follow_ups": rows(FollowUp, "referral__encounter__occurred_at", "due_on", "done_on", "contact_kind"),
         "consents": rows(Consent, "person__alias", "scope", "given_on", "withdrawn_on"),
         "feedback": rows(ClientFeedback, "site__name", "outing__date", "given_on", "score", "language", "comment"),
@@ -482,6 +494,7 @@ def test_the_loader_fits_the_database_and_counts_what_it_wrote():
 def test_ids_continue_after_the_load(seeded):
     """Ids are handed out by the loader; the database's own numbering carries on after them."""
     encounter = Encounter.objects.order_by("-id").first()
+    assert encounter is not None
     site = encounter.site
 
     added = Encounter.objects.create(

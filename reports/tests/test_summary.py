@@ -468,7 +468,8 @@ def test_months_follow_the_helsinki_date_and_empty_months_are_listed(client, tea
         EncounterFactory(team=team_a, site=site, occurred_at=when)
     stored = sorted(set(Encounter.objects.values_list("occurred_on", flat=True)))
     assert stored[0] == datetime.date(2025, 10, 31)
-    assert datetime.date(2026, 2, 1) in stored and datetime.date(2026, 4, 1) in stored
+    assert datetime.date(2026, 2, 1) in stored
+    assert datetime.date(2026, 4, 1) in stored
 
     response = summary(client, worker_a, start="2025-11-01", end="2026-04-30")
     assert response.status_code == 200
@@ -728,7 +729,7 @@ def test_feedback_mean_rounds_half_up(client, team_a, worker_a):
         ({"start": "01.03.2026", "end": "2026-03-31"}, "start"),
         ({"start": "2026-02-30", "end": "2026-03-31"}, "start"),
         ({"start": " 2026-03-01", "end": "2026-03-31"}, "start"),
-        ({"start": "２０２６-03-01", "end": "2026-03-31"}, "start"),
+        ({"start": "２０２６-03-01", "end": "2026-03-31"}, "start"),  # noqa: RUF001 - full-width digits on purpose
         ({"start": "2026-03-02", "end": "2026-03-01"}, "end"),
         ({**MARCH, "municipality": "999"}, "municipality"),
         ({**MARCH, "municipality": "Kuopio"}, "municipality"),
@@ -745,7 +746,8 @@ def test_bad_parameters_get_400_naming_the_parameter(client, world, worker_a, pa
     assert response.status_code == 400
     body = response.json()
     assert list(body) == [named]
-    assert body[named] and all(isinstance(message, str) and message for message in body[named])
+    assert body[named]
+    assert all(isinstance(message, str) and message for message in body[named])
 
 
 def test_every_bad_parameter_is_named_at_once(client, world, worker_a):
@@ -759,7 +761,8 @@ def test_messages_are_translated(client, world, worker_a):
     english = client.get(URL, {"end": "2026-03-31"}, headers={"accept-language": "en"}).json()["start"][0]
     finnish = client.get(URL, {"end": "2026-03-31"}, headers={"accept-language": "fi"}).json()["start"][0]
     assert english == "This parameter is required."
-    assert isinstance(finnish, str) and finnish
+    assert isinstance(finnish, str)
+    assert finnish
 
 
 def test_empty_and_unknown_parameters_are_ignored(client, world, worker_a):
@@ -896,7 +899,8 @@ def test_schema_documents_the_summary():
     operation = schema["paths"][URL]["get"]
     parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
     assert set(parameters) == {"start", "end", "municipality", "site_type", "team"}
-    assert parameters["start"]["required"] and parameters["end"]["required"]
+    assert parameters["start"]["required"]
+    assert parameters["end"]["required"]
     assert {"200", "400", "403"} <= set(operation["responses"])
     assert "feedback_mean_score" in schema["components"]["schemas"]["SummaryReport"]["properties"]
 

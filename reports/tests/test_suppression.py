@@ -50,7 +50,7 @@ def test_secondary_suppression_cascades_through_rows_and_columns():
     assert all(sum(isinstance(cell, str) for cell in line) != 1 for line in lines)
 
 
-@pytest.mark.parametrize("row_totals,column_totals", [(True, False), (False, True)])
+@pytest.mark.parametrize(("row_totals", "column_totals"), [(True, False), (False, True)])
 def test_only_the_lines_with_a_total_are_protected(row_totals, column_totals):
     cells = [[3, 10], [10, 10]]
     result = suppress_table(cells, row_totals=row_totals, column_totals=column_totals)

@@ -10,8 +10,12 @@ the modules that need them. Screenshots go to test-artifacts/ (git-ignored).
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -70,7 +74,7 @@ def phone(browser):
         contexts.append(context)
         return context.new_page()
 
-    contexts = []
+    contexts: list[BrowserContext] = []
     yield open_page
     for context in contexts:
         context.close()

@@ -103,7 +103,7 @@ def test_a_morning_at_a_food_distribution(live_server, phone, screenshot, demo_d
     assert_tap_targets(page, "outing")
 
     # An anonymous conversation in three taps: gender, age group, Save.
-    taps = []
+    taps: list[str] = []
     tap(page, "label[for=id_gender_0]", taps)
     tap(page, "label[for=id_age_group_2]", taps)
     tap(page, "#quick-log-save", taps)
@@ -183,7 +183,8 @@ def test_a_morning_at_a_food_distribution(live_server, phone, screenshot, demo_d
 
     outing.refresh_from_db()
     assert outing.status == OutingStatus.DONE
-    assert outing.end_time is not None and outing.end_time > outing.start_time
+    assert outing.end_time is not None
+    assert outing.end_time > outing.start_time
     assert outing.observations == "Young adults asked about housing."
     assert outing.tallied_contacts == 5
     encounters = Encounter.objects.filter(outing=outing)
@@ -192,7 +193,9 @@ def test_a_morning_at_a_food_distribution(live_server, phone, screenshot, demo_d
     assert encounters.filter(person=sinisiipi).count() == 2
     assert all(set(e.workers.all()) == set(outing.participants.all()) for e in encounters)
     summary = page.locator("#summary").inner_text()
-    assert "3" in summary and "5" in summary and "8" in summary  # encounters, tally, people met
+    assert "3" in summary
+    assert "5" in summary
+    assert "8" in summary
 
 
 def test_keyboard_only_logging_undo_and_a_double_tap(live_server, phone, screenshot, demo_data):

@@ -107,7 +107,8 @@ def test_a_new_workers_day(live_server, phone, screenshot, field_day, language, 
     assert page.locator("#outings-upcoming form[action$='/start/']").count() == 1
     assert page.locator("#outings-unfinished a[href$='/cancel/']").count() == 1
     follow_up = page.locator("#follow-ups .follow-up").first
-    assert "Kettu" in follow_up.inner_text() and "Soita asuntohakemuksesta." in follow_up.inner_text()
+    assert "Kettu" in follow_up.inner_text()
+    assert "Soita asuntohakemuksesta." in follow_up.inner_text()
     assert "Hämäläinen" not in page.content()
     height = page.locator("#outings-upcoming a.button").bounding_box()["height"]
     assert height >= 44, height
@@ -125,10 +126,8 @@ def test_a_new_workers_day(live_server, phone, screenshot, field_day, language, 
     bar = page.locator(".save-bar").bounding_box()
     viewport = page.viewport_size["height"]
     first_result = page.locator("#person-results li").first.bounding_box()
-    assert first_result["y"] >= 0 and first_result["y"] + first_result["height"] <= min(bar["y"], viewport), (
-        first_result,
-        bar,
-    )
+    assert first_result["y"] >= 0, (first_result, bar)
+    assert first_result["y"] + first_result["height"] <= min(bar["y"], viewport), (first_result, bar)
     assert results is not None
     screenshot(page, f"{name}-02-outing-search")
 

@@ -9,11 +9,10 @@ imported before are skipped, so running it twice creates nothing new.
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from encounters.management.commands._records import acting_user
 from outreach.resources import TableError, read_table
 from outreach.selectors import teams_visible_to
 from reports.legacy import LegacyImport
-
-from ._records import acting_user
 
 
 class Command(BaseCommand):

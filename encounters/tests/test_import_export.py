@@ -121,7 +121,7 @@ def test_sites_csv_imports_through_the_service(tmp_path, coordinator, team_a):
 def test_encounters_xlsx_imports(tmp_path, worker_a, team_a, site, outing):
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.append(ENCOUNTER_HEADER + ["duration_minutes"])
+    sheet.append([*ENCOUNTER_HEADER, "duration_minutes"])
     # What a spreadsheet hands over: numbers as numbers, a date cell.
     sheet.append([team_a.pk, outing.pk, site.pk, "2026-05-12T10:30:00+03:00", "field", "brief", "male", "18_29", "", 5])
     sheet.append([team_a.pk, "", site.pk, datetime.datetime(2026, 5, 12, 11, 0), "phone", "", "", "", "housing", ""])
@@ -135,7 +135,9 @@ def test_encounters_xlsx_imports(tmp_path, worker_a, team_a, site, outing):
     first, second = Encounter.objects.order_by("occurred_at")
     assert (first.outing, first.depth, first.duration_minutes, first.needs) == (outing, "brief", 5, [])
     assert set(first.workers.all()) == {worker_a}  # the outing's participants
-    assert second.outing is None and second.depth == "conversation" and second.gender == "unknown"
+    assert second.outing is None
+    assert second.depth == "conversation"
+    assert second.gender == "unknown"
     # A time without an offset is Helsinki time.
     assert second.occurred_at == datetime.datetime(2026, 5, 12, 11, 0, tzinfo=HELSINKI)
     assert second.occurred_on == datetime.date(2026, 5, 12)
@@ -152,7 +154,7 @@ def test_semicolon_separated_csv_from_finnish_excel(tmp_path, worker_a, team_a, 
         encoding="utf-8",
     )
 
-    ok, out, err = run("import_records", "outings", str(path), "--user", worker_a.email)
+    ok, _out, err = run("import_records", "outings", str(path), "--user", worker_a.email)
 
     assert ok, err
     outing = Outing.objects.get()
@@ -181,11 +183,12 @@ def test_one_bad_row_imports_nothing_and_names_line_and_field(tmp_path, worker_a
     )
     before = audit_count()
 
-    ok, out, err = run("import_records", "encounters", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "encounters", path, "--user", worker_a.email)
 
     assert not ok
     assert 'line 4: needs: "rent_arrears" is not a valid choice.' in err
-    assert "line 2" not in err and "line 3:" not in err
+    assert "line 2" not in err
+    assert "line 3:" not in err
     assert "nothing was imported" in err
     assert Encounter.objects.count() == 0
     assert audit_count() == before
@@ -205,7 +208,7 @@ def test_every_bad_row_and_field_is_listed(tmp_path, worker_a, team_a, site):
         ],
     )
 
-    ok, out, err = run("import_records", "outings", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "outings", path, "--user", worker_a.email)
 
     assert not ok
     lines = [line for line in err.splitlines() if line.startswith("line ")]
@@ -228,7 +231,7 @@ def test_bad_boolean_and_unknown_municipality(tmp_path, coordinator):
         [["Tori", "street", "297", "maybe"], ["Asema", "street", "999", "true"]],
     )
 
-    ok, out, err = run("import_records", "sites", path, "--user", coordinator.email)
+    ok, _out, err = run("import_records", "sites", path, "--user", coordinator.email)
 
     assert not ok
     assert "line 2: active: Must be a valid boolean." in err
@@ -239,11 +242,11 @@ def test_bad_boolean_and_unknown_municipality(tmp_path, coordinator):
 @pytest.mark.django_db
 def test_line_numbers_count_multiline_cells(tmp_path, worker_a, team_a, site, outing):
     """A quoted cell may span lines; errors name the line where the row starts."""
-    rows = [encounter_row(team_a, outing, site) + ["first\nsecond\nthird"], encounter_row(team_a, outing, site)]
+    rows = [[*encounter_row(team_a, outing, site), "first\nsecond\nthird"], encounter_row(team_a, outing, site)]
     rows[1][ENCOUNTER_HEADER.index("depth")] = "deep"
-    path = write_csv(tmp_path / "encounters.csv", ENCOUNTER_HEADER + ["notes"], rows)
+    path = write_csv(tmp_path / "encounters.csv", [*ENCOUNTER_HEADER, "notes"], rows)
 
-    ok, out, err = run("import_records", "encounters", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "encounters", path, "--user", worker_a.email)
 
     assert not ok
     assert "line 5: depth:" in err
@@ -252,9 +255,9 @@ def test_line_numbers_count_multiline_cells(tmp_path, worker_a, team_a, site, ou
 @pytest.mark.django_db
 def test_unknown_column_is_refused(tmp_path, worker_a, team_a, site, outing):
     header = [*ENCOUNTER_HEADER, "needz"]
-    path = write_csv(tmp_path / "encounters.csv", header, [encounter_row(team_a, outing, site) + ["housing"]])
+    path = write_csv(tmp_path / "encounters.csv", header, [[*encounter_row(team_a, outing, site), "housing"]])
 
-    ok, out, err = run("import_records", "encounters", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "encounters", path, "--user", worker_a.email)
 
     assert not ok
     assert "line 1: needz: Unknown column" in err
@@ -273,7 +276,8 @@ def test_dry_run_checks_everything_and_writes_nothing(tmp_path, worker_a, team_a
     ok, out, err = run("import_records", "encounters", path, "--dry-run", "--user", worker_a.email)
 
     assert ok, err
-    assert "Dry run" in out and "2 new" in out
+    assert "Dry run" in out
+    assert "2 new" in out
     assert Encounter.objects.count() == 0
     assert audit_count() == before
 
@@ -296,13 +300,13 @@ def test_a_foreign_teams_ids_are_row_errors(tmp_path, worker_a, team_a, team_b, 
         tmp_path / "encounters.csv",
         [*ENCOUNTER_HEADER, "person"],
         [
-            encounter_row(team_b, foreign_outing, site) + [""],
-            encounter_row(team_a, foreign_outing, site) + [""],
-            encounter_row(team_a, foreign_outing, site, outing="") + [str(foreign_person.pk)],
+            [*encounter_row(team_b, foreign_outing, site), ""],
+            [*encounter_row(team_a, foreign_outing, site), ""],
+            [*encounter_row(team_a, foreign_outing, site, outing=""), str(foreign_person.pk)],
         ],
     )
 
-    ok, out, err = run("import_records", "encounters", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "encounters", path, "--user", worker_a.email)
 
     assert not ok
     # Another team's ids are answered like ids that exist nowhere.
@@ -323,7 +327,7 @@ def test_a_worker_cannot_update_another_teams_record_by_its_id(tmp_path, worker_
         [[foreign.pk, team_a.pk, site.pk, NEXT_WEEK, "10:00", "99"]],
     )
 
-    ok, out, err = run("import_records", "outings", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "outings", path, "--user", worker_a.email)
 
     assert ok, err
     foreign.refresh_from_db()
@@ -334,12 +338,12 @@ def test_a_worker_cannot_update_another_teams_record_by_its_id(tmp_path, worker_
 @pytest.mark.django_db
 def test_experts_and_workers_may_not_import_sites(tmp_path, worker_a, expert_a, team_a, site, outing):
     path = write_csv(tmp_path / "sites.csv", ["name", "site_type", "municipality"], [["Tori", "street", "297"]])
-    ok, out, err = run("import_records", "sites", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "sites", path, "--user", worker_a.email)
     assert not ok
     assert "line 1: row: You may not import these records." in err
 
     path = write_csv(tmp_path / "encounters.csv", ENCOUNTER_HEADER, [encounter_row(team_a, outing, site)])
-    ok, out, err = run("import_records", "encounters", path, "--user", expert_a.email)
+    ok, _out, err = run("import_records", "encounters", path, "--user", expert_a.email)
     assert not ok
     assert "You may not import these records." in err
     assert not FieldSite.objects.filter(name="Tori").exists()
@@ -350,12 +354,12 @@ def test_experts_and_workers_may_not_import_sites(tmp_path, worker_a, expert_a, 
 def test_team_may_be_left_out_by_a_member_of_one_team(tmp_path, worker_a, team_a, team_b, site):
     header = ["site", "date", "start_time"]
     path = write_csv(tmp_path / "outings.csv", header, [[site.pk, NEXT_WEEK, "10:00"]])
-    ok, out, err = run("import_records", "outings", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "outings", path, "--user", worker_a.email)
     assert ok, err
     assert Outing.objects.get().team == team_a
 
     two_teams = UserFactory(role=Role.WORKER, teams=[team_a, team_b])
-    ok, out, err = run("import_records", "outings", path, "--user", two_teams.email)
+    ok, _out, err = run("import_records", "outings", path, "--user", two_teams.email)
     assert not ok
     assert "line 2: team: You belong to several teams: give the team." in err
     assert Outing.objects.count() == 1
@@ -364,10 +368,10 @@ def test_team_may_be_left_out_by_a_member_of_one_team(tmp_path, worker_a, team_a
 @pytest.mark.django_db
 def test_missing_user_is_an_error(tmp_path, site):
     path = write_csv(tmp_path / "sites.csv", ["name", "site_type", "municipality"], [["Tori", "street", "297"]])
-    ok, out, err = run("import_records", "sites", path)
+    ok, _out, err = run("import_records", "sites", path)
     assert not ok
     assert "superuser" in err
-    ok, out, err = run("import_records", "sites", path, "--user", "nobody@example.org")
+    ok, _out, err = run("import_records", "sites", path, "--user", "nobody@example.org")
     assert not ok
     assert "nobody@example.org" in err
 
@@ -383,7 +387,7 @@ def test_named_person_columns_are_refused(tmp_path, worker_a, team_a):
         [["Kettu", "1980", "male", team_a.pk, "Matti", "named"]],
     )
 
-    ok, out, err = run("import_records", "persons", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "persons", path, "--user", worker_a.email)
 
     assert not ok
     assert "line 1: first_name: Named persons are never bulk-imported: remove this column." in err
@@ -396,12 +400,13 @@ def test_a_named_persons_record_is_not_updated_by_import(tmp_path, worker_a, tea
     named = PersonFactory(team=team_a, kind="named", alias="", first_name="Matti", last_name="Meikäläinen")
     path = write_csv(tmp_path / "persons.csv", ["id", "alias", "team"], [[named.pk, "Kettu", team_a.pk]])
 
-    ok, out, err = run("import_records", "persons", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "persons", path, "--user", worker_a.email)
 
     assert not ok
     assert "line 2: id: This is a named person's record; named persons are never bulk-imported." in err
     named.refresh_from_db()
-    assert named.alias == "" and named.kind == "named"
+    assert named.alias == ""
+    assert named.kind == "named"
 
 
 @pytest.mark.django_db
@@ -410,7 +415,7 @@ def test_persons_export_holds_pseudonymous_persons_only(tmp_path, worker_a, team
     PersonFactory(team=team_a, kind="named", alias="", first_name="Matti", last_name="Meikäläinen")
     path = tmp_path / "persons.csv"
 
-    ok, out, err = run("export_records", "persons", str(path), "--user", worker_a.email)
+    ok, _out, err = run("export_records", "persons", str(path), "--user", worker_a.email)
 
     assert ok, err
     rows = read_csv(path)
@@ -540,7 +545,7 @@ def test_sites_outings_and_persons_import_into_an_empty_database(tmp_path, coord
     FieldSite.objects.all().delete()
 
     for resource in ("sites", "persons"):
-        ok, out, err = run("import_records", resource, str(files[resource]), "--user", coordinator.email)
+        ok, _out, err = run("import_records", resource, str(files[resource]), "--user", coordinator.email)
         assert ok, err
         again = tmp_path / f"{resource}-again.xlsx"
         run("export_records", resource, str(again), "--user", coordinator.email)
@@ -564,7 +569,8 @@ def test_changed_rows_update_through_the_service(tmp_path, coordinator, records)
     outing.refresh_from_db()
     assert (outing.tallied_contacts, outing.status) == (20, "cancelled")
     entry = AuditEntry.objects.get(action="update", model="outreach.outing", object_id=str(outing.pk))
-    assert entry.actor == coordinator and entry.changes == ["status", "tallied_contacts"]
+    assert entry.actor == coordinator
+    assert entry.changes == ["status", "tallied_contacts"]
 
 
 @pytest.mark.django_db
@@ -575,7 +581,7 @@ def test_referral_status_moves_only_forward_on_import(tmp_path, coordinator, rec
     rows[0]["status"] = "suggested"
     write_csv(path, list(rows[0]), [list(row.values()) for row in rows])
 
-    ok, out, err = run("import_records", "referrals", str(path), "--user", coordinator.email)
+    ok, _out, err = run("import_records", "referrals", str(path), "--user", coordinator.email)
 
     assert not ok
     assert "line 2: status: A referral cannot move from “Made” to “Suggested”." in err
@@ -610,7 +616,7 @@ def test_formulas_are_neutralised_on_export_and_restored_on_import(tmp_path, coo
     # Imported back into an empty table, the text is what it was.
     Referral.objects.all().delete()
     Encounter.objects.all().delete()
-    ok, out, err = run("import_records", "encounters", str(path), "--user", coordinator.email)
+    ok, _out, err = run("import_records", "encounters", str(path), "--user", coordinator.email)
     assert ok, err
     assert Encounter.objects.get(client_uuid=records["encounter"].client_uuid).notes == records["encounter"].notes
 
@@ -632,14 +638,14 @@ def test_a_formula_after_a_delimiter_is_guarded_too(tmp_path, coordinator, team_
         EncounterFactory(team=team_a, site=site, notes=text, client_uuid=uuid.uuid4())
     path = tmp_path / "encounters.csv"
 
-    ok, out, err = run("export_records", "encounters", str(path), "--user", coordinator.email)
+    ok, _out, err = run("export_records", "encounters", str(path), "--user", coordinator.email)
 
     assert ok, err
     raw = path.read_text(encoding="utf-8")
     assert [cell for cell in cells_a_spreadsheet_could_see(raw) if cell.startswith(FORMULA_START)] == []
     # And the text is exactly what it was after a round trip.
     Encounter.objects.all().delete()
-    ok, out, err = run("import_records", "encounters", str(path), "--user", coordinator.email)
+    ok, _out, err = run("import_records", "encounters", str(path), "--user", coordinator.email)
     assert ok, err
     assert sorted(Encounter.objects.values_list("notes", flat=True)) == sorted(texts)
 
@@ -669,7 +675,7 @@ def test_export_selects_by_helsinki_date(tmp_path, worker_a, team_a, site):
     EncounterFactory(team=team_a, site=site, occurred_at=datetime.datetime(2026, 4, 30, 12, 0, tzinfo=HELSINKI))
     path = tmp_path / "encounters.csv"
 
-    ok, out, err = run(
+    ok, _out, err = run(
         "export_records",
         "encounters",
         str(path),
@@ -683,7 +689,7 @@ def test_export_selects_by_helsinki_date(tmp_path, worker_a, team_a, site):
 
     assert ok, err
     assert [int(row["id"]) for row in read_csv(path)] == [may.pk]
-    ok, out, err = run("export_records", "encounters", str(path), "--start", "2026-06-01", "--user", worker_a.email)
+    ok, _out, err = run("export_records", "encounters", str(path), "--start", "2026-06-01", "--user", worker_a.email)
     assert [int(row["id"]) for row in read_csv(path)] == [late.pk]
 
 
@@ -705,16 +711,20 @@ def test_outings_and_referrals_export_by_their_dates(tmp_path, worker_a, team_a,
 @pytest.mark.django_db
 def test_export_options_are_checked(tmp_path, worker_a):
     path = str(tmp_path / "encounters.csv")
-    ok, out, err = run("export_records", "encounters", path, "--start", "1.5.2026", "--user", worker_a.email)
-    assert not ok and "--start: enter a date as YYYY-MM-DD." in err
-    ok, out, err = run(
+    ok, _out, err = run("export_records", "encounters", path, "--start", "1.5.2026", "--user", worker_a.email)
+    assert not ok
+    assert "--start: enter a date as YYYY-MM-DD." in err
+    ok, _out, err = run(
         "export_records", "encounters", path, "--start", "2026-05-02", "--end", "2026-05-01", "--user", worker_a.email
     )
-    assert not ok and "--end" in err
-    ok, out, err = run("export_records", "sites", path, "--start", "2026-05-02", "--user", worker_a.email)
-    assert not ok and "no date" in err
-    ok, out, err = run("export_records", "sites", str(tmp_path / "sites.ods"), "--user", worker_a.email)
-    assert not ok and ".csv or .xlsx" in err
+    assert not ok
+    assert "--end" in err
+    ok, _out, err = run("export_records", "sites", path, "--start", "2026-05-02", "--user", worker_a.email)
+    assert not ok
+    assert "no date" in err
+    ok, _out, err = run("export_records", "sites", str(tmp_path / "sites.ods"), "--user", worker_a.email)
+    assert not ok
+    assert ".csv or .xlsx" in err
 
 
 @pytest.mark.django_db
@@ -723,7 +733,7 @@ def test_export_shows_only_what_the_user_sees_and_audits_the_count(tmp_path, wor
     EncounterFactory(team=team_b, site=site)
     path = tmp_path / "encounters.csv"
 
-    ok, out, err = run("export_records", "encounters", str(path), "--user", worker_a.email)
+    ok, _out, err = run("export_records", "encounters", str(path), "--user", worker_a.email)
 
     assert ok, err
     assert [int(row["id"]) for row in read_csv(path)] == [mine.pk]
@@ -735,7 +745,7 @@ def test_export_shows_only_what_the_user_sees_and_audits_the_count(tmp_path, wor
 def test_export_defaults_to_the_first_superuser(tmp_path, superuser, worker_b, team_a, site):
     EncounterFactory(team=team_a, site=site)
     path = tmp_path / "encounters.csv"
-    ok, out, err = run("export_records", "encounters", str(path))
+    ok, _out, err = run("export_records", "encounters", str(path))
     assert ok, err
     assert len(read_csv(path)) == 1
     assert AuditEntry.objects.get(action="export").actor == superuser
@@ -754,7 +764,7 @@ def test_a_coordinator_may_not_rename_a_site_of_another_area(tmp_path, coordinat
     path = write_csv(tmp_path / "sites.csv", ["id", "name"], [[elsewhere.pk, "Uusi nimi"]])
     entries = audit_count()
 
-    ok, out, err = run("import_records", "sites", path, "--user", coordinator.email)
+    ok, _out, err = run("import_records", "sites", path, "--user", coordinator.email)
 
     assert not ok
     assert err.splitlines()[0] == "line 2: row: You may not change this record."
@@ -774,7 +784,7 @@ def test_an_encounter_dated_out_of_range_is_refused(tmp_path, worker_a, team_a, 
         ],
     )
 
-    ok, out, err = run("import_records", "encounters", path, "--user", worker_a.email)
+    ok, _out, err = run("import_records", "encounters", path, "--user", worker_a.email)
 
     assert not ok
     last = plausible_last_day().isoformat()
@@ -793,7 +803,7 @@ def test_another_teams_person_is_not_linked_to_an_encounter(tmp_path, coordinato
     )
     entries = audit_count()
 
-    ok, out, err = run("import_records", "encounters", path, "--user", coordinator.email)
+    ok, _out, err = run("import_records", "encounters", path, "--user", coordinator.email)
 
     assert not ok
     assert err.splitlines()[0] == "line 2: person: The person belongs to another team."
@@ -805,7 +815,7 @@ def test_another_teams_person_is_not_linked_to_an_encounter(tmp_path, coordinato
 def test_an_expert_by_experience_may_not_import_persons(tmp_path, expert_a, team_a):
     path = write_csv(tmp_path / "persons.csv", ["alias", "team"], [["Kettu", team_a.pk]])
 
-    ok, out, err = run("import_records", "persons", path, "--user", expert_a.email)
+    ok, _out, err = run("import_records", "persons", path, "--user", expert_a.email)
 
     assert not ok
     assert err.splitlines()[0] == "line 1: row: You may not import these records."

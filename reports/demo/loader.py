@@ -43,13 +43,10 @@ import heapq
 import random
 import time
 from array import array
-from bisect import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from functools import partial
-from itertools import accumulate, islice
-from typing import TypedDict
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import password_validation
@@ -57,26 +54,69 @@ from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
-from encounters.validators import CHECK_CHARACTERS
 from networks.models import CommunicationActivity, ContactPerson, Network, NetworkMeeting, PartnerOrganisation
 from outreach.models import Area, AuditEntry, FieldSite, Municipality, Outing, Team, User
 from outreach.services import user_create
 from outreach.vocabulary import (
     Action,
-    AgeGroup,
     ContactKind,
     Depth,
     Gender,
-    Need,
     OutingStatus,
-    ReferralStatus,
     Role,
     ServiceKind,
     SiteType,
 )
+from reports import rollups
+from reports.models import ClientFeedback, StructuralObservation
 
-from . import rollups
-from .models import ClientFeedback, StructuralObservation
+from .distributions import (
+    ACTION_BIT,
+    AGE_GROUPS,
+    BRIEF_ACTIONS,
+    FEEDBACK_LANGUAGES,
+    FEEDBACK_SCORES,
+    FIRST_CONTACT,
+    FOLLOW_UP_KINDS,
+    FOLLOW_UP_SHARE,
+    GENDERS,
+    NEED_COUNT,
+    NEEDS_BY_SITE_TYPE,
+    PERSON_AGES,
+    PERSON_GENDERS,
+    REFERRAL_SHARE,
+    REFERRAL_STATUS_BY_AGE,
+    SERVICES_FOR_NEED,
+    SITE_TYPE_PROFILE,
+    S,
+    age_group_for,
+    fictional_identity_code,
+)
+from .reference import (
+    ALL_MUNICIPALITIES,
+    AREA_NAME,
+    CANCEL_NOTES,
+    COMMUNICATION,
+    ENCOUNTER_NOTES,
+    FEEDBACK_COMMENTS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    MEETING_DECISIONS,
+    MEETING_TOPICS,
+    NETWORKS,
+    NICKNAMES,
+    OBSERVATIONS,
+    OFFICE_FOR_TEAM,
+    OUTCOME_NOTES,
+    OUTING_OBSERVATIONS,
+    PARTNERS,
+    REPORTED_TO,
+    SITES,
+    TEAMS,
+    USERS,
+    CommKind,
+    SiteSpec,
+)
 
 DEFAULT_SEED = 2026
 DEFAULT_ENCOUNTERS = 3000
@@ -89,563 +129,6 @@ HELSINKI = ZoneInfo("Europe/Helsinki")
 # The demo logins printed by the command, in this order.
 DEMO_LOGIN_EMAILS = ("worker@example.org", "expert@example.org", "coordinator@example.org", "admin@example.org")
 
-
-# Reference data -----------------------------------------------------------
-
-AREA_NAME = "Pohjois-Savo"
-TEAMS = {
-    # key: (name, municipality codes)
-    "kuopio": ("Kuopio", ("297",)),
-    "tuka": ("Tuusniemi–Kaavi", ("857", "204")),
-}
-
-# email, full name, role, team keys, superuser
-USERS = [
-    ("worker@example.org", "Ville Virtanen", Role.WORKER, ("kuopio",), False),
-    ("expert@example.org", "Tiina Laitinen", Role.EXPERT, ("kuopio",), False),
-    ("coordinator@example.org", "Marja Kuosmanen", Role.COORDINATOR, ("kuopio", "tuka"), False),
-    ("admin@example.org", "Antti Savolainen", Role.ADMIN, (), True),
-    ("anna.korhonen@example.org", "Anna Korhonen", Role.WORKER, ("kuopio",), False),
-    ("mikko.nieminen@example.org", "Mikko Nieminen", Role.WORKER, ("kuopio",), False),
-    ("sari.heikkinen@example.org", "Sari Heikkinen", Role.WORKER, ("tuka",), False),
-    ("jari.hamalainen@example.org", "Jari Hämäläinen", Role.WORKER, ("tuka",), False),
-    ("laura.ryynanen@example.org", "Laura Ryynänen", Role.WORKER, ("tuka",), False),
-]
-
-
-@dataclass(frozen=True)
-class SiteSpec:
-    key: str
-    name: str
-    site_type: str
-    team: str
-    municipality: str
-    address: str
-    coordinates: tuple[float, float] | None = None
-    # (weekday, start, end, every N weeks)
-    schedule: tuple[int, datetime.time, datetime.time, int] | None = None
-    season: tuple[int, int] | None = None
-    # Relative share of the outings; 0: no outings (an office for phone calls
-    # and follow-up meetings).
-    outing_share: float = 0.0
-    # Start times and lengths (hours) for outings off the schedule.
-    slots: tuple[tuple[datetime.time, int], ...] = ((datetime.time(10), 2),)
-    # Whether outings off the schedule may fall on weekends.
-    weekends: bool = False
-
-
-def _t(hour: int, minute: int = 0) -> datetime.time:
-    return datetime.time(hour, minute)
-
-
-SITES = [
-    SiteSpec(
-        "kuo_food_1",
-        "Ruoka-apu, Männistön seurakuntakeskus",
-        SiteType.FOOD_DISTRIBUTION,
-        "kuopio",
-        "297",
-        "Männistö, Kuopio",
-        (62.9049, 27.6930),
-        schedule=(1, _t(10), _t(12), 1),
-        outing_share=0.16,
-    ),
-    SiteSpec(
-        "kuo_food_2",
-        "Ruokajakelu, Petosen palvelutori",
-        SiteType.FOOD_DISTRIBUTION,
-        "kuopio",
-        "297",
-        "Petonen, Kuopio",
-        (62.8602, 27.6386),
-        schedule=(3, _t(12), _t(14), 1),
-        outing_share=0.14,
-    ),
-    SiteSpec(
-        "kuo_day_centre",
-        "Päiväkeskus Majakka",
-        SiteType.DAY_CENTRE,
-        "kuopio",
-        "297",
-        "Keskusta, Kuopio",
-        (62.8925, 27.6780),
-        schedule=(2, _t(9), _t(12), 1),
-        outing_share=0.22,
-        slots=((_t(9), 3), (_t(12), 3)),
-    ),
-    SiteSpec(
-        "kuo_street",
-        "Kauppatori ja Kauppakadun kävelykatu",
-        SiteType.STREET,
-        "kuopio",
-        "297",
-        "Kuopion keskusta",
-        (62.8924, 27.6782),
-        schedule=(4, _t(18), _t(21), 1),
-        season=(4, 9),
-        outing_share=0.06,
-        slots=((_t(18), 3), (_t(14), 2)),
-        weekends=True,
-    ),
-    SiteSpec(
-        "kuo_event",
-        "Tapahtumat: Kuopion tori ja Musiikkikeskus",
-        SiteType.EVENT,
-        "kuopio",
-        "297",
-        "Kuopion keskusta",
-        None,
-        outing_share=0.05,
-        slots=((_t(11), 4), (_t(16), 3)),
-        weekends=True,
-    ),
-    SiteSpec(
-        "kuo_library",
-        "Kuopion pääkirjasto",
-        SiteType.OTHER,
-        "kuopio",
-        "297",
-        "Maaherrankatu, Kuopio",
-        (62.8937, 27.6749),
-        outing_share=0.05,
-        slots=((_t(13), 2),),
-    ),
-    SiteSpec("kuo_office", "Etsivän työn toimisto, Kuopio", SiteType.OTHER, "kuopio", "297", "Kuopion keskusta"),
-    SiteSpec(
-        "tuu_food",
-        "Ruoka-apu, Tuusniemen seurakuntatalo",
-        SiteType.FOOD_DISTRIBUTION,
-        "tuka",
-        "857",
-        "Tuusniemen kirkonkylä",
-        (62.8110, 28.4920),
-        schedule=(3, _t(10), _t(12), 2),
-        outing_share=0.05,
-    ),
-    SiteSpec(
-        "kaa_food",
-        "Ruoka-apu, Kaavin seurakuntatalo",
-        SiteType.FOOD_DISTRIBUTION,
-        "tuka",
-        "204",
-        "Kaavin kirkonkylä",
-        (62.9760, 28.4800),
-        schedule=(2, _t(11), _t(13), 2),
-        outing_share=0.05,
-    ),
-    SiteSpec(
-        "kaa_street",
-        "Kaavin kirkonkylän raitti",
-        SiteType.STREET,
-        "tuka",
-        "204",
-        "Kaavin kirkonkylä",
-        None,
-        season=(4, 9),
-        outing_share=0.025,
-        slots=((_t(17), 2), (_t(13), 2)),
-        weekends=True,
-    ),
-    SiteSpec(
-        "tuu_event",
-        "Tuusniemen markkinat ja kesätapahtumat",
-        SiteType.EVENT,
-        "tuka",
-        "857",
-        "Tuusniemen kirkonkylä",
-        None,
-        outing_share=0.025,
-        slots=((_t(10), 4),),
-        weekends=True,
-    ),
-    SiteSpec("tuu_office", "Palvelupiste, Tuusniemi", SiteType.OTHER, "tuka", "857", "Tuusniemen kirkonkylä"),
-]
-OFFICE_FOR_TEAM = {"kuopio": "kuo_office", "tuka": "tuu_office"}
-
-
-@dataclass(frozen=True)
-class PartnerSpec:
-    key: str
-    name: str
-    kind: str
-    services: tuple[str, ...]
-    municipalities: tuple[str, ...]
-    description: str
-    # (name, title)
-    contacts: tuple[tuple[str, str], ...]
-
-
-ALL_MUNICIPALITIES = ("297", "857", "204")
-PARTNERS = [
-    PartnerSpec(
-        "kriisikeskus",
-        "Kuopion Kriisikeskus",
-        PartnerOrganisation.Kind.NGO,
-        (ServiceKind.MENTAL_HEALTH_SUBSTANCE, ServiceKind.THIRD_SECTOR),
-        ALL_MUNICIPALITIES,
-        "Kriisiapua ja keskusteluapua ilman lähetettä.",
-        (("Helena Pitkänen", "kriisityöntekijä"), ("Juha Tolvanen", "toiminnanjohtaja")),
-    ),
-    PartnerSpec(
-        "sininauha",
-        "Sininauha",
-        PartnerOrganisation.Kind.NGO,
-        (ServiceKind.HOUSING, ServiceKind.THIRD_SECTOR, ServiceKind.MENTAL_HEALTH_SUBSTANCE),
-        ("297",),
-        "Asumisen tukea ja päihdetyötä.",
-        (("Petri Räsänen", "asumisohjaaja"), ("Satu Hyvönen", "palveluesihenkilö")),
-    ),
-    PartnerSpec(
-        "seurakunta",
-        "Kuopion seurakuntayhtymä, diakoniatyö",
-        PartnerOrganisation.Kind.PARISH,
-        (ServiceKind.THIRD_SECTOR, ServiceKind.OTHER),
-        ("297",),
-        "Diakoniatyön vastaanotot ja ruoka-apu.",
-        (("Riitta Kärkkäinen", "diakoniatyöntekijä"), ("Markku Savolainen", "diakoni")),
-    ),
-    PartnerSpec(
-        "a_klinikka",
-        "A-klinikka, Kuopio",
-        PartnerOrganisation.Kind.COUNTY,
-        (ServiceKind.MENTAL_HEALTH_SUBSTANCE,),
-        ALL_MUNICIPALITIES,
-        "Päihdehoidon avopalvelut.",
-        (("Jaana Miettinen", "sairaanhoitaja"), ("Kari Huttunen", "sosiaaliterapeutti")),
-    ),
-    PartnerSpec(
-        "aikuissosiaalityo",
-        "Pohjois-Savon hyvinvointialue, aikuissosiaalityö",
-        PartnerOrganisation.Kind.COUNTY,
-        (ServiceKind.ADULT_SOCIAL_WORK, ServiceKind.EMERGENCY_SOCIAL),
-        ALL_MUNICIPALITIES,
-        "Aikuissosiaalityö ja sosiaalipäivystys.",
-        (("Minna Lehtonen", "sosiaalityöntekijä"), ("Tomi Koskinen", "sosiaaliohjaaja")),
-    ),
-    PartnerSpec(
-        "terveysasemat",
-        "Pohjois-Savon hyvinvointialue, terveysasemat",
-        PartnerOrganisation.Kind.COUNTY,
-        (ServiceKind.HEALTH_CENTRE, ServiceKind.MENTAL_HEALTH_SUBSTANCE),
-        ALL_MUNICIPALITIES,
-        "Terveysasemien vastaanotot ja psykiatriset sairaanhoitajat.",
-        (("Päivi Järvinen", "terveydenhoitaja"),),
-    ),
-    PartnerSpec(
-        "asumisneuvonta",
-        "Kuopion kaupunki, asumisneuvonta",
-        PartnerOrganisation.Kind.MUNICIPAL,
-        (ServiceKind.HOUSING,),
-        ("297",),
-        "Asumisneuvonta vuokranmaksuvaikeuksissa ja asunnon hakemisessa.",
-        (("Heidi Mäkinen", "asumisneuvoja"),),
-    ),
-    PartnerSpec(
-        "kela",
-        "Kela, Kuopion palvelupiste",
-        PartnerOrganisation.Kind.KELA,
-        (ServiceKind.KELA,),
-        ALL_MUNICIPALITIES,
-        "Perustoimeentulotuki, asumistuki ja muut Kelan etuudet.",
-        (("Eija Turunen", "palveluneuvoja"),),
-    ),
-    PartnerSpec(
-        "poliisi",
-        "Itä-Suomen poliisilaitos, Kuopion pääpoliisiasema",
-        PartnerOrganisation.Kind.POLICE,
-        (ServiceKind.OTHER,),
-        ALL_MUNICIPALITIES,
-        "Ennalta estävä toiminta.",
-        (("Janne Hämäläinen", "ennalta estävän toiminnan poliisi"),),
-    ),
-    PartnerSpec(
-        "tyollisyys",
-        "Kuopion seudun työllisyysalue",
-        PartnerOrganisation.Kind.MUNICIPAL,
-        (ServiceKind.EMPLOYMENT_SERVICES,),
-        ALL_MUNICIPALITIES,
-        "Työllisyyspalvelut ja kuntouttava työtoiminta.",
-        (("Sami Koskinen", "työvalmentaja"),),
-    ),
-]
-
-NETWORKS = [
-    (
-        "Matalan kynnyksen verkosto",
-        Network.Kind.LOW_THRESHOLD,
-        "Matalan kynnyksen palveluja tuottavien toimijoiden yhteistyö ja tiedonkulku.",
-        "Tapaamiset noin kahden kuukauden välein; yhteiset ohjauskäytännöt ja palvelukartta.",
-        ("kriisikeskus", "sininauha", "seurakunta", "a_klinikka", "aikuissosiaalityo", "asumisneuvonta", "kela"),
-        56,
-    ),
-    (
-        "Katuverkosto",
-        Network.Kind.STREET,
-        "Kadulla ja julkisissa tiloissa tehtävän työn koordinointi Kuopiossa.",
-        "Kesäkauden vuorolistat sovitaan keväällä; havainnoista kerrotaan viikoittain.",
-        ("kriisikeskus", "sininauha", "seurakunta", "a_klinikka", "poliisi"),
-        42,
-    ),
-]
-MEETING_TOPICS = [
-    "Ajankohtaiset kuulumiset ja havainnot kentältä",
-    "Talven asunnottomuustilanne ja hätämajoitus",
-    "Kesän katutyön vuorot ja yhteiset illat",
-    "Ohjauskäytännöt aikuissosiaalityöhön",
-    "Palvelukartan päivitys",
-    "Kokemusasiantuntijoiden osallistuminen",
-    "Uudet päihdeilmiöt ja terveysneuvonta",
-]
-MEETING_DECISIONS = [
-    "Päivitetään yhteinen palvelukartta seuraavaan tapaamiseen mennessä.",
-    "Sovittiin yhteisistä jalkautumisvuoroista.",
-    "Kootaan havainnot hyvinvointialueen johdolle.",
-    "Järjestetään yhteinen koulutusiltapäivä syksyllä.",
-    "",
-]
-
-CommKind = CommunicationActivity.Kind
-# fmt: off
-COMMUNICATION = [  # team, kind, title, audience, audience size
-    ("kuopio", CommKind.PRESENTATION, "Etsivä työ Pohjois-Savossa: kokemuksia ensimmäisistä kuukausista",
-     "Hyvinvointialueen aluehallitus", 25),
-    ("kuopio", CommKind.ARTICLE, "Etsivät työntekijät jalkautuvat ruoka-avun jonoihin", "Savon Sanomat", None),
-    ("kuopio", CommKind.SOCIAL_MEDIA, "Päiväkeskus Majakassa tavoitat meidät keskiviikkoisin", "Facebook", 900),
-    ("kuopio", CommKind.TRAINING, "Kohtaamisen taidot: koulutus seurakuntien vapaaehtoisille", "Vapaaehtoiset", 18),
-    ("tuka", CommKind.PRESENTATION, "Etsivän työn mallin esittely kunnanvaltuustolle",
-     "Tuusniemen kunnanvaltuusto", 27),
-    ("kuopio", CommKind.ARTICLE, "Kokemusasiantuntija mukana jalkautumisessa",
-     "Hyvinvointialueen henkilöstölehti", None),
-    ("kuopio", CommKind.SOCIAL_MEDIA, "Kesän katutyö alkaa: tapaat meidät perjantai-iltaisin torilla",
-     "Facebook ja Instagram", 1800),
-    ("kuopio", CommKind.TRAINING, "Päihteiden käytön puheeksiotto etsivässä työssä", "Sosiaalialan opiskelijat", 40),
-    ("kuopio", CommKind.PRESENTATION, "Rakenteellisen sosiaalityön havainnot: asunnottomuus Kuopiossa",
-     "Kuopion hyvinvointilautakunta", 15),
-    ("kuopio", CommKind.OTHER, "Esittelypiste mielenterveysmessuilla", "Messuvieraat", 300),
-    ("tuka", CommKind.ARTICLE, "Ruoka-apu ja yksinäisyys: havaintoja kentältä", "Koillis-Savo", None),
-    ("kuopio", CommKind.SOCIAL_MEDIA, "Talven ruoka-apupäivät ja etsivien vastaanotto", "Instagram", 650),
-]
-# fmt: on
-
-Theme = StructuralObservation.Theme
-# fmt: off
-OBSERVATIONS = [  # theme, site, description
-    (Theme.HOUSING, "kuo_street", "Kesän aikana tavattiin useita asunnottomia, jotka yöpyvät ulkona tai tuttavien "
-     "luona; tilapäismajoitusta ei ole saatavilla viikonloppuisin."),
-    (Theme.SUBSTANCE_USE, "kuo_street", "Uusien synteettisten huumeiden käyttö näkyy nuorten aikuisten keskuudessa; "
-     "terveysneuvontapisteen aukioloajat eivät kata iltoja."),
-    (Theme.LIVELIHOOD, "kuo_food_1", "Ruoka-avun jonossa on yhä enemmän työssäkäyviä ja eläkeläisiä; "
-     "toimeentulotuen hakeminen koetaan vaikeaksi."),
-    (Theme.SERVICE_ACCESS, "tuu_food", "Tuusniemellä ei ole matalan kynnyksen mielenterveys- ja päihdevastaanottoa; "
-     "matka Kuopioon on ylivoimainen ilman autoa."),
-    (Theme.LONELINESS, "kaa_food", "Yksinäisyys ja sosiaalisten kontaktien puute korostuvat ikääntyvillä miehillä."),
-    (Theme.MENTAL_HEALTH, "kuo_day_centre", "Monella päiväkeskuksen kävijällä on hoitamattomia mielenterveyden "
-     "ongelmia; jonot psykiatriselle sairaanhoitajalle ovat pitkät."),
-    (Theme.SAFETY, "kuo_street", "Häiriöt kauppakeskuksen edustalla ovat lisääntyneet iltaisin."),
-    (Theme.SERVICE_ACCESS, "kuo_office", "Sähköinen asiointi on este: monella ei ole pankkitunnuksia, joten "
-     "hakemukset jäävät tekemättä."),
-    (Theme.HOUSING, "kaa_street", "Vuokra-asuntoja olisi tarjolla, mutta vuokravakuuden puuttuminen estää muuton."),
-    (Theme.LIVELIHOOD, "tuu_event", "Energian hinnan nousu on ajanut pienituloisia velkakierteeseen."),
-    (Theme.OTHER, "kuo_library", "Nuorten aikuisten rahapeliongelmat tulevat puheeksi yhä useammin."),
-    (Theme.LONELINESS, "kuo_library", "Kirjastossa päivänsä viettävät kaipaavat juttuseuraa; moni ei tunne "
-     "päiväkeskuksen toimintaa."),
-]
-# fmt: on
-REPORTED_TO = [
-    "Pohjois-Savon hyvinvointialueen aluehallitus",
-    "Kuopion kaupungin hyvinvointilautakunta",
-    "Sosiaali- ja terveyspalveluiden johtoryhmä",
-    "Tuusniemen ja Kaavin hyvinvointityöryhmä",
-]
-
-# fmt: off
-FIRST_NAMES = {
-    Gender.MALE: ["Jari", "Mika", "Timo", "Petri", "Janne", "Sami", "Markku", "Pekka", "Juha", "Antti", "Matti",
-                  "Kari", "Tomi", "Jukka", "Harri", "Marko", "Teemu", "Esa", "Pasi", "Veikko"],
-    Gender.FEMALE: ["Anne", "Tiina", "Sari", "Minna", "Päivi", "Marja", "Satu", "Johanna", "Heidi", "Pirjo", "Laura",
-                    "Katja", "Tuula", "Riitta", "Hanna", "Jaana", "Leena", "Niina", "Merja", "Eija"],
-}
-LAST_NAMES = ["Korhonen", "Virtanen", "Mäkinen", "Nieminen", "Hämäläinen", "Heikkinen", "Koskinen", "Järvinen",
-              "Lehtonen", "Huttunen", "Savolainen", "Kärkkäinen", "Hyvönen", "Räsänen", "Tolvanen", "Miettinen",
-              "Pitkänen", "Ryynänen", "Kuosmanen", "Turunen"]
-NICKNAMES = ["Pipo", "Kalastaja", "Reppu", "Tupu", "Muusikko", "Pyöräilijä", "Kettu", "Pappa", "Tatu", "Lintu",
-             "Kapteeni", "Karhu", "Hattu", "Tähti"]
-# fmt: on
-OUTING_OBSERVATIONS = [
-    "Paljon uusia kävijöitä, joukossa nuoria aikuisia.",
-    "Hiljainen päivä sateen vuoksi.",
-    "Useampi kävijä kysyi asumisneuvonnasta.",
-    "Jono oli pitkä jo ennen jakelun alkua.",
-    "Kävijät toivoivat etsiviä paikalle useammin.",
-    "Päihtyneitä kävijöitä tavallista enemmän.",
-]
-CANCEL_NOTES = ["Peruttu: työntekijä sairastui.", "Peruttu: jakelu ei toteutunut.", "Peruttu: myrskyvaroitus."]
-ENCOUNTER_NOTES = [
-    "Keskusteltiin asumistilanteesta.",
-    "Annettu tietoa ruoka-avusta ja päiväkeskuksesta.",
-    "Sovittu uudesta tapaamisesta ensi viikolla.",
-    "Ohjattu hakemaan toimeentulotukea.",
-    "Huoli jaksamisesta; kerrottu kriisikeskuksen palveluista.",
-]
-OUTCOME_NOTES = {  # keyed by plain codes, as the generator's statuses are
-    ReferralStatus.CONNECTED.value: ["Asiakas pääsi palveluun.", "Ensimmäinen tapaaminen toteutui."],
-    ReferralStatus.DECLINED.value: ["Asiakas ei halunnut palvelua tässä vaiheessa."],
-    ReferralStatus.NOT_REACHED.value: ["Asiakasta ei tavoitettu sovittuna aikana."],
-    ReferralStatus.ENDED.value: ["Asiakkuus päättyi suunnitellusti.", "Palvelu päättyi, asiakas muutti pois."],
-}
-FEEDBACK_COMMENTS = [
-    "Hyvä että kävitte.",
-    "Kiitos avusta!",
-    "Tulkaa useammin.",
-    "Sain tietoa asumisasioista.",
-    "Mukavaa kun joku kuuntelee.",
-    "Liian vähän aikaa jutella.",
-]
-
-
-# Distributions --------------------------------------------------------------
-
-
-class Weighted:
-    """Values with relative weights; `pick(random)` draws one by bisection (fast in hot loops)."""
-
-    __slots__ = ("values", "cum", "total")
-
-    def __init__(self, pairs: Iterable[tuple[object, float]]):
-        values, weights = zip(*pairs, strict=True)
-        # Plain values, not enum members: the hot loop and COPY want plain str.
-        self.values = [value.value if isinstance(value, Enum) else value for value in values]
-        self.cum = list(accumulate(weights))
-        self.total = self.cum[-1]
-
-    def pick(self, random_: Callable[[], float]):
-        return self.values[bisect(self.cum, random_() * self.total)]
-
-
-GENDERS = Weighted([(Gender.MALE, 58), (Gender.FEMALE, 34), (Gender.OTHER, 1.5), (Gender.UNKNOWN, 6.5)])
-PERSON_GENDERS = Weighted([(Gender.MALE, 62), (Gender.FEMALE, 35), (Gender.OTHER, 1.5), (Gender.UNKNOWN, 1.5)])
-# Working-age adults dominate: 30–64 are the most common groups.
-AGE_GROUPS = Weighted(
-    [
-        (AgeGroup.UNDER_18, 1),
-        (AgeGroup.AGE_18_29, 14),
-        (AgeGroup.AGE_30_39, 23),
-        (AgeGroup.AGE_40_49, 23),
-        (AgeGroup.AGE_50_64, 26),
-        (AgeGroup.AGE_65_PLUS, 6),
-        (AgeGroup.UNKNOWN, 7),
-    ]
-)
-PERSON_AGES = Weighted([((18, 29), 14), ((30, 39), 27), ((40, 49), 27), ((50, 64), 27), ((65, 75), 5)])
-FIRST_CONTACT = Weighted([(True, 35), (False, 45), (None, 20)])
-
-NEED_BIT = {code: 1 << i for i, code in enumerate(Need.values)}
-ACTION_BIT = {code: 1 << i for i, code in enumerate(Action.values)}
-
-_BASE_NEEDS = {
-    Need.MENTAL_HEALTH: 20,
-    Need.SUBSTANCE_USE: 20,
-    Need.HOUSING: 15,
-    Need.LIVELIHOOD: 18,
-    Need.EMPLOYMENT_EDUCATION: 6,
-    Need.PHYSICAL_HEALTH: 8,
-    Need.SOCIAL_RELATIONSHIPS: 14,
-    Need.DAILY_LIVING: 8,
-    Need.SAFETY_VIOLENCE: 3,
-    Need.OTHER: 2,
-}
-# Keyed by site type code (a plain str in SiteSpec).
-_NEED_EMPHASIS: dict[str, dict[str, float]] = {
-    SiteType.FOOD_DISTRIBUTION: {Need.LIVELIHOOD: 2.0, Need.SOCIAL_RELATIONSHIPS: 1.3},
-    SiteType.DAY_CENTRE: {Need.MENTAL_HEALTH: 1.5, Need.SOCIAL_RELATIONSHIPS: 1.5, Need.DAILY_LIVING: 1.5},
-    SiteType.STREET: {Need.SUBSTANCE_USE: 2.0, Need.HOUSING: 1.6, Need.SAFETY_VIOLENCE: 2.0},
-    SiteType.EVENT: {Need.SOCIAL_RELATIONSHIPS: 1.5},
-    SiteType.OTHER: {Need.HOUSING: 1.3, Need.LIVELIHOOD: 1.3},
-}
-NEEDS_BY_SITE_TYPE = {
-    site_type: Weighted(
-        [(NEED_BIT[code], weight * _NEED_EMPHASIS[site_type].get(code, 1.0)) for code, weight in _BASE_NEEDS.items()]
-    )
-    for site_type in SiteType.values
-}
-NEED_COUNT = Weighted([(1, 40), (2, 40), (3, 20)])
-
-
-class SiteTypeProfile(TypedDict):
-    conversation: float
-    linked: float
-    weight: float
-    tally: tuple[int, int]
-    fb: float
-
-
-# Per site type: share of conversations, share linked to a person, recorded
-# encounters per outing (relative), tallied brief contacts per outing, share
-# of outings with client feedback.
-SITE_TYPE_PROFILE: dict[str, SiteTypeProfile] = {
-    SiteType.FOOD_DISTRIBUTION: {"conversation": 0.30, "linked": 0.09, "weight": 1.1, "tally": (15, 60), "fb": 0.35},
-    SiteType.DAY_CENTRE: {"conversation": 0.60, "linked": 0.18, "weight": 1.5, "tally": (5, 25), "fb": 0.35},
-    SiteType.EVENT: {"conversation": 0.25, "linked": 0.05, "weight": 1.0, "tally": (10, 40), "fb": 0.30},
-    SiteType.STREET: {"conversation": 0.45, "linked": 0.12, "weight": 0.45, "tally": (0, 8), "fb": 0.15},
-    SiteType.OTHER: {"conversation": 0.65, "linked": 0.18, "weight": 0.6, "tally": (0, 5), "fb": 0.20},
-}
-BRIEF_ACTIONS = {
-    SiteType.FOOD_DISTRIBUTION: Weighted(
-        [
-            (ACTION_BIT[Action.ENCOUNTER_ONLY], 50),
-            (ACTION_BIT[Action.MATERIAL_AID], 35),
-            (ACTION_BIT[Action.ADVICE], 15),
-        ]
-    ),
-    None: Weighted(
-        [
-            (ACTION_BIT[Action.ENCOUNTER_ONLY], 65),
-            (ACTION_BIT[Action.ADVICE], 25),
-            (ACTION_BIT[Action.MATERIAL_AID], 10),
-        ]
-    ),
-}
-REFERRAL_SHARE = 0.15  # of conversations
-# Follow-up contacts without an outing: phone calls and meetings at the office.
-FOLLOW_UP_SHARE = 0.08
-FOLLOW_UP_KINDS = Weighted([(ContactKind.PHONE, 60), (ContactKind.MEETING, 35), (ContactKind.OTHER, 5)])
-
-SERVICES_FOR_NEED = {
-    NEED_BIT[Need.MENTAL_HEALTH]: Weighted(
-        [(ServiceKind.MENTAL_HEALTH_SUBSTANCE, 60), (ServiceKind.HEALTH_CENTRE, 20), (ServiceKind.THIRD_SECTOR, 20)]
-    ),
-    NEED_BIT[Need.SUBSTANCE_USE]: Weighted([(ServiceKind.MENTAL_HEALTH_SUBSTANCE, 80), (ServiceKind.THIRD_SECTOR, 20)]),
-    NEED_BIT[Need.HOUSING]: Weighted([(ServiceKind.HOUSING, 75), (ServiceKind.ADULT_SOCIAL_WORK, 25)]),
-    NEED_BIT[Need.LIVELIHOOD]: Weighted(
-        [(ServiceKind.KELA, 40), (ServiceKind.ADULT_SOCIAL_WORK, 35), (ServiceKind.DEBT_COUNSELLING, 25)]
-    ),
-    NEED_BIT[Need.EMPLOYMENT_EDUCATION]: Weighted([(ServiceKind.EMPLOYMENT_SERVICES, 85), (ServiceKind.OTHER, 15)]),
-    NEED_BIT[Need.PHYSICAL_HEALTH]: Weighted([(ServiceKind.HEALTH_CENTRE, 100)]),
-    NEED_BIT[Need.SOCIAL_RELATIONSHIPS]: Weighted([(ServiceKind.THIRD_SECTOR, 80), (ServiceKind.OTHER, 20)]),
-    NEED_BIT[Need.DAILY_LIVING]: Weighted([(ServiceKind.ADULT_SOCIAL_WORK, 70), (ServiceKind.THIRD_SECTOR, 30)]),
-    NEED_BIT[Need.SAFETY_VIOLENCE]: Weighted([(ServiceKind.EMERGENCY_SOCIAL, 70), (ServiceKind.OTHER, 30)]),
-    NEED_BIT[Need.OTHER]: Weighted([(ServiceKind.OTHER, 50), (ServiceKind.ADULT_SOCIAL_WORK, 50)]),
-}
-# Referral status by how long ago the referral was made: recent ones are
-# still open, old ones have ended one way or another.
-S = ReferralStatus
-REFERRAL_STATUS_BY_AGE = [
-    (7, Weighted([(S.SUGGESTED, 45), (S.MADE, 45), (S.CONNECTED, 5), (S.DECLINED, 5)])),
-    (
-        30,
-        Weighted(
-            [(S.SUGGESTED, 15), (S.MADE, 30), (S.CONNECTED, 30), (S.DECLINED, 10), (S.NOT_REACHED, 10), (S.ENDED, 5)]
-        ),
-    ),
-    (
-        None,
-        Weighted(
-            [(S.SUGGESTED, 4), (S.MADE, 8), (S.CONNECTED, 33), (S.DECLINED, 12), (S.NOT_REACHED, 15), (S.ENDED, 28)]
-        ),
-    ),
-]
-FEEDBACK_SCORES = Weighted([(1, 2), (2, 4), (3, 10), (4, 34), (5, 50)])
-FEEDBACK_LANGUAGES = Weighted([("fi", 85), ("en", 7), ("sv", 3), ("ru", 5)])
 
 # Plain strings for the hot loop.
 FIELD, PHONE, MEETING = ContactKind.FIELD.value, ContactKind.PHONE.value, ContactKind.MEETING.value
@@ -678,33 +161,16 @@ FOLLOW_UP_COLUMNS = (
     "created_by_id", "created_at",
 )  # fmt: skip
 
+# An outing planned in memory: (date, start minute, site index, status, length in minutes).
+OutingPlan = tuple[datetime.date, int, int, str, int]
+
+# Action bits of a conversation, looked up once.
+ADVICE_BIT, GUIDANCE_BIT = ACTION_BIT[Action.ADVICE], ACTION_BIT[Action.SERVICE_GUIDANCE]
+MATERIAL_BIT, ACCOMPANIMENT_BIT = ACTION_BIT[Action.MATERIAL_AID], ACTION_BIT[Action.ACCOMPANIMENT]
+CRISIS_BIT, REFERRAL_BIT = ACTION_BIT[Action.CRISIS_HELP], ACTION_BIT[Action.REFERRAL]
+
 # Minutes as timedeltas, so the hot loop adds instead of constructing.
 MINUTES = [datetime.timedelta(minutes=m) for m in range(24 * 60)]
-
-
-_AGE_GROUP_BOUNDS = [
-    (18, AgeGroup.UNDER_18.value),
-    (30, AgeGroup.AGE_18_29.value),
-    (40, AgeGroup.AGE_30_39.value),
-    (50, AgeGroup.AGE_40_49.value),
-    (65, AgeGroup.AGE_50_64.value),
-]
-
-
-def age_group_for(birth_year: int, year: int) -> str:
-    age = year - birth_year
-    for below, code in _AGE_GROUP_BOUNDS:
-        if age < below:
-            return code
-    return AgeGroup.AGE_65_PLUS.value
-
-
-def fictional_identity_code(rng: random.Random, born: datetime.date) -> str:
-    """A valid personal identity code in the 900–999 range, which is never given to real people."""
-    individual = rng.randint(900, 999)
-    stem = f"{born:%d%m%y}"
-    sign = "-" if born.year < 2000 else "A"
-    return f"{stem}{sign}{individual}{CHECK_CHARACTERS[int(stem + str(individual)) % 31]}"
 
 
 # Writing ---------------------------------------------------------------------
@@ -1012,7 +478,7 @@ def seed_demo(
 
 
 class _Person:
-    __slots__ = ("id", "team", "gender", "birth_year", "alias", "first_at", "count", "engaged_on", "created_by")
+    __slots__ = ("alias", "birth_year", "count", "created_by", "engaged_on", "first_at", "gender", "id", "team")
 
     def __init__(self, id_, team, gender, birth_year, alias):
         self.id, self.team, self.gender, self.birth_year, self.alias = id_, team, gender, birth_year, alias
@@ -1236,6 +702,36 @@ class _Seeder:
 
     # Outings -----------------------------------------------------------------
 
+    def _site_outing_plans(self, index: int, spec: SiteSpec, count: int) -> list[OutingPlan]:
+        """`count` done (a few cancelled) outings at one site in the past, on its schedule where it has one,
+        and its scheduled outings of the next two weeks, planned."""
+        rng = self.rng
+        random_ = rng.random
+        site = self.sites[spec.key]
+        plans: list[OutingPlan] = []
+        in_season = [d for d in self.days if site.in_season(d)]
+        scheduled = [d for d in in_season if _on_schedule(spec, d)] if spec.schedule else []
+        scheduled_set = set(scheduled)
+        others = [d for d in in_season if d not in scheduled_set and (spec.weekends or d.weekday() < 5)]
+        chosen = rng.sample(scheduled, min(count, len(scheduled)))
+        # Extra visits off the schedule; with more outings than days, several a day.
+        extra = others or scheduled
+        while len(chosen) < count and extra:
+            chosen.extend(rng.sample(extra, min(count - len(chosen), len(extra))))
+        chosen.sort()
+        for day in chosen:
+            start, length = self._outing_time(spec, day in scheduled_set)
+            status = CANCELLED if random_() < 0.04 else DONE
+            plans.append((day, start, index, status, length))
+        # Planned: the site's scheduled dates in the next two weeks.
+        if spec.schedule:
+            for offset in range(14):
+                day = self.today + datetime.timedelta(days=offset)
+                if site.in_season(day) and _on_schedule(spec, day):
+                    start, length = self._outing_time(spec, True)
+                    plans.append((day, start, index, PLANNED, length))
+        return plans
+
     def _outings(self) -> None:
         """Plan the outings in memory (compact tuples) and write them with participants and feedback.
 
@@ -1248,35 +744,10 @@ class _Seeder:
         random_ = rng.random
         target = max(30, round(self.n_encounters / 8))
         shares = sum(spec.outing_share for spec in SITES)
-        past_days = self.days
-        # (date, start minute, site index, status, length in minutes)
-        plans: list[tuple[datetime.date, int, int, str, int]] = []
+        plans: list[OutingPlan] = []
         for index, spec in enumerate(SITES):
-            if not spec.outing_share:
-                continue
-            site = self.sites[spec.key]
-            count = max(1, round(target * spec.outing_share / shares))
-            in_season = [d for d in past_days if site.in_season(d)]
-            scheduled = [d for d in in_season if _on_schedule(spec, d)] if spec.schedule else []
-            scheduled_set = set(scheduled)
-            others = [d for d in in_season if d not in scheduled_set and (spec.weekends or d.weekday() < 5)]
-            chosen = rng.sample(scheduled, min(count, len(scheduled)))
-            # Extra visits off the schedule; with more outings than days, several a day.
-            extra = others or scheduled
-            while len(chosen) < count and extra:
-                chosen.extend(rng.sample(extra, min(count - len(chosen), len(extra))))
-            chosen.sort()
-            for day in chosen:
-                start, length = self._outing_time(spec, day in scheduled_set)
-                status = CANCELLED if random_() < 0.04 else DONE
-                plans.append((day, start, index, status, length))
-            # Planned: the site's scheduled dates in the next two weeks.
-            if spec.schedule:
-                for offset in range(14):
-                    day = self.today + datetime.timedelta(days=offset)
-                    if site.in_season(day) and _on_schedule(spec, day):
-                        start, length = self._outing_time(spec, True)
-                        plans.append((day, start, index, PLANNED, length))
+            if spec.outing_share:
+                plans.extend(self._site_outing_plans(index, spec, max(1, round(target * spec.outing_share / shares))))
         # A couple of unscheduled visits planned as well.
         for key in ("kuo_event", "kuo_library"):
             index = next(i for i, s in enumerate(SITES) if s.key == key)
@@ -1309,7 +780,7 @@ class _Seeder:
             spec = SITES[index]
             profile = SITE_TYPE_PROFILE[spec.site_type]
             staff = tuple(rng.sample(workers[spec.team], min(len(workers[spec.team]), rng.choice((2, 2, 3)))))
-            everyone = staff + (expert_id,) if spec.team == "kuopio" and random_() < 0.25 else staff
+            everyone = (*staff, expert_id) if spec.team == "kuopio" and random_() < 0.25 else staff
             # One tuple per combination of people, not per outing: there may be hundreds of thousands.
             staff, everyone = crews.setdefault(staff, staff), crews.setdefault(everyone, everyone)
             begins = datetime.datetime.combine(day, datetime.time(start // 60, start % 60), tzinfo=HELSINKI)
@@ -1494,14 +965,11 @@ class _Seeder:
         p_linked = 0.6 if contact_kind else profile["linked"]
         p_material = 0.25 if site_type == SiteType.FOOD_DISTRIBUTION else 0.08
         needs_pick = NEEDS_BY_SITE_TYPE[site_type].pick
-        need_count_pick = NEED_COUNT.pick
         brief_actions_pick = (BRIEF_ACTIONS.get(site_type) or BRIEF_ACTIONS[None]).pick
         gender_pick, age_pick, first_pick = GENDERS.pick, AGE_GROUPS.pick, FIRST_CONTACT.pick
         seen = self.seen[team]
         year = begins.year
-        advice, guidance = ACTION_BIT[Action.ADVICE], ACTION_BIT[Action.SERVICE_GUIDANCE]
-        material, accompaniment = ACTION_BIT[Action.MATERIAL_AID], ACTION_BIT[Action.ACCOMPANIMENT]
-        crisis, referral_bit = ACTION_BIT[Action.CRISIS_HELP], ACTION_BIT[Action.REFERRAL]
+        conversation_content = partial(self._conversation_content, needs_pick, p_material)
         with_expert = len(everyone) > len(staff)
         kind_code = FIELD
         for _i in range(count):
@@ -1526,35 +994,10 @@ class _Seeder:
                 gender = gender_pick(random_)
                 age_group = age_pick(random_)
                 first = first_pick(random_)
-            refer = False
-            notes = ""
             if conversation:
-                needs = 0
-                for _n in range(need_count_pick(random_)):
-                    needs |= needs_pick(random_)
-                actions = advice if random_() < 0.7 else 0
-                if random_() < 0.45:
-                    actions |= guidance
-                if random_() < p_material:
-                    actions |= material
-                if random_() < 0.04:
-                    actions |= accompaniment
-                if random_() < 0.02:
-                    actions |= crisis
-                if random_() < REFERRAL_SHARE:
-                    refer = True
-                    actions |= referral_bit
-                if not actions:
-                    actions = advice
-                if kind_code == MEETING:
-                    duration = 30 + int(random_() * 61)
-                elif kind_code == PHONE:
-                    duration = 5 + int(random_() * 26)
-                else:
-                    duration = 10 + int(random_() * 36)
-                if person is not None and random_() < 0.3:
-                    notes = ENCOUNTER_NOTES[int(random_() * len(ENCOUNTER_NOTES))]
+                needs, actions, refer, duration, notes = conversation_content(kind_code, person is not None)
             else:
+                refer, notes = False, ""
                 needs = needs_pick(random_) if random_() < 0.5 else 0
                 actions = brief_actions_pick(random_)
                 duration = 1 + int(random_() * 5)
@@ -1579,6 +1022,40 @@ class _Seeder:
                 CONVERSATION if conversation else BRIEF, person is None, person.id if person is not None else None,
                 gender, age_group, first, needs, actions, duration, notes, logger, created_at, created_at,
             )  # fmt: skip
+
+    def _conversation_content(
+        self, needs_pick: Callable, p_material: float, kind_code: str, with_person: bool
+    ) -> tuple[int, int, bool, int, str]:
+        """What a conversation in `_emit` was about: (needs, actions, referred, duration, notes)."""
+        random_ = self.rng.random
+        refer = False
+        notes = ""
+        needs = 0
+        for _n in range(NEED_COUNT.pick(random_)):
+            needs |= needs_pick(random_)
+        actions = ADVICE_BIT if random_() < 0.7 else 0
+        if random_() < 0.45:
+            actions |= GUIDANCE_BIT
+        if random_() < p_material:
+            actions |= MATERIAL_BIT
+        if random_() < 0.04:
+            actions |= ACCOMPANIMENT_BIT
+        if random_() < 0.02:
+            actions |= CRISIS_BIT
+        if random_() < REFERRAL_SHARE:
+            refer = True
+            actions |= REFERRAL_BIT
+        if not actions:
+            actions = ADVICE_BIT
+        if kind_code == MEETING:
+            duration = 30 + int(random_() * 61)
+        elif kind_code == PHONE:
+            duration = 5 + int(random_() * 26)
+        else:
+            duration = 10 + int(random_() * 36)
+        if with_person and random_() < 0.3:
+            notes = ENCOUNTER_NOTES[int(random_() * len(ENCOUNTER_NOTES))]
+        return needs, actions, refer, duration, notes
 
     def _pick_person(self, team, seen, new_allowed) -> _Person | None:
         """Someone met before (those met lately more likely) or, now and then, someone new."""
@@ -1680,6 +1157,7 @@ class _Seeder:
                 if rng.random() < 0.5:
                     born = datetime.date(person.birth_year, rng.randint(1, 12), rng.randint(1, 28))
                     identity_code = fictional_identity_code(rng, born)
+                assert person.first_at is not None, "a regular was met"
                 given_on = min(today, person.first_at.date() + datetime.timedelta(days=rng.randint(0, 60)))
                 scopes = [Consent.Scope.PERSONAL_DATA.value]
                 if rng.random() < 0.7:
