@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from outreach.models import Municipality
+from outreach.replica import reads_from_replica
 from outreach.selectors import teams_visible_to
 from outreach.vocabulary import (
     AgeGroup,
@@ -196,6 +197,7 @@ class SummaryReportView(APIView):
             **ERROR_RESPONSES,
         },
     )
+    @reads_from_replica
     def get(self, request):
         parameters = _parse_parameters(request)
         return Response(summary_report(user=request.user, **parameters))
@@ -248,6 +250,7 @@ class ReachReportView(APIView):
         ],
         responses={200: OpenApiResponse(ReachReportSerializer, description="One row per key."), **ERROR_RESPONSES},
     )
+    @reads_from_replica
     def get(self, request):
         group = request.query_params.get("group") or ""
         parameters = _parse_parameters(request, extra_errors=_group_errors(group))
@@ -301,6 +304,7 @@ class ExtractView(APIView):
             **ERROR_RESPONSES,
         },
     )
+    @reads_from_replica
     def get(self, request):
         parameters = _parse_parameters(request)
         threshold = suppression_threshold()
