@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connections, models
+from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 REPLICA = "replica"
 PRIMARY = "default"
@@ -58,6 +59,11 @@ def reads_from_replica(view: _F) -> _F:
             return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def read_connection(model: type[models.Model]) -> BaseDatabaseWrapper:
+    """The connection a read of `model` goes to: raw SQL (a cursor) is not routed by itself."""
+    return connections[router.db_for_read(model)]
 
 
 class ReplicaRouter:
