@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
@@ -28,7 +28,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from encounters.models import Encounter  # noqa: E402
 from encounters.tests.factories import EncounterFactory  # noqa: E402
-from outreach.models import AuditEntry  # noqa: E402
+from outreach.models import AuditEntry, User  # noqa: E402
 from outreach.replica import replica_reads  # noqa: E402
 from outreach.tests.factories import AreaFactory, FieldSiteFactory, TeamFactory, UserFactory  # noqa: E402
 from outreach.vocabulary import Role  # noqa: E402
@@ -68,7 +68,7 @@ def main() -> None:
 
     team = TeamFactory(name="Team A", area=AreaFactory(name="Pohjois-Savo"))
     site = FieldSiteFactory(team=team)
-    coordinator = UserFactory(email="coordinator@example.org", role=Role.COORDINATOR, teams=[team])
+    coordinator = cast(User, UserFactory(email="coordinator@example.org", role=Role.COORDINATOR, teams=[team]))
     TOTP.activate(coordinator, generate_totp_secret())
     occurred = datetime.datetime(2026, 5, 12, 10, 30, tzinfo=datetime.UTC)
     EncounterFactory(team=team, site=site, occurred_at=occurred)
