@@ -80,7 +80,7 @@ def test_no_encounter_is_lost_or_doubled_when_a_worker_dies_and_the_server_resta
             url=f"http://127.0.0.1:{server.port}",
             clients=clients,
             duration=12,
-            retry_window=25,
+            retry_window=60,
             faults=[("kill-worker", 3), ("restart", 7)],
             server=server,
         )
