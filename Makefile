@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv install install-dev browser migrate demo serve lint format messages check-migrations collectstatic clean
+.PHONY: run test venv install install-dev browser migrate demo serve lint format messages check-migrations collectstatic clean prod load
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -80,6 +80,16 @@ format: install-dev
 messages: install
 	$(PY) manage.py makemessages -l fi -l sv -l en --no-location --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'node_modules/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+## The production stack on loopback: gunicorn, PostgreSQL, Redis, DEBUG off
+## (scripts/prod; PORT=… to change the port, default 8080).
+prod:
+	scripts/prod
+
+## The load test against `make prod` (benchmarks/load.py; LOAD_ARGS="--mode open --rate 50" etc.).
+LOAD_ARGS ?=
+load: install
+	eval "$$(scripts/prod --env)" && $(PY) benchmarks/load.py --pidfile "$$GUNICORN_PIDFILE" $(LOAD_ARGS)
 
 collectstatic: install
 	$(PY) manage.py collectstatic --noinput

@@ -107,10 +107,23 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Report queries over a million encounters spent about half their time
-    # in JIT compilation; plain execution is faster at this size.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+# A read replica for the reports (a PostgreSQL streaming standby): report,
+# dashboard and export reads go there, everything else to the primary
+# (outreach.replica.ReplicaRouter; docs/SCALING.md).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    # A test run that has a replica configured reads the test database through it.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["outreach.replica.ReplicaRouter"]
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        # Report queries over a million encounters spent about half their time
+        # in JIT compilation; plain execution is faster at this size.
+        _database.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "outreach.User"
@@ -151,6 +164,10 @@ elif CACHE_URL.startswith("db://"):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    # With a shared cache, a request reads its session from the cache and the
+    # database only on a miss; writes still reach the database.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # How many server processes run: gunicorn takes its default number of
 # workers from this variable, so set the worker count here (and nowhere
 # else). Above 1 the cache must be shared.

@@ -379,6 +379,9 @@ class Encounter(models.Model):
             models.Index(fields=["team", "occurred_on"], name="encounter_team_date"),
             models.Index(fields=["site", "occurred_on"], name="encounter_site_date"),
             models.Index(fields=["person", "occurred_on"], name="encounter_person_date"),
+            # The API's list order: the newest page is read from the index
+            # instead of sorting every visible encounter (docs/SCALING.md).
+            models.Index(fields=["-occurred_at", "-id"], name="encounter_newest_first"),
         ]
 
     def __str__(self):

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from outreach.models import Municipality, User
+from outreach.replica import reads_from_replica
 from outreach.selectors import teams_visible_to
 from outreach.types import authed_user
 from outreach.vocabulary import (
@@ -198,6 +199,7 @@ class SummaryReportView(APIView):
             **ERROR_RESPONSES,
         },
     )
+    @reads_from_replica
     def get(self, request):
         parameters = parse_report_parameters(request.query_params, authed_user(request))
         return Response(summary_report(user=request.user, **parameters))
@@ -250,6 +252,7 @@ class ReachReportView(APIView):
         ],
         responses={200: OpenApiResponse(ReachReportSerializer, description="One row per key."), **ERROR_RESPONSES},
     )
+    @reads_from_replica
     def get(self, request):
         group = request.query_params.get("group") or ""
         parameters = parse_report_parameters(
@@ -305,6 +308,7 @@ class ExtractView(APIView):
             **ERROR_RESPONSES,
         },
     )
+    @reads_from_replica
     def get(self, request):
         parameters = parse_report_parameters(request.query_params, authed_user(request))
         threshold = suppression_threshold()

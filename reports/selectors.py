@@ -21,6 +21,7 @@ from encounters.models import (
 from encounters.rollups import CODE_COLUMNS
 from encounters.selectors import encounters_visible_to, referrals_visible_to
 from outreach.models import FieldSite, Municipality, Outing, OutingDayCount, Team, User
+from outreach.replica import read_connection
 from outreach.selectors import outings_visible_to, teams_visible_to
 from outreach.vocabulary import (
     AgeGroup,
@@ -228,7 +229,7 @@ def _person_figures_rolled_up(where: Q, start: datetime.date, end: datetime.date
         LEFT JOIN (SELECT id FROM {person} WHERE engaged_on IS NOT NULL AND engaged_on <= %s) p
              ON p.id = t.person_id
     """
-    with connection.cursor() as cursor:
+    with read_connection(PersonDayCount).cursor() as cursor:
         cursor.execute(sql, [_db_date(start), *params, _db_date(end)])
         reached, new, engaged, *buckets = (int(value or 0) for value in cursor.fetchone())
     return {

@@ -16,6 +16,7 @@ from rest_framework import exceptions as api_exceptions
 
 from outreach.forms import apply_service_errors
 from outreach.models import FieldSite
+from outreach.replica import reads_from_replica
 from outreach.selectors import get_outing_for_user, sites_visible_to, teams_visible_to, writable_team_ids
 from outreach.types import authed_user
 from outreach.vocabulary import SiteType
@@ -138,6 +139,7 @@ def _picker(request, period: Period, filters: dict, url_name: str) -> dict:
 
 @login_required
 @require_GET
+@reads_from_replica
 def dashboard_view(request):
     _ensure_reader(request.user)
     try:
@@ -161,6 +163,7 @@ def dashboard_view(request):
 
 @login_required
 @require_GET
+@reads_from_replica
 def site_view(request, pk: int):
     _ensure_reader(request.user)
     site = get_object_or_404(sites_visible_to(request.user), pk=pk)
@@ -181,6 +184,7 @@ def site_view(request, pk: int):
 
 @login_required
 @require_GET
+@reads_from_replica
 def period_report_view(request):
     _ensure_reader(request.user)
     try:
@@ -309,6 +313,7 @@ def observation_create_view(request):
 
 @login_required
 @require_GET
+@reads_from_replica
 def observation_list_view(request):
     user = request.user
     if not can_record_observations(user):

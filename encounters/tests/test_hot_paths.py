@@ -1,0 +1,103 @@
+"""Query counts of the field's hot paths under load (docs/SCALING.md): saving an encounter from the
+quick log, a tally tap, the outing page. A count that grows with the data, or creeps up with a change,
+fails here before it shows in the load test."""
+
+import datetime
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from encounters.models import Encounter
+from encounters.tests.factories import EncounterFactory
+from outreach.models import TallyEvent
+from outreach.tests.factories import FieldSiteFactory, OutingFactory
+from outreach.vocabulary import OutingStatus
+
+
+@pytest.fixture
+def outing(team_a, worker_a):
+    today = timezone.localdate()
+    return OutingFactory(
+        team=team_a,
+        site=FieldSiteFactory(team=team_a),
+        date=today,
+        start_time=datetime.time(0, 0),
+        end_time=None,
+        status=OutingStatus.PLANNED,
+        started_at=timezone.make_aware(datetime.datetime.combine(today, datetime.time(0, 0))),
+        participants=[worker_a],
+    )
+
+
+def quick_log() -> dict:
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "depth": "conversation",
+        "gender": "female",
+        "age_group": "30_39",
+        "contact_kind": "field",
+        "needs": ["housing"],
+        "person": "",
+        "referral_service_kind": "",
+        "referral_status": "suggested",
+    }
+
+
+def save(client, outing) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(reverse("encounters:encounter_create", args=[outing.pk]), quick_log())
+    assert response.status_code == 302
+    return len(captured.captured_queries), response.status_code
+
+
+def test_saving_an_encounter_costs_the_same_queries_however_many_the_outing_has(client, worker_a, outing):
+    client.force_login(worker_a)
+    save(client, outing)  # the session's first write
+    first, _ = save(client, outing)
+    for _ in range(20):
+        EncounterFactory(team=outing.team, site=outing.site, outing=outing, occurred_at=timezone.now())
+    later, _ = save(client, outing)
+    assert Encounter.objects.filter(outing=outing).count() == 23
+    assert later == first
+    # December 2026, 47 on SQLite: the session, the outing and the user's
+    # teams, model validation (4 foreign-key look-ups, the UUID's unique check,
+    # 3 check constraints at 3 statements each), the insert with its history
+    # row and workers, the rollups, the audit entry, the session's undo entry.
+    # docs/SCALING.md lists what can go.
+    assert first <= 47
+
+
+def test_a_resent_save_answers_with_the_first_and_writes_nothing(client, worker_a, outing):
+    client.force_login(worker_a)
+    data = quick_log()
+    url = reverse("encounters:encounter_create", args=[outing.pk])
+    assert client.post(url, data).status_code == 302
+    assert client.post(url, data).status_code == 302
+    assert Encounter.objects.filter(client_uuid=data["client_uuid"]).count() == 1
+
+
+def test_a_tally_tap_is_a_handful_of_queries(client, worker_a, outing, django_assert_max_num_queries):
+    client.force_login(worker_a)
+    url = reverse("encounters:outing_tally", args=[outing.pk])
+    client.post(url, {"delta": "1", "client_uuid": str(uuid.uuid4())})
+    with django_assert_max_num_queries(18):
+        response = client.post(url, {"delta": "1", "client_uuid": str(uuid.uuid4())})
+    assert response.status_code == 302
+    assert TallyEvent.objects.filter(outing=outing).count() == 2
+
+
+def test_the_outing_page_does_not_grow_with_its_encounters(client, worker_a, outing):
+    client.force_login(worker_a)
+    url = reverse("encounters:outing_detail", args=[outing.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    for _ in range(25):
+        EncounterFactory(team=outing.team, site=outing.site, outing=outing, occurred_at=timezone.now())
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many.captured_queries) == len(few.captured_queries)
