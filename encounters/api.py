@@ -26,6 +26,7 @@ from outreach.api import (
     NoExpertWritePermission,
     ServiceViewSet,
     TeamDefaultMixin,
+    VersionedMixin,
     VisibleRelatedField,
     date_range_filterset,
     idempotent_create_responses,
@@ -54,6 +55,7 @@ from .selectors import (
     can_read_access_log,
     encounters_visible_to,
     follow_ups_visible_to,
+    partner_link,
     persons_visible_to,
     referrals_visible_to,
 )
@@ -71,6 +73,7 @@ from .services import (
     person_make_named,
     person_update,
     quick_log_save,
+    referral_confirmation_create,
     referral_create,
     referral_update,
 )
@@ -166,8 +169,9 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "merged_into",
             "created_at",
             "updated_at",
+            "version",
         ]
-        read_only_fields = ["merged_into", "created_at", "updated_at"]
+        read_only_fields = ["merged_into", "created_at", "updated_at", "version"]
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -236,7 +240,7 @@ class PersonFilter(filters.FilterSet):
         fields = ["team", "gender", "kind", "alias", "birth_year"]
 
 
-class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
+class PersonViewSet(AccessLoggedMixin, VersionedMixin, ServiceViewSet):
     """People met more than once. Created pseudonymous (alias, birth year, gender); named only
     with consent through `make-named`. Merged records are left out of the list; their own URL
     still answers, with `merged_into`."""
@@ -258,7 +262,10 @@ class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = person_update(
-            actor=self.request.user, person=serializer.instance, **serializer.validated_data
+            actor=self.request.user,
+            person=serializer.instance,
+            expected_version=self.expected_version(),
+            **serializer.validated_data,
         )
 
     @extend_schema(
@@ -378,8 +385,9 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "created_by",
             "created_at",
             "updated_at",
+            "version",
         ]
-        read_only_fields = ["occurred_on", "anonymous", "created_by", "created_at", "updated_at"]
+        read_only_fields = ["occurred_on", "anonymous", "created_by", "created_at", "updated_at", "version"]
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -450,7 +458,9 @@ class QuickLogSerializer(serializers.Serializer):
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(EncounterSerializer)))
-class EncounterViewSet(AccessLoggedMixin, IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceViewSet):
+class EncounterViewSet(
+    AccessLoggedMixin, VersionedMixin, IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceViewSet
+):
     """Meetings, anonymous or with a person. Experts by experience see and log encounters only in
     the outings they take part in. An encounter is deleted by its author on the day it was logged,
     or by a coordinator."""
@@ -469,7 +479,9 @@ class EncounterViewSet(AccessLoggedMixin, IdempotentCreateMixin, mixins.DestroyM
     def perform_update(self, serializer):
         fields = dict(serializer.validated_data)
         fields.pop("client_uuid", None)  # fixed at creation
-        serializer.instance = encounter_update(actor=self.request.user, encounter=serializer.instance, **fields)
+        serializer.instance = encounter_update(
+            actor=self.request.user, encounter=serializer.instance, expected_version=self.expected_version(), **fields
+        )
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
     def destroy(self, request, *args, **kwargs):
@@ -553,8 +565,28 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "outcome_notes",
             "created_at",
             "updated_at",
+            "version",
         ]
-        read_only_fields = ["status_changed_on", "made_on", "connected_on", "closed_on", "created_at", "updated_at"]
+        read_only_fields = [
+            "status_changed_on",
+            "made_on",
+            "connected_on",
+            "closed_on",
+            "created_at",
+            "updated_at",
+            "version",
+        ]
+
+
+class ConfirmationLinkRequestSerializer(serializers.Serializer):
+    send_to = serializers.EmailField(
+        required=False, allow_blank=True, help_text=_("The partner's contact person's e-mail: the link is sent there.")
+    )
+
+
+class ConfirmationLinkSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
 
 
 class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]  # a base made per date field
@@ -574,7 +606,7 @@ class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(ReferralSerializer)))
-class ReferralViewSet(AccessLoggedMixin, IdempotentCreateMixin, ServiceViewSet):
+class ReferralViewSet(AccessLoggedMixin, VersionedMixin, IdempotentCreateMixin, ServiceViewSet):
     """Referrals to services. The status moves only forward; a refused change is a 400 naming
     `status`. Experts by experience get 403: referrals are case work they do not see."""
 
@@ -593,7 +625,32 @@ class ReferralViewSet(AccessLoggedMixin, IdempotentCreateMixin, ServiceViewSet):
     def perform_update(self, serializer):
         fields = dict(serializer.validated_data)
         fields.pop("client_uuid", None)  # fixed at creation
-        serializer.instance = referral_update(actor=self.request.user, referral=serializer.instance, **fields)
+        serializer.instance = referral_update(
+            actor=self.request.user, referral=serializer.instance, expected_version=self.expected_version(), **fields
+        )
+
+    @extend_schema(
+        summary="A single-use link for the partner to confirm whether the person arrived",
+        request=ConfirmationLinkRequestSerializer,
+        responses={201: ConfirmationLinkSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="confirmation-link")
+    def confirmation_link(self, request, pk=None):
+        """Answers the link (`url`, shown once: only a digest of it is stored) and when it expires. The
+        link's page shows the partner only the service, the date and the referral's reference; the
+        partner answers `arrived` or `not_arrived` once, without an account. With `send_to` the link is
+        also e-mailed there. Only a suggested or made referral can be confirmed."""
+        referral = self.get_object()
+        serializer = ConfirmationLinkRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        confirmation, token = referral_confirmation_create(
+            actor=request.user,
+            referral=referral,
+            send_to=serializer.validated_data.get("send_to", ""),
+            link_for=lambda token: partner_link(request, token),
+        )
+        data = {"url": partner_link(request, token), "expires_at": confirmation.expires_at}
+        return Response(ConfirmationLinkSerializer(data).data, status=status.HTTP_201_CREATED)
 
 
 # Follow-ups ----------------------------------------------------------------
