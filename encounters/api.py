@@ -265,6 +265,7 @@ class PersonViewSet(AccessLoggedMixin, VersionedMixin, ServiceViewSet):
             actor=self.request.user,
             person=serializer.instance,
             expected_version=self.expected_version(),
+            door=AccessLogEntry.Door.API,
             **serializer.validated_data,
         )
 
@@ -480,7 +481,11 @@ class EncounterViewSet(
         fields = dict(serializer.validated_data)
         fields.pop("client_uuid", None)  # fixed at creation
         serializer.instance = encounter_update(
-            actor=self.request.user, encounter=serializer.instance, expected_version=self.expected_version(), **fields
+            actor=self.request.user,
+            encounter=serializer.instance,
+            expected_version=self.expected_version(),
+            door=AccessLogEntry.Door.API,
+            **fields,
         )
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
@@ -626,7 +631,11 @@ class ReferralViewSet(AccessLoggedMixin, VersionedMixin, IdempotentCreateMixin, 
         fields = dict(serializer.validated_data)
         fields.pop("client_uuid", None)  # fixed at creation
         serializer.instance = referral_update(
-            actor=self.request.user, referral=serializer.instance, expected_version=self.expected_version(), **fields
+            actor=self.request.user,
+            referral=serializer.instance,
+            expected_version=self.expected_version(),
+            door=AccessLogEntry.Door.API,
+            **fields,
         )
 
     @extend_schema(

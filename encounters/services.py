@@ -100,7 +100,14 @@ def person_create(
 
 
 @transaction.atomic
-def person_update(*, actor: User, person: Person, expected_version: int | None = None, **fields) -> Person:
+def person_update(
+    *,
+    actor: User,
+    person: Person,
+    expected_version: int | None = None,
+    door: str = AccessLogEntry.Door.PAGE,
+    **fields,
+) -> Person:
     """Change a person's record. Only the fields that changed are saved (see `save_changes`).
 
     A person stays in their team: their encounters, referrals and follow-ups
@@ -125,7 +132,7 @@ def person_update(*, actor: User, person: Person, expected_version: int | None =
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=person, changes=changed)
         raise_version(person, current, changed)
         save_changes(person, changed)
-        person_access_log(actor=actor, persons=[person], action=AccessLogEntry.Action.EDIT)
+        person_access_log(actor=actor, persons=[person], action=AccessLogEntry.Action.EDIT, door=door)
     return person
 
 
@@ -539,6 +546,7 @@ def encounter_update(
     encounter: Encounter,
     workers: Iterable[User] | None = None,
     expected_version: int | None = None,
+    door: str = AccessLogEntry.Door.PAGE,
     **fields,
 ) -> Encounter:
     """Correct an encounter; with `expected_version`, one changed since is refused (`StaleVersion`)."""
@@ -575,7 +583,9 @@ def encounter_update(
         changed.append("workers")
     if changed:
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=encounter, changes=changed)
-        person_access_log(actor=actor, persons=[person_before, encounter.person], action=AccessLogEntry.Action.EDIT)
+        person_access_log(
+            actor=actor, persons=[person_before, encounter.person], action=AccessLogEntry.Action.EDIT, door=door
+        )
     return encounter
 
 
@@ -780,7 +790,14 @@ def referral_status_change_allowed(current: str, new: str) -> bool:
 
 
 @transaction.atomic
-def referral_update(*, actor: User, referral: Referral, expected_version: int | None = None, **fields) -> Referral:
+def referral_update(
+    *,
+    actor: User,
+    referral: Referral,
+    expected_version: int | None = None,
+    door: str = AccessLogEntry.Door.PAGE,
+    **fields,
+) -> Referral:
     """Change a referral. Status moves only forward (see vocabulary.REFERRAL_TRANSITIONS).
 
     With `expected_version` (the version the editor saw) a referral changed
@@ -822,7 +839,7 @@ def referral_update(*, actor: User, referral: Referral, expected_version: int | 
         saved = [*changed, *status_dates]
         raise_version(referral, current, saved)
         save_changes(referral, saved)
-        person_access_log(actor=actor, persons=[referral.person], action=AccessLogEntry.Action.EDIT)
+        person_access_log(actor=actor, persons=[referral.person], action=AccessLogEntry.Action.EDIT, door=door)
     if {"partner", "person"} & set(changed):
         _record_referral_disclosure(actor, referral)
     return referral
