@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -109,7 +110,7 @@ class VersionedForm(forms.Form):
         else:
             message = _("%(refused)s Reload the page to see the record as it is now.") % {"refused": error.message}
         self.add_error(None, message)
-        data = self.data.copy()
+        data = self.data.copy() if isinstance(self.data, QueryDict) else QueryDict(mutable=True)
         data[self.add_prefix("version")] = str(error.current_version)
         self.data = data
 

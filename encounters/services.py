@@ -555,12 +555,7 @@ def encounter_update(
         raise PermissionDenied
     if not actor.is_expert:
         ensure_can_write_team(actor, team)
-    if "person" in fields:
-        fields["anonymous"] = fields["person"] is None
-    if "needs" in fields:
-        fields["needs"] = Encounter._meta.get_field("needs").to_python(fields["needs"])
-    if "actions" in fields:
-        fields["actions"] = Encounter._meta.get_field("actions").to_python(fields["actions"])
+    _normalise_encounter_fields(fields)
     current = lock_version(encounter, expected_version)
     before = rollups.touched_by([encounter])
     person_before = encounter.person
@@ -587,6 +582,17 @@ def encounter_update(
             actor=actor, persons=[person_before, encounter.person], action=AccessLogEntry.Action.EDIT, door=door
         )
     return encounter
+
+
+def _normalise_encounter_fields(fields: dict) -> None:
+    """The stored form of a change: the anonymous flag follows the person, code sets in canonical order."""
+    if "person" in fields:
+        fields["anonymous"] = fields["person"] is None
+    for name in ("needs", "actions"):
+        if name in fields:
+            field = Encounter._meta.get_field(name)
+            assert isinstance(field, models.Field)
+            fields[name] = field.to_python(fields[name])
 
 
 @transaction.atomic

@@ -1060,14 +1060,14 @@ def partner_confirmation(request: HttpRequest, key: str) -> HttpResponse:
             return _partner_link_gone(request, error)
         except ValidationError as error:
             if services.REFERRAL_CLOSED in [e.code for e in getattr(error, "error_dict", {}).get("outcome", [])]:
-                context = {"reason": "closed"}
-                return render(request, "encounters/partner_confirmation_gone.html", context, status=409)
+                gone = {"reason": "closed"}
+                return render(request, "encounters/partner_confirmation_gone.html", gone, status=409)
             _add_service_errors(form, error)
         else:
-            context = {"outcome": form.cleaned_data["outcome"]}
-            return render(request, "encounters/partner_confirmation_done.html", context)
+            done = {"outcome": form.cleaned_data["outcome"]}
+            return render(request, "encounters/partner_confirmation_done.html", done)
     referral = confirmation.referral
-    context = {"form": form, "reference": referral.reference, "referral": referral}
+    context: dict[str, Any] = {"form": form, "reference": referral.reference, "referral": referral}
     return render(request, "encounters/partner_confirmation.html", context, status=400 if form.is_bound else 200)
 
 

@@ -97,7 +97,7 @@ def case(request, worker_a):
 
 
 def test_a_read_of_one_record_carries_a_strong_etag_of_its_version(case, worker_a):
-    record, path, _change, _field, _body = case
+    _record, path, _change, _field, _body = case
 
     response = api_client(worker_a).get(path)
 

@@ -1,4 +1,4 @@
-"""A referral confirmed by the partner, on a phone (360 × 640), in Chromium.
+"""A referral confirmed by the partner, on a phone (360 by 640), in Chromium.
 
 A worker records a regular's consent on their page, adds a referral to the
 day's encounter, makes the partner's link on the referral's page; the
