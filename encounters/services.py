@@ -879,7 +879,8 @@ def referral_confirmation_create(
     The token is unguessable (256 bits) and is not stored, only its digest:
     the caller shows it once. With `send_to` the link (`link_for(token)`, an
     absolute URL) is e-mailed there once the transaction commits. The link
-    expires after REFERRAL_CONFIRMATION_DAYS.
+    expires after REFERRAL_CONFIRMATION_DAYS. Without `link_for` the link is
+    made under SITE_URL.
     """
     ensure(permissions.keeps_person_records(actor))
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
@@ -910,9 +911,16 @@ def referral_confirmation_create(
         changes=["referral", "expires_at", "sent_to"] if confirmation.sent_to else ["referral", "expires_at"],
     )
     if confirmation.sent_to:
-        url = link_for(token) if link_for is not None else token
+        url = (link_for or _site_link)(token)
         transaction.on_commit(lambda: _send_confirmation_link(confirmation.pk, url))
     return confirmation, token
+
+
+def _site_link(token: str) -> str:
+    """A confirmation link under SITE_URL, for a caller without a request (a command)."""
+    from django.urls import reverse
+
+    return settings.SITE_URL.rstrip("/") + reverse("partner_confirmation", kwargs={"key": token})
 
 
 def _send_confirmation_link(confirmation_pk: int, url: str) -> None:

@@ -1039,6 +1039,13 @@ def referral_confirmation_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def partner_confirmation(request: HttpRequest, key: str) -> HttpResponse:
+    response = _partner_confirmation(request, key)
+    # The address is a credential: not for search engines.
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _partner_confirmation(request: HttpRequest, key: str) -> HttpResponse:
     """The partner answers whether the person arrived: the service, the date and a reference, nothing else.
 
     Open without an account: the link is the credential. A forged link is a

@@ -34,7 +34,13 @@ from django.forms import ModelChoiceField
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular import openapi
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import exceptions, generics, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.relations import MANY_RELATION_KWARGS
@@ -127,6 +133,15 @@ ERROR_DETAIL = {
     "properties": {"detail": {"type": "string"}},
     "required": ["detail"],
 }
+STALE_ERROR = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "version": {"type": "integer"},
+        "changed": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["detail", "version", "changed"],
+}
 VALIDATION_ERROR = {
     "type": "object",
     "description": "Messages keyed by the field (or query parameter) they concern; "
@@ -137,6 +152,21 @@ VALIDATION_ERROR = {
 
 class AutoSchema(openapi.AutoSchema):
     """Adds the error responses every endpoint can give, so that the schema lists them all."""
+
+    def _checks_version(self) -> bool:
+        return self.method in ("PUT", "PATCH") and isinstance(self.view, VersionedMixin)
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self._checks_version():
+            if_match = OpenApiParameter(
+                "If-Match",
+                str,
+                OpenApiParameter.HEADER,
+                description='The ETag of the version the change is based on, e.g. `"v3"`; left out: no check.',
+            )
+            parameters = [*parameters, if_match]
+        return parameters
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -153,6 +183,12 @@ class AutoSchema(openapi.AutoSchema):
             errors["400"] = ("An invalid query parameter; messages name the parameters.", VALIDATION_ERROR)
         if "{" in self.path:
             errors["404"] = ("No such record, or not visible to this user.", ERROR_DETAIL)
+        if self._checks_version():
+            errors["412"] = (
+                "`If-Match` names another version than the record's now; nothing was changed. "
+                "`version` is the record's version, `changed` the fields changed since.",
+                STALE_ERROR,
+            )
         for code, (description, schema) in errors.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(

@@ -413,3 +413,20 @@ def test_today_lists_confirmations_in_a_bounded_number_of_queries(
         response = client.get(reverse("encounters:today"))
 
     assert response.content.decode().count("confirmed by partner") == 5
+
+
+def test_the_link_page_is_not_for_search_engines(referral, worker_a):
+    response = Client().get(link_for(referral, worker_a))
+
+    assert response["X-Robots-Tag"] == "noindex, nofollow"
+
+
+def test_a_link_emailed_without_a_request_is_made_under_the_site_url(
+    referral, worker_a, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://etsiva.example.fi/"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        referral_confirmation_create(actor=worker_a, referral=referral, send_to="liisa@partner.example")
+
+    assert "https://etsiva.example.fi/partner/referrals/" in mail.outbox[0].body

@@ -360,3 +360,16 @@ def test_two_workers_saving_the_same_referral_at_once_one_is_refused(worker_a, t
     referral.refresh_from_db()
     assert referral.version == 2
     assert referral.history.count() == 2
+
+
+def test_the_schema_names_if_match_and_the_412_of_each_versioned_update(client, worker_a):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    for path in ("/api/v1/persons/{id}/", "/api/v1/encounters/{id}/", "/api/v1/referrals/{id}/"):
+        for method in ("put", "patch"):
+            operation = schema["paths"][path][method]
+            assert "412" in operation["responses"], (path, method)
+            assert "If-Match" in [parameter["name"] for parameter in operation["parameters"]]
+    assert "412" not in schema["paths"]["/api/v1/sites/{id}/"]["patch"]["responses"]
