@@ -90,7 +90,6 @@ def test_feedback_changelist_query_count(signed_in, coordinator, team_a, django_
 def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coordinator, team_a, with_totp):
     """One record of each of our models, opened as a superuser: every change form renders."""
     from django.contrib import admin
-
     from django.utils import timezone
 
     from encounters.models import Consent, FollowUp, PersonMerge, ReferralConfirmation
