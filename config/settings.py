@@ -403,6 +403,12 @@ REPORTS_FEEDBACK_MIN_ANSWERS = int(os.environ.get("REPORTS_FEEDBACK_MIN_ANSWERS"
 # A person's access log covers this many days unless the coordinator types a
 # reason for reading further back (the reason is logged too).
 ACCESS_LOG_DEFAULT_DAYS = int(os.environ.get("ACCESS_LOG_DEFAULT_DAYS", "730"))
+# A referral's confirmation link for the partner expires after this many days.
+REFERRAL_CONFIRMATION_DAYS = int(os.environ.get("REFERRAL_CONFIRMATION_DAYS", "30"))
+# The partner's link pages answer at most this many requests per client in the window (seconds);
+# the client is counted by a salted hash of its address, which is not stored.
+PARTNER_LINK_RATE_LIMIT = int(os.environ.get("PARTNER_LINK_RATE_LIMIT", "30"))
+PARTNER_LINK_RATE_WINDOW = int(os.environ.get("PARTNER_LINK_RATE_WINDOW", "600"))
 # The retention policy that `manage.py retention` applies (the county's
 # retention schedule sets the figures): the free text of anonymous encounters
 # is cleared after this many months; persons with no contact for this many

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from encounters import views as encounters_views
 from outreach import token_views
 from outreach import views as outreach_views
 
@@ -27,6 +28,8 @@ urlpatterns = [
     path("account/tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
     path("account/email-change/<str:key>/", token_views.email_change_confirm, name="email_change_confirm"),
     path("field/", include("encounters.urls")),
+    # The partner's one-time confirmation link: no account, the token is the credential.
+    path("partner/referrals/<str:key>/", encounters_views.partner_confirmation, name="partner_confirmation"),
     path("reports/", include("reports.urls")),
     path("", include("outreach.urls")),
 ]

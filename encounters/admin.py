@@ -41,6 +41,7 @@ from .models import (
     PersonFirstEncounter,
     PersonMerge,
     Referral,
+    ReferralConfirmation,
 )
 from .resources import EncounterResource, PersonResource, ReferralResource
 from .selectors import (
@@ -389,6 +390,19 @@ class FollowUpAdmin(ClientRecordMixin, ServiceAdmin):
 
 
 # Report rollups: derived rows, kept by the services; shown read-only for support.
+
+
+@admin.register(ReferralConfirmation)
+class ReferralConfirmationAdmin(RoleAdmin):
+    """The partners' confirmation links, for support: read-only; the link itself is never stored."""
+
+    read_only = True
+    date_hierarchy = "created_at"
+    list_display = ("created_at", "referral_id", "created_by", "expires_at", "used_at", "outcome")
+    list_filter = ("outcome",)
+    list_select_related = ("created_by",)
+    exclude = ("token_digest",)
+    show_full_result_count = False
 
 
 @admin.register(EncounterDayCount)

@@ -26,6 +26,7 @@ from outreach.drf import (
     NoExpertWritePermission,
     ServiceViewSet,
     TeamDefaultMixin,
+    VersionedMixin,
     VisibleRelatedField,
     date_range_filterset,
     idempotent_create_responses,
@@ -55,6 +56,7 @@ from .selectors import (
     can_read_access_log,
     encounters_visible_to,
     follow_ups_visible_to,
+    partner_link,
     persons_visible_to,
     referrals_visible_to,
 )
@@ -72,6 +74,7 @@ from .services import (
     person_make_named,
     person_update,
     quick_log_save,
+    referral_confirmation_create,
     referral_create,
     referral_update,
 )
@@ -167,8 +170,9 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "merged_into",
             "created_at",
             "updated_at",
+            "version",
         )
-        read_only_fields = ("merged_into", "created_at", "updated_at")
+        read_only_fields = ("merged_into", "created_at", "updated_at", "version")
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -222,7 +226,7 @@ class PersonFilter(filters.FilterSet):
         fields = ("team", "gender", "kind", "alias", "birth_year")
 
 
-class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
+class PersonViewSet(AccessLoggedMixin, VersionedMixin, ServiceViewSet):
     """People met more than once. Created pseudonymous (alias, birth year, gender); named only
     with consent through `make-named`. Merged records are left out of the list; their own URL
     still answers, with `merged_into`."""
@@ -244,7 +248,11 @@ class PersonViewSet(AccessLoggedMixin, ServiceViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = person_update(
-            actor=authed_user(self.request), person=serializer.instance, **serializer.validated_data
+            actor=authed_user(self.request),
+            person=serializer.instance,
+            expected_version=self.expected_version(),
+            door=AccessLogEntry.Door.API,
+            **serializer.validated_data,
         )
 
     @extend_schema(
@@ -364,8 +372,9 @@ class EncounterSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "created_by",
             "created_at",
             "updated_at",
+            "version",
         )
-        read_only_fields = ("occurred_on", "anonymous", "created_by", "created_at", "updated_at")
+        read_only_fields = ("occurred_on", "anonymous", "created_by", "created_at", "updated_at", "version")
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -436,7 +445,9 @@ class QuickLogSerializer(serializers.Serializer):
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(EncounterSerializer)))
-class EncounterViewSet(AccessLoggedMixin, IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceViewSet):
+class EncounterViewSet(
+    AccessLoggedMixin, VersionedMixin, IdempotentCreateMixin, mixins.DestroyModelMixin, ServiceViewSet
+):
     """Meetings, anonymous or with a person. Experts by experience see and log encounters only in
     the outings they take part in. An encounter is deleted by its author on the day it was logged,
     or by a coordinator."""
@@ -455,7 +466,13 @@ class EncounterViewSet(AccessLoggedMixin, IdempotentCreateMixin, mixins.DestroyM
     def perform_update(self, serializer):
         fields = dict(serializer.validated_data)
         fields.pop("client_uuid", None)  # fixed at creation
-        serializer.instance = encounter_update(actor=authed_user(self.request), encounter=serializer.instance, **fields)
+        serializer.instance = encounter_update(
+            actor=authed_user(self.request),
+            encounter=serializer.instance,
+            expected_version=self.expected_version(),
+            door=AccessLogEntry.Door.API,
+            **fields,
+        )
 
     @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
     def destroy(self, request, *args, **kwargs):
@@ -539,8 +556,28 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "outcome_notes",
             "created_at",
             "updated_at",
+            "version",
         )
-        read_only_fields = ("status_changed_on", "made_on", "connected_on", "closed_on", "created_at", "updated_at")
+        read_only_fields = (
+            "status_changed_on",
+            "made_on",
+            "connected_on",
+            "closed_on",
+            "created_at",
+            "updated_at",
+            "version",
+        )
+
+
+class ConfirmationLinkRequestSerializer(serializers.Serializer):
+    send_to = serializers.EmailField(
+        required=False, allow_blank=True, help_text=_("The partner's contact person's e-mail: the link is sent there.")
+    )
+
+
+class ConfirmationLinkSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
 
 
 class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]  # a base made per date field
@@ -560,7 +597,7 @@ class ReferralFilter(date_range_filterset("referred_on")):  # type: ignore[misc]
 
 
 @extend_schema_view(create=extend_schema(responses=idempotent_create_responses(ReferralSerializer)))
-class ReferralViewSet(AccessLoggedMixin, IdempotentCreateMixin, ServiceViewSet):
+class ReferralViewSet(AccessLoggedMixin, VersionedMixin, IdempotentCreateMixin, ServiceViewSet):
     """Referrals to services. The status moves only forward; a refused change is a 400 naming
     `status`. Experts by experience get 403: referrals are case work they do not see."""
 
@@ -579,7 +616,36 @@ class ReferralViewSet(AccessLoggedMixin, IdempotentCreateMixin, ServiceViewSet):
     def perform_update(self, serializer):
         fields = dict(serializer.validated_data)
         fields.pop("client_uuid", None)  # fixed at creation
-        serializer.instance = referral_update(actor=authed_user(self.request), referral=serializer.instance, **fields)
+        serializer.instance = referral_update(
+            actor=authed_user(self.request),
+            referral=serializer.instance,
+            expected_version=self.expected_version(),
+            door=AccessLogEntry.Door.API,
+            **fields,
+        )
+
+    @extend_schema(
+        summary="A single-use link for the partner to confirm whether the person arrived",
+        request=ConfirmationLinkRequestSerializer,
+        responses={201: ConfirmationLinkSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="confirmation-link")
+    def confirmation_link(self, request, pk=None):
+        """Answers the link (`url`, shown once: only a digest of it is stored) and when it expires. The
+        link's page shows the partner only the service, the date and the referral's reference; the
+        partner answers `arrived` or `not_arrived` once, without an account. With `send_to` the link is
+        also e-mailed there. Only a suggested or made referral can be confirmed."""
+        referral = self.get_object()
+        serializer = ConfirmationLinkRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        confirmation, token = referral_confirmation_create(
+            actor=authed_user(request),
+            referral=referral,
+            send_to=serializer.validated_data.get("send_to", ""),
+            link_for=lambda token: partner_link(request, token),
+        )
+        data = {"url": partner_link(request, token), "expires_at": confirmation.expires_at}
+        return Response(ConfirmationLinkSerializer(data).data, status=status.HTTP_201_CREATED)
 
 
 # Follow-ups ----------------------------------------------------------------

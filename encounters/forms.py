@@ -12,10 +12,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Case, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.forms.boundfield import BoundWidget
+from django.http import QueryDict
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from networks.models import PartnerOrganisation
+from outreach.exceptions import StaleVersion
 from outreach.forms import DateInput, field_queryset, form_field
 from outreach.models import FieldSite, Outing, Team, User
 from outreach.selectors import member_team_ids, sites_visible_to, writable_team_ids
@@ -32,7 +35,7 @@ from outreach.vocabulary import (
     ServiceKind,
 )
 
-from .models import ENCOUNTER_MAX_MINUTES, Consent, Person, Referral
+from .models import ENCOUNTER_MAX_MINUTES, Consent, Person, Referral, ReferralConfirmation
 from .rules import REFERRAL_TRANSITIONS
 from .selectors import persons_visible_to
 from .validators import validate_identity_code
@@ -82,6 +85,35 @@ class ErrorSummaryMixin(_FormBase):
                 summary.append((bound.id_for_label or bound.auto_id, str(bound.label), message))
         # An ErrorList yields messages (it unwraps ValidationErrors); the stubs type its items as either.
         return summary  # type: ignore[return-value]
+
+
+class VersionedForm(forms.Form):
+    """A form of one record that sends back the version it was drawn from (a hidden field).
+
+    The service refuses a save over a change made since (`StaleVersion`);
+    `refuse_stale` shows what was changed and bases the next save on the
+    version stored now, so that nothing is overwritten unseen.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
+    def expected_version(self) -> int | None:
+        """The version the form was drawn from, taken out of the values the service gets."""
+        return self.cleaned_data.pop("version", None)
+
+    def refuse_stale(self, error: StaleVersion) -> None:
+        changes = "; ".join(f"{capfirst(label)}: {value}" for _name, label, value in error.changes)
+        if changes:
+            message = _("%(refused)s Changed meanwhile: %(changes)s. Check the values and save again.") % {
+                "refused": error.message,
+                "changes": changes,
+            }
+        else:
+            message = _("%(refused)s Reload the page to see the record as it is now.") % {"refused": error.message}
+        self.add_error(None, message)
+        data = self.data.copy() if isinstance(self.data, QueryDict) else QueryDict(mutable=True)
+        data[self.add_prefix("version")] = str(error.current_version)
+        self.data = data
 
 
 # Starting an outing ----------------------------------------------------------------
@@ -192,7 +224,7 @@ class ChipCheckboxSelect(forms.CheckboxSelectMultiple):
 FIRST_CONTACT_CHOICES = [("", _("Not known")), ("yes", _("First contact")), ("no", _("Met before"))]
 
 
-class EncounterForm(ErrorSummaryMixin, forms.Form):
+class EncounterForm(ErrorSummaryMixin, VersionedForm):
     """One encounter at an outing: the common case needs only the chips and Save.
 
     Gender and age group left unselected are recorded as unknown; depth
@@ -397,6 +429,7 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
             "notes": encounter.notes,
             "person": encounter.person_id,
             "occurred_time": local.time().replace(second=0, microsecond=0),
+            "version": encounter.version,
         }
 
 
@@ -429,7 +462,7 @@ class ReferralForm(ErrorSummaryMixin, forms.Form):
 # The person and referral pages --------------------------------------------------------
 
 
-class PersonForm(ErrorSummaryMixin, forms.Form):
+class PersonForm(ErrorSummaryMixin, VersionedForm):
     """The pseudonymous details of a person; names and contact details are changed elsewhere, with consent."""
 
     alias = forms.CharField(label=_("Alias or nickname"), required=False, max_length=100)
@@ -458,7 +491,7 @@ class PersonForm(ErrorSummaryMixin, forms.Form):
     FIELDS = ("alias", "birth_year", "gender", "engaged_on", "notes")
 
     def __init__(self, *args, person: Person, **kwargs):
-        kwargs.setdefault("initial", {name: getattr(person, name) for name in self.FIELDS})
+        kwargs.setdefault("initial", {name: getattr(person, name) for name in (*self.FIELDS, "version")})
         super().__init__(*args, **kwargs)
         self.person = person
         self.this_year = timezone.localdate().year
@@ -472,7 +505,7 @@ class PersonForm(ErrorSummaryMixin, forms.Form):
         return self.cleaned_data["alias"].strip()
 
 
-class ReferralStatusForm(ErrorSummaryMixin, forms.Form):
+class ReferralStatusForm(ErrorSummaryMixin, VersionedForm):
     """A referral's status, follow-up date and outcome.
 
     Only the allowed next statuses are offered, but the field accepts every
@@ -495,6 +528,7 @@ class ReferralStatusForm(ErrorSummaryMixin, forms.Form):
                 "status": referral.status,
                 "follow_up_due": referral.follow_up_due,
                 "outcome_notes": referral.outcome_notes,
+                "version": referral.version,
             },
         )
         super().__init__(*args, **kwargs)
@@ -732,3 +766,35 @@ class ContactLogForm(ErrorSummaryMixin, forms.Form):
         if day is not None and time is not None and local_datetime(day, time) > timezone.now():
             self.add_error("time", _("A contact cannot be logged in the future."))
         return data
+
+
+# The partner's confirmation -------------------------------------------------------------
+
+
+class ConfirmationLinkForm(ErrorSummaryMixin, forms.Form):
+    """A confirmation link for the partner; e-mailed to their contact person when an address is given."""
+
+    send_to = forms.EmailField(
+        label=_("Send the link to (optional)"),
+        required=False,
+        help_text=_("The partner's contact person. Left empty: copy the link yourself."),
+    )
+
+
+class PartnerConfirmationForm(ErrorSummaryMixin, forms.Form):
+    """The partner's answer: did the person arrive? No account; the link is used once."""
+
+    outcome = forms.ChoiceField(
+        label=_("Did the person arrive?"),
+        choices=ReferralConfirmation.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose whether the person arrived.")},
+    )
+    partner_name = forms.CharField(label=_("Your name (optional)"), required=False, max_length=200)
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("No names or other details of the person, please."),
+    )

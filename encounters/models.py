@@ -120,6 +120,8 @@ class Person(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Raised by the services in the UPDATE of every change: a save based on an older version is refused.
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
 
     # Who changed what, with the old values (a rectification keeps what it corrected).
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -346,6 +348,7 @@ class Encounter(models.Model):
     )
     created_at = models.DateTimeField(_("logged"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
 
     # Bulk loads (seed_demo, batched imports) write no history rows: see docs/SECURITY.md.
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -441,6 +444,7 @@ class Referral(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
@@ -471,10 +475,55 @@ class Referral(models.Model):
     def __str__(self):
         return f"{self.get_service_kind_display()} ({self.get_status_display()})"
 
+    @property
+    def reference(self) -> str:
+        """How the referral is named to a partner: no name, alias or identity code, only its number."""
+        return f"R-{self.pk:06d}"
+
     def clean(self):
         # A follow-up is due after the referral was made (a record entered afterwards keeps its own dates).
         if self.follow_up_due is not None and self.referred_on is not None and self.follow_up_due < self.referred_on:
             raise ValidationError({"follow_up_due": _("The follow-up cannot be due before the referral was made.")})
+
+
+class ReferralConfirmation(models.Model):
+    """A link for the partner organisation to confirm whether the person arrived (a closed referral loop).
+
+    Only the SHA-256 digest of the link's token is stored: the link itself is
+    shown once to the worker (or e-mailed to the partner). It is single-use
+    and expires (REFERRAL_CONFIRMATION_DAYS); its page shows the service,
+    the date and the referral's reference, nothing of the person.
+    """
+
+    class Outcome(models.TextChoices):
+        ARRIVED = "arrived", _("Arrived")
+        NOT_ARRIVED = "not_arrived", _("Did not arrive")
+
+    referral = models.ForeignKey(
+        Referral, verbose_name=_("referral"), on_delete=models.CASCADE, related_name="confirmations"
+    )
+    token_digest = models.CharField(_("token digest"), max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    sent_to = models.EmailField(_("sent to"), blank=True)
+    used_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=15, choices=Outcome.choices, blank=True)
+    partner_name = models.CharField(
+        _("partner's name"), max_length=200, blank=True, validators=[no_invisible_characters]
+    )
+    note = models.TextField(_("partner's note"), max_length=2000, blank=True)
+
+    class Meta:
+        verbose_name = _("referral confirmation")
+        verbose_name_plural = _("referral confirmations")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "used_at"], name="confirmation_creator_used")]
+
+    def __str__(self):
+        return f"{self.referral_id} {self.created_at:%Y-%m-%d}"
 
 
 def follow_up_due_error(due_on: datetime.date) -> str:

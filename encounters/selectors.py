@@ -16,7 +16,7 @@ from outreach.models import Outing, Team, User, person_hours
 from outreach.selectors import member_team_ids, outings_visible_to, teams_visible_to
 from outreach.vocabulary import Depth, Need, OutingStatus
 
-from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral
+from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, ReferralConfirmation
 
 
 def _inactive(user: User) -> bool:
@@ -174,7 +174,46 @@ def worker_day(user: User, now: datetime.datetime) -> dict:
         context["follow_ups"] = follow_ups
         context["follow_ups_more"] = due.count() - FOLLOW_UPS_SHOWN if len(follow_ups) == FOLLOW_UPS_SHOWN else 0
         context["week_end"] = week_end
+        context["partner_confirmations"] = partner_confirmations_for(user, now)
     return context
+
+
+# Partner confirmations of the last this many days are shown on the Today page of the worker who asked.
+CONFIRMATIONS_SHOWN_DAYS = 14
+
+
+def partner_confirmations_for(user: User, now: datetime.datetime) -> list[ReferralConfirmation]:
+    """The partners' answers to the links this worker made, of the last CONFIRMATIONS_SHOWN_DAYS, newest first."""
+    since = now - datetime.timedelta(days=CONFIRMATIONS_SHOWN_DAYS)
+    return list(
+        ReferralConfirmation.objects.filter(
+            created_by=user, used_at__gte=since, referral__in=referrals_visible_to(user)
+        )
+        .select_related("referral__person")
+        .order_by("-used_at")[:FOLLOW_UPS_SHOWN]
+    )
+
+
+def referral_confirmations(user: User, referral: Referral) -> list[ReferralConfirmation]:
+    """The confirmation links made for a referral the user sees, newest first."""
+    if user.is_expert:
+        return []
+    return list(referral.confirmations.select_related("created_by").order_by("-created_at", "-id"))
+
+
+def partner_contact_email(referral: Referral) -> str:
+    """The e-mail address of the referral's partner's first contact person that has one (the link's default)."""
+    if referral.partner_id is None:
+        return ""
+    contact = referral.partner.contacts.filter(active=True).exclude(email="").order_by("pk").first()  # type: ignore[union-attr]
+    return contact.email if contact is not None else ""
+
+
+def partner_link(request, token: str) -> str:
+    """The absolute URL of a confirmation link's page for the partner."""
+    from django.urls import reverse
+
+    return request.build_absolute_uri(reverse("partner_confirmation", kwargs={"key": token}))
 
 
 def outing_summary(user: User, outing: Outing) -> dict:
@@ -248,10 +287,15 @@ def person_access_log_rows(person_id: int, *, since: datetime.datetime) -> list[
         AuditEntry.Action.DELETE.value: "delete",
     }
     audit_labels = {"create": _("Created"), "edit": _("Changed"), "delete": _("Deleted")}
+    # Edits write an access-log row of their own; an audit entry of the same edit is not listed twice.
+    edits = [(row["user"], row["at"]) for row in rows if row["action"] == AccessLogEntry.Action.EDIT]
+    same_moment = datetime.timedelta(seconds=5)
     for entry in AuditEntry.objects.filter(
         model="encounters.person", object_id=str(person_id), at__gte=since, action__in=list(audit_actions)
     ).select_related("actor"):
         action = audit_actions[entry.action]
+        if action == "edit" and any(user == entry.actor_id and abs(at - entry.at) < same_moment for user, at in edits):
+            continue
         rows.append(
             {
                 "at": entry.at,

@@ -1,16 +1,21 @@
 """Writes for persons, encounters, referrals and follow-ups."""
 
 import datetime
+import hashlib
+import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import models, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from networks.models import PartnerOrganisation
+from outreach.exceptions import LinkUnusable
 from outreach.models import AccessLogEntry, AuditEntry, FieldSite, Outing, Team, User
 from outreach.permissions import ensure
 from outreach.selectors import writable_team_ids
@@ -19,8 +24,11 @@ from outreach.services import (
     audit,
     audit_bulk,
     audit_many,
+    check_version,
     create_once,
     ensure_can_write_team,
+    lock_version,
+    raise_version,
     run_field_validators,
     same_values,
     save_changes,
@@ -29,7 +37,17 @@ from outreach.services import (
 from outreach.vocabulary import ContactKind, Depth, Gender, ReferralStatus
 
 from . import permissions, rollups
-from .models import DIRECT_IDENTIFIERS, Consent, Encounter, FollowUp, Person, PersonMerge, Referral, domain_date
+from .models import (
+    DIRECT_IDENTIFIERS,
+    Consent,
+    Encounter,
+    FollowUp,
+    Person,
+    PersonMerge,
+    Referral,
+    ReferralConfirmation,
+    domain_date,
+)
 from .rules import referral_status_change_allowed
 from .selectors import encounters_visible_to, referrals_visible_to
 
@@ -83,16 +101,26 @@ def person_create(
 
 
 @transaction.atomic
-def person_update(*, actor: User, person: Person, **fields) -> Person:
+def person_update(
+    *,
+    actor: User,
+    person: Person,
+    expected_version: int | None = None,
+    door: str = AccessLogEntry.Door.PAGE,
+    **fields,
+) -> Person:
     """Change a person's record. Only the fields that changed are saved (see `save_changes`).
 
     A person stays in their team: their encounters, referrals and follow-ups
     are that team's records, and moving the person alone would leave them
-    behind. A record merged into another is no longer changed.
+    behind. A record merged into another is no longer changed. With
+    `expected_version` (the version the editor saw) a record changed since
+    is refused with `StaleVersion`, and nothing is saved.
     """
     ensure(permissions.keeps_person_records(actor))
     ensure_can_write_team(actor, person.team)
     _ensure_not_merged(person)
+    current = lock_version(person, expected_version)
     if "team" in fields and fields["team"] != person.team:
         raise ValidationError({"team": _("A person's team cannot be changed.")})
     if fields.get("identity_code"):
@@ -102,8 +130,10 @@ def person_update(*, actor: User, person: Person, **fields) -> Person:
     changed = apply_changes(person, fields)
     if changed:
         validate_model(person)
-        save_changes(person, changed)
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=person, changes=changed)
+        raise_version(person, current, changed)
+        save_changes(person, changed)
+        person_access_log(actor=actor, persons=[person], action=AccessLogEntry.Action.EDIT, door=door)
     return person
 
 
@@ -139,6 +169,7 @@ def person_make_named(
     person.phone = phone.strip()
     person.email = email.strip()
     validate_model(person)
+    person.version = lock_version(person, None) + 1
     person.save()
     given_on = consent_given_on or timezone.localdate()
     try:
@@ -153,6 +184,7 @@ def person_make_named(
         instance=person,
         changes=["kind", "first_name", "last_name", "identity_code", "phone", "email", "consents"],
     )
+    person_access_log(actor=actor, persons=[person], action=AccessLogEntry.Action.EDIT)
     return person
 
 
@@ -510,20 +542,24 @@ def encounters_create_bulk(*, actor: User, rows: Iterable[dict]) -> list[Encount
 
 @transaction.atomic
 def encounter_update(
-    *, actor: User, encounter: Encounter, workers: Iterable[User] | None = None, **fields
+    *,
+    actor: User,
+    encounter: Encounter,
+    workers: Iterable[User] | None = None,
+    expected_version: int | None = None,
+    door: str = AccessLogEntry.Door.PAGE,
+    **fields,
 ) -> Encounter:
+    """Correct an encounter; with `expected_version`, one changed since is refused (`StaleVersion`)."""
     team = fields.get("team", encounter.team)
     if not permissions.can_edit_encounter(actor, encounter):
         raise PermissionDenied
     if not actor.is_expert:
         ensure_can_write_team(actor, team)
-    if "person" in fields:
-        fields["anonymous"] = fields["person"] is None
-    if "needs" in fields:
-        fields["needs"] = Encounter._meta.get_field("needs").to_python(fields["needs"])
-    if "actions" in fields:
-        fields["actions"] = Encounter._meta.get_field("actions").to_python(fields["actions"])
+    _normalise_encounter_fields(fields)
+    current = lock_version(encounter, expected_version)
     before = rollups.touched_by([encounter])
+    person_before = encounter.person
     changed = apply_changes(encounter, fields)
     if {"team", "site", "outing", "person"} & set(changed):
         check_encounter_links(
@@ -534,14 +570,30 @@ def encounter_update(
             run_field_validators(encounter, "occurred_at")
             encounter.occurred_on = domain_date(encounter.occurred_at)
         validate_model(encounter)
-        save_changes(encounter, [*changed, "occurred_on"] if "occurred_at" in changed else changed)
+        saved = [*changed, "occurred_on"] if "occurred_at" in changed else list(changed)
+        raise_version(encounter, current, saved)
+        save_changes(encounter, saved)
         rollups.encounters_changed(encounter, before=before)
     if workers is not None:
         encounter.workers.set(workers)
         changed.append("workers")
     if changed:
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=encounter, changes=changed)
+        person_access_log(
+            actor=actor, persons=[person_before, encounter.person], action=AccessLogEntry.Action.EDIT, door=door
+        )
     return encounter
+
+
+def _normalise_encounter_fields(fields: dict) -> None:
+    """The stored form of a change: the anonymous flag follows the person, code sets in canonical order."""
+    if "person" in fields:
+        fields["anonymous"] = fields["person"] is None
+    for name in ("needs", "actions"):
+        if name in fields:
+            field = Encounter._meta.get_field(name)
+            assert isinstance(field, models.Field)
+            fields[name] = field.to_python(fields[name])
 
 
 @transaction.atomic
@@ -741,13 +793,26 @@ def _record_referral_disclosure(actor: User, referral: Referral) -> None:
 
 
 @transaction.atomic
-def referral_update(*, actor: User, referral: Referral, **fields) -> Referral:
-    """Change a referral. Status moves only forward (see rules.REFERRAL_TRANSITIONS)."""
+def referral_update(
+    *,
+    actor: User,
+    referral: Referral,
+    expected_version: int | None = None,
+    door: str = AccessLogEntry.Door.PAGE,
+    **fields,
+) -> Referral:
+    """Change a referral. Status moves only forward (see rules.REFERRAL_TRANSITIONS).
+
+    With `expected_version` (the version the editor saw) a referral changed
+    since is refused with `StaleVersion`, and nothing is saved.
+    """
     if actor.is_expert:
         raise PermissionDenied
     # Lock the row: two workers moving the status at once must not both pass
     # the transition check against the same old status.
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    current = referral.version
+    check_version(referral, current, expected_version)
     ensure_can_write_team(actor, referral.team)
     if "team" in fields:
         ensure_can_write_team(actor, fields["team"])
@@ -773,10 +838,164 @@ def referral_update(*, actor: User, referral: Referral, **fields) -> Referral:
     if changed:
         validate_model(referral)
         status_dates = ["status_changed_on", "made_on", "connected_on", "closed_on"] if "status" in changed else []
-        save_changes(referral, [*changed, *status_dates])
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=referral, changes=changed)
+        saved = [*changed, *status_dates]
+        raise_version(referral, current, saved)
+        save_changes(referral, saved)
+        person_access_log(actor=actor, persons=[referral.person], action=AccessLogEntry.Action.EDIT, door=door)
     if {"partner", "person"} & set(changed):
         _record_referral_disclosure(actor, referral)
+    return referral
+
+
+# The partner's confirmation -------------------------------------------------
+
+# The statuses in which a referral waits for the partner to say whether the person arrived.
+CONFIRMABLE_STATUSES = (ReferralStatus.SUGGESTED, ReferralStatus.MADE)
+# The partner's answer and the statuses it moves the referral through (a suggested one is made first).
+CONFIRMATION_STEPS = {
+    ReferralConfirmation.Outcome.ARRIVED: (ReferralStatus.MADE, ReferralStatus.CONNECTED),
+    ReferralConfirmation.Outcome.NOT_ARRIVED: (ReferralStatus.NOT_REACHED,),
+}
+CONFIRMED_BY_PARTNER = "confirmed by partner"
+# The error code of a partner's answer that the status rules refuse (the referral was closed meanwhile).
+REFERRAL_CLOSED = "referral_closed"
+
+
+def confirmation_token_digest(token: str) -> str:
+    """The stored form of a confirmation link's token: only its SHA-256 digest is kept."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def referral_confirmation_create(
+    *, actor: User, referral: Referral, send_to: str = "", link_for: Callable[[str], str] | None = None
+) -> tuple[ReferralConfirmation, str]:
+    """A single-use link for the partner to confirm whether the person arrived; returns it and its token.
+
+    The token is unguessable (256 bits) and is not stored, only its digest:
+    the caller shows it once. With `send_to` the link (`link_for(token)`, an
+    absolute URL) is e-mailed there once the transaction commits. The link
+    expires after REFERRAL_CONFIRMATION_DAYS. Without `link_for` the link is
+    made under SITE_URL.
+    """
+    ensure(permissions.keeps_person_records(actor))
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    ensure(permissions.can_write_team(actor, referral.team))
+    if referral.status not in CONFIRMABLE_STATUSES:
+        raise ValidationError({"status": _("Only a suggested or made referral waits for the partner's confirmation.")})
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    confirmation = ReferralConfirmation(
+        referral=referral,
+        token_digest=confirmation_token_digest(token),
+        created_by=actor,
+        created_at=now,
+        expires_at=now + datetime.timedelta(days=settings.REFERRAL_CONFIRMATION_DAYS),
+        sent_to=send_to.strip(),
+    )
+    try:
+        validate_model(confirmation)
+    except ValidationError as error:
+        if "sent_to" in error.message_dict:
+            raise ValidationError({"send_to": error.message_dict["sent_to"]}) from None
+        raise
+    confirmation.save()
+    audit(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        instance=confirmation,
+        changes=["referral", "expires_at", "sent_to"] if confirmation.sent_to else ["referral", "expires_at"],
+    )
+    if confirmation.sent_to:
+        url = (link_for or _site_link)(token)
+        transaction.on_commit(lambda: _send_confirmation_link(confirmation.pk, url))
+    return confirmation, token
+
+
+def _site_link(token: str) -> str:
+    """A confirmation link under SITE_URL, for a caller without a request (a command)."""
+    from django.urls import reverse
+
+    return settings.SITE_URL.rstrip("/") + reverse("partner_confirmation", kwargs={"key": token})
+
+
+def _send_confirmation_link(confirmation_pk: int, url: str) -> None:
+    confirmation = ReferralConfirmation.objects.select_related("referral").get(pk=confirmation_pk)
+    context = {"confirmation": confirmation, "referral": confirmation.referral, "url": url}
+    send_mail(
+        subject=_("Did the person you were referred arrive? Referral %(reference)s")
+        % {"reference": confirmation.referral.reference},
+        message=render_to_string("encounters/partner_confirmation_email.txt", context),
+        from_email=None,
+        recipient_list=[confirmation.sent_to],
+    )
+
+
+def referral_confirmation_usable(token: str) -> ReferralConfirmation:
+    """The confirmation of a link that can still be answered; `LinkUnusable` otherwise."""
+    confirmation = (
+        ReferralConfirmation.objects.select_related("referral")
+        .filter(token_digest=confirmation_token_digest(token))
+        .first()
+    )
+    return _usable(confirmation)
+
+
+def _usable(confirmation: ReferralConfirmation | None) -> ReferralConfirmation:
+    if confirmation is None:
+        raise LinkUnusable("unknown")
+    if confirmation.used_at is not None:
+        raise LinkUnusable("used")
+    if confirmation.expires_at <= timezone.now():
+        raise LinkUnusable("expired")
+    return confirmation
+
+
+@transaction.atomic
+def referral_confirm_by_partner(*, token: str, outcome: str, partner_name: str = "", note: str = "") -> Referral:
+    """The partner's answer through the link: the person arrived (→ connected) or did not (→ not reached).
+
+    No account: the link is the credential, used once. The referral moves
+    only where the status rules allow it (a suggested one is made first);
+    otherwise, as for an unknown, used or expired link, nothing changes.
+    Its history records the change as confirmed by the partner.
+    """
+    confirmation = _usable(
+        ReferralConfirmation.objects.select_for_update().filter(token_digest=confirmation_token_digest(token)).first()
+    )
+    if outcome not in CONFIRMATION_STEPS:
+        raise ValidationError({"outcome": _("Choose whether the person arrived.")})
+    referral = Referral.objects.select_for_update().get(pk=confirmation.referral_id)
+    path = CONFIRMATION_STEPS[ReferralConfirmation.Outcome(outcome)]
+    # A referral part of the way along the path goes on from where it is.
+    steps = list(path[path.index(referral.status) + 1 :] if referral.status in path else path)
+    status = referral.status
+    for step in steps:
+        if not referral_status_change_allowed(status, step):
+            message = _("This referral is closed already; its status cannot change any more.")
+            raise ValidationError({"outcome": ValidationError(message, code=REFERRAL_CLOSED)})
+        status = step
+    confirmation.used_at = timezone.now()
+    confirmation.outcome = outcome
+    confirmation.partner_name = partner_name.strip()
+    confirmation.note = note.strip()
+    validate_model(confirmation)
+    confirmation.save(update_fields=["used_at", "outcome", "partner_name", "note"])
+    if steps:
+        current = referral.version
+        on = timezone.localdate()
+        for step in steps:
+            _stamp_status_dates(referral, step, on)
+        saved = ["status", "status_changed_on", "made_on", "connected_on", "closed_on"]
+        raise_version(referral, current, saved)
+        referral._change_reason = CONFIRMED_BY_PARTNER  # type: ignore[attr-defined]  # simple-history's reason
+        save_changes(referral, saved)
+    audit(actor=None, action=AuditEntry.Action.UPDATE, instance=confirmation, changes=["used_at", "outcome"])
+    if steps:
+        audit(
+            actor=None, action=AuditEntry.Action.UPDATE, instance=referral, changes=["status", "confirmed_by_partner"]
+        )
     return referral
 
 
@@ -893,11 +1112,13 @@ def person_merge(*, actor: User, kept: Person, merged: Person) -> PersonMerge:
     for key, model in _MERGE_MOVES:
         rows = model.objects.filter(person=merged)
         moved[key] = list(rows.values_list("pk", flat=True))
-        rows.update(person=kept)
+        rows.update(person=kept, **_next_version(model))
     merged.merged_into = kept
-    merged.save(update_fields=["merged_into", "updated_at"])
+    merged.version += 1
+    merged.save(update_fields=["merged_into", "version", "updated_at"])
     rollups.persons_changed(kept.pk, merged.pk)
     record = PersonMerge.objects.create(kept=kept, merged=merged, moved=moved, merged_by=actor)
+    person_access_log(actor=actor, persons=[kept, merged], action=AccessLogEntry.Action.EDIT)
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merged, changes=["merged_into"])
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=record, changes=["kept", "merged"])
     return record
@@ -913,17 +1134,28 @@ def person_unmerge(*, actor: User, merge: PersonMerge) -> Person:
     if merge.undone_at is not None:
         raise ValidationError({"merge": _("This merge has already been undone.")})
     for key, model in _MERGE_MOVES:
-        model.objects.filter(pk__in=merge.moved.get(key, []), person=merge.kept).update(person=merge.merged)
-    merged = merge.merged
+        model.objects.filter(pk__in=merge.moved.get(key, []), person=merge.kept).update(
+            person=merge.merged, **_next_version(model)
+        )
+    merged = Person.objects.select_for_update().get(pk=merge.merged_id)
     merged.merged_into = None
-    merged.save(update_fields=["merged_into", "updated_at"])
+    merged.version += 1
+    merged.save(update_fields=["merged_into", "version", "updated_at"])
     rollups.persons_changed(merge.kept_id, merged.pk)
+    person_access_log(actor=actor, persons=[merge.kept, merged], action=AccessLogEntry.Action.EDIT)
     merge.undone_at = timezone.now()
     merge.undone_by = actor
     merge.save(update_fields=["undone_at", "undone_by"])
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merged, changes=["merged_into"])
     audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=merge, changes=["undone_at"])
     return merged
+
+
+def _next_version(model: type[models.Model]) -> dict:
+    """The version raise of a bulk UPDATE that moves records (merges): in the same statement."""
+    if any(field.name == "version" for field in model._meta.concrete_fields):
+        return {"version": models.F("version") + 1}
+    return {}
 
 
 # Access log ----------------------------------------------------------------
@@ -1095,9 +1327,9 @@ def retention_run(*, apply: bool = False, today: datetime.date | None = None) ->
     if apply:
         # The change history keeps old values: the cleared text goes from there too.
         Encounter.history.filter(anonymous=True, occurred_on__lt=notes_before).exclude(notes="").update(notes="")
-        old_notes.update(notes="", updated_at=timezone.now())
+        old_notes.update(notes="", updated_at=timezone.now(), version=models.F("version") + 1)
         if action == "flag":
-            to_change.update(retention_flagged_on=today, updated_at=timezone.now())
+            to_change.update(retention_flagged_on=today, updated_at=timezone.now(), version=models.F("version") + 1)
         else:
             for person in to_change.select_for_update():
                 _pseudonymise(person, today)
@@ -1114,7 +1346,10 @@ def _pseudonymise(person: Person, today: datetime.date) -> None:
     for name in (*DIRECT_IDENTIFIERS, "notes"):
         setattr(person, name, "")
     person.retention_flagged_on = today
-    person.save(update_fields=["kind", "alias", *DIRECT_IDENTIFIERS, "notes", "retention_flagged_on", "updated_at"])
+    person.version += 1
+    person.save(
+        update_fields=["kind", "alias", *DIRECT_IDENTIFIERS, "notes", "retention_flagged_on", "version", "updated_at"]
+    )
     # Nor does the change history keep what was stripped.
     person.history.update(**dict.fromkeys((*DIRECT_IDENTIFIERS, "notes"), ""), kind=person.kind, alias=person.alias)
     audit(
@@ -1123,3 +1358,4 @@ def _pseudonymise(person: Person, today: datetime.date) -> None:
         instance=person,
         changes=["kind", "alias", *DIRECT_IDENTIFIERS, "notes", "retention"],
     )
+    person_access_log(actor=None, persons=[person], action=AccessLogEntry.Action.EDIT, door=AccessLogEntry.Door.COMMAND)

@@ -32,4 +32,5 @@ urlpatterns = [
     path("referrals/<int:pk>/", views.referral_detail, name="referral_detail"),
     path("referrals/<int:pk>/status/", views.referral_status, name="referral_status"),
     path("referrals/<int:pk>/follow-ups/", views.referral_follow_up_add, name="referral_follow_up_add"),
+    path("referrals/<int:pk>/confirmation-link/", views.referral_confirmation_link, name="referral_confirmation_link"),
 ]

@@ -12,6 +12,7 @@ the same views answer with the part of the page that changed.
 
 import contextlib
 import datetime
+import hashlib
 import logging
 from typing import Any
 
@@ -29,7 +30,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from outreach.exceptions import Conflict
+from outreach.exceptions import Conflict, LinkUnusable, StaleVersion
 from outreach.models import AccessLogEntry, Outing, User
 from outreach.selectors import get_outing_for_user, writable_team_ids
 from outreach.services import outing_finish, outing_start, outing_start_planned, outing_tally_add, was_replayed
@@ -39,11 +40,13 @@ from outreach.vocabulary import Need, OutingStatus, ReferralStatus
 from . import permissions, services
 from .forms import (
     AccessLogRangeForm,
+    ConfirmationLinkForm,
     ContactLogForm,
     EncounterForm,
     FollowUpForm,
     OutingFinishForm,
     OutingStartForm,
+    PartnerConfirmationForm,
     PersonForm,
     PersonMakeNamedForm,
     PersonMergeForm,
@@ -65,8 +68,11 @@ from .selectors import (
     get_person_for_user,
     get_referral_for_user,
     outing_summary,
+    partner_contact_email,
+    partner_link,
     persons_matching,
     persons_visible_to,
+    referral_confirmations,
     referrals_visible_to,
     worker_day,
 )
@@ -99,9 +105,9 @@ def _now() -> datetime.datetime:
 def today(request):
     """The worker's day: outings in progress, planned and unfinished, follow-ups due, and Start outing."""
     context = worker_day(request.user, _now())
-    _log_shown(
-        request.user, [follow_up.person for follow_up in context.get("follow_ups", [])], AccessLogEntry.Action.LIST
-    )
+    shown = [follow_up.person for follow_up in context.get("follow_ups", [])]
+    shown += [confirmation.referral.person for confirmation in context.get("partner_confirmations", [])]
+    _log_shown(request.user, shown, AccessLogEntry.Action.LIST)
     context["restore"] = _pending_restore(request)
     return render(request, "encounters/today.html", context)
 
@@ -511,7 +517,12 @@ def encounter_edit(request, pk):
                         except ValidationError as error:
                             raise _renamed(error, PERSON_ERROR_FIELDS) from None
                     fields["person"] = person
-                services.encounter_update(actor=user, encounter=encounter, **fields)
+                services.encounter_update(
+                    actor=user, encounter=encounter, expected_version=form.expected_version(), **fields
+                )
+        except StaleVersion as error:
+            form.refuse_stale(error)
+            encounter = get_encounter_for_user(user, pk)
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -710,7 +721,11 @@ def person_edit(request, pk):
     form = PersonForm(request.POST, person=person)
     if form.is_valid():
         try:
-            services.person_update(actor=user, person=person, **form.cleaned_data)
+            expected = form.expected_version()
+            services.person_update(actor=user, person=person, expected_version=expected, **form.cleaned_data)
+        except StaleVersion as error:
+            form.refuse_stale(error)
+            person = get_person_for_user(user, pk)
         except ValidationError as error:
             _add_service_errors(form, error)
             # The service set the values on the instance before it refused them.
@@ -918,7 +933,9 @@ def _get_referral(user: User, pk) -> Referral:
     return get_referral_for_user(user, pk)
 
 
-def _referral_context(request, referral: Referral, status_form=None, follow_up_form=None) -> dict:
+def _referral_context(
+    request, referral: Referral, status_form=None, follow_up_form=None, link_form=None, new_link=None
+) -> dict:
     follow_ups = list(
         follow_ups_visible_to(request.user)
         .filter(referral=referral)
@@ -932,6 +949,10 @@ def _referral_context(request, referral: Referral, status_form=None, follow_up_f
         "open_follow_ups": [follow_up for follow_up in follow_ups if follow_up.done_on is None],
         "done_follow_ups": [follow_up for follow_up in follow_ups if follow_up.done_on is not None],
         "today": _now().date(),
+        "confirmations": referral_confirmations(request.user, referral),
+        "can_ask_confirmation": referral.status in services.CONFIRMABLE_STATUSES,
+        "link_form": link_form or ConfirmationLinkForm(initial={"send_to": partner_contact_email(referral)}),
+        "new_link": new_link,
     }
 
 
@@ -951,8 +972,14 @@ def referral_status(request, pk):
     form = ReferralStatusForm(request.POST, referral=referral)
     if form.is_valid():
         try:
-            # The service locks the row and checks the step against the status stored now.
-            referral = services.referral_update(actor=user, referral=referral, **form.cleaned_data)
+            # The service locks the row and checks the step (and the version) against those stored now.
+            expected = form.expected_version()
+            referral = services.referral_update(
+                actor=user, referral=referral, expected_version=expected, **form.cleaned_data
+            )
+        except StaleVersion as error:
+            form.refuse_stale(error)
+            referral = _get_referral(user, pk)
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
@@ -978,6 +1005,103 @@ def referral_follow_up_add(request, pk):
             return redirect(reverse("encounters:referral_detail", args=[referral.pk]) + "#follow-ups")
     context = _referral_context(request, referral, follow_up_form=form)
     return render(request, "encounters/referral_detail.html", context)
+
+
+@login_required
+@require_POST
+def referral_confirmation_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """Make the partner's confirmation link, shown here once (only its digest is kept), or e-mail it."""
+    user = authed_user(request)
+    referral = _get_referral(user, pk)
+    form = ConfirmationLinkForm(request.POST)
+    new_link = None
+    if form.is_valid():
+        try:
+            confirmation, token = services.referral_confirmation_create(
+                actor=user,
+                referral=referral,
+                send_to=form.cleaned_data["send_to"],
+                link_for=lambda token: partner_link(request, token),
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            new_link = {"url": partner_link(request, token), "expires_at": confirmation.expires_at}
+            form = ConfirmationLinkForm()
+            if confirmation.sent_to:
+                messages.success(request, _("The link was sent to %(email)s.") % {"email": confirmation.sent_to})
+    _log_shown(user, [referral.person], AccessLogEntry.Action.VIEW)
+    context = _referral_context(request, referral, link_form=form, new_link=new_link)
+    return render(request, "encounters/referral_detail.html", context, status=200 if new_link else 400)
+
+
+# The partner's confirmation page (no account) --------------------------------------------------
+
+
+def partner_confirmation(request: HttpRequest, key: str) -> HttpResponse:
+    response = _partner_confirmation(request, key)
+    # The address is a credential: not for search engines.
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _partner_confirmation(request: HttpRequest, key: str) -> HttpResponse:
+    """The partner answers whether the person arrived: the service, the date and a reference, nothing else.
+
+    Open without an account: the link is the credential. A forged link is a
+    404, a used or expired one a 410, each with a page that says so; none
+    changes anything. Requests are rate-limited per client (a salted hash of
+    its address, kept in the cache only).
+    """
+    if partner_link_rate_exceeded(request):
+        return render(request, "encounters/partner_confirmation_gone.html", {"reason": "busy"}, status=429)
+    try:
+        confirmation = services.referral_confirmation_usable(key)
+    except LinkUnusable as error:
+        return _partner_link_gone(request, error)
+    form = PartnerConfirmationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.referral_confirm_by_partner(token=key, **form.cleaned_data)
+        except LinkUnusable as error:
+            return _partner_link_gone(request, error)
+        except ValidationError as error:
+            if services.REFERRAL_CLOSED in [e.code for e in getattr(error, "error_dict", {}).get("outcome", [])]:
+                gone = {"reason": "closed"}
+                return render(request, "encounters/partner_confirmation_gone.html", gone, status=409)
+            _add_service_errors(form, error)
+        else:
+            done = {"outcome": form.cleaned_data["outcome"]}
+            return render(request, "encounters/partner_confirmation_done.html", done)
+    referral = confirmation.referral
+    context: dict[str, Any] = {"form": form, "reference": referral.reference, "referral": referral}
+    return render(request, "encounters/partner_confirmation.html", context, status=400 if form.is_bound else 200)
+
+
+def _partner_link_gone(request: HttpRequest, error: LinkUnusable) -> HttpResponse:
+    status = 404 if error.reason == "unknown" else 410
+    return render(request, "encounters/partner_confirmation_gone.html", {"reason": error.reason}, status=status)
+
+
+def partner_link_rate_exceeded(request: HttpRequest) -> bool:
+    """Whether this client has asked the partner's pages too often in the window (PARTNER_LINK_RATE_*).
+
+    The client is counted under a hash of its address salted with the secret
+    key and the day: the address itself is neither stored nor recoverable.
+    """
+    from django.conf import settings
+    from django.core.cache import cache
+
+    salt = f"{settings.SECRET_KEY}:{timezone.localdate().isoformat()}"
+    address = request.META.get("REMOTE_ADDR", "")
+    key = "partner-link:" + hashlib.sha256(f"{salt}:{address}".encode()).hexdigest()[:32]
+    cache.add(key, 0, timeout=settings.PARTNER_LINK_RATE_WINDOW)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=settings.PARTNER_LINK_RATE_WINDOW)
+        count = 1
+    return count > settings.PARTNER_LINK_RATE_LIMIT
 
 
 # The person's access log ---------------------------------------------------------------------

@@ -20,6 +20,11 @@ Conventions that hold for every resource under /api/v1/:
   same record (header `Idempotent-Replayed: true`) and changes nothing; a
   repeat whose content differs, or whose record the caller may not see, gets
   409 and changes nothing.
+- Persons, encounters and referrals carry a `version`: a read of one record
+  and the answer to a PUT/PATCH carry it as a strong `ETag` (`"v3"`). A
+  PUT/PATCH with an `If-Match` that names another version answers 412 and
+  changes nothing (the body names the fields changed meanwhile); without
+  `If-Match` it proceeds.
 """
 
 import re
@@ -34,15 +39,16 @@ from django.forms import ModelChoiceField
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular import openapi
-from drf_spectacular.utils import OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import exceptions, generics, mixins, permissions, serializers, status, viewsets
 from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .api_support import Conflict, PayloadTooLarge
+from .api_support import Conflict, PayloadTooLarge, PreconditionFailed
 from .exceptions import Conflict as ServiceConflict
+from .exceptions import StaleVersion
 from .models import Municipality, User
 from .permissions import is_coordinator_or_admin
 from .services import (
@@ -72,7 +78,41 @@ def exception_handler(exc, context):
     elif isinstance(exc, RequestDataTooBig):
         # Django's own limit, met where the body was read before the parser.
         exc = PayloadTooLarge()
+    elif isinstance(exc, StaleVersion):
+        response = drf_exception_handler(PreconditionFailed(), context)
+        if response is not None:
+            response.data["version"] = exc.current_version
+            response.data["changed"] = [name for name, _label, _value in exc.changes]
+            response["ETag"] = version_etag(exc.current_version)
+        return response
     return drf_exception_handler(exc, context)
+
+
+# Shared: versions (ETag, If-Match) -----------------------------------------
+
+ETAG_VERSION = re.compile(r'"v([0-9]{1,9})"')
+
+
+def version_etag(version: int) -> str:
+    """A record version's strong entity tag, e.g. `"v3"`."""
+    return f'"v{version}"'
+
+
+def if_match_version(request) -> int | None:
+    """The version an `If-Match` header names; None without the header or with `*`.
+
+    A tag of no version of ours (a weak tag, anything else) is -1, which no
+    record has: the write is refused as a stale one, as HTTP's strong
+    comparison asks.
+    """
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    for tag in header.split(","):
+        match = ETAG_VERSION.fullmatch(tag.strip())
+        if match:
+            return int(match.group(1))
+    return -1
 
 
 # Shared: the schema's error responses -------------------------------------
@@ -81,6 +121,15 @@ ERROR_DETAIL = {
     "type": "object",
     "properties": {"detail": {"type": "string"}},
     "required": ["detail"],
+}
+STALE_ERROR = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "version": {"type": "integer"},
+        "changed": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["detail", "version", "changed"],
 }
 VALIDATION_ERROR = {
     "type": "object",
@@ -92,6 +141,21 @@ VALIDATION_ERROR = {
 
 class AutoSchema(openapi.AutoSchema):
     """Adds the error responses every endpoint can give, so that the schema lists them all."""
+
+    def _checks_version(self) -> bool:
+        return self.method in ("PUT", "PATCH") and isinstance(self.view, VersionedMixin)
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self._checks_version():
+            if_match = OpenApiParameter(
+                "If-Match",
+                str,
+                OpenApiParameter.HEADER,
+                description='The ETag of the version the change is based on, e.g. `"v3"`; left out: no check.',
+            )
+            parameters = [*parameters, if_match]
+        return parameters
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -108,6 +172,12 @@ class AutoSchema(openapi.AutoSchema):
             errors["400"] = ("An invalid query parameter; messages name the parameters.", VALIDATION_ERROR)
         if "{" in self.path:
             errors["404"] = ("No such record, or not visible to this user.", ERROR_DETAIL)
+        if self._checks_version():
+            errors["412"] = (
+                "`If-Match` names another version than the record's now; nothing was changed. "
+                "`version` is the record's version, `changed` the fields changed since.",
+                STALE_ERROR,
+            )
         for code, (description, schema) in errors.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(
@@ -298,6 +368,29 @@ class ServiceViewSetMixin(_ViewSetBase):
         """The record as a read would show it, re-read through the selector with its relations."""
         fresh = self.get_queryset().filter(pk=instance.pk).first()
         return self.get_serializer(fresh or instance).data
+
+
+class VersionedMixin(_ViewSetBase):
+    """A versioned record's `ETag` on a read of it and on the answer to a PUT/PATCH.
+
+    `perform_update` passes `self.expected_version()` (from `If-Match`) to the
+    service, which checks it under a row lock and raises `StaleVersion` (412).
+    """
+
+    def expected_version(self) -> int | None:
+        return if_match_version(self.request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        data = getattr(response, "data", None)
+        if (
+            getattr(self, "action", None) in ("retrieve", "update", "partial_update")
+            and response.status_code == status.HTTP_200_OK
+            and isinstance(data, dict)
+            and "version" in data
+        ):
+            response["ETag"] = version_etag(data["version"])
+        return response
 
 
 class ServiceViewSet(

@@ -21,3 +21,34 @@ class Conflict(Exception):
     def as_validation_error(self, field: str = "client_uuid") -> ValidationError:
         """The conflict as an error on the field that caused it, e.g. for an import's row errors."""
         return ValidationError({field: [self.message]})
+
+
+class StaleVersion(Exception):
+    """A change based on a version of a record that someone has changed since: nothing was changed.
+
+    `changes` says what was changed meanwhile: (field name, its label, its
+    value now), from the record's change history. The API answers 412, the
+    pages show the changes beside the form so that nothing is overwritten
+    unseen.
+    """
+
+    def __init__(self, *, current_version: int, changes: list[tuple[str, str, str]]):
+        self.current_version = current_version
+        self.changes = changes
+        super().__init__(f"stale version; now {current_version}")
+
+    @property
+    def message(self) -> str:
+        return str(_("Someone changed this record while you were editing it; nothing was saved."))
+
+
+class LinkUnusable(Exception):
+    """A one-time link that cannot be used: `unknown` (never made, or forged), `used` or `expired`.
+
+    Nothing was changed. A page answers 404 for an unknown link and 410 for
+    one used or expired, with a page that says so.
+    """
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)

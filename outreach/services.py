@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from . import permissions, rollups
-from .exceptions import Conflict
+from .exceptions import Conflict, StaleVersion
 from .fields import CodeSetField
 from .models import (
     DISCLOSURE_CATEGORIES,
@@ -146,6 +146,79 @@ def validate_model(instance: models.Model, exclude: Iterable[str] = ()) -> None:
     # Model validation runs the CheckConstraints in Python first, so a form or
     # API gets a message naming the field rather than an IntegrityError.
     instance.full_clean(exclude=list(exclude), validate_unique=True, validate_constraints=True)
+
+
+# Versions: stale saves refused ------------------------------------------------
+
+# Values never repeated in a message about a colleague's change.
+UNSHOWN_VALUES = frozenset({"identity_code"})
+
+
+def lock_version(instance: models.Model, expected_version: int | None) -> int:
+    """Lock the record's row and return its stored version; refuse a change based on another one.
+
+    `expected_version` is the version the caller saw (a form's hidden field,
+    the API's If-Match); None skips the check. The row stays locked until the
+    transaction ends, so two saves of one record go one after the other and
+    the second sees the first's version.
+    """
+    manager = type(instance)._default_manager
+    current = manager.select_for_update().filter(pk=instance.pk).values_list("version", flat=True).get()
+    check_version(instance, current, expected_version)
+    return current
+
+
+def check_version(instance: models.Model, current: int, expected_version: int | None) -> None:
+    """`lock_version` for a row the caller has locked already (and so read its `current` version)."""
+    if expected_version is not None and expected_version != current:
+        raise StaleVersion(current_version=current, changes=changes_since(instance, expected_version))
+
+
+def raise_version(instance: models.Model, current: int, changed: list[str]) -> None:
+    """Count a change: the next version goes into the same UPDATE as the changed fields."""
+    instance.version = current + 1  # type: ignore[attr-defined]
+    changed.append("version")
+
+
+def changes_since(instance: models.Model, version: int) -> list[tuple[str, str, str]]:
+    """What was changed in a record after `version`: (field, label, value now), from its change history."""
+    history = instance.history.order_by("-history_date", "-history_id")  # type: ignore[attr-defined]
+    latest = history.first()
+    seen = history.filter(version__lte=version).first()
+    if latest is None or seen is None or latest.pk == seen.pk:
+        return []
+    delta = latest.diff_against(seen, excluded_fields=["version", "history_change_reason"])
+    now = latest.instance
+    changes = []
+    for change in delta.changes:
+        field = type(instance)._meta.get_field(change.field)
+        assert isinstance(field, models.Field)
+        changes.append((field.name, str(field.verbose_name), _shown_value(now, field)))
+    return changes
+
+
+def _shown_value(instance: models.Model, field: models.Field) -> str:
+    from django.utils.formats import date_format
+
+    value = getattr(instance, field.attname)
+    if field.name in UNSHOWN_VALUES and value:
+        return _("(changed)")
+    if value is None or value == "" or value == []:
+        return "–"
+    if isinstance(field, CodeSetField):
+        labels = dict(field.choices_enum.choices)
+        return ", ".join(str(labels.get(code, code)) for code in value)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if field.is_relation:
+        return str(getattr(instance, field.name))
+    if isinstance(value, datetime.datetime):
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if isinstance(value, datetime.date):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    return str(value)
 
 
 # Exactly-once creation -------------------------------------------------------

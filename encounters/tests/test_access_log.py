@@ -280,3 +280,92 @@ def test_postgresql_refuses_update_and_delete_of_log_rows(worker_a, named, table
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {table}")
         assert cursor.fetchone()[0] == 1
+
+
+# Edits -----------------------------------------------------------------------------------------
+
+
+def test_an_edit_on_the_person_page_writes_an_edit_row(client, worker_a, named):
+    client.force_login(worker_a)
+
+    response = client.post(
+        reverse("encounters:person_edit", args=[named.pk]), {"alias": "", "gender": "unknown", "notes": "Moved"}
+    )
+
+    assert response.status_code == 302
+    assert logged(named, action="edit") == [(worker_a.pk, "edit", "page")]
+
+
+def test_an_edit_through_the_api_writes_an_edit_row(worker_a, named):
+    response = api_client(worker_a).patch(f"/api/v1/persons/{named.pk}/", {"phone": "040 1"}, format="json")
+
+    assert response.status_code == 200
+    assert logged(named, action="edit") == [(worker_a.pk, "edit", "api")]
+
+
+def test_an_edit_that_changes_nothing_writes_no_edit_row(worker_a, named):
+    api_client(worker_a).patch(f"/api/v1/persons/{named.pk}/", {"first_name": "Maija"}, format="json")
+
+    assert logged(named, action="edit") == []
+
+
+def test_editing_a_persons_encounter_or_referral_logs_an_edit_of_the_person(worker_a, named, team_a, site):
+    from encounters.services import encounter_update, referral_update
+
+    encounter = EncounterFactory(team=team_a, site=site, person=named, anonymous=False, created_by=worker_a)
+    referral = ReferralFactory(team=team_a, person=named)
+
+    encounter_update(actor=worker_a, encounter=encounter, notes="Housing")
+    referral_update(actor=worker_a, referral=referral, outcome_notes="Called")
+
+    assert logged(named, action="edit") == [(worker_a.pk, "edit", "page"), (worker_a.pk, "edit", "page")]
+
+
+def test_moving_an_encounter_to_another_person_logs_both(worker_a, named, other_named, team_a, site):
+    from encounters.services import encounter_update
+
+    encounter = EncounterFactory(team=team_a, site=site, person=named, anonymous=False, created_by=worker_a)
+
+    encounter_update(actor=worker_a, encounter=encounter, person=other_named)
+
+    assert logged(named, action="edit") == [(worker_a.pk, "edit", "page")]
+    assert logged(other_named, action="edit") == [(worker_a.pk, "edit", "page")]
+
+
+def test_naming_and_merging_are_logged_as_edits(worker_a, team_a):
+    from encounters.services import person_make_named, person_merge
+
+    kept = PersonFactory(team=team_a)
+    duplicate = PersonFactory(team=team_a)
+
+    person_make_named(actor=worker_a, person=kept, consent_scopes=["personal_data"], first_name="Maija")
+    person_merge(actor=worker_a, kept=kept, merged=duplicate)
+
+    assert logged(kept, action="edit") == [(worker_a.pk, "edit", "page")] * 2
+    assert logged(duplicate, action="edit") == [(worker_a.pk, "edit", "page")]
+
+
+def test_the_report_lists_an_edit_once(worker_a, coordinator, named):
+    from encounters.services import person_update
+
+    person_update(actor=worker_a, person=named, phone="040 123")
+
+    rows = api_client(coordinator).get(f"/api/v1/persons/{named.pk}/access-log/").json()["results"]
+
+    assert [(row["user"], row["action"]) for row in rows] == [(coordinator.pk, "access_log"), (worker_a.pk, "edit")]
+
+
+def test_the_log_keeps_its_rows_when_the_record_is_pseudonymised_by_retention(worker_a, named, settings):
+    from encounters.services import _pseudonymise
+
+    person_access_log(actor=worker_a, persons=[named], action="view")
+
+    _pseudonymise(named, datetime.date(2026, 12, 1))
+
+    assert [row[1] for row in logged(named)] == ["view", "edit"]
+
+
+def test_the_log_has_no_foreign_key_to_the_person():
+    field = AccessLogEntry._meta.get_field("person_id")
+
+    assert not field.is_relation

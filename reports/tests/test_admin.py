@@ -90,8 +90,9 @@ def test_feedback_changelist_query_count(signed_in, coordinator, team_a, django_
 def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coordinator, team_a, with_totp):
     """One record of each of our models, opened as a superuser: every change form renders."""
     from django.contrib import admin
+    from django.utils import timezone
 
-    from encounters.models import Consent, FollowUp, PersonMerge
+    from encounters.models import Consent, FollowUp, PersonMerge, ReferralConfirmation
     from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
     from networks.models import CommunicationActivity, ContactPerson, Network, NetworkMeeting, PartnerOrganisation
     from outreach.models import AccessChange, EmailChange, TallyEvent
@@ -123,6 +124,9 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
         FollowUp.objects.create(team=team_a, referral=referral, due_on="2026-06-01"),
         Consent.objects.create(person=named, scope=Consent.Scope.PERSONAL_DATA),
         PersonMerge.objects.create(kept=kept, merged=merged),
+        ReferralConfirmation.objects.create(
+            referral=referral, token_digest="0" * 64, created_by=coordinator, expires_at=timezone.now()
+        ),
         partner,
         ContactPerson.objects.create(partner=partner, name="Liisa"),
         Network.objects.create(name="Katuverkosto"),
