@@ -83,3 +83,8 @@ def ensure(allowed: bool) -> None:
     """Raise PermissionDenied unless `allowed`: the services' one way of saying no."""
     if not allowed:
         raise PermissionDenied
+
+
+def can_ask_site_feedback(user: User, site: FieldSite, team_ids: set[int] | None = None) -> bool:
+    """Make a client feedback link for a site: those who write for the site's team, experts aside."""
+    return not user.is_expert and can_write_team(user, site.team, team_ids)

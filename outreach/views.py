@@ -31,7 +31,7 @@ from .forms import (
     season_label,
 )
 from .models import FieldSite, Outing, Team, User
-from .permissions import can_manage_outing, can_manage_site, can_manage_sites, can_plan
+from .permissions import can_ask_site_feedback, can_manage_outing, can_manage_site, can_manage_sites, can_plan
 from .selectors import (
     access_changes_visible_to,
     get_outing_for_user,
@@ -365,9 +365,11 @@ def site_list(request):
         filters.is_valid()
     sites = filters.filter(sites_with_recent_activity(sites_visible_to(user), today)).order_by("-active", "name")
     team_ids = writable_team_ids(user) if can_manage_sites(user) else set()
+    own_team_ids = team_ids if can_manage_sites(user) else writable_team_ids(user)
     sites = list(sites)
     for site in sites:
         site.can_manage = can_manage_site(user, site, team_ids)
+        site.can_ask_feedback = site.active and can_ask_site_feedback(user, site, own_team_ids)
         site.season = season_label(site)
     return render(
         request,

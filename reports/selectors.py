@@ -469,12 +469,28 @@ def _referral_figures(referrals) -> dict:
 
 def _feedback_figures(feedback: QuerySet[ClientFeedback]) -> dict:
     # The mean from the sum, not AVG(): exact, so that 3.125 rounds to 3.13.
+    # Below the minimum number of answers only the count is given.
     row = feedback.order_by().aggregate(count=Count("id"), total=Sum("score"))
     count = row["count"]
     return {
         "feedback_count": count,
-        "feedback_mean_score": _decimal(Decimal(row["total"]) / count) if count else None,
+        "feedback_mean_score": _decimal(Decimal(row["total"]) / count)
+        if count and count >= settings.REPORTS_FEEDBACK_MIN_ANSWERS
+        else None,
     }
+
+
+def feedback_in_scope(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> QuerySet[ClientFeedback]:
+    """The feedback the summary's `feedback_*` figures count, for breakdowns of the same answers."""
+    return _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team).feedback
 
 
 def _decimal(value: Decimal) -> float:
