@@ -6,7 +6,6 @@ language comes from `?lang=` (the buttons on the form), else from the
 browser's Accept-Language.
 """
 
-import io
 from urllib.parse import urlencode
 
 import segno
@@ -86,7 +85,7 @@ def feedback_form(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(link, HttpResponse):
         return link
     kiosk = request.GET.get("kiosk") == "1"
-    form = FeedbackForm(request.POST or None)
+    form = FeedbackForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         try:
             services.feedback_rate_check(scope="link", address=_address(request), target=link.pk)
@@ -150,18 +149,7 @@ def _qr_svg(url: str) -> str:
     # Scale 8 with a quiet zone of four modules: a 25-module code is about
     # 260 px wide, big enough to scan from a phone held out.
     qr = segno.make(url, error="m")
-    buffer = io.StringIO()
-    qr.save(
-        buffer,
-        kind="svg",
-        scale=8,
-        border=4,
-        xmldecl=False,
-        svgns=True,
-        nl=False,
-        title=_("QR code of the feedback link"),
-    )
-    return buffer.getvalue()
+    return qr.svg_inline(scale=8, border=4, title=_("QR code of the feedback link"))
 
 
 def _ask(request: HttpRequest, *, site: FieldSite, outing: Outing | None) -> HttpResponse:
