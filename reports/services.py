@@ -375,6 +375,8 @@ def survey_answer(
         rows.append((answer, chosen))
     if errors:
         raise ValidationError(errors)
+    if not rows:
+        raise ValidationError(_("Answer at least one question."))
     response = SurveyResponse.objects.create(survey=survey, given_on=timezone.localdate(), language=language)
     for answer, chosen in rows:
         answer.response = response
