@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from outreach.admin import COORDINATION, RoleAdmin, TeamListFilter
 
+from .comments import masked
 from .models import ClientFeedback, PeriodEvaluation, StructuralObservation
 from .selectors import feedback_visible_to, observations_visible_to
 
@@ -53,14 +54,29 @@ class ClientFeedbackAdmin(RoleAdmin):
     view_roles = COORDINATION
     delete_roles = COORDINATION
     date_hierarchy = "given_on"
-    list_display = ["given_on", "site", "outing", "score", "language"]
-    list_filter = ["score", "language", "site__site_type", "site__municipality"]
+    list_display = ["given_on", "site", "outing", "score", "got_help", "talk_again", "language", "comment_flagged"]
+    list_filter = [
+        "score",
+        "got_help",
+        "talk_again",
+        "comment_flagged",
+        "comment_hidden",
+        "language",
+        "site__site_type",
+    ]
     list_select_related = ["site", "outing", "outing__site"]
-    search_fields = ["site__name", "comment"]
+    search_fields = ["site__name"]
     autocomplete_fields = ["site", "outing"]
+    # The comment is shown masked, as everywhere else (reports.comments).
+    exclude = ["comment", "link"]
+    readonly_fields = ["masked_comment"]
 
     def get_queryset(self, request):
         return feedback_visible_to(request.user)
+
+    @admin.display(description=_("comment"))
+    def masked_comment(self, obj: ClientFeedback) -> str:
+        return masked(obj.comment)
 
 
 @admin.register(PeriodEvaluation)

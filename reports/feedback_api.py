@@ -194,7 +194,7 @@ class SurveyInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     opens_on = serializers.DateField()
     closes_on = serializers.DateField()
-    questions = SurveyQuestionInputSerializer(many=True, max_length=50)
+    questions = serializers.ListField(child=SurveyQuestionInputSerializer(), max_length=50)
 
 
 def survey_url(request, token: str) -> str:

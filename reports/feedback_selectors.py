@@ -68,7 +68,7 @@ def feedback_breakdown(
     }
     if group == "site_type":
         keys: list = list(SiteType.values)
-        labels = dict(SiteType.choices)
+        labels: dict = dict(SiteType.choices)
     elif group == "site":
         sites = FieldSite.objects.filter(pk__in=[key for key in grouped if key is not None]).order_by("name")
         labels = {site.pk: site.name for site in sites}
@@ -135,7 +135,7 @@ def feedback_comments(
     ]
 
 
-def get_feedback_for_results(user: User, pk: object) -> ClientFeedback | None:
+def get_feedback_for_results(user: User, pk: int) -> ClientFeedback | None:
     """One answer, for a coordinator hiding its comment; None when not theirs to see."""
     if not can_read_feedback_results(user):
         return None

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from outreach.models import FieldSite, Outing
 from outreach.selectors import get_outing_for_user, sites_visible_to
+from outreach.types import AuthedHttpRequest
 
 from . import feedback_selectors, services
 from .feedback_forms import FeedbackForm
@@ -152,7 +153,7 @@ def _qr_svg(url: str) -> str:
     return qr.svg_inline(scale=8, border=4, title=_("QR code of the feedback link"))
 
 
-def _ask(request: HttpRequest, *, site: FieldSite, outing: Outing | None) -> HttpResponse:
+def _ask(request: AuthedHttpRequest, *, site: FieldSite, outing: Outing | None) -> HttpResponse:
     if not can_ask_feedback(request.user, site, outing):
         raise PermissionDenied
     context: dict = {"site": site, "outing": outing}
@@ -167,7 +168,7 @@ def _ask(request: HttpRequest, *, site: FieldSite, outing: Outing | None) -> Htt
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def feedback_ask_outing(request: HttpRequest, pk: int) -> HttpResponse:
+def feedback_ask_outing(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """ "Ask for feedback" at an outing: a QR code and a short link, made with a POST."""
     outing = get_outing_for_user(request.user, pk)
     return _ask(request, site=outing.site, outing=outing)
@@ -175,7 +176,7 @@ def feedback_ask_outing(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def feedback_ask_site(request: HttpRequest, pk: int) -> HttpResponse:
+def feedback_ask_site(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     try:
         site = sites_visible_to(request.user).get(pk=pk)
     except (FieldSite.DoesNotExist, ValueError):
@@ -188,7 +189,7 @@ def feedback_ask_site(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def feedback_results(request: HttpRequest) -> HttpResponse:
+def feedback_results(request: AuthedHttpRequest) -> HttpResponse:
     """Counts, means and distributions by site, site type or team, and the comments, for a period."""
     from .views import BadParameters, _bad_request, _parse_report_parameters, _picker
 
@@ -219,7 +220,7 @@ def feedback_results(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def feedback_comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
+def feedback_comment_hide(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     if not can_read_feedback_results(request.user):
         raise PermissionDenied
     feedback = feedback_selectors.get_feedback_for_results(request.user, pk)
@@ -238,7 +239,7 @@ def feedback_comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def survey_list(request: HttpRequest) -> HttpResponse:
+def survey_list(request: AuthedHttpRequest) -> HttpResponse:
     if not can_read_feedback_results(request.user):
         raise PermissionDenied
     return render(
@@ -246,7 +247,7 @@ def survey_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _survey_for_user(request: HttpRequest, pk: int) -> Survey:
+def _survey_for_user(request: AuthedHttpRequest, pk: int) -> Survey:
     if not can_read_feedback_results(request.user):
         raise PermissionDenied
     try:
@@ -257,7 +258,7 @@ def _survey_for_user(request: HttpRequest, pk: int) -> Survey:
 
 @login_required
 @require_GET
-def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """Results with the 7-answer rule, the link and its QR code; `?format=xlsx` exports the answers."""
     survey = _survey_for_user(request, pk)
     results = feedback_selectors.survey_results(survey)
@@ -278,7 +279,7 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def survey_close_view(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_close_view(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     survey = _survey_for_user(request, pk)
     services.survey_close(actor=request.user, survey=survey)
     messages.success(request, _("The survey is closed."))

@@ -193,7 +193,7 @@ def feedback_link_for_token(token: str) -> FeedbackLink | None:
 def _rate_salt() -> str:
     # A random salt that lives in the cache only and changes daily: the
     # hashes of addresses can be compared for a moment, never reversed.
-    return cache.get_or_set("feedback:rate:salt", secrets.token_hex(16), timeout=24 * 3600)
+    return str(cache.get_or_set("feedback:rate:salt", secrets.token_hex(16), timeout=24 * 3600))
 
 
 def _over_limit(key: str, limit: int, window: int) -> bool:
@@ -290,7 +290,7 @@ def survey_create(
         raise ValidationError({"questions": _("Give at least one question.")})
     survey.save()
     for position, spec in enumerate(questions, start=1):
-        kind = spec.get("kind")
+        kind = str(spec.get("kind") or "")
         choices = spec.get("choices") or []
         question = SurveyQuestion(survey=survey, position=position, kind=kind, text=spec.get("text"))
         try:

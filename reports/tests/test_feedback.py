@@ -619,8 +619,8 @@ def test_a_coordinator_defines_a_survey(coordinator, with_totp):
     ("changes", "field"),
     [
         ({"questions": [{"kind": "scale", "text": {"fi": "Kysymys", "en": "Question"}}]}, "questions"),
-        ({"questions": [{"kind": "single", "text": QUESTIONS[0]["text"], "choices": []}]}, "questions"),
-        ({"questions": [{"kind": "stars", "text": QUESTIONS[0]["text"]}]}, "questions"),
+        ({"questions": [{"kind": "single", "text": SCALE, "choices": []}]}, "questions"),
+        ({"questions": [{"kind": "stars", "text": SCALE}]}, "questions"),
         ({"questions": []}, "questions"),
         ({"closes_on": "2020-01-01"}, "closes_on"),
         ({"title": ""}, "title"),
