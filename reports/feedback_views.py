@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -29,6 +29,7 @@ from . import feedback_selectors, services
 from .feedback_forms import FeedbackForm
 from .models import FeedbackLink, Survey
 from .permissions import can_ask_feedback, can_read_feedback_results
+from .views import BadParameters, _bad_request, _parse_report_parameters, _picker
 
 KIOSK_RESET_SECONDS = 6
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
@@ -191,8 +192,6 @@ def feedback_ask_site(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def feedback_results(request: AuthedHttpRequest) -> HttpResponse:
     """Counts, means and distributions by site, site type or team, and the comments, for a period."""
-    from .views import BadParameters, _bad_request, _parse_report_parameters, _picker
-
     if not can_read_feedback_results(request.user):
         raise PermissionDenied
     group = request.GET.get("group") or "site"
@@ -375,10 +374,3 @@ def _survey_answers(request: HttpRequest, questions: list) -> tuple[dict, dict]:
         else:
             answers[question.pk] = numbers[0] if numbers else None
     return answers, errors
-
-
-def kiosk_reset_seconds() -> int:
-    return KIOSK_RESET_SECONDS
-
-
-__all__ = ["feedback_form", "feedback_thanks", "survey_form", "timezone"]

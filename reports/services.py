@@ -152,8 +152,12 @@ def feedback_link_digest(token: str) -> str:
 
 
 def feedback_link_default_expiry(outing: Outing | None) -> datetime.datetime:
-    """The end of the outing's day, or of today, in Europe/Helsinki (the start of the next day)."""
-    day = outing.date if outing is not None else timezone.localdate()
+    """The end of the outing's day, or of today, in Europe/Helsinki (the start of the next day).
+
+    A link asked for at an outing of a day gone by works until the end of today, not born expired.
+    """
+    today = timezone.localdate()
+    day = max(outing.date, today) if outing is not None else today
     next_day = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
     return timezone.make_aware(next_day, timezone.get_default_timezone())
 

@@ -717,3 +717,16 @@ def test_only_coordinators_see_surveys(client, worker_a, survey):
     client.force_login(worker_a)
     assert client.get(reverse("reports:surveys")).status_code == 403
     assert client.get(reverse("reports:survey_detail", kwargs={"pk": survey.pk})).status_code == 403
+
+
+def test_a_link_for_a_past_outing_works_until_the_end_of_today(worker_a, site_a, team_a):
+    past = OutingFactory(team=team_a, site=site_a, participants=[worker_a], date=TODAY() - datetime.timedelta(days=3))
+    response = api(worker_a).post("/api/v1/feedback-links/", {"site": site_a.pk, "outing": past.pk}, format="json")
+    assert response.status_code == 201
+    assert timezone.localtime(FeedbackLink.objects.get().expires_at).date() == TODAY() + datetime.timedelta(days=1)
+
+
+def test_a_planned_outing_in_the_future_keeps_its_own_day(worker_a, site_a, team_a):
+    later = OutingFactory(team=team_a, site=site_a, participants=[worker_a], date=TODAY() + datetime.timedelta(days=2))
+    services.feedback_link_create(actor=worker_a, site=site_a, outing=later)
+    assert timezone.localtime(FeedbackLink.objects.get().expires_at).date() == later.date + datetime.timedelta(days=1)
