@@ -6,10 +6,20 @@ See outreach/admin.py for the role rules.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from outreach.admin import COORDINATION, RoleAdmin, TeamListFilter
+from outreach.admin import COORDINATION, NOBODY, RoleAdmin, TeamListFilter
 
 from .comments import masked
-from .models import ClientFeedback, PeriodEvaluation, StructuralObservation
+from .models import (
+    ClientFeedback,
+    FeedbackLink,
+    PeriodEvaluation,
+    StructuralObservation,
+    Survey,
+    SurveyAnswer,
+    SurveyChoice,
+    SurveyQuestion,
+    SurveyResponse,
+)
 from .selectors import feedback_visible_to, observations_visible_to
 
 
@@ -88,3 +98,62 @@ class PeriodEvaluationAdmin(RoleAdmin):
     list_display = ["start", "end", "updated_by", "updated_at"]
     list_select_related = ["updated_by"]
     search_fields = ["successes", "challenges", "lessons"]
+
+
+# Feedback links and surveys are made by their services (pages, API); the admin only reads them. Single
+# survey answers and links are for superusers: coordinators read results with the 7-answer rule.
+
+
+@admin.register(FeedbackLink)
+class FeedbackLinkAdmin(RoleAdmin):
+    view_roles = NOBODY
+    read_only = True
+    list_display = ["created_at", "site", "outing", "expires_at", "created_by"]
+    list_select_related = ["site", "outing", "outing__site", "created_by"]
+    exclude = ["digest"]
+
+
+@admin.register(Survey)
+class SurveyAdmin(RoleAdmin):
+    view_roles = COORDINATION
+    read_only = True
+    list_display = ["title", "opens_on", "closes_on", "closed_at"]
+    exclude = ["token"]
+
+
+@admin.register(SurveyQuestion)
+class SurveyQuestionAdmin(RoleAdmin):
+    view_roles = NOBODY
+    read_only = True
+    list_display = ["survey", "position", "kind", "__str__"]
+    list_select_related = ["survey"]
+
+
+@admin.register(SurveyChoice)
+class SurveyChoiceAdmin(RoleAdmin):
+    view_roles = NOBODY
+    read_only = True
+    list_display = ["question", "position", "__str__"]
+    list_select_related = ["question"]
+
+
+@admin.register(SurveyResponse)
+class SurveyResponseAdmin(RoleAdmin):
+    view_roles = NOBODY
+    read_only = True
+    list_display = ["survey", "given_on", "language"]
+    list_select_related = ["survey"]
+
+
+@admin.register(SurveyAnswer)
+class SurveyAnswerAdmin(RoleAdmin):
+    view_roles = NOBODY
+    read_only = True
+    list_display = ["response", "question", "scale"]
+    list_select_related = ["response", "question"]
+    exclude = ["text"]
+    readonly_fields = ["masked_text"]
+
+    @admin.display(description=_("text answer"))
+    def masked_text(self, obj: SurveyAnswer) -> str:
+        return masked(obj.text)
