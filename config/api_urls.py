@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from encounters import api as encounters_api
 from networks import api as networks_api
 from outreach import api as outreach_api
+from reports import feedback_api
 
 router = DefaultRouter()
 router.register("sites", outreach_api.SiteViewSet, basename="site")
@@ -22,5 +23,8 @@ router.register("networks", networks_api.NetworkViewSet, basename="network")
 
 urlpatterns = [
     path("reports/", include("reports.api_urls")),
+    path("feedback-links/", feedback_api.FeedbackLinkCreateView.as_view(), name="api-feedback-links"),
+    path("feedback/comments/", feedback_api.FeedbackCommentsView.as_view(), name="api-feedback-comments"),
+    path("surveys/", feedback_api.SurveyCreateView.as_view(), name="api-surveys"),
     path("", include(router.urls)),
 ]

@@ -419,3 +419,9 @@ RETENTION_PERSON_YEARS = int(os.environ.get("RETENTION_PERSON_YEARS", "5"))
 RETENTION_PERSON_ACTION = os.environ.get("RETENTION_PERSON_ACTION", "flag")
 # Change history is read in the admin, never reverted from it: every write goes through the services.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+# Client feedback and surveys: submissions per address and per link (or
+# survey) in a window of seconds. A kiosk in a busy day centre stays well
+# under the address limit; a script does not.
+FEEDBACK_RATE_WINDOW = int(os.environ.get("FEEDBACK_RATE_WINDOW", "600"))
+FEEDBACK_RATE_PER_ADDRESS = int(os.environ.get("FEEDBACK_RATE_PER_ADDRESS", "60"))
+FEEDBACK_RATE_PER_LINK = int(os.environ.get("FEEDBACK_RATE_PER_LINK", "300"))

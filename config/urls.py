@@ -31,6 +31,7 @@ urlpatterns = [
     # The partner's one-time confirmation link: no account, the token is the credential.
     path("partner/referrals/<str:key>/", encounters_views.partner_confirmation, name="partner_confirmation"),
     path("reports/", include("reports.urls")),
+    path("f/", include("reports.public_urls")),
     path("", include("outreach.urls")),
 ]
 

@@ -18,7 +18,8 @@ class RequireMfaMiddleware:
     back.
     """
 
-    allowed_prefixes = ("/accounts/", "/static/", "/i18n/")
+    # /f/: the clients' public feedback pages, the same for whoever is signed in on the device.
+    allowed_prefixes = ("/accounts/", "/static/", "/i18n/", "/f/")
     # What a browser or a phone asks for by itself, at the root of the site.
     allowed_paths = frozenset(
         {

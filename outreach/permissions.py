@@ -62,9 +62,9 @@ def can_assign_site_team(user: User, team: Team | None, team_ids: set[int] | Non
     return team.pk in (writable_team_ids(user) if team_ids is None else team_ids)
 
 
-def can_plan(user: User) -> bool:
+def can_plan(user: User, team_ids: set[int] | None = None) -> bool:
     """Workers, coordinators and superusers plan the outings of teams they may write for; experts do not."""
-    return not user.is_expert and bool(writable_team_ids(user))
+    return not user.is_expert and bool(writable_team_ids(user) if team_ids is None else team_ids)
 
 
 def can_manage_outing(user: User, outing: Outing, team_ids: set[int] | None = None) -> bool:
@@ -83,3 +83,8 @@ def ensure(allowed: bool) -> None:
     """Raise PermissionDenied unless `allowed`: the services' one way of saying no."""
     if not allowed:
         raise PermissionDenied
+
+
+def can_ask_site_feedback(user: User, site: FieldSite, team_ids: set[int] | None = None) -> bool:
+    """Make a client feedback link for a site: those who write for the site's team, experts aside."""
+    return not user.is_expert and can_write_team(user, site.team, team_ids)

@@ -31,7 +31,7 @@ from .forms import (
     season_label,
 )
 from .models import FieldSite, Outing, Team, User
-from .permissions import can_manage_outing, can_manage_site, can_manage_sites, can_plan
+from .permissions import can_ask_site_feedback, can_manage_outing, can_manage_site, can_manage_sites, can_plan
 from .selectors import (
     access_changes_visible_to,
     get_outing_for_user,
@@ -364,10 +364,12 @@ def site_list(request):
     if filters.is_bound:
         filters.is_valid()
     sites = filters.filter(sites_with_recent_activity(sites_visible_to(user), today)).order_by("-active", "name")
-    team_ids = writable_team_ids(user) if can_manage_sites(user) else set()
+    own_team_ids = writable_team_ids(user)
+    team_ids = own_team_ids if can_manage_sites(user) else set()
     sites = list(sites)
     for site in sites:
         site.can_manage = can_manage_site(user, site, team_ids)
+        site.can_ask_feedback = site.active and can_ask_site_feedback(user, site, own_team_ids)
         site.season = season_label(site)
     return render(
         request,
@@ -378,7 +380,7 @@ def site_list(request):
             "recent_days": RECENT_ACTIVITY_DAYS,
             "since": today - datetime.timedelta(days=RECENT_ACTIVITY_DAYS - 1),
             "can_manage_sites": can_manage_sites(user),
-            "can_plan": can_plan(user),
+            "can_plan": can_plan(user, own_team_ids),
         },
     )
 

@@ -103,3 +103,26 @@ class Role(models.TextChoices):
     EXPERT = "expert", _("Expert by experience")
     COORDINATOR = "coordinator", _("Coordinator")
     ADMIN = "admin", _("Administrator")
+
+
+class GotHelp(models.TextChoices):
+    """Client feedback: did you get the help or information you needed."""
+
+    YES = "yes", _("Yes")
+    PARTLY = "partly", _("Partly")
+    NO = "no", _("No")
+
+
+class TalkAgain(models.TextChoices):
+    """Client feedback: would you talk to us again."""
+
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    DONT_KNOW = "dont_know", _("I don't know")
+
+
+class SurveyQuestionKind(models.TextChoices):
+    SCALE = "scale", _("Scale 1–5")
+    SINGLE = "single", _("Single choice")
+    MULTIPLE = "multiple", _("Multiple choice")
+    TEXT = "text", _("Free text")

@@ -537,12 +537,19 @@ def _referral_figures(referrals) -> dict:
 
 
 def _feedback_figures(feedback: QuerySet[ClientFeedback]) -> dict:
-    # The mean from the sum, not AVG(): exact, so that 3.125 rounds to 3.13.
     row = feedback.order_by().aggregate(count=Count("id"), total=Sum("score"))
-    count = row["count"]
+    return _feedback_count_and_mean(row["count"], row["total"])
+
+
+def _feedback_count_and_mean(count: int | None, total: int | None) -> dict:
+    """The count, and the mean from the sum (not AVG(): exact, so that 3.125 rounds to 3.13), given
+    only from the minimum number of answers (DESIGN.md)."""
+    count = count or 0
     return {
         "feedback_count": count,
-        "feedback_mean_score": _decimal(Decimal(row["total"]) / count) if count else None,
+        "feedback_mean_score": _decimal(Decimal(total or 0) / count)
+        if count and count >= settings.REPORTS_FEEDBACK_MIN_ANSWERS
+        else None,
     }
 
 
@@ -566,11 +573,20 @@ def _feedback_figures_rolled_up(
     if site_type:
         where &= Q(site__site_type=site_type)
     row = FeedbackDayCount.objects.filter(where).aggregate(count=Sum("answers"), total=Sum("score_sum"))
-    count = row["count"] or 0
-    return {
-        "feedback_count": count,
-        "feedback_mean_score": _decimal(Decimal(row["total"]) / count) if count else None,
-    }
+    return _feedback_count_and_mean(row["count"], row["total"])
+
+
+def feedback_in_scope(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> QuerySet[ClientFeedback]:
+    """The feedback the summary's `feedback_*` figures count, for breakdowns of the same answers."""
+    return _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team).feedback
 
 
 def _decimal(value: Decimal) -> float:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from networks.models import CommunicationActivity
 from outreach.models import FieldSite, Municipality, User
-from outreach.vocabulary import AgeGroup, Depth, Gender, Need, ReferralStatus, ServiceKind, SiteType
+from outreach.vocabulary import AgeGroup, Depth, Gender, GotHelp, Need, ReferralStatus, ServiceKind, SiteType, TalkAgain
 
 from . import dashboard, selectors
 from .dashboard import Period
@@ -406,6 +406,8 @@ def build_report(
         )
     )
 
+    tables.extend(feedback_tables(user=user, period=period, filters=filters))
+
     theme_counts: dict[str, int] = {}
     for observation in observations:
         theme_counts[observation.theme] = theme_counts.get(observation.theme, 0) + 1
@@ -526,3 +528,77 @@ def _suppress_key_figures(rows: list[Row], table: Table) -> list[Row]:
 
 def site_choices() -> list[FieldSite]:
     return list(FieldSite.objects.select_related("municipality").order_by("name"))
+
+
+def feedback_tables(*, user: User, period: Period, filters: dict) -> list[Table]:
+    """Client feedback by site type and by site, and the comments, for coordinators.
+
+    A row with fewer than 7 answers shows its count and "fewer than 7
+    answers" instead of figures; comments leave only for sites with 7 answers
+    or more in the period.
+    """
+    from .feedback_selectors import feedback_breakdown, feedback_comments
+    from .permissions import can_read_feedback_results
+
+    if not can_read_feedback_results(user):
+        return []
+    rule = min_feedback_answers()
+    fewer = str(format_lazy(_("fewer than {count} answers"), count=rule))
+    columns = [
+        Column("count", _("Answers"), PLAIN),
+        Column("mean_score", _("Mean score (1–5)"), RATIO),
+        *[
+            Column(f"got_help_{code}", format_lazy(_("Got help: {answer}"), answer=label), PLAIN)
+            for code, label in GotHelp.choices
+        ],
+        *[
+            Column(f"talk_again_{code}", format_lazy(_("Would talk again: {answer}"), answer=label), PLAIN)
+            for code, label in TalkAgain.choices
+        ],
+    ]
+
+    def rows_of(group: str) -> list[Row]:
+        breakdown = feedback_breakdown(user=user, start=period.start, end=period.end, group=group, **filters)
+        labels = dict(SiteType.choices) if group == "site_type" else {}
+        rows = []
+        for row in breakdown["rows"]:
+            label = labels.get(row["key"], row["label"])
+            if row["suppressed"]:
+                rows.append(Row(str(row["key"]), label, [row["count"], fewer, *[""] * (len(columns) - 2)], kind=TEXT))
+            else:
+                values = [row["count"], row["mean_score"], *row["got_help"].values(), *row["talk_again"].values()]
+                rows.append(Row(str(row["key"]), label, values))
+        return rows
+
+    note = format_lazy(_("Figures of a group are shown from {count} answers on."), count=rule)
+    comments = feedback_comments(user=user, start=period.start, end=period.end, leaving_the_system=True, **filters)
+    return [
+        Table(
+            "feedback_by_site_type",
+            _("Client feedback by site type"),
+            columns,
+            rows_of("site_type"),
+            chart=[],
+            note=note,
+        ),
+        Table("feedback_by_site", _("Client feedback by site"), columns, rows_of("site"), chart=[], note=note),
+        Table(
+            "feedback_comments",
+            _("Client comments"),
+            [Column("given_on", _("Given on"), TEXT), Column("text", _("Comment"), TEXT)],
+            [
+                Row(
+                    str(comment["id"]),
+                    comment["site_name"],
+                    [comment["given_on"].isoformat(), comment["text"]],
+                    kind=TEXT,
+                )
+                for comment in comments
+            ],
+            chart=[],
+            note=format_lazy(
+                _("Comments of sites with at least {count} answers in the period; identifiers are shown as [hidden]."),
+                count=rule,
+            ),
+        ),
+    ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import feedback_views, views
 
 app_name = "reports"
 
@@ -15,4 +15,11 @@ urlpatterns = [
     path("observations/new/", views.observation_create_view, name="observation_create"),
     path("observations/<int:pk>/reported/", views.observation_reported_view, name="observation_reported"),
     path("me/", views.own_work_view, name="own_work"),
+    path("feedback/", feedback_views.feedback_results, name="feedback"),
+    path("feedback/comments/<int:pk>/hide/", feedback_views.feedback_comment_hide, name="feedback_comment_hide"),
+    path("feedback/outings/<int:pk>/ask/", feedback_views.feedback_ask_outing, name="feedback_ask_outing"),
+    path("feedback/sites/<int:pk>/ask/", feedback_views.feedback_ask_site, name="feedback_ask_site"),
+    path("surveys/", feedback_views.survey_list, name="surveys"),
+    path("surveys/<int:pk>/", feedback_views.survey_detail, name="survey_detail"),
+    path("surveys/<int:pk>/close/", feedback_views.survey_close_view, name="survey_close"),
 ]

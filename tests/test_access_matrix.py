@@ -6,6 +6,7 @@ for each role on a record of team A, and the answer must be the one status
 the matrix states. Team B's worker must not find team A's records anywhere.
 """
 
+import datetime
 import io
 import re
 from unittest.mock import ANY
@@ -13,6 +14,7 @@ from unittest.mock import ANY
 import pytest
 from django.core.management import call_command
 from django.urls import URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from encounters.models import FollowUp
@@ -22,7 +24,8 @@ from outreach.access_matrix import EXCLUDED_PREFIXES, MATRIX, ROLES
 from outreach.models import ApiToken
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, municipality
 from outreach.vocabulary import OutingStatus
-from reports.models import StructuralObservation
+from reports.models import ClientFeedback, StructuralObservation, Survey, SurveyQuestion
+from reports.services import feedback_link_create
 
 
 def url_patterns():
@@ -85,6 +88,8 @@ OBJECTS_BY_ROUTE = (
     ("reports/sites/", "site"),
     ("sites/", "site"),
     ("observations/", "observation"),
+    ("feedback/comments/", "feedback"),
+    ("surveys/", "survey"),
     ("teams/", "team"),
     ("municipalities/", "municipality"),
     ("partners/", "partner"),
@@ -106,6 +111,14 @@ def world(team_a, team_b, worker_a, worker_b, expert_a, coordinator, admin_user,
     partner = PartnerOrganisation.objects.create(name="Partner A")
     network = Network.objects.create(name="Network A", coordinating_team=team_a)
     token = ApiToken.objects.create(user=worker_a, prefix="abc", digest="0" * 64)
+    _link, feedback_token = feedback_link_create(
+        actor=worker_a, site=site, outing=outing, expires_at=timezone.now() + datetime.timedelta(days=1)
+    )
+    feedback = ClientFeedback.objects.create(site=site, outing=outing, score=4, comment="Hyvä")
+    survey = Survey.objects.create(
+        title="Kysely", opens_on="2026-01-01", closes_on="2099-12-31", token="survey-token", created_by=coordinator
+    )
+    SurveyQuestion.objects.create(survey=survey, position=1, kind="scale", text={"fi": "K", "sv": "F", "en": "Q"})
     users = {
         "anonymous": None,
         "worker_a": worker_a,
@@ -129,6 +142,10 @@ def world(team_a, team_b, worker_a, worker_b, expert_a, coordinator, admin_user,
         "municipality": municipality().code,
         "token": token.pk,
         "email_change_key": "no-such-key",
+        "feedback": feedback.pk,
+        "survey": survey.pk,
+        "feedback_token": feedback_token,
+        "survey_token": survey.token,
     }
     return users, objects
 
@@ -143,6 +160,8 @@ def path_of(key, route, objects):
         obj = next(name for marker, name in OBJECTS_BY_ROUTE if before.endswith(marker))
         argument = "key" if "<str:key>" in route else "code" if "(?P<code>" in route else "pk"
         kwargs[argument] = objects[obj]
+    if "<str:token>" in route:
+        kwargs["token"] = objects["survey_token" if route.startswith("f/s/") else "feedback_token"]
     if key == route:  # unnamed
         return "/" + route
     return reverse(key, kwargs=kwargs)

@@ -141,7 +141,13 @@ OUTING_COLUMNS = (
     "id", "team_id", "site_id", "date", "start_time", "end_time", "status", "tallied_contacts", "observations",
     "notes", "created_by_id", "created_at", "updated_at",
 )  # fmt: skip
-FEEDBACK_COLUMNS = ("site_id", "outing_id", "given_on", "score", "language", "comment")
+FEEDBACK_COLUMNS = (
+    "site_id", "outing_id", "given_on", "score", "got_help", "talk_again", "language", "comment",
+    "comment_flagged", "comment_hidden",
+)  # fmt: skip
+# The two questions follow the score (no extra random draws: the rest of the data set stays as it was).
+GOT_HELP_BY_SCORE = {1: "no", 2: "no", 3: "partly", 4: "yes", 5: "yes"}
+TALK_AGAIN_BY_SCORE = {1: "no", 2: "dont_know", 3: "yes", 4: "yes", 5: "yes"}
 ENCOUNTER_COLUMNS = (
     "id", "team_id", "outing_id", "site_id", "occurred_at", "occurred_on", "contact_kind", "depth", "anonymous",
     "person_id", "gender", "age_group", "first_contact", "needs", "actions", "duration_minutes", "notes",
@@ -817,14 +823,19 @@ class _Seeder:
                 if random_() < profile["fb"]:
                     for _i in range(rng.randint(1, 5)):
                         comment = rng.choice(FEEDBACK_COMMENTS) if random_() < 0.2 else ""
+                        score = FEEDBACK_SCORES.pick(random_)
                         feedback_rows.append(
                             (
                                 site_ids[index],
                                 outing_id,
                                 day,
-                                FEEDBACK_SCORES.pick(random_),
+                                score,
+                                GOT_HELP_BY_SCORE[score],
+                                TALK_AGAIN_BY_SCORE[score],
                                 FEEDBACK_LANGUAGES.pick(random_),
                                 comment,
+                                False,
+                                False,
                             )
                         )
             if len(outing_rows) >= CHUNK_SIZE:

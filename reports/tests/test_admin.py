@@ -1,5 +1,6 @@
 """Structural observations and client feedback in the admin."""
 
+import datetime
 import uuid
 
 import pytest
@@ -136,6 +137,23 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
         feedback_record(site=site, outing=outing, score=5),
         PeriodEvaluation.objects.create(start="2026-04-01", end="2026-06-30", lessons="Fewer street outings."),
     ]
+    # Client feedback links and a survey with one answer to each kind of record.
+    from reports.models import SurveyAnswer, SurveyChoice, SurveyResponse
+    from reports.services import feedback_link_create, survey_create
+
+    records.append(feedback_link_create(actor=coordinator, site=FieldSiteFactory(team=team_a))[0])
+    texts = {"fi": "Kysymys", "sv": "Fråga", "en": "Question"}
+    survey = survey_create(
+        actor=coordinator,
+        title="Alkukysely",
+        opens_on=datetime.date(2026, 1, 1),
+        closes_on=datetime.date(2026, 12, 31),
+        questions=[{"kind": "single", "text": texts, "choices": [texts, texts]}],
+    )
+    question = survey.questions.get()
+    response = SurveyResponse.objects.create(survey=survey)
+    records += [survey, question, SurveyChoice.objects.filter(question=question).first()]
+    records += [response, SurveyAnswer.objects.create(response=response, question=question, text="Soita 0401234567")]
     # The report rollups, kept (here by the factories) for the encounters and the outing above.
     from encounters.models import EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter
     from outreach.models import OutingDayCount, OutingEncounterCount, OutingWorkerDayCount

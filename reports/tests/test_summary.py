@@ -61,6 +61,13 @@ def summary(client, user, **params):
 # The data set --------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def means_of_few_answers(settings):
+    """These tests check which answers fall in whose scope by their mean, with a handful of answers; the
+    7-answer rule itself (a null mean below it) is tested in test_feedback.py."""
+    settings.REPORTS_FEEDBACK_MIN_ANSWERS = 1
+
+
 @pytest.fixture
 def world(team_a, team_b, team_other_area, worker_a, worker_b, expert_a):
     """Team A's March 2026, with team B (same area) and a team elsewhere around it."""
