@@ -38,7 +38,7 @@ class PartnerOrganisationAdmin(ServiceAdmin):
 class ContactPersonAdmin(RoleAdmin):
     view_roles = COORDINATION
     delete_roles = COORDINATION
-    list_display = ["name", "partner", "title", "email", "phone", "active"]
+    list_display = ["name", "partner", "role", "email", "phone", "active"]
     list_filter = ["active", "partner__kind"]
     list_select_related = ["partner"]
     search_fields = ["name", "email", "partner__name"]
@@ -52,7 +52,7 @@ class NetworkAdmin(ServiceAdmin):
     list_filter = ["kind", "active"]
     list_select_related = ["coordinating_team"]
     search_fields = ["name", "purpose"]
-    autocomplete_fields = ["member_organisations", "member_contacts"]
+    autocomplete_fields = ["member_contacts"]
 
     def service_save(self, request, data, original):
         if original is None:

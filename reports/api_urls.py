@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from . import api
+from . import api, network_report
 
 urlpatterns = [
     path("summary/", api.SummaryReportView.as_view(), name="api-summary"),
     path("reach/", api.ReachReportView.as_view(), name="api-reach"),
     path("extract/", api.ExtractView.as_view(), name="api-extract"),
+    path("networks/", network_report.NetworkReportView.as_view(), name="api-networks"),
 ]

@@ -1142,7 +1142,7 @@ class _Seeder:
                 self.count(PartnerOrganisation)
                 for name, title in spec.contacts:
                     email = _ascii(name).lower().replace(" ", ".") + "@example.org"
-                    ContactPerson.objects.create(partner=partner, name=name, title=title, email=email)
+                    ContactPerson.objects.create(partner=partner, name=name, role=title, email=email)
                     self.count(ContactPerson)
             self.partners[spec.key] = partner
             contacts[spec.key] = list(partner.contacts.order_by("name"))
