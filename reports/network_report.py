@@ -20,6 +20,7 @@ from networks.models import CommunicationActivity
 from networks.selectors import may_see_network_evaluation, network_evaluation
 
 from .api import ERROR_RESPONSES, _parse_date
+from .tables import PLAIN, RATIO, Column, Row, Table
 
 
 class CanSeeNetworkEvaluation(BasePermission):
@@ -91,3 +92,34 @@ class NetworkReportView(APIView):
     def get(self, request: Request) -> Response:
         start, end = parse_period(request)
         return Response(NetworkEvaluationSerializer(network_evaluation(request.user, start, end)).data)
+
+
+# The period report's table ----------------------------------------------------------
+
+
+def network_table(user: Any, start: Any, end: Any) -> Table:
+    """The network evaluation as a table of the period report (page, PDF, XLSX, CSV `table=networks`).
+
+    The figures count meetings, organisations, agreements and tasks, not people: no small-count hiding.
+    """
+    figures = network_evaluation(user, start, end)
+    columns = [
+        Column("meetings_held", _("Meetings held"), PLAIN),
+        Column("member_organisations", _("Member organisations"), PLAIN),
+        Column("organisations_present_mean", _("Organisations present (mean)"), RATIO, derived_from=("meetings_held",)),
+        Column("agreements_in_force", _("Agreements in force"), PLAIN),
+        Column("tasks_open", _("Tasks open"), PLAIN),
+        Column("tasks_overdue", _("Tasks overdue"), PLAIN),
+    ]
+    rows = [
+        Row(str(network["id"]), network["name"], [network[column.key] for column in columns])
+        for network in figures["networks"]
+    ]
+    return Table(
+        "networks",
+        _("Network work"),
+        columns,
+        rows,
+        chart=[],
+        note=_("Members and agreements in force on the last day of the period; tasks open on that day."),
+    )
