@@ -28,6 +28,7 @@ urlpatterns = [
     path("account/email-change/<str:key>/", token_views.email_change_confirm, name="email_change_confirm"),
     path("field/", include("encounters.urls")),
     path("reports/", include("reports.urls")),
+    path("", include("networks.urls")),
     path("", include("outreach.urls")),
 ]
 

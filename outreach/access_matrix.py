@@ -134,6 +134,29 @@ MATRIX: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "reports:observation_create": ((302, 200, 200, 403, 200, 403, 200), (302, 200, 200, 403, 200, 403, 200)),
     "reports:observation_reported": ((302, 405, 405, 405, 405, 405, 405), (302, 403, 403, 403, 302, 403, 302)),
     "reports:own_work": ((302, 200, 200, 403, 200, 200, 200), (302, 405, 405, 405, 405, 405, 405)),
+    # Network work: the partner directory, networks, meetings, communication (networks/urls.py).
+    # Everyone signed in reads the directory and the networks; coordinators and admins change them.
+    "networks:directory": ((302, 200, 200, 200, 200, 200, 200), (302, 200, 200, 200, 200, 200, 200)),
+    "networks:partner_create": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:partner_detail": ((302, 200, 200, 200, 200, 200, 200), (302, 200, 200, 200, 200, 200, 200)),
+    "networks:partner_edit": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:service_create": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:contact_create": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:service_edit": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:contact_edit": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:network_list": ((302, 200, 200, 200, 200, 200, 200), (302, 200, 200, 200, 200, 200, 200)),
+    "networks:network_detail": ((302, 200, 200, 200, 200, 200, 200), (302, 200, 200, 200, 200, 200, 200)),
+    "networks:membership_create": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:agreement_create": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:meeting_create": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:membership_edit": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:agreement_edit": ((302, 403, 403, 403, 200, 200, 200), (302, 403, 403, 403, 200, 200, 200)),
+    "networks:meeting_detail": ((302, 200, 200, 200, 200, 200, 200), (302, 200, 200, 200, 200, 200, 200)),
+    "networks:task_done": ((302, 405, 405, 405, 405, 405, 405), (302, 403, 403, 403, 302, 302, 302)),
+    # Workers and coordinators log communication; experts by experience do not.
+    "networks:communication": ((302, 200, 200, 403, 200, 200, 200), (302, 200, 200, 403, 200, 200, 200)),
+    # Team A coordinates the network: its worker sees the evaluation, team B's does not.
+    "networks:evaluation": ((302, 200, 403, 403, 200, 200, 200), (302, 200, 403, 403, 200, 200, 200)),
     # Planning pages: outings and sites
     "outreach:healthz": ((200, 200, 200, 200, 200, 200, 200), (200, 200, 200, 200, 200, 200, 200)),
     "outreach:outing_list": ((302, 200, 200, 200, 200, 200, 200), (302, 200, 200, 200, 200, 200, 200)),

@@ -97,10 +97,8 @@ OBJECTS_BY_ROUTE = (
     ("meetings/", "meeting"),
     ("communication/", "communication"),
     ("directory/services/", "partner_service"),
-    ("directory/partners/", "partner"),
-    ("network-work/networks/", "network"),
-    ("network-work/meetings/", "meeting"),
-    ("network-work/communication/", "communication"),
+    ("directory/contacts/", "contact"),
+    ("network-work/tasks/", "task"),
 )
 
 
