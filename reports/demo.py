@@ -59,7 +59,14 @@ from django.utils import timezone
 from encounters import rollups
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
 from encounters.validators import CHECK_CHARACTERS
-from networks.models import CommunicationActivity, ContactPerson, Network, NetworkMeeting, PartnerOrganisation
+from networks.models import (
+    CommunicationActivity,
+    ContactPerson,
+    Network,
+    NetworkMeeting,
+    NetworkMembership,
+    PartnerOrganisation,
+)
 from outreach.models import Area, AuditEntry, FieldSite, Municipality, Outing, Team, User
 from outreach.services import user_create
 from outreach.vocabulary import (
@@ -76,6 +83,7 @@ from outreach.vocabulary import (
     SiteType,
 )
 
+from .demo_network_work import seed_network_work
 from .models import ClientFeedback, StructuralObservation
 
 DEFAULT_SEED = 2026
@@ -1046,6 +1054,16 @@ class _Seeder:
         self._reference_data()
         self._partners_and_networks()
         self._communication_and_observations()
+        seed_network_work(
+            rng=self.rng,
+            today=self.today,
+            start=self.start,
+            coordinator=self.coordinator,
+            worker=self.users["worker@example.org"],
+            team=self.teams["kuopio"],
+            municipalities=self.municipalities,
+            count=self.count,
+        )
         self._outings()
         self._encounters()
         self._persons()
@@ -1164,7 +1182,15 @@ class _Seeder:
                     ways_of_cooperation=ways,
                     coordinating_team=self.teams["kuopio"],
                 )
-                network.member_organisations.set([self.partners[k] for k in member_keys])
+                NetworkMembership.objects.bulk_create(
+                    NetworkMembership(
+                        network=network,
+                        organisation=self.partners[k],
+                        joined_on=self.start - datetime.timedelta(days=rng.randint(30, 400)),
+                    )
+                    for k in member_keys
+                )
+                self.count(NetworkMembership, len(member_keys))
                 network.member_contacts.set([c for k in member_keys for c in contacts[k]])
                 self.count(Network)
             day = self.start + datetime.timedelta(days=rng.randint(5, 20))
