@@ -45,7 +45,7 @@ from .models import (
 from .permissions import can_log_communication, can_read_contacts
 
 
-def _user(serializer: serializers.Serializer) -> Any:
+def _user(serializer: Any) -> Any:
     request = serializer.context.get("request")
     return getattr(request, "user", None)
 
@@ -95,7 +95,7 @@ class VisibleContactsField(serializers.Field):
         user = _user(self.parent)
         if user is None or not can_read_contacts(user):
             return []
-        return PartnerContactSerializer(value.all(), many=True).data
+        return list(PartnerContactSerializer(value.all(), many=True).data)
 
 
 class PartnerSerializer(serializers.ModelSerializer):

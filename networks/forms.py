@@ -5,7 +5,7 @@ hands `service_fields()` to the record's service, which validates the model
 and writes the audit entry.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -199,6 +199,12 @@ class BaseTaskFormSet(forms.BaseFormSet):
 
 
 TaskFormSet = forms.formset_factory(TaskForm, formset=BaseTaskFormSet, extra=3, max_num=10)
+
+
+def task_formset(data: Any, *, user: User) -> BaseTaskFormSet:
+    """The meeting form's task rows (prefix `task`)."""
+    # The factory's class takes BaseTaskFormSet's `user`, which the stubs' BaseFormSet does not know.
+    return cast(BaseTaskFormSet, cast(Any, TaskFormSet)(data, user=user, prefix="task"))
 
 
 class TaskDoneForm(NoColonMixin, forms.Form):

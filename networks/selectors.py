@@ -172,7 +172,7 @@ def network_evaluation(user: User, start: datetime.date, end: datetime.date) -> 
     held = dict(meetings.values("network").annotate(n=Count("pk")).values_list("network", "n"))
     present = NetworkMeeting.organisations.through.objects.filter(networkmeeting__in=meetings)
     by_network = present.values("networkmeeting__network").annotate(n=Count("pk"))
-    present_by = dict(by_network.values_list("networkmeeting__network", "n"))
+    present_by = {row["networkmeeting__network"]: row["n"] for row in by_network}
     members = dict(
         NetworkMembership.objects.filter(in_force_on(end, "joined_on", "left_on"), network__in=ids)
         .values("network")

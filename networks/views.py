@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from outreach.forms import apply_service_errors
+from outreach.types import AuthedHttpRequest
 
 from . import selectors, services
 from .forms import (
@@ -36,7 +37,7 @@ from .forms import (
     PeriodForm,
     RecordForm,
     TaskDoneForm,
-    TaskFormSet,
+    task_formset,
 )
 from .models import CommunicationActivity
 from .permissions import can_log_communication, can_manage_networks, can_read_contacts
@@ -44,7 +45,7 @@ from .permissions import can_log_communication, can_manage_networks, can_read_co
 DIRECTORY_RESULTS = 50
 
 
-def _ensure_manager(request: HttpRequest) -> None:
+def _ensure_manager(request: AuthedHttpRequest) -> None:
     if not can_manage_networks(request.user):
         raise PermissionDenied
 
@@ -55,7 +56,7 @@ def _fresh(instance: models.Model) -> models.Model:
 
 
 def _record_form(
-    request: HttpRequest,
+    request: AuthedHttpRequest,
     *,
     form_class: type[RecordForm],
     instance: models.Model | None,
@@ -82,7 +83,7 @@ def _record_form(
 
 
 @login_required
-def directory(request: HttpRequest) -> HttpResponse:
+def directory(request: AuthedHttpRequest) -> HttpResponse:
     """Partner services by municipality, service kind and free text; htmx redraws the results as one types."""
     form = DirectorySearchForm(request.POST if request.method == "POST" else request.GET or None)
     filters: dict[str, Any] = {}
@@ -103,13 +104,13 @@ def directory(request: HttpRequest) -> HttpResponse:
         if not form.is_bound
         else None,
     }
-    if request.htmx:
+    if request.headers.get("HX-Request") == "true":
         return render(request, "networks/_directory_results.html", context)
     return render(request, "networks/directory.html", context)
 
 
 @login_required
-def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def partner_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     partner = get_object_or_404(selectors.partners_visible_to(request.user).prefetch_related("municipalities"), pk=pk)
     context = {
         "partner": partner,
@@ -126,7 +127,7 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def partner_create(request: HttpRequest) -> HttpResponse:
+def partner_create(request: AuthedHttpRequest) -> HttpResponse:
     _ensure_manager(request)
     return _record_form(
         request,
@@ -140,7 +141,7 @@ def partner_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def partner_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def partner_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _ensure_manager(request)
     partner = get_object_or_404(selectors.partners_visible_to(request.user), pk=pk)
     return _record_form(
@@ -154,7 +155,7 @@ def partner_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def service_create(request: HttpRequest, pk: int) -> HttpResponse:
+def service_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _ensure_manager(request)
     partner = get_object_or_404(selectors.partners_visible_to(request.user), pk=pk)
     return _record_form(
@@ -168,7 +169,7 @@ def service_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def service_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _ensure_manager(request)
     service = get_object_or_404(selectors.partner_services_visible_to(request.user), pk=pk)
     return _record_form(
@@ -182,7 +183,7 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _ensure_manager(request)
     partner = get_object_or_404(selectors.partners_visible_to(request.user), pk=pk)
     return _record_form(
@@ -196,7 +197,7 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _ensure_manager(request)
     contact = get_object_or_404(selectors.contacts_visible_to(request.user), pk=pk)
     return _record_form(
@@ -213,7 +214,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def network_list(request: HttpRequest) -> HttpResponse:
+def network_list(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     today = timezone.localdate()
     context = {
@@ -233,7 +234,7 @@ def network_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def network_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def network_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     network = get_object_or_404(selectors.networks_visible_to(user).select_related("coordinating_team"), pk=pk)
     memberships = list(selectors.memberships_visible_to(user).filter(network=network).select_related("organisation"))
@@ -255,7 +256,7 @@ def network_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def membership_create(request: HttpRequest, pk: int) -> HttpResponse:
+def membership_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _ensure_manager(request)
     network = get_object_or_404(selectors.networks_visible_to(request.user), pk=pk)
     return _record_form(
@@ -269,7 +270,7 @@ def membership_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def membership_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def membership_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _ensure_manager(request)
     membership = get_object_or_404(selectors.memberships_visible_to(request.user), pk=pk)
     return _record_form(
@@ -283,7 +284,7 @@ def membership_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def agreement_create(request: HttpRequest, pk: int) -> HttpResponse:
+def agreement_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _ensure_manager(request)
     network = get_object_or_404(selectors.networks_visible_to(request.user), pk=pk)
     return _record_form(
@@ -297,7 +298,7 @@ def agreement_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def agreement_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _ensure_manager(request)
     agreement = get_object_or_404(selectors.agreements_visible_to(request.user), pk=pk)
     return _record_form(
@@ -314,14 +315,14 @@ def agreement_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """Record a meeting with its decisions and the tasks agreed, all in one save."""
     _ensure_manager(request)
     user = request.user
     network = get_object_or_404(selectors.networks_visible_to(user), pk=pk)
     data = request.POST or None
     form = MeetingForm(data, user=user, initial={"date": timezone.localdate()})
-    tasks = TaskFormSet(data, user=user, prefix="task")
+    tasks = task_formset(data, user=user)
     if request.method == "POST" and form.is_valid() and tasks.is_valid():
         try:
             meeting = services.meeting_create(actor=user, network=network, tasks=tasks.tasks(), **form.service_fields())
@@ -335,7 +336,7 @@ def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     meeting = get_object_or_404(
         selectors.meetings_visible_to(user).select_related("network").prefetch_related("organisations", "staff"),
@@ -354,7 +355,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def task_done(request: HttpRequest, pk: int) -> HttpResponse:
+def task_done(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     _ensure_manager(request)
     task = get_object_or_404(selectors.tasks_visible_to(request.user), pk=pk)
     form = TaskDoneForm(request.POST or {"done_on": timezone.localdate()})
@@ -372,7 +373,7 @@ def task_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def communication(request: HttpRequest) -> HttpResponse:
+def communication(request: AuthedHttpRequest) -> HttpResponse:
     """The communication log: the latest activities, and a short form to add one."""
     user = request.user
     if not can_log_communication(user):
@@ -396,7 +397,7 @@ def communication(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def evaluation(request: HttpRequest) -> HttpResponse:
+def evaluation(request: AuthedHttpRequest) -> HttpResponse:
     """The network evaluation of a period: the figures of GET /api/v1/reports/networks/."""
     user = request.user
     if not selectors.may_see_network_evaluation(user):

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from networks.models import CommunicationActivity
 from networks.selectors import may_see_network_evaluation, network_evaluation
+from outreach.types import authed_user
 
 from .api import ERROR_RESPONSES, _parse_date
 from .tables import PLAIN, RATIO, Column, Row, Table
@@ -91,7 +92,8 @@ class NetworkReportView(APIView):
     )
     def get(self, request: Request) -> Response:
         start, end = parse_period(request)
-        return Response(NetworkEvaluationSerializer(network_evaluation(request.user, start, end)).data)
+        user = authed_user(request)
+        return Response(NetworkEvaluationSerializer(network_evaluation(user, start, end)).data)
 
 
 # The period report's table ----------------------------------------------------------
