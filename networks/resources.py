@@ -52,19 +52,8 @@ class PartnerResource(DirectoryResource):
     class Meta:
         model = PartnerOrganisation
         name = "partners"
-        fields = (
-            "id",
-            "name",
-            "kind",
-            "municipalities",
-            "services",
-            "description",
-            "website",
-            "phone",
-            "address",
-            "opening_hours",
-            "active",
-        )
+        # The API's fields but the partner's contact persons, which are a resource of their own.
+        fields = tuple(name for name in PartnerSerializer.Meta.fields if name != "contacts")
 
     def scope(self, user: User) -> QuerySet:
         return partners_visible_to(user).prefetch_related("municipalities")
@@ -91,7 +80,7 @@ class PartnerServiceResource(_OfPartnerResource):
     class Meta:
         model = PartnerService
         name = "partner_services"
-        fields = ("id", "partner", "name", "service_kind", "description", "how_to_refer", "municipalities", "active")
+        fields = tuple(PartnerServiceSerializer.Meta.fields)
 
     def scope(self, user: User) -> QuerySet:
         return partner_services_visible_to(user).select_related("partner").prefetch_related("municipalities")
@@ -111,7 +100,7 @@ class ContactPersonResource(_OfPartnerResource):
     class Meta:
         model = ContactPerson
         name = "contact_persons"
-        fields = ("id", "partner", "name", "role", "email", "phone", "active")
+        fields = tuple(ContactPersonSerializer.Meta.fields)
 
     def scope(self, user: User) -> QuerySet:
         return contacts_visible_to(user).select_related("partner")
