@@ -83,21 +83,6 @@ class PartnerContactSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-@extend_schema_field(PartnerContactSerializer(many=True))
-class VisibleContactsField(serializers.Field):
-    """A partner's contact persons, for those who may read them; an empty list for anyone else."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def to_representation(self, value: Any) -> list:
-        user = _user(self.parent)
-        if user is None or not can_read_contacts(user):
-            return []
-        return list(PartnerContactSerializer(value.all(), many=True).data)
-
-
 class PartnerSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=PartnerOrganisation.Kind.choices, required=False)
     municipalities = MunicipalityCodeField(
@@ -114,7 +99,9 @@ class PartnerSerializer(serializers.ModelSerializer):
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     address = serializers.CharField(max_length=300, required=False, allow_blank=True)
     opening_hours = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    contacts = VisibleContactsField()
+    contacts = serializers.SerializerMethodField(
+        help_text=_("The partner's contact persons, for those who may read them; empty for anyone else.")
+    )
 
     class Meta:
         model = PartnerOrganisation
@@ -132,6 +119,13 @@ class PartnerSerializer(serializers.ModelSerializer):
             "active",
             "contacts",
         ]
+
+    @extend_schema_field(PartnerContactSerializer(many=True))
+    def get_contacts(self, partner: PartnerOrganisation) -> list:
+        user = _user(self)
+        if user is None or not can_read_contacts(user):
+            return []
+        return list(PartnerContactSerializer(partner.contacts.all(), many=True).data)
 
 
 class PartnerFilter(filters.FilterSet):
