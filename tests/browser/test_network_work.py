@@ -75,6 +75,8 @@ def test_a_worker_finds_a_housing_service_in_tuusniemi_and_refers_to_it(live_ser
     page.select_option("#id_municipality", label="Tuusniemi")
     page.select_option("#id_service_kind", "housing")
     page.fill("#id_q", "vuokra")
+    # The answer to the last of the requests sent while choosing and typing.
+    page.wait_for_function("document.querySelectorAll('#directory-results .card').length === 1")
     page.locator(f"#service-{service.pk}").wait_for()
     results = page.locator("#directory-results")
     assert "Kuopion asumisneuvonta" not in results.inner_text()
