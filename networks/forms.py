@@ -54,6 +54,8 @@ class RecordForm(NoColonMixin, forms.ModelForm):
 
 
 class PartnerForm(RecordForm):
+    website = forms.URLField(label=_("website"), required=False, assume_scheme="https")
+
     class Meta:
         model = PartnerOrganisation
         fields = [
@@ -212,6 +214,8 @@ class TaskDoneForm(NoColonMixin, forms.Form):
 
 
 class CommunicationForm(RecordForm):
+    link = forms.URLField(label=_("link"), required=False, assume_scheme="https")
+
     class Meta:
         model = CommunicationActivity
         fields = ["kind", "title", "date", "team", "audience", "audience_size", "link", "description"]
