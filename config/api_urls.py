@@ -19,7 +19,14 @@ router.register("encounters", encounters_api.EncounterViewSet, basename="encount
 router.register("referrals", encounters_api.ReferralViewSet, basename="referral")
 router.register("follow-ups", encounters_api.FollowUpViewSet, basename="follow-up")
 router.register("partners", networks_api.PartnerViewSet, basename="partner")
+router.register("partner-services", networks_api.PartnerServiceViewSet, basename="partner-service")
+router.register("contact-persons", networks_api.ContactPersonViewSet, basename="contact-person")
 router.register("networks", networks_api.NetworkViewSet, basename="network")
+router.register("memberships", networks_api.MembershipViewSet, basename="membership")
+router.register("agreements", networks_api.AgreementViewSet, basename="agreement")
+router.register("meetings", networks_api.MeetingViewSet, basename="meeting")
+router.register("meeting-tasks", networks_api.MeetingTaskViewSet, basename="meeting-task")
+router.register("communication", networks_api.CommunicationViewSet, basename="communication")
 
 urlpatterns = [
     path("reports/", include("reports.api_urls")),

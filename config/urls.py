@@ -32,6 +32,7 @@ urlpatterns = [
     path("partner/referrals/<str:key>/", encounters_views.partner_confirmation, name="partner_confirmation"),
     path("reports/", include("reports.urls")),
     path("f/", include("reports.public_urls")),
+    path("", include("networks.urls")),
     path("", include("outreach.urls")),
 ]
 

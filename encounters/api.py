@@ -19,7 +19,8 @@ from rest_framework import mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from networks.models import PartnerOrganisation
+from networks.models import PartnerOrganisation, PartnerService
+from networks.selectors import partner_services_visible_to
 from outreach.drf import (
     IdempotentCreateMixin,
     NoExpertPermission,
@@ -515,9 +516,24 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
     encounter = VisibleRelatedField(
         scope=encounters_visible_to, queryset=Encounter.objects.all(), required=False, allow_null=True
     )
-    service_kind = serializers.ChoiceField(choices=ServiceKind.choices)
+    service_kind = serializers.ChoiceField(
+        choices=ServiceKind.choices,
+        required=False,
+        help_text=_("Required unless `partner_service` is given, whose kind it defaults to."),
+    )
     partner = VisibleRelatedField(
-        scope=_partners, queryset=PartnerOrganisation.objects.all(), required=False, allow_null=True
+        scope=_partners,
+        queryset=PartnerOrganisation.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("Defaults to the partner of `partner_service`."),
+    )
+    partner_service = VisibleRelatedField(
+        scope=partner_services_visible_to,
+        queryset=PartnerService.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("The partner's service referred to (see `partner-services`); an inactive one is refused."),
     )
     status = serializers.ChoiceField(
         choices=ReferralStatus.choices,
@@ -546,6 +562,7 @@ class ReferralSerializer(TeamDefaultMixin, serializers.ModelSerializer):
             "encounter",
             "service_kind",
             "partner",
+            "partner_service",
             "status",
             "referred_on",
             "status_changed_on",

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from networks.models import PartnerOrganisation
+from networks.models import PartnerOrganisation, PartnerService
+from networks.selectors import service_targets
 from outreach.exceptions import StaleVersion
 from outreach.forms import DateInput, field_queryset, form_field
 from outreach.models import FieldSite, Outing, Team, User
@@ -221,6 +222,35 @@ class ChipCheckboxSelect(forms.CheckboxSelectMultiple):
     """Checkboxes drawn as large chips (templates/encounters/_chips.html)."""
 
 
+class ServiceTargetSelect(forms.Select):
+    """A partner service per option, marked with its service kind so that the page can offer only the
+    services of the kind chosen (static/js); without JavaScript every service is listed."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-kind"] = instance.service_kind
+        return option
+
+
+class ServiceTargetField(forms.ModelChoiceField):
+    """A partner's service as a referral target: active services of the place's municipality."""
+
+    widget = ServiceTargetSelect
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", PartnerService.objects.none())
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("empty_label", _("None"))
+        kwargs.setdefault("help_text", _("Choosing a service fills in its organisation and kind."))
+        kwargs.setdefault("error_messages", {"invalid_choice": _("This service is not offered here.")})
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj):
+        return f"{obj.name} – {obj.partner.name}"
+
+
 FIRST_CONTACT_CHOICES = [("", _("Not known")), ("yes", _("First contact")), ("no", _("Met before"))]
 
 
@@ -302,15 +332,18 @@ class EncounterForm(ErrorSummaryMixin, VersionedForm):
         required=False,
         empty_label=_("None"),
     )
+    referral_partner_service = ServiceTargetField(label=_("Partner's service"))
     referral_status = forms.ChoiceField(
         label=_("Referral status"), choices=ReferralStatus.choices, initial=ReferralStatus.SUGGESTED
     )
 
     PERSON_FIELDS = ("person", "new_alias", "new_birth_year", "new_gender")
-    REFERRAL_FIELDS = ("referral_service_kind", "referral_partner", "referral_status")
+    REFERRAL_FIELDS = ("referral_service_kind", "referral_partner_service", "referral_partner", "referral_status")
     DETAIL_FIELDS = ("actions", "contact_kind", "first_contact", "duration_minutes", "notes")
 
-    def __init__(self, *args, user: User, team: Team, editing: bool = False, **kwargs):
+    def __init__(
+        self, *args, user: User, team: Team, editing: bool = False, municipality_id: int | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.user = user
         self.team = team
@@ -324,6 +357,8 @@ class EncounterForm(ErrorSummaryMixin, VersionedForm):
             form_field(self, "person", forms.ModelChoiceField).queryset = persons_visible_to(user).filter(team=team)
             partners = PartnerOrganisation.objects.filter(active=True).order_by("name")
             form_field(self, "referral_partner", forms.ModelChoiceField).queryset = partners
+            targets = service_targets(user, municipality_id=municipality_id)
+            form_field(self, "referral_partner_service", forms.ModelChoiceField).queryset = targets
         if editing:
             del self.fields["client_uuid"]
             for name in self.REFERRAL_FIELDS:
@@ -351,7 +386,9 @@ class EncounterForm(ErrorSummaryMixin, VersionedForm):
 
     @property
     def referral_has_input(self) -> bool:
-        return bool(self._current("referral_service_kind")) if "referral_service_kind" in self.fields else False
+        if "referral_service_kind" not in self.fields:
+            return False
+        return bool(self._current("referral_service_kind") or self._current("referral_partner_service"))
 
     def _current(self, name):
         if name not in self.fields:
@@ -391,6 +428,7 @@ class EncounterForm(ErrorSummaryMixin, VersionedForm):
         if (
             "referral_service_kind" in self.fields
             and not data.get("referral_service_kind")
+            and not data.get("referral_partner_service")
             and data.get("referral_partner")
         ):
             self.add_error("referral_service_kind", _("Choose the service you refer the person to."))
@@ -442,9 +480,10 @@ class PersonSearchForm(forms.Form):
 class ReferralForm(ErrorSummaryMixin, forms.Form):
     service_kind = forms.ChoiceField(
         label=_("Service"),
-        choices=ServiceKind.choices,
-        error_messages={"required": _("Choose the service you refer the person to.")},
+        choices=[("", _("From the partner's service")), *list(ServiceKind.choices)],
+        required=False,
     )
+    partner_service = ServiceTargetField(label=_("Partner's service"))
     partner = forms.ModelChoiceField(
         label=_("Partner organisation"),
         queryset=PartnerOrganisation.objects.none(),
@@ -453,10 +492,19 @@ class ReferralForm(ErrorSummaryMixin, forms.Form):
     )
     status = forms.ChoiceField(label=_("Status"), choices=ReferralStatus.choices, initial=ReferralStatus.SUGGESTED)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user: User, municipality_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         partners = PartnerOrganisation.objects.filter(active=True).order_by("name")
         form_field(self, "partner", forms.ModelChoiceField).queryset = partners
+        targets = service_targets(user, municipality_id=municipality_id)
+        form_field(self, "partner_service", forms.ModelChoiceField).queryset = targets
+
+    def clean(self):
+        super().clean()
+        data = self.cleaned_data
+        if not data.get("service_kind") and not data.get("partner_service"):
+            self.add_error("service_kind", _("Choose the service you refer the person to."))
+        return data
 
 
 # The person and referral pages --------------------------------------------------------

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from networks.models import PartnerOrganisation
+from networks.models import PartnerOrganisation, PartnerService
 from outreach.fields import CodeSetField, FieldCheckConstraint
 from outreach.models import PAST_PLANNING_DAYS, FieldSite, Outing, Team
 from outreach.validators import (
@@ -421,6 +421,15 @@ class Referral(models.Model):
         blank=True,
         related_name="referrals",
     )
+    # The partner's service the person is referred to; it gives the partner and the service kind.
+    partner_service = models.ForeignKey(
+        PartnerService,
+        verbose_name=_("partner service"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
     status = models.CharField(
         _("status"), max_length=15, choices=ReferralStatus.choices, default=ReferralStatus.SUGGESTED
     )
@@ -484,6 +493,13 @@ class Referral(models.Model):
         # A follow-up is due after the referral was made (a record entered afterwards keeps its own dates).
         if self.follow_up_due is not None and self.referred_on is not None and self.follow_up_due < self.referred_on:
             raise ValidationError({"follow_up_due": _("The follow-up cannot be due before the referral was made.")})
+        service = self.partner_service
+        if service is not None:
+            # The service names its partner and its kind; a referral to it must agree with both.
+            if self.partner_id is not None and self.partner_id != service.partner_id:
+                raise ValidationError({"partner_service": _("The service is offered by another organisation.")})
+            if self.service_kind and self.service_kind != service.service_kind:
+                raise ValidationError({"partner_service": _("The service is of another service kind.")})
 
 
 class ReferralConfirmation(models.Model):

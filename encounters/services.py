@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from networks.models import PartnerOrganisation
+from networks.models import PartnerOrganisation, PartnerService
 from outreach.exceptions import LinkUnusable
 from outreach.models import AccessLogEntry, AuditEntry, FieldSite, Outing, Team, User
 from outreach.permissions import ensure
@@ -351,6 +351,7 @@ def quick_log_save(
     new_gender: str = "",
     referral_service_kind: str = "",
     referral_partner: PartnerOrganisation | None = None,
+    referral_partner_service: PartnerService | None = None,
     referral_status: str = ReferralStatus.SUGGESTED,
     client_uuid: uuid.UUID | None = None,
     **encounter_fields,
@@ -391,7 +392,7 @@ def quick_log_save(
             **encounter_fields,
         )
         _encounter_save(actor=actor, encounter=encounter, workers=None)
-        if referral_service_kind:
+        if referral_service_kind or referral_partner_service:
             try:
                 referral_create(
                     actor=actor,
@@ -399,6 +400,7 @@ def quick_log_save(
                     encounter=encounter,
                     service_kind=referral_service_kind,
                     partner=referral_partner,
+                    partner_service=referral_partner_service,
                     status=referral_status,
                 )
             except ValidationError as error:
@@ -667,7 +669,12 @@ def encounter_restore(*, actor: User, encounter_id: int, workers: Iterable[User]
 
 
 def _check_referral_links(
-    *, team: Team, person: Person | None, encounter: Encounter | None, partner: PartnerOrganisation | None
+    *,
+    team: Team,
+    person: Person | None,
+    encounter: Encounter | None,
+    partner: PartnerOrganisation | None,
+    partner_service: PartnerService | None = None,
 ) -> None:
     errors = {}
     if person is not None and person.team_id != team.pk:
@@ -678,6 +685,8 @@ def _check_referral_links(
         errors["person"] = _("The encounter is linked to another person.")
     if partner is not None and not partner.active:
         errors["partner"] = _("This partner organisation is no longer active.")
+    if partner_service is not None and not partner_service.active:
+        errors["partner_service"] = _("This service is no longer offered.")
     if errors:
         raise ValidationError(errors)
 
@@ -698,10 +707,11 @@ def referral_create(
     *,
     actor: User,
     team: Team,
-    service_kind: str,
+    service_kind: str = "",
     person: Person | None = None,
     encounter: Encounter | None = None,
     partner: PartnerOrganisation | None = None,
+    partner_service: PartnerService | None = None,
     status: str = ReferralStatus.SUGGESTED,
     referred_on: datetime.date | None = None,
     follow_up_due: datetime.date | None = None,
@@ -712,12 +722,18 @@ def referral_create(
 
     With a `client_uuid` the create happens once, as `encounter_create`'s
     does; `referred_on` left out (today) is not compared with a repeat's.
+    A `partner_service` gives the partner and the service kind left out.
     """
     ensure(permissions.keeps_person_records(actor))
     ensure_can_write_team(actor, team)
     if person is None and encounter is not None:
         person = encounter.person
-    _check_referral_links(team=team, person=person, encounter=encounter, partner=partner)
+    if partner_service is not None:
+        partner = partner or partner_service.partner
+        service_kind = service_kind or partner_service.service_kind
+    _check_referral_links(
+        team=team, person=person, encounter=encounter, partner=partner, partner_service=partner_service
+    )
     content = [*REFERRAL_CONTENT, "referred_on"] if referred_on is not None else REFERRAL_CONTENT
     referred_on = referred_on or timezone.localdate()
     referral = Referral(
@@ -726,6 +742,7 @@ def referral_create(
         encounter=encounter,
         service_kind=service_kind,
         partner=partner,
+        partner_service=partner_service,
         referred_on=referred_on,
         follow_up_due=follow_up_due,
         outcome_notes=outcome_notes,
@@ -759,6 +776,7 @@ REFERRAL_CONTENT = (
     "encounter",
     "service_kind",
     "partner",
+    "partner_service",
     "status",
     "follow_up_due",
     "outcome_notes",
@@ -817,6 +835,10 @@ def referral_update(
     if "team" in fields:
         ensure_can_write_team(actor, fields["team"])
     new_status = fields.pop("status", referral.status)
+    if fields.get("partner_service") is not None:
+        # A new service target gives its partner and kind, unless they are given too.
+        fields.setdefault("partner", fields["partner_service"].partner)
+        fields.setdefault("service_kind", fields["partner_service"].service_kind)
     if not referral_status_change_allowed(referral.status, new_status):
         raise ValidationError(
             {
@@ -831,9 +853,13 @@ def referral_update(
     if new_status != referral.status:
         _stamp_status_dates(referral, new_status, timezone.localdate())
         changed.append("status")
-    if {"team", "person", "encounter", "partner"} & set(changed):
+    if {"team", "person", "encounter", "partner", "partner_service"} & set(changed):
         _check_referral_links(
-            team=referral.team, person=referral.person, encounter=referral.encounter, partner=referral.partner
+            team=referral.team,
+            person=referral.person,
+            encounter=referral.encounter,
+            partner=referral.partner,
+            partner_service=referral.partner_service if "partner_service" in changed else None,
         )
     if changed:
         validate_model(referral)

@@ -208,7 +208,7 @@ def _log_shown(user: User, persons, action: str) -> None:
 
 
 def _encounter_form(user: User, outing: Outing, data=None) -> EncounterForm:
-    return EncounterForm(data, user=user, team=outing.team)
+    return EncounterForm(data, user=user, team=outing.team, municipality_id=outing.site.municipality_id)
 
 
 def _log_context(request, outing: Outing, form: EncounterForm | None = None, **extra) -> dict:
@@ -335,6 +335,7 @@ PERSON_ERROR_FIELDS = {"alias": "new_alias", "birth_year": "new_birth_year", "ge
 REFERRAL_ERROR_FIELDS = {
     "service_kind": "referral_service_kind",
     "partner": "referral_partner",
+    "partner_service": "referral_partner_service",
     "status": "referral_status",
 }
 
@@ -375,6 +376,7 @@ def _save_quick_log(user: User, outing: Outing, form: EncounterForm) -> Encounte
             new_gender=data.get("new_gender") or "",
             referral_service_kind=data.get("referral_service_kind") or "",
             referral_partner=data.get("referral_partner"),
+            referral_partner_service=data.get("referral_partner_service"),
             referral_status=data.get("referral_status") or ReferralStatus.SUGGESTED,
             client_uuid=data.get("client_uuid"),
             **form.encounter_fields(),
@@ -495,7 +497,14 @@ def encounter_edit(request, pk):
     if not permissions.can_edit_encounter(user, encounter):
         raise PermissionDenied
     initial = EncounterForm.initial_for(encounter)
-    form = EncounterForm(request.POST or None, user=user, team=encounter.team, editing=True, initial=initial)
+    form = EncounterForm(
+        request.POST or None,
+        user=user,
+        team=encounter.team,
+        editing=True,
+        initial=initial,
+        municipality_id=encounter.site.municipality_id,
+    )
     if request.method == "POST" and "search_persons" not in request.POST and form.is_valid():
         fields = form.encounter_fields()
         occurred = timezone.localtime(encounter.occurred_at)
@@ -531,7 +540,11 @@ def encounter_edit(request, pk):
     person_results = None
     if request.method == "POST" and "search_persons" in request.POST and encounter.outing is not None:
         person_results = _person_results(user, encounter.outing, PersonSearchForm(request.POST))
-    referral_form = ReferralForm(prefix="referral") if not user.is_expert else None
+    referral_form = (
+        ReferralForm(prefix="referral", user=user, municipality_id=encounter.site.municipality_id)
+        if not user.is_expert
+        else None
+    )
     return _render_encounter_edit(request, encounter, form, referral_form, person_results)
 
 
@@ -558,7 +571,7 @@ def referral_add(request, pk):
     encounter = get_encounter_for_user(user, pk)
     if user.is_expert:
         raise PermissionDenied
-    form = ReferralForm(request.POST, prefix="referral")
+    form = ReferralForm(request.POST, prefix="referral", user=user, municipality_id=encounter.site.municipality_id)
     if form.is_valid():
         try:
             services.referral_create(actor=user, team=encounter.team, encounter=encounter, **form.cleaned_data)

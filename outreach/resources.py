@@ -283,6 +283,10 @@ def api_to_cell(api_field: serializers.Field, value: Any) -> str:
         return ""
     if isinstance(api_field, serializers.ManyRelatedField):
         records = value.all() if hasattr(value, "all") else value
+        child = api_field.child_relation
+        if isinstance(child, serializers.SlugRelatedField):
+            # Municipalities by their codes, as the API writes them.
+            return ";".join(sorted(str(getattr(record, child.slug_field)) for record in records))
         return ";".join(str(pk) for pk in sorted(record.pk for record in records))
     if isinstance(api_field, serializers.SlugRelatedField):
         return str(getattr(value, api_field.slug_field))

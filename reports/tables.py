@@ -449,6 +449,10 @@ def build_report(
         )
     )
 
+    from .network_report import network_table  # it builds on this module's tables
+
+    tables.append(network_table(user, period.start, period.end))
+
     return {
         "period": period,
         "previous_period": previous_period,

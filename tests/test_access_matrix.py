@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from encounters.models import FollowUp
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
 from networks.models import Network, PartnerOrganisation
+from networks.tests.factories import network_world
 from outreach.access_matrix import EXCLUDED_PREFIXES, MATRIX, ROLES
 from outreach.models import ApiToken
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, municipality
@@ -92,8 +93,18 @@ OBJECTS_BY_ROUTE = (
     ("surveys/", "survey"),
     ("teams/", "team"),
     ("municipalities/", "municipality"),
+    ("partner-services/", "partner_service"),
     ("partners/", "partner"),
+    ("contact-persons/", "contact"),
     ("networks/", "network"),
+    ("memberships/", "membership"),
+    ("agreements/", "agreement"),
+    ("meeting-tasks/", "task"),
+    ("meetings/", "meeting"),
+    ("communication/", "communication"),
+    ("directory/services/", "partner_service"),
+    ("directory/contacts/", "contact"),
+    ("network-work/tasks/", "task"),
 )
 
 
@@ -110,6 +121,7 @@ def world(team_a, team_b, worker_a, worker_b, expert_a, coordinator, admin_user,
     )
     partner = PartnerOrganisation.objects.create(name="Partner A")
     network = Network.objects.create(name="Network A", coordinating_team=team_a)
+    network_records = network_world(team_a, network, partner, coordinator)
     token = ApiToken.objects.create(user=worker_a, prefix="abc", digest="0" * 64)
     _link, feedback_token = feedback_link_create(
         actor=worker_a, site=site, outing=outing, expires_at=timezone.now() + datetime.timedelta(days=1)
@@ -138,6 +150,7 @@ def world(team_a, team_b, worker_a, worker_b, expert_a, coordinator, admin_user,
         "observation": observation.pk,
         "partner": partner.pk,
         "network": network.pk,
+        **network_records,
         "team": team_a.pk,
         "municipality": municipality().code,
         "token": token.pk,

@@ -67,20 +67,21 @@ def test_coordinator_creates_partner_through_the_service(signed_in, coordinator)
     )
 
 
-def test_coordinator_changes_network_members(signed_in, coordinator):
+def test_coordinator_adds_a_dated_membership(signed_in, coordinator):
     partner = PartnerOrganisation.objects.create(name="Kuopion seurakuntayhtymä")
     network = Network.objects.create(name="Katuverkosto", kind=Network.Kind.STREET)
     client = signed_in(coordinator)
 
     response = client.post(
-        reverse("admin:networks_network_change", args=[network.pk]),
-        {"name": "Katuverkosto", "kind": Network.Kind.STREET, "member_organisations": [partner.pk], "active": "on"},
+        reverse("admin:networks_networkmembership_add"),
+        {"network": network.pk, "organisation": partner.pk, "joined_on": "2026-03-01"},
     )
 
     assert response.status_code == 302
-    assert list(network.member_organisations.all()) == [partner]
+    membership = network.memberships.get()
+    assert (membership.organisation, str(membership.joined_on), membership.left_on) == (partner, "2026-03-01", None)
     entry = AuditEntry.objects.get()
-    assert (entry.action, entry.changes) == (AuditEntry.Action.UPDATE, ["member_organisations"])
+    assert (entry.action, entry.model) == (AuditEntry.Action.CREATE, "networks.networkmembership")
 
 
 def test_meeting_without_a_service_still_gets_an_audit_entry(signed_in, coordinator, worker_a):

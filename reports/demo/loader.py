@@ -54,7 +54,14 @@ from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
-from networks.models import CommunicationActivity, ContactPerson, Network, NetworkMeeting, PartnerOrganisation
+from networks.models import (
+    CommunicationActivity,
+    ContactPerson,
+    Network,
+    NetworkMeeting,
+    NetworkMembership,
+    PartnerOrganisation,
+)
 from outreach.models import Area, AuditEntry, FieldSite, Municipality, Outing, Team, User
 from outreach.services import user_create
 from outreach.vocabulary import (
@@ -92,6 +99,7 @@ from .distributions import (
     age_group_for,
     fictional_identity_code,
 )
+from .network_work import seed_network_work
 from .reference import (
     ALL_MUNICIPALITIES,
     AREA_NAME,
@@ -518,6 +526,16 @@ class _Seeder:
         self._reference_data()
         self._partners_and_networks()
         self._communication_and_observations()
+        seed_network_work(
+            rng=self.rng,
+            today=self.today,
+            start=self.start,
+            coordinator=self.coordinator,
+            worker=self.users["worker@example.org"],
+            team=self.teams["kuopio"],
+            municipalities=self.municipalities,
+            count=self.count,
+        )
         self._outings()
         self._encounters()
         self._persons()
@@ -614,7 +632,7 @@ class _Seeder:
                 self.count(PartnerOrganisation)
                 for name, title in spec.contacts:
                     email = _ascii(name).lower().replace(" ", ".") + "@example.org"
-                    ContactPerson.objects.create(partner=partner, name=name, title=title, email=email)
+                    ContactPerson.objects.create(partner=partner, name=name, role=title, email=email)
                     self.count(ContactPerson)
             self.partners[spec.key] = partner
             contacts[spec.key] = list(partner.contacts.order_by("name"))
@@ -636,7 +654,15 @@ class _Seeder:
                     ways_of_cooperation=ways,
                     coordinating_team=self.teams["kuopio"],
                 )
-                network.member_organisations.set([self.partners[k] for k in member_keys])
+                NetworkMembership.objects.bulk_create(
+                    NetworkMembership(
+                        network=network,
+                        organisation=self.partners[k],
+                        joined_on=self.start - datetime.timedelta(days=rng.randint(30, 400)),
+                    )
+                    for k in member_keys
+                )
+                self.count(NetworkMembership, len(member_keys))
                 network.member_contacts.set([c for k in member_keys for c in contacts[k]])
                 self.count(Network)
             day = self.start + datetime.timedelta(days=rng.randint(5, 20))

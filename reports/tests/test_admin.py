@@ -95,7 +95,17 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
 
     from encounters.models import Consent, FollowUp, PersonMerge, ReferralConfirmation
     from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
-    from networks.models import CommunicationActivity, ContactPerson, Network, NetworkMeeting, PartnerOrganisation
+    from networks.models import (
+        CommunicationActivity,
+        ContactPerson,
+        CooperationAgreement,
+        MeetingTask,
+        Network,
+        NetworkMeeting,
+        NetworkMembership,
+        PartnerOrganisation,
+        PartnerService,
+    )
     from outreach.models import AccessChange, EmailChange, TallyEvent
     from outreach.services import api_token_create
 
@@ -132,6 +142,10 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
         ContactPerson.objects.create(partner=partner, name="Liisa"),
         Network.objects.create(name="Katuverkosto"),
         NetworkMeeting.objects.create(network=Network.objects.get(), date="2026-05-20"),
+        PartnerService.objects.create(partner=partner, name="Asiointi", service_kind="kela"),
+        NetworkMembership.objects.create(network=Network.objects.get(), organisation=partner),
+        CooperationAgreement.objects.create(network=Network.objects.get(), title="Sopimus", agreed_on="2026-01-01"),
+        MeetingTask.objects.create(meeting=NetworkMeeting.objects.get(), title="Tehtävä"),
         CommunicationActivity.objects.create(kind="article", title="Etsivä työ Kuopiossa"),
         StructuralObservation.objects.create(team=team_a, theme="other", municipality=site.municipality),
         feedback_record(site=site, outing=outing, score=5),

@@ -19,7 +19,17 @@ from django.utils import timezone
 
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
 from encounters.validators import identity_code_birth_date
-from networks.models import CommunicationActivity, ContactPerson, Network, NetworkMeeting, PartnerOrganisation
+from networks.models import (
+    CommunicationActivity,
+    ContactPerson,
+    CooperationAgreement,
+    MeetingTask,
+    Network,
+    NetworkMeeting,
+    NetworkMembership,
+    PartnerOrganisation,
+    PartnerService,
+)
 from outreach.models import Area, AuditEntry, FieldSite, Municipality, Outing, Team, User
 from outreach.vocabulary import AgeGroup, Depth, OutingStatus, ReferralStatus, Role, SiteType
 from reports import demo
@@ -49,6 +59,10 @@ ALL_MODELS = [
     ContactPerson,
     Network,
     NetworkMeeting,
+    PartnerService,
+    NetworkMembership,
+    CooperationAgreement,
+    MeetingTask,
     CommunicationActivity,
     StructuralObservation,
     ClientFeedback,

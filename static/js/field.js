@@ -68,6 +68,36 @@
     }
   });
 
+  // A referral's partner services: offer those of the service kind chosen
+  // beside them. Choosing a service of another kind is still refused by the server.
+  function fitServices(kindSelect) {
+    var form = kindSelect.form;
+    if (!form) {
+      return;
+    }
+    var prefix = kindSelect.name.replace(/service_kind$/, "");
+    var services = form.querySelector('select[name="' + prefix + 'partner_service"]');
+    if (!services) {
+      return;
+    }
+    var kind = kindSelect.value;
+    Array.prototype.forEach.call(services.options, function (option) {
+      var fits = !kind || !option.dataset.kind || option.dataset.kind === kind;
+      option.hidden = !fits;
+      option.disabled = !fits;
+      if (!fits && option.selected) {
+        services.value = "";
+      }
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target && target.tagName === "SELECT" && /service_kind$/.test(target.name)) {
+      fitServices(target);
+    }
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
       armUndo(document);

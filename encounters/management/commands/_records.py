@@ -4,6 +4,7 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from encounters.resources import EncounterResource, PersonResource, ReferralResource
+from networks.resources import ContactPersonResource, PartnerResource, PartnerServiceResource
 from outreach.models import User
 from outreach.resources import ROW, FileError, OutingResource, ServiceResource, SiteResource
 
@@ -14,6 +15,9 @@ RESOURCES: dict[str, type[ServiceResource]] = {
     "outings": OutingResource,
     "encounters": EncounterResource,
     "referrals": ReferralResource,
+    "partners": PartnerResource,
+    "partner_services": PartnerServiceResource,
+    "contact_persons": ContactPersonResource,
 }
 
 
