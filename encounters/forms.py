@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from networks.models import PartnerOrganisation
 from outreach.forms import DateInput, field_queryset, form_field
 from outreach.models import FieldSite, Outing, Team, User
-from outreach.selectors import member_team_ids, sites_visible_to, writable_team_ids
+from outreach.selectors import member_team_ids, sites_visible_to, teams_visible_to, writable_team_ids
 from outreach.validators import validate_not_future_year
 from outreach.vocabulary import (
     REFERRAL_TRANSITIONS,
@@ -32,25 +32,9 @@ from outreach.vocabulary import (
     ServiceKind,
 )
 
-from .models import BIRTH_YEAR_MIN, ENCOUNTER_MAX_MINUTES, Consent, Person, Referral
-from .selectors import persons_visible_to
+from .models import BIRTH_YEAR_MIN, ENCOUNTER_MAX_MINUTES, Consent, Person, Referral, age_group_for
+from .selectors import PersonFilter, persons_visible_to
 from .validators import validate_identity_code
-
-
-def age_group_for(birth_year: int, year: int) -> str:
-    """The age group of someone born in `birth_year`, in `year` (their birthday may be still to come)."""
-    age = year - birth_year
-    for limit, group in (
-        (18, AgeGroup.UNDER_18),
-        (30, AgeGroup.AGE_18_29),
-        (40, AgeGroup.AGE_30_39),
-        (50, AgeGroup.AGE_40_49),
-        (65, AgeGroup.AGE_50_64),
-    ):
-        if age < limit:
-            return group
-    return AgeGroup.AGE_65_PLUS
-
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -728,3 +712,80 @@ class ContactLogForm(ErrorSummaryMixin, forms.Form):
         if day is not None and time is not None and local_datetime(day, time) > timezone.now():
             self.add_error("time", _("A contact cannot be logged in the future."))
         return data
+
+
+# The persons page and a new person -------------------------------------------------------
+
+
+class PersonListForm(forms.Form):
+    """The persons page's filter, page and search (the search text is taken from POSTs only)."""
+
+    q = forms.CharField(label=_("Search by alias, name or birth year"), max_length=100, required=False)
+    status = forms.ChoiceField(label=_("Show"), choices=PersonFilter.choices, required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+    page = forms.IntegerField(min_value=1, required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        form_field(self, "team", forms.ModelChoiceField).queryset = teams_visible_to(user).order_by("name")
+
+    def clean_q(self):
+        return self.cleaned_data["q"].strip()
+
+
+class PersonCreateForm(ErrorSummaryMixin, forms.Form):
+    """A new pseudonymous person (named ones only after consent, on the person's page)."""
+
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), empty_label=None)
+    alias = forms.CharField(
+        label=_("Alias or nickname"),
+        max_length=100,
+        help_text=_("A nickname, not the real name."),
+        error_messages={"required": _("Give the new person an alias or nickname.")},
+    )
+    birth_year = forms.IntegerField(
+        label=_("Birth year"),
+        required=False,
+        min_value=BIRTH_YEAR_MIN,
+        validators=[validate_not_future_year],
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    gender = forms.ChoiceField(
+        label=_("Gender"), choices=Gender.choices, initial=Gender.UNKNOWN, widget=ChipRadioSelect
+    )
+    notes = forms.CharField(
+        label=_("Notes"),
+        required=False,
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("No names or other direct identifiers of a pseudonymous person."),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.filter(pk__in=writable_team_ids(user), active=True).order_by("name")
+        form_field(self, "team", forms.ModelChoiceField).queryset = teams
+        team_ids = list(teams.values_list("pk", flat=True))
+        own = member_team_ids(user) & set(team_ids)
+        self.show_team = len(team_ids) > 1
+        if len(own) == 1 or len(team_ids) == 1:
+            self.fields["team"].initial = next(iter(own)) if len(own) == 1 else team_ids[0]
+
+    def clean_alias(self):
+        return self.cleaned_data["alias"].strip()
+
+
+class FollowUpContactForm(forms.Form):
+    """The follow-up contact took place: by phone or in a meeting, with an optional word on it."""
+
+    contact_kind = forms.ChoiceField(
+        label=_("Contact kind"),
+        choices=[(ContactKind.PHONE, ContactKind.PHONE.label), (ContactKind.MEETING, ContactKind.MEETING.label)],
+    )
+    notes = forms.CharField(label=_("Note (optional)"), required=False, max_length=1000)
+
+
+class FollowUpPostponeForm(forms.Form):
+    """Postponed to this date; left empty, by a week."""
+
+    due_on = forms.DateField(label=_("New due date"), required=False, widget=DateInput())

@@ -55,7 +55,9 @@ from .forms import (
     local_datetime,
 )
 from .models import Encounter, FollowUp, Person, PersonMerge, Referral
+from .person_views import similar_for_new_person
 from .selectors import (
+    INACTIVE_AFTER_DAYS,
     PERSON_RESULTS_SHOWN,
     can_read_access_log,
     consents_visible_to,
@@ -65,6 +67,7 @@ from .selectors import (
     get_person_for_user,
     get_referral_for_user,
     outing_summary,
+    person_timeline,
     persons_matching,
     persons_visible_to,
     referrals_visible_to,
@@ -84,8 +87,6 @@ UNDO_SESSION_KEY = "field_undo"
 RESTORE_SESSION_KEY = "field_restore"
 # A person page lists this many of their encounters (newest first), with the total.
 PERSON_ENCOUNTERS_SHOWN = 50
-# A person with no contact for this long is shown as inactive (DESIGN: engagement).
-INACTIVE_AFTER_DAYS = 90
 
 
 def _now() -> datetime.datetime:
@@ -298,12 +299,17 @@ def encounter_create(request, pk):
     outing = get_outing_for_user(user, pk)
     if not _can_log(outing):
         raise PermissionDenied
-    form = _encounter_form(user, outing, request.POST)
+    form = _encounter_form(user, outing, _linking_offered_person(request))
     if "search_persons" in request.POST and form.can_link_person:
         # The search button of the no-JavaScript page: draw the page again with the results.
         search = PersonSearchForm(request.POST)
         context = _page_context(request, outing, form, person_results=_person_results(user, outing, search))
         return render(request, "encounters/outing_detail.html", context)
+    similar = _duplicates_first(request, outing.team, form)
+    if similar:
+        if request.htmx:
+            return render(request, "encounters/_outing_log.html", _log_context(request, outing, form, similar=similar))
+        return render(request, "encounters/outing_detail.html", _page_context(request, outing, form, similar=similar))
     if form.is_valid():
         try:
             encounter = _save_quick_log(user, outing, form)
@@ -322,6 +328,36 @@ def encounter_create(request, pk):
     if request.htmx:
         return render(request, "encounters/_outing_log.html", _log_context(request, outing, form))
     return render(request, "encounters/outing_detail.html", _page_context(request, outing, form))
+
+
+def _linking_offered_person(request: HttpRequest):
+    """The form's data, with "this is them" (`link_person`) chosen among the offered duplicates: the
+    encounter is linked to that person and no new person is made."""
+    chosen = request.POST.get("link_person", "")
+    if not chosen:
+        return request.POST
+    data = request.POST.copy()
+    data["person"] = chosen
+    for name in ("new_alias", "new_birth_year", "new_gender"):
+        data[name] = ""
+    return data
+
+
+def _duplicates_first(request: HttpRequest, team, form: EncounterForm) -> list:
+    """The team's likely duplicates of the new person the form would create, unless the worker has
+    answered "a new person" (`new_person_confirmed`): they are offered before anything is saved."""
+    if request.POST.get("new_person_confirmed") == "1" or not form.is_valid():
+        return []
+    data = form.cleaned_data
+    if not data.get("new_alias"):
+        return []
+    return similar_for_new_person(
+        authed_user(request),
+        team=team,
+        alias=data["new_alias"],
+        birth_year=data.get("new_birth_year"),
+        gender=data.get("new_gender") or "",
+    )
 
 
 # Form prefixes for the errors of each service called by the quick log.
@@ -489,8 +525,10 @@ def encounter_edit(request, pk):
     if not permissions.can_edit_encounter(user, encounter):
         raise PermissionDenied
     initial = EncounterForm.initial_for(encounter)
-    form = EncounterForm(request.POST or None, user=user, team=encounter.team, editing=True, initial=initial)
-    if request.method == "POST" and "search_persons" not in request.POST and form.is_valid():
+    data = _linking_offered_person(request) if request.method == "POST" else None
+    form = EncounterForm(data, user=user, team=encounter.team, editing=True, initial=initial)
+    similar = _duplicates_first(request, encounter.team, form) if data is not None and form.can_link_person else []
+    if request.method == "POST" and "search_persons" not in request.POST and not similar and form.is_valid():
         fields = form.encounter_fields()
         occurred = timezone.localtime(encounter.occurred_at)
         fields["occurred_at"] = local_datetime(occurred.date(), form.cleaned_data["occurred_time"])
@@ -521,10 +559,10 @@ def encounter_edit(request, pk):
     if request.method == "POST" and "search_persons" in request.POST and encounter.outing_id:
         person_results = _person_results(user, encounter.outing, PersonSearchForm(request.POST))
     referral_form = ReferralForm(prefix="referral") if not user.is_expert else None
-    return _render_encounter_edit(request, encounter, form, referral_form, person_results)
+    return _render_encounter_edit(request, encounter, form, referral_form, person_results, similar)
 
 
-def _render_encounter_edit(request, encounter: Encounter, form, referral_form, person_results=None):
+def _render_encounter_edit(request, encounter: Encounter, form, referral_form, person_results=None, similar=()):
     user = request.user
     _log_shown(user, [encounter.person], AccessLogEntry.Action.VIEW)
     context = {
@@ -535,6 +573,7 @@ def _render_encounter_edit(request, encounter: Encounter, form, referral_form, p
         "can_delete": permissions.can_delete_encounter(user, encounter),
         "person_results": person_results,
         "person_query_min": PersonSearchForm.MIN_LENGTH,
+        "similar": similar,
     }
     return render(request, "encounters/encounter_edit.html", context)
 
@@ -650,6 +689,9 @@ def _person_context(request, person: Person, form=None, follow_up_form=None, nam
         if can_write and not user.is_expert
         else None,
         "can_read_access_log": can_read_access_log(user),
+        "can_engage": can_write and person.engaged_on is None and permissions.can_edit_person(user, person),
+        "can_reveal": bool(person.identity_code) and permissions.keeps_person_records(user),
+        "timeline": person_timeline(user, person),
     }
 
 
