@@ -391,20 +391,43 @@ class TimelineEvent:
 TIMELINE_ENCOUNTERS = 500
 
 
-def person_timeline(user: User, person: Person) -> dict[str, Any]:
+def person_timeline_encounters(user: User, person: Person) -> list[Encounter]:
+    """The person's latest TIMELINE_ENCOUNTERS encounters, newest first."""
+    return list(encounters_visible_to(user).filter(person=person).order_by("-occurred_at", "-id")[:TIMELINE_ENCOUNTERS])
+
+
+def person_timeline(
+    user: User,
+    person: Person,
+    *,
+    encounters: list[Encounter] | None = None,
+    referrals: list[Referral] | None = None,
+    follow_ups: list[FollowUp] | None = None,
+    consents: list[Consent] | None = None,
+    merges: list[PersonMerge] | None = None,
+) -> dict[str, Any]:
     """Everything that happened with a person, newest first, and the needs recorded over time.
 
     Encounters, referrals with their status changes (the dates the referral
     stamps), follow-ups, consents, merges and the engagement. A fixed number
-    of queries however long the history (one per kind of record).
+    of queries however long the history (one per kind of record); the person
+    page passes the lists it has read already (`person_timeline_encounters`
+    for the encounters).
     """
     from django.urls import reverse
 
     events: list[TimelineEvent] = []
     need_labels = dict(Need.choices)
-    encounters = list(
-        encounters_visible_to(user).filter(person=person).order_by("-occurred_at", "-id")[:TIMELINE_ENCOUNTERS]
-    )
+    if encounters is None:
+        encounters = person_timeline_encounters(user, person)
+    if referrals is None:
+        referrals = list(referrals_visible_to(user).filter(person=person))
+    if follow_ups is None:
+        follow_ups = list(follow_ups_visible_to(user).filter(person=person))
+    if consents is None:
+        consents = list(consents_visible_to(user).filter(person=person))
+    if merges is None:
+        merges = [] if user.is_expert else list(PersonMerge.objects.filter(Q(kept=person) | Q(merged=person)))
     needs_over_time: dict[str, dict[str, Any]] = {}
     for encounter in encounters:
         labels = [str(need_labels[code]) for code in encounter.needs]
@@ -427,7 +450,7 @@ def person_timeline(user: User, person: Person) -> dict[str, Any]:
             row["first"] = min(row["first"], encounter.occurred_on)
             row["last"] = max(row["last"] or encounter.occurred_on, encounter.occurred_on)
     status_labels = dict(ReferralStatus.choices)
-    for referral in referrals_visible_to(user).filter(person=person):
+    for referral in referrals:
         service = referral.get_service_kind_display()
         partner = referral.partner.name if referral.partner else ""
         url = reverse("encounters:referral_detail", args=[referral.pk])
@@ -442,14 +465,14 @@ def person_timeline(user: User, person: Person) -> dict[str, Any]:
             steps.append((referral.closed_on, title, str(status_labels[referral.status])))
         for on, title, detail in steps:
             events.append(TimelineEvent(on=on, at=None, kind="referral", title=str(title), detail=detail, url=url))
-    for follow_up in follow_ups_visible_to(user).filter(person=person):
+    for follow_up in follow_ups:
         if follow_up.done_on:
             title = _("Follow-up done (%(kind)s)") % {"kind": follow_up.get_contact_kind_display()}
             events.append(TimelineEvent(on=follow_up.done_on, at=None, kind="follow_up", title=str(title)))
         else:
             title = _("Follow-up due (%(kind)s)") % {"kind": follow_up.get_contact_kind_display()}
             events.append(TimelineEvent(on=follow_up.due_on, at=None, kind="follow_up_due", title=str(title)))
-    for consent in consents_visible_to(user).filter(person=person):
+    for consent in consents:
         scope = consent.get_scope_display()
         events.append(
             TimelineEvent(
@@ -460,7 +483,7 @@ def person_timeline(user: User, person: Person) -> dict[str, Any]:
             title = _("Consent withdrawn: %(scope)s") % {"scope": scope}
             events.append(TimelineEvent(on=consent.withdrawn_on, at=None, kind="consent", title=str(title)))
     if not user.is_expert:
-        for merge in PersonMerge.objects.filter(Q(kept=person) | Q(merged=person)):
+        for merge in merges:
             title = _("Duplicate record merged") if merge.kept_id == person.pk else _("Merged into another record")
             events.append(
                 TimelineEvent(on=domain_date(merge.merged_at), at=merge.merged_at, kind="merge", title=str(title))

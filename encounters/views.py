@@ -68,6 +68,7 @@ from .selectors import (
     get_referral_for_user,
     outing_summary,
     person_timeline,
+    person_timeline_encounters,
     persons_matching,
     persons_visible_to,
     referrals_visible_to,
@@ -350,6 +351,10 @@ def _duplicates_first(request: HttpRequest, team, form: EncounterForm) -> list:
         return []
     data = form.cleaned_data
     if not data.get("new_alias"):
+        return []
+    uuid = data.get("client_uuid")
+    if uuid is not None and Encounter.objects.filter(client_uuid=uuid).exists():
+        # The same log sent again (a double tap): the service answers with what the first send made.
         return []
     return similar_for_new_person(
         authed_user(request),
@@ -653,7 +658,9 @@ def _person_context(request, person: Person, form=None, follow_up_form=None, nam
     today = _now().date()
     encounters = encounters_visible_to(user).filter(person=person)
     totals = encounters.order_by().aggregate(count=Count("id"), last=Max("occurred_on"))
-    shown = list(encounters.order_by("-occurred_at", "-id")[:PERSON_ENCOUNTERS_SHOWN])
+    # One read for the list and the timeline.
+    recent = person_timeline_encounters(user, person)
+    shown = recent[:PERSON_ENCOUNTERS_SHOWN]
     need_labels = dict(Need.choices)
     for encounter in shown:
         encounter.need_labels = [need_labels[code] for code in encounter.needs]
@@ -668,10 +675,11 @@ def _person_context(request, person: Person, form=None, follow_up_form=None, nam
     since = last_contact or timezone.localtime(person.created_at).date()
     merged = person.merged_into_id is not None
     can_write = not merged
+    merge_context = _person_merge_context(user, person, named_form=named_form)
     return {
         "person": person,
         "merged": merged,
-        **_person_merge_context(user, person, named_form=named_form),
+        **merge_context,
         "encounters": shown,
         "encounter_count": totals["count"],
         "encounters_more": totals["count"] - len(shown),
@@ -689,9 +697,18 @@ def _person_context(request, person: Person, form=None, follow_up_form=None, nam
         if can_write and not user.is_expert
         else None,
         "can_read_access_log": can_read_access_log(user),
-        "can_engage": can_write and person.engaged_on is None and permissions.can_edit_person(user, person),
+        # As the edit form: the service asks permissions.can_edit_person.
+        "can_engage": can_write and not user.is_expert and person.engaged_on is None,
         "can_reveal": bool(person.identity_code) and permissions.keeps_person_records(user),
-        "timeline": person_timeline(user, person),
+        "timeline": person_timeline(
+            user,
+            person,
+            encounters=recent,
+            referrals=referrals,
+            follow_ups=follow_ups,
+            consents=merge_context.get("consents", []),
+            merges=[*merge_context.get("merge_history", []), *filter(None, [merge_context.get("active_merge")])],
+        ),
     }
 
 
