@@ -58,12 +58,17 @@ def person_list(request: HttpRequest) -> HttpResponse:
     """
     user = authed_user(request)
     today = timezone.localdate()
-    form = PersonListForm(request.POST if request.method == "POST" else request.GET, user=user)
+    if request.method == "POST":
+        data = request.POST
+    else:
+        data = request.GET.copy()
+        data.pop("q", None)  # a search typed into an address is not taken: it would be in the logs
+    form = PersonListForm(data, user=user)
     if not form.is_valid():
         return render(request, "encounters/person_list.html", {"form": form, "page": None}, status=400)
-    data = form.cleaned_data
-    persons = persons_listed(user, today=today, query=data["q"], status=data["status"], team=data.get("team"))
-    page = Paginator(persons, PERSONS_PAGE_SIZE).get_page(data.get("page") or 1)
+    query, status = form.cleaned_data["q"], form.cleaned_data["status"]
+    persons = persons_listed(user, today=today, query=query, status=status, team=form.cleaned_data.get("team"))
+    page = Paginator(persons, PERSONS_PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
     rows = list(page.object_list)
     last_contact = persons_last_contact(rows)
     inactive_before = today - datetime.timedelta(days=INACTIVE_AFTER_DAYS)
@@ -72,13 +77,13 @@ def person_list(request: HttpRequest) -> HttpResponse:
         person.is_inactive = (  # type: ignore[attr-defined]
             (person.last_contact or timezone.localtime(person.created_at).date()) < inactive_before  # type: ignore[attr-defined]
         )
-    _log_shown(user, rows, AccessLogEntry.Action.SEARCH if data["q"] else AccessLogEntry.Action.LIST)
+    _log_shown(user, rows, AccessLogEntry.Action.SEARCH if query else AccessLogEntry.Action.LIST)
     context: dict[str, Any] = {
         "form": form,
         "page": page,
         "persons": rows,
-        "query": data["q"],
-        "status": data["status"],
+        "query": query,
+        "status": status,
         "filters": PersonFilter.choices,
         "can_create": permissions.keeps_person_records(user) and bool(writable_team_ids(user)),
     }
