@@ -180,6 +180,7 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["team", "alias"], name="person_team_alias"),
             models.Index(fields=["team", "last_name"], name="person_team_last_name"),
+            models.Index(fields=["team", "birth_year"], name="person_team_birth_year"),
         ]
 
     def __str__(self):

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -39,6 +40,20 @@ from .selectors import (
     persons_listed,
     persons_similar,
 )
+
+# The persons page counts at most this many matches: counting all of a team's 100,000 persons for each
+# keystroke would cost more than the search. Beyond it the page says "more than" and asks to narrow.
+PERSONS_COUNTED = 1000
+
+
+class CappedPaginator(Paginator):
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.values("pk")[: PERSONS_COUNTED + 1].count()  # type: ignore[union-attr]
+
+    @property
+    def capped(self) -> bool:
+        return self.count > PERSONS_COUNTED
 
 
 def _log_shown(user: User, persons: list[Person], action: str) -> None:
@@ -68,7 +83,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         return render(request, "encounters/person_list.html", {"form": form, "page": None}, status=400)
     query, status = form.cleaned_data["q"], form.cleaned_data["status"]
     persons = persons_listed(user, today=today, query=query, status=status, team=form.cleaned_data.get("team"))
-    page = Paginator(persons, PERSONS_PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
+    page = CappedPaginator(persons, PERSONS_PAGE_SIZE).get_page(form.cleaned_data.get("page") or 1)
     rows = list(page.object_list)
     last_contact = persons_last_contact(rows)
     inactive_before = today - datetime.timedelta(days=INACTIVE_AFTER_DAYS)

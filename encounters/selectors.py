@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import BooleanField, Count, Exists, Func, Max, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Concat, Upper
+from django.db.models import BooleanField, Count, Exists, F, Func, Max, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Concat, Greatest, Upper
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -140,6 +140,8 @@ SIMILAR_SHOWN = 10
 SIMILARITY_THRESHOLD = 0.3
 # On SQLite the similarity is computed in Python on at most this many of the team's candidates.
 SQLITE_CANDIDATES = 5000
+# On PostgreSQL the database ranks by similarity and hands over this many to be ranked further.
+SIMILAR_CANDIDATES = 50
 
 
 class PersonFilter(models.TextChoices):
@@ -163,27 +165,50 @@ def week_end(day: datetime.date) -> datetime.date:
     return day + datetime.timedelta(days=6 - day.weekday())
 
 
-def _recent_contact(today: datetime.date) -> Q:
-    """A contact (an encounter, a follow-up done, or the record's creation) within INACTIVE_AFTER_DAYS."""
+def _contact_since(today: datetime.date) -> tuple[datetime.date, datetime.datetime]:
     since = today - datetime.timedelta(days=INACTIVE_AFTER_DAYS)
-    start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    return since, timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+
+
+def _with_recent_contact(persons: QuerySet[Person], today: datetime.date) -> QuerySet[Person]:
+    """A contact (an encounter, a follow-up done, or the record's creation) within INACTIVE_AFTER_DAYS.
+
+    IN-subqueries of the few recent contacts (hashed by PostgreSQL), not a
+    correlated EXISTS per person."""
+    since, start = _contact_since(today)
+    met = Encounter.objects.filter(occurred_on__gte=since, person__isnull=False).values("person_id")
+    followed = FollowUp.objects.filter(done_on__gte=since, person__isnull=False).values("person_id")
+    return persons.filter(Q(pk__in=met) | Q(pk__in=followed) | Q(created_at__gte=start))
+
+
+def _without_recent_contact(persons: QuerySet[Person], today: datetime.date) -> QuerySet[Person]:
+    """No contact within INACTIVE_AFTER_DAYS: each NOT EXISTS on its own, which PostgreSQL runs as an anti-join."""
+    since, start = _contact_since(today)
     return (
-        Q(Exists(Encounter.objects.filter(person=OuterRef("pk"), occurred_on__gte=since)))
-        | Q(Exists(FollowUp.objects.filter(person=OuterRef("pk"), done_on__gte=since)))
-        | Q(created_at__gte=start)
+        persons.filter(created_at__lt=start)
+        .exclude(Exists(Encounter.objects.filter(person=OuterRef("pk"), occurred_on__gte=since)))
+        .exclude(Exists(FollowUp.objects.filter(person=OuterRef("pk"), done_on__gte=since)))
     )
 
 
+# Fewer letters than this are matched at the start of the alias or name only: '%ko%' cannot use a
+# trigram index and matches a fifth of all aliases.
+CONTAINS_MIN_LENGTH = 3
+
+
 def _text_match(query: str) -> Q:
-    """Alias or name containing `query`, or a birth year when it is one: what the persons page searches.
+    """Alias or name containing `query` (beginning with it, for one or two letters), or the birth year
+    when `query` is one: what the persons page searches.
 
     On PostgreSQL the GIN trigram indexes on UPPER(alias), UPPER(first_name)
-    and UPPER(last_name) (migration 0010) answer these LIKEs; SQLite scans.
+    and UPPER(last_name) (migration 0010) answer these LIKEs, and the
+    (team, birth_year) index the year; SQLite scans.
     """
-    match = Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
     if query.isdigit() and len(query) == 4:
-        match |= Q(birth_year=int(query))
-    return match
+        return Q(birth_year=int(query))
+    if len(query) < CONTAINS_MIN_LENGTH:
+        return Q(alias__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
+    return Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
 
 
 def persons_listed(
@@ -198,9 +223,9 @@ def persons_listed(
     if query:
         persons = persons.filter(_text_match(query))
     if status == PersonFilter.ACTIVE:
-        persons = persons.filter(_recent_contact(today))
+        persons = _with_recent_contact(persons, today)
     elif status == PersonFilter.INACTIVE:
-        persons = persons.exclude(_recent_contact(today))
+        persons = _without_recent_contact(persons, today)
     elif status == PersonFilter.ENGAGED:
         persons = persons.filter(engaged_on__isnull=False)
     elif status == PersonFilter.OPEN_REFERRALS:
@@ -336,7 +361,9 @@ def _similar_by_text(candidates: QuerySet[Person], alias: str, full_name: str) -
             annotations["name_score"] = TrigramSimilarity(
                 Concat(Upper("first_name"), Value(" "), Upper("last_name")), Upper(Value(full_name))
             )
-        rows = candidates.filter(match).annotate(**annotations)[:SQLITE_CANDIDATES]
+        score = Greatest(*annotations) if len(annotations) > 1 else F(next(iter(annotations)))
+        # The best few by similarity; the ranking with birth year and gender is made of them.
+        rows = candidates.filter(match).annotate(**annotations).order_by(score.desc(), "pk")[:SIMILAR_CANDIDATES]
         return [
             (person, float(getattr(person, "alias_score", 0.0)), float(getattr(person, "name_score", 0.0)))
             for person in rows

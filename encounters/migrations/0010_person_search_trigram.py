@@ -1,4 +1,5 @@
-"""Trigram indexes for the persons page's search and the duplicate check (PostgreSQL only).
+"""Trigram indexes for the persons page's search and the duplicate check (PostgreSQL only), and an
+index for the search by birth year.
 
 The search matches UPPER(alias), UPPER(first_name) and UPPER(last_name) with LIKE '%…%' (Django's
 icontains) and the duplicate check with pg_trgm's `%` operator on the same expressions: GIN indexes
@@ -8,7 +9,7 @@ extension needs a role allowed to (pg_trgm is a trusted extension from PostgreSQ
 owner may).
 """
 
-from django.db import migrations
+from django.db import migrations, models
 
 COLUMNS = ("alias", "first_name", "last_name")
 
@@ -34,4 +35,11 @@ def drop_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("encounters", "0009_history_names_refuse_invisible_characters")]
 
-    operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
+    operations = [
+        migrations.RunPython(create_indexes, drop_indexes, elidable=False),
+        # The search by birth year (both databases).
+        migrations.AddIndex(
+            model_name="person",
+            index=models.Index(fields=["team", "birth_year"], name="person_team_birth_year"),
+        ),
+    ]

@@ -66,10 +66,14 @@ def test_the_page_lists_overdue_and_this_weeks(client, worker_a, worker_b, team_
     assert AccessLogEntry.objects.filter(action="list", person_id=person.pk).count() == 1  # one row per person
 
 
-def test_the_page_has_a_bounded_number_of_queries(client, worker_a, team_a, person, today, django_assert_max_num_queries):
+def test_the_page_has_a_bounded_number_of_queries(
+    client, worker_a, team_a, person, today, django_assert_max_num_queries
+):
     for days in range(20):
         referral = ReferralFactory(team=team_a, person=person)
-        FollowUp.objects.create(team=team_a, person=person, referral=referral, due_on=today - datetime.timedelta(days=days % 5))
+        FollowUp.objects.create(
+            team=team_a, person=person, referral=referral, due_on=today - datetime.timedelta(days=days % 5)
+        )
     client.force_login(worker_a)
 
     with django_assert_max_num_queries(6):
@@ -95,7 +99,9 @@ def test_experts_have_no_follow_ups_page(client, expert_a):
 def test_recording_the_contact_makes_an_encounter_and_marks_it_done(client, worker_a, overdue, person, site, today):
     client.force_login(worker_a)
 
-    response = client.post(url("follow_up_record", overdue.pk), {"contact_kind": "meeting", "notes": "Kävi toimistolla"})
+    response = client.post(
+        url("follow_up_record", overdue.pk), {"contact_kind": "meeting", "notes": "Kävi toimistolla"}
+    )
 
     assert response.status_code == 302
     overdue.refresh_from_db()

@@ -51,7 +51,9 @@ def gone(team_a, today):
     """Last met half a year ago: inactive."""
     person = PersonFactory(team=team_a, alias="Susi", birth_year=1970)
     Person.objects.filter(pk=person.pk).update(created_at=timezone.now() - datetime.timedelta(days=400))
-    EncounterFactory(team=team_a, person=person, anonymous=False, occurred_at=timezone.now() - datetime.timedelta(days=180))
+    EncounterFactory(
+        team=team_a, person=person, anonymous=False, occurred_at=timezone.now() - datetime.timedelta(days=180)
+    )
     return person
 
 
@@ -261,8 +263,10 @@ def test_the_timeline_has_everything_newest_first(client, worker_a, team_a, name
     assert needs == {"Housing": 2, "Livelihood": 1}
 
 
-def test_the_timeline_is_a_bounded_number_of_queries(client, worker_a, team_a, named, today, django_assert_max_num_queries):
-    for days in range(10):
+def test_the_timeline_is_a_bounded_number_of_queries(
+    client, worker_a, team_a, named, today, django_assert_max_num_queries
+):
+    for _days in range(10):
         EncounterFactory(team=team_a, person=named, anonymous=False, needs=["housing"])
         referral = ReferralFactory(team=team_a, person=named, status=ReferralStatus.MADE)
         FollowUp.objects.create(team=team_a, person=named, referral=referral, due_on=today)
@@ -368,7 +372,9 @@ def test_ongoing_support_agreed_sets_the_engagement_date(client, worker_a, regul
     assert response.status_code == 302
     regular.refresh_from_db()
     assert regular.engaged_on == today
-    entry = AuditEntry.objects.get(model="encounters.person", object_id=str(regular.pk), action=AuditEntry.Action.UPDATE)
+    entry = AuditEntry.objects.get(
+        model="encounters.person", object_id=str(regular.pk), action=AuditEntry.Action.UPDATE
+    )
     assert (entry.actor, entry.changes) == (worker_a, ["engaged_on"])
 
 
