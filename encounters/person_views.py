@@ -185,7 +185,11 @@ def _my_follow_ups_context(user: User, **extra: Any) -> dict[str, Any]:
     context = my_follow_ups(user, today=timezone.localdate())
     _log_shown(
         user,
-        [follow_up.person for follow_up in context["overdue"] + context["this_week"] if follow_up.person],
+        [
+            follow_up.person
+            for follow_up in context["overdue"] + context["this_week"] + context["next_week"]
+            if follow_up.person
+        ],
         AccessLogEntry.Action.LIST,
     )
     context["contact_kinds"] = FollowUpContactForm.base_fields["contact_kind"].choices  # type: ignore[attr-defined]

@@ -393,14 +393,17 @@ MY_FOLLOW_UPS_SHOWN = 200
 
 
 def my_follow_ups(user: User, *, today: datetime.date) -> dict[str, Any]:
-    """The My follow-ups page: what is overdue and what is due the rest of this week, persons and referrals."""
+    """The My follow-ups page: what is overdue, due the rest of this week and next week, persons and referrals."""
     end = week_end(today)
-    due = list(follow_ups_due_for(user, until=end)[:MY_FOLLOW_UPS_SHOWN])
+    next_end = end + datetime.timedelta(days=7)
+    due = list(follow_ups_due_for(user, until=next_end)[:MY_FOLLOW_UPS_SHOWN])
     return {
         "today": today,
         "week_end": end,
         "overdue": [follow_up for follow_up in due if follow_up.due_on < today],
-        "this_week": [follow_up for follow_up in due if follow_up.due_on >= today],
+        "this_week": [follow_up for follow_up in due if today <= follow_up.due_on <= end],
+        # Next week's too, to plan ahead (and to postpone to).
+        "next_week": [follow_up for follow_up in due if follow_up.due_on > end],
     }
 
 

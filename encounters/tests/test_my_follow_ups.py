@@ -50,8 +50,11 @@ def this_week(team_a, person, today):
     return FollowUp.objects.create(team=team_a, referral=referral, person=person, due_on=week_end(today))
 
 
-def test_the_page_lists_overdue_and_this_weeks(client, worker_a, worker_b, team_a, person, overdue, this_week, today):
-    FollowUp.objects.create(team=team_a, person=person, due_on=week_end(today) + datetime.timedelta(days=1))
+def test_the_page_lists_overdue_this_weeks_and_next_weeks(
+    client, worker_a, worker_b, team_a, person, overdue, this_week, today
+):
+    next_week = FollowUp.objects.create(team=team_a, person=person, due_on=week_end(today) + datetime.timedelta(days=1))
+    FollowUp.objects.create(team=team_a, person=person, due_on=week_end(today) + datetime.timedelta(days=8))
     FollowUp.objects.create(team=team_a, person=person, assigned_to=worker_b, due_on=today)  # someone else's
     FollowUp.objects.create(team=team_a, person=person, due_on=today, done_on=today)  # done
     client.force_login(worker_a)
@@ -61,6 +64,7 @@ def test_the_page_lists_overdue_and_this_weeks(client, worker_a, worker_b, team_
     assert response.status_code == 200
     assert response.context["overdue"] == [overdue]
     assert response.context["this_week"] == [this_week]
+    assert response.context["next_week"] == [next_week]
     content = response.content.decode()
     assert url("follow_up_record", overdue.pk) in content and url("follow_up_postpone", this_week.pk) in content
     assert AccessLogEntry.objects.filter(action="list", person_id=person.pk).count() == 1  # one row per person
