@@ -8,11 +8,13 @@ page that shows persons writes their access-log rows.
 import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -49,11 +51,22 @@ PERSONS_COUNTED = 1000
 class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
-        return self.object_list.values("pk")[: PERSONS_COUNTED + 1].count()  # type: ignore[union-attr]
+        persons: QuerySet[Person] = self.object_list  # type: ignore[assignment]  # the persons page's queryset
+        return persons.values("pk")[: PERSONS_COUNTED + 1].count()
 
     @property
     def capped(self) -> bool:
         return self.count > PERSONS_COUNTED
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _form_errors(form: forms.Form) -> ValidationError:
+    return ValidationError(
+        [f"{form.fields[name].label}: {error}" for name, errors in form.errors.items() for error in errors]
+    )
 
 
 def _log_shown(user: User, persons: list[Person], action: str) -> None:
@@ -73,6 +86,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     """
     user = authed_user(request)
     today = timezone.localdate()
+    data: QueryDict
     if request.method == "POST":
         data = request.POST
     else:
@@ -102,7 +116,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         "filters": PersonFilter.choices,
         "can_create": permissions.keeps_person_records(user) and bool(writable_team_ids(user)),
     }
-    template = "encounters/_person_rows.html" if request.htmx else "encounters/person_list.html"
+    template = "encounters/_person_rows.html" if _htmx(request) else "encounters/person_list.html"
     return render(request, template, context)
 
 
@@ -160,7 +174,7 @@ def person_identity_code_reveal_view(request: HttpRequest, pk: int) -> HttpRespo
         raise Http404
     code = services.person_identity_code_reveal(actor=user, person=person)
     context = {"person": person, "revealed_code": code}
-    if request.htmx:
+    if _htmx(request):
         return render(request, "encounters/_identity_code.html", context)
     return render(request, "encounters/person_identity_code.html", context)
 
@@ -232,7 +246,7 @@ def follow_up_record_view(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = _my_follow_up(user, pk)
     form = FollowUpContactForm(request.POST)
     if not form.is_valid():
-        return _refused(request, user, ValidationError(list(form.errors.values())[0]))
+        return _refused(request, user, _form_errors(form))
     try:
         services.follow_up_record_contact(actor=user, follow_up=follow_up, **form.cleaned_data)
     except ValidationError as error:
@@ -249,7 +263,7 @@ def follow_up_postpone_view(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = _my_follow_up(user, pk)
     form = FollowUpPostponeForm(request.POST)
     if not form.is_valid():
-        return _refused(request, user, ValidationError(list(form.errors.values())[0]))
+        return _refused(request, user, _form_errors(form))
     # Two buttons: "a week later" ignores the date field; "to this date" needs it.
     due_on = form.cleaned_data["due_on"] if request.POST.get("chosen") == "1" else None
     if request.POST.get("chosen") == "1" and due_on is None:

@@ -353,13 +353,14 @@ def _similar_by_text(candidates: QuerySet[Person], alias: str, full_name: str) -
         if alias:
             # An alias may be what others call them by their name, so it is compared with names too.
             match |= Q(TrigramMatch(Upper("alias"), Upper(Value(alias))))
-            annotations["alias_score"] = TrigramSimilarity(Upper("alias"), Upper(Value(alias)))
+            annotations["alias_score"] = TrigramSimilarity(Upper("alias"), Upper(Value(alias)))  # type: ignore[arg-type]
         if full_name:
             match |= Q(TrigramMatch(Upper("first_name"), Upper(Value(full_name)))) | Q(
                 TrigramMatch(Upper("last_name"), Upper(Value(full_name)))
             )
             annotations["name_score"] = TrigramSimilarity(
-                Concat(Upper("first_name"), Value(" "), Upper("last_name")), Upper(Value(full_name))
+                Concat(Upper("first_name"), Value(" "), Upper("last_name")),
+                Upper(Value(full_name)),  # type: ignore[arg-type]  # an expression, as the stubs do not allow
             )
         score = Greatest(*annotations) if len(annotations) > 1 else F(next(iter(annotations)))
         # The best few by similarity; the ranking with birth year and gender is made of them.
@@ -514,7 +515,7 @@ def person_timeline(
             events.append(TimelineEvent(on=consent.withdrawn_on, at=None, kind="consent", title=str(title)))
     if not user.is_expert:
         for merge in merges:
-            title = _("Duplicate record merged") if merge.kept_id == person.pk else _("Merged into another record")
+            title = str(_("Duplicate record merged") if merge.kept_id == person.pk else _("Merged into another record"))
             events.append(
                 TimelineEvent(on=domain_date(merge.merged_at), at=merge.merged_at, kind="merge", title=str(title))
             )

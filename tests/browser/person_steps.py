@@ -43,7 +43,7 @@ TEXTS = {
 def last_months_regular(worker: User, alias: str = "Sinisiipi", birth_year: int = 1987) -> Person:
     """A pseudonymous person of the worker's team, met three times last month at the team's sites."""
     team = worker.teams.first()
-    person = PersonFactory(team=team, alias=alias, birth_year=birth_year, gender="male")
+    person: Person = PersonFactory(team=team, alias=alias, birth_year=birth_year, gender="male")  # type: ignore[assignment]
     site = FieldSite.objects.filter(team=team, active=True).order_by("name").first()
     for days in (40, 33, 26):
         EncounterFactory(
