@@ -36,6 +36,19 @@ from .models import BIRTH_YEAR_MIN, ENCOUNTER_MAX_MINUTES, Consent, Person, Refe
 from .selectors import PersonFilter, persons_visible_to
 from .validators import validate_identity_code
 
+
+def birth_year_field() -> forms.IntegerField:
+    """A birth year as the model takes it; the model's rule as a validator, so that the form names it
+    along with its own errors."""
+    return forms.IntegerField(
+        label=_("Birth year"),
+        required=False,
+        min_value=BIRTH_YEAR_MIN,
+        validators=[validate_not_future_year],
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
 
@@ -230,14 +243,7 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
         max_length=100,
         help_text=_("A new pseudonymous person: a nickname, not the real name."),
     )
-    new_birth_year = forms.IntegerField(
-        label=_("Birth year"),
-        required=False,
-        min_value=BIRTH_YEAR_MIN,
-        # The model's rule, so that the form names it along with its own errors.
-        validators=[validate_not_future_year],
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
-    )
+    new_birth_year = birth_year_field()
     new_gender = forms.ChoiceField(
         label=_("Gender of the person"), choices=Gender.choices, required=False, widget=ChipRadioSelect
     )
@@ -415,14 +421,7 @@ class PersonForm(ErrorSummaryMixin, forms.Form):
     """The pseudonymous details of a person; names and contact details are changed elsewhere, with consent."""
 
     alias = forms.CharField(label=_("Alias or nickname"), required=False, max_length=100)
-    birth_year = forms.IntegerField(
-        label=_("Birth year"),
-        required=False,
-        min_value=BIRTH_YEAR_MIN,
-        # The model's rule, so that the form names it along with its own errors.
-        validators=[validate_not_future_year],
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
-    )
+    birth_year = birth_year_field()
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=ChipRadioSelect)
     engaged_on = forms.DateField(
         label=_("Engagement agreed on"),
@@ -743,13 +742,7 @@ class PersonCreateForm(ErrorSummaryMixin, forms.Form):
         help_text=_("A nickname, not the real name."),
         error_messages={"required": _("Give the new person an alias or nickname.")},
     )
-    birth_year = forms.IntegerField(
-        label=_("Birth year"),
-        required=False,
-        min_value=BIRTH_YEAR_MIN,
-        validators=[validate_not_future_year],
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
-    )
+    birth_year = birth_year_field()
     gender = forms.ChoiceField(
         label=_("Gender"), choices=Gender.choices, initial=Gender.UNKNOWN, widget=ChipRadioSelect
     )
@@ -786,6 +779,15 @@ class FollowUpContactForm(forms.Form):
 
 
 class FollowUpPostponeForm(forms.Form):
-    """Postponed to this date; left empty, by a week."""
+    """Two buttons: by a week (`due_on` None, whatever the date field says), or to the date (`chosen`)."""
 
     due_on = forms.DateField(label=_("New due date"), required=False, widget=DateInput())
+    chosen = forms.BooleanField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("chosen"):
+            data["due_on"] = None
+        elif data.get("due_on") is None and "due_on" not in self.errors:
+            self.add_error("due_on", _("Choose the date."))
+        return data

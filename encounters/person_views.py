@@ -6,6 +6,7 @@ page that shows persons writes their access-log rows.
 """
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -238,41 +239,42 @@ def _refused(request: HttpRequest, user: User, error: ValidationError) -> HttpRe
     return render(request, "encounters/my_follow_ups.html", _my_follow_ups_context(user), status=400)
 
 
+def _follow_up_action(
+    request: HttpRequest, pk: int, form_class: type[forms.Form], act: Callable[[User, FollowUp, dict], str]
+) -> HttpResponse:
+    """My follow-ups' buttons: the form parsed, the service called by `act`, its message shown."""
+    user = authed_user(request)
+    follow_up = _my_follow_up(user, pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _refused(request, user, _form_errors(form))
+    try:
+        message = act(user, follow_up, form.cleaned_data)
+    except ValidationError as error:
+        return _refused(request, user, error)
+    messages.success(request, message)
+    return redirect("encounters:my_follow_ups")
+
+
 @login_required
 @require_POST
 def follow_up_record_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The follow-up contact took place: an encounter (phone or meeting) and the follow-up done, at once."""
-    user = authed_user(request)
-    follow_up = _my_follow_up(user, pk)
-    form = FollowUpContactForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, user, _form_errors(form))
-    try:
-        services.follow_up_record_contact(actor=user, follow_up=follow_up, **form.cleaned_data)
-    except ValidationError as error:
-        return _refused(request, user, error)
-    messages.success(request, _("Contact recorded and the follow-up marked done."))
-    return redirect("encounters:my_follow_ups")
+
+    def record(user: User, follow_up: FollowUp, data: dict) -> str:
+        services.follow_up_record_contact(actor=user, follow_up=follow_up, **data)
+        return _("Contact recorded and the follow-up marked done.")
+
+    return _follow_up_action(request, pk, FollowUpContactForm, record)
 
 
 @login_required
 @require_POST
 def follow_up_postpone_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Postpone a follow-up by a week, or to the date chosen."""
-    user = authed_user(request)
-    follow_up = _my_follow_up(user, pk)
-    form = FollowUpPostponeForm(request.POST)
-    if not form.is_valid():
-        return _refused(request, user, _form_errors(form))
-    # Two buttons: "a week later" ignores the date field; "to this date" needs it.
-    due_on = form.cleaned_data["due_on"] if request.POST.get("chosen") == "1" else None
-    if request.POST.get("chosen") == "1" and due_on is None:
-        return _refused(request, user, ValidationError(_("New due date: choose the date.")))
-    try:
-        follow_up = services.follow_up_postpone(actor=user, follow_up=follow_up, due_on=due_on)
-    except ValidationError as error:
-        return _refused(request, user, error)
-    messages.success(
-        request, _("Follow-up postponed to %(date)s.") % {"date": date_format(follow_up.due_on, "SHORT_DATE_FORMAT")}
-    )
-    return redirect("encounters:my_follow_ups")
+
+    def postpone(user: User, follow_up: FollowUp, data: dict) -> str:
+        follow_up = services.follow_up_postpone(actor=user, follow_up=follow_up, due_on=data["due_on"])
+        return _("Follow-up postponed to %(date)s.") % {"date": date_format(follow_up.due_on, "SHORT_DATE_FORMAT")}
+
+    return _follow_up_action(request, pk, FollowUpPostponeForm, postpone)

@@ -1,14 +1,13 @@
 """Duplicates caught before they are made: one matching rule (selectors.persons_similar) for the person
 form, the quick log and the API's POST /api/v1/persons/similar/."""
 
-import uuid
-
 import pytest
 from django.urls import reverse
 
 from encounters.models import Encounter, Person
 from encounters.selectors import persons_similar, trigram_similarity
 from encounters.tests.factories import EncounterFactory, PersonFactory
+from encounters.tests.test_field_views import quick_log
 from outreach.models import AccessLogEntry
 from outreach.tests.api_helpers import api_client
 from outreach.tests.factories import OutingFactory
@@ -257,22 +256,6 @@ def test_experts_make_no_person_records(client, expert_a):
 
 
 # The quick log ------------------------------------------------------------------------------------
-
-
-def quick_log(**fields) -> dict:
-    data = {
-        "client_uuid": str(uuid.uuid4()),
-        "depth": "conversation",
-        "gender": "female",
-        "age_group": "30_39",
-        "contact_kind": "field",
-        "first_contact": "",
-        "person": "",
-        "referral_service_kind": "",
-        "referral_status": "suggested",
-    }
-    data.update(fields)
-    return data
 
 
 @pytest.fixture
