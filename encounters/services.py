@@ -889,7 +889,11 @@ FOLLOW_UP_POSTPONE_DAYS = 7
 def _locked_open_follow_up(actor: User, follow_up: FollowUp) -> FollowUp:
     ensure(permissions.keeps_person_records(actor))
     ensure_can_write_team(actor, follow_up.team)
-    locked = FollowUp.objects.select_for_update().select_related("team", "person", "referral").get(pk=follow_up.pk)
+    locked = (
+        FollowUp.objects.select_for_update(of=("self",))
+        .select_related("team", "person", "referral")
+        .get(pk=follow_up.pk)
+    )
     if locked.done_on is not None:
         raise ValidationError({"follow_up": _("This follow-up has been done already.")})
     return locked

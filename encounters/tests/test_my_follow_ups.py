@@ -2,8 +2,10 @@
 the follow-up done, together) and one to postpone it."""
 
 import datetime
+from functools import partial
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,9 +13,10 @@ from encounters.models import Encounter, FollowUp
 from encounters.selectors import week_end
 from encounters.services import follow_up_record_contact
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
+from encounters.tests.test_write_defects import _at_once
 from outreach.models import AccessLogEntry
-from outreach.tests.factories import FieldSiteFactory
-from outreach.vocabulary import ContactKind, ReferralStatus
+from outreach.tests.factories import FieldSiteFactory, UserFactory
+from outreach.vocabulary import ContactKind, ReferralStatus, Role
 
 
 def url(name: str, *args) -> str:
@@ -210,3 +213,27 @@ def test_today_links_my_follow_ups(client, worker_a):
     client.force_login(worker_a)
 
     assert url("my_follow_ups") in client.get(url("today")).content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections (PostgreSQL)")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_recording_the_same_follow_up_at_once_record_one_contact(worker_a, team_a, site):
+    colleague = UserFactory(email="colleague@example.org", role=Role.WORKER, teams=[team_a])
+    for round_ in range(3):
+        person = PersonFactory(team=team_a, alias=f"Kettu {round_}")
+        EncounterFactory(team=team_a, site=site, person=person, anonymous=False)
+        follow_up = FollowUp.objects.create(team=team_a, person=person, due_on=timezone.localdate())
+
+        raised = _at_once(
+            partial(follow_up_record_contact, actor=worker_a, follow_up=follow_up, contact_kind="phone"),
+            partial(
+                follow_up_record_contact,
+                actor=colleague,
+                follow_up=FollowUp.objects.get(pk=follow_up.pk),
+                contact_kind="meeting",
+            ),
+        )
+
+        assert sorted(type(error).__name__ for error in raised if error) == ["ValidationError"]
+        assert person.encounters.count() == 2
+        assert FollowUp.objects.get(pk=follow_up.pk).done_on == timezone.localdate()
