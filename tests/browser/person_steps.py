@@ -57,15 +57,21 @@ def last_months_regular(worker: User, alias: str = "Sinisiipi", birth_year: int 
     return person
 
 
-def find_person_by_alias(page, text: dict, person: Person, typed: str) -> None:
-    """From any page: Persons in the navigation, type part of the alias, open the person's page."""
+def find_person_by_alias(page, text: dict, person: Person, typed: str, on_results=None) -> None:
+    """From any page: Persons in the navigation, type part of the alias, open the person's page.
+
+    `on_results(page)` is called when the results are shown (a screenshot)."""
     page.locator("nav.site-nav").get_by_role("link", name=text["persons"], exact=True).tap()
     page.wait_for_url(re.compile(r".*/field/persons/$"))
     page.fill("#id_q", typed)
+    # The rows answered for what was typed (htmx), not the list the page opened with.
+    page.locator(f"#person-rows [data-results-for='{typed}']").wait_for()
     row = page.locator(f"#person-rows a[href$='/field/persons/{person.pk}/']")
-    row.wait_for()
+    assert page.locator("#person-rows .person-row").count() == 1
     # Nothing typed goes into the address: the search is a POST.
     assert typed not in page.url
+    if on_results is not None:
+        on_results(page)
     row.tap()
     page.wait_for_url(re.compile(rf".*/field/persons/{person.pk}/$"))
 

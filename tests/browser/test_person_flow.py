@@ -47,7 +47,7 @@ def test_last_months_regular_is_found_and_todays_encounter_linked(live_server, p
     sign_in(page, live_server, worker.email)
     assert page.locator("html").get_attribute("lang") == language
 
-    find_person_by_alias(page, text, regular, "sinisi")
+    find_person_by_alias(page, text, regular, "sinisi", on_results=lambda page: shot("00-persons-search"))
     shot("01-person-page")
     assert_tap_targets(page, "person page")
     assert page.locator("#timeline .timeline__event--encounter").count() == 3
