@@ -76,7 +76,7 @@ def test_the_persons_page_on_a_desktop(live_server, phone, screenshot, demo_data
 
     page.goto(f"{live_server.url}/field/persons/")
     page.fill("#id_q", "sini")
-    page.locator("#person-rows .person-row").first.wait_for()
+    page.locator("#person-rows [data-results-for='sini']").wait_for()
     screenshot(page, "person-fi-desktop-list")
     page.goto(f"{live_server.url}/field/persons/new/")
     page.fill("#id_alias", "Sinisiipi")
