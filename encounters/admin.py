@@ -59,11 +59,6 @@ from .selectors import (
 IDENTIFYING_FIELDS = frozenset({"identity_code", "first_name", "last_name", "phone", "email", "alias", "notes"})
 
 
-def mask_identity_code(code: str) -> str:
-    """131052-308T → 131052-****: enough to tell records apart in a list, not to identify."""
-    return f"{code[:7]}****" if code else ""
-
-
 class ClientRecordMixin(PostSearchMixin, WritableTeamsMixin):
     view_roles = COORDINATION
     admin_log = False
@@ -190,7 +185,7 @@ class PersonAdmin(RecordImportExportMixin, ClientRecordMixin, ScopedHistoryAdmin
 
     @admin.display(description=_("personal identity code"))
     def identity_code_masked(self, obj):
-        return mask_identity_code(obj.identity_code)
+        return obj.identity_code_masked
 
     @admin.display(description=_("merged"), boolean=True)
     def is_merged(self, obj):

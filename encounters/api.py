@@ -11,6 +11,7 @@ experience never see named persons nor the named fields, and cannot name
 anyone.
 """
 
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -40,6 +41,7 @@ from outreach.models import AccessLogEntry, FieldSite, Outing, Team, User
 from outreach.selectors import outings_visible_to, sites_visible_to, teams_visible_to, users_visible_to
 from outreach.services import was_replayed
 from outreach.types import authed_user
+from outreach.validators import validate_not_future_year
 from outreach.vocabulary import (
     Action,
     AgeGroup,
@@ -52,12 +54,13 @@ from outreach.vocabulary import (
     SiteType,
 )
 
-from .models import Consent, Encounter, FollowUp, Person, Referral
+from .models import BIRTH_YEAR_MIN, Consent, Encounter, FollowUp, Person, Referral
 from .selectors import (
     can_read_access_log,
     encounters_visible_to,
     follow_ups_visible_to,
     partner_link,
+    persons_similar,
     persons_visible_to,
     referrals_visible_to,
 )
@@ -72,6 +75,7 @@ from .services import (
     person_access_log,
     person_access_log_report,
     person_create,
+    person_identity_code_reveal,
     person_make_named,
     person_update,
     quick_log_save,
@@ -79,6 +83,7 @@ from .services import (
     referral_create,
     referral_update,
 )
+from .validators import validate_identity_code
 
 TEAM_HELP = _("May be left out by a user who belongs to exactly one team.")
 
@@ -175,11 +180,20 @@ class PersonSerializer(TeamDefaultMixin, serializers.ModelSerializer):
         )
         read_only_fields = ("merged_into", "created_at", "updated_at", "version")
 
+    def validate_identity_code(self, value: str) -> str:
+        # A client that sends back what it read (the masked code) changes nothing.
+        if self.instance is not None and value and value == self.instance.identity_code_masked:
+            return self.instance.identity_code
+        return value
+
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if request_user(self).is_expert:
             for name in DIRECT_IDENTIFIERS:
                 data.pop(name, None)
+        elif "identity_code" in data:
+            # Shown masked, as on the pages; the whole code by POST .../identity-code/, which is logged.
+            data["identity_code"] = instance.identity_code_masked
         return data
 
 
@@ -214,6 +228,39 @@ class AccessLogRowSerializer(serializers.Serializer):
 
 class AccessLogSerializer(serializers.Serializer):
     results = AccessLogRowSerializer(many=True)
+
+
+class SimilarQuerySerializer(serializers.Serializer):
+    """What a new person would be: any of these fields (none gives no results)."""
+
+    alias = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    birth_year = serializers.IntegerField(required=False, allow_null=True, min_value=BIRTH_YEAR_MIN)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    identity_code = serializers.CharField(
+        max_length=11, required=False, allow_blank=True, validators=[validate_identity_code]
+    )
+
+    def validate_birth_year(self, value: int | None) -> int | None:
+        if value is not None:
+            validate_not_future_year(value)
+        return value
+
+
+class SimilarPersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=["identity_code", "alias", "name", "birth_year", "gender"])
+    )
+
+
+class SimilarResultsSerializer(serializers.Serializer):
+    results = SimilarPersonSerializer(many=True)
+
+
+class IdentityCodeSerializer(serializers.Serializer):
+    identity_code = serializers.CharField()
 
 
 class PersonFilter(filters.FilterSet):
@@ -255,6 +302,42 @@ class PersonViewSet(AccessLoggedMixin, VersionedMixin, ServiceViewSet):
             door=AccessLogEntry.Door.API,
             **serializer.validated_data,
         )
+
+    @extend_schema(
+        summary="Likely duplicates of a person about to be created",
+        request=SimilarQuerySerializer,
+        responses={200: SimilarResultsSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="similar")
+    def similar(self, request):
+        """The caller's visible persons that may be the person described, best first, at most 10, each
+        with its reasons (`identity_code`, `alias`, `name`, `birth_year`, `gender`). A POST, so that names
+        stay out of URLs. Creating a person does not check again: a client asks here first and creates
+        only when the worker says it is a new person."""
+        query = SimilarQuerySerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        data = {name: value for name, value in query.validated_data.items() if value not in (None, "")}
+        found = persons_similar(request.user, **data) if data else []
+        self._log_access([match.person for match in found], AccessLogEntry.Action.SEARCH)
+        results = [{"id": match.person.pk, "reasons": match.reasons} for match in found]
+        return Response(SimilarResultsSerializer({"results": results}).data)
+
+    @extend_schema(
+        summary="Reveal a named person's whole identity code (logged)",
+        request=None,
+        responses={200: IdentityCodeSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="identity-code")
+    def identity_code(self, request, pk=None):
+        """The whole identity code, which reads otherwise show masked (`131052-***T`). Each reveal is
+        written to the person's access log. Not for experts by experience (403); 404 without a code."""
+        person = self.get_object()
+        if request.user.is_expert:
+            self.permission_denied(request)
+        if not person.identity_code:
+            raise Http404
+        code = person_identity_code_reveal(actor=request.user, person=person, door=AccessLogEntry.Door.API)
+        return Response(IdentityCodeSerializer({"identity_code": code}).data)
 
     @extend_schema(
         summary="The person's access log (coordinators)",

@@ -22,7 +22,7 @@ from networks.selectors import service_targets
 from outreach.exceptions import StaleVersion
 from outreach.forms import DateInput, field_queryset, form_field
 from outreach.models import FieldSite, Outing, Team, User
-from outreach.selectors import member_team_ids, sites_visible_to, writable_team_ids
+from outreach.selectors import member_team_ids, sites_visible_to, teams_visible_to, writable_team_ids
 from outreach.validators import BIRTH_YEAR_MIN, validate_not_future_year, validate_plausible_birth_year
 from outreach.vocabulary import (
     Action,
@@ -36,25 +36,21 @@ from outreach.vocabulary import (
     ServiceKind,
 )
 
-from .models import ENCOUNTER_MAX_MINUTES, Consent, Person, Referral, ReferralConfirmation
+from .models import ENCOUNTER_MAX_MINUTES, Consent, Person, Referral, ReferralConfirmation, age_group_for
 from .rules import REFERRAL_TRANSITIONS
-from .selectors import persons_visible_to
+from .selectors import PersonFilter, persons_visible_to
 from .validators import validate_identity_code
 
 
-def age_group_for(birth_year: int, year: int) -> str:
-    """The age group of someone born in `birth_year`, in `year` (their birthday may be still to come)."""
-    age = year - birth_year
-    for limit, group in (
-        (18, AgeGroup.UNDER_18),
-        (30, AgeGroup.AGE_18_29),
-        (40, AgeGroup.AGE_30_39),
-        (50, AgeGroup.AGE_40_49),
-        (65, AgeGroup.AGE_50_64),
-    ):
-        if age < limit:
-            return group
-    return AgeGroup.AGE_65_PLUS
+def birth_year_field() -> forms.IntegerField:
+    """A birth year as the model takes it; the model's rule as a validator, so that the form names it
+    along with its own errors."""
+    return forms.IntegerField(
+        label=_("Birth year"),
+        required=False,
+        validators=[validate_plausible_birth_year, validate_not_future_year],
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": BIRTH_YEAR_MIN}),
+    )
 
 
 if TYPE_CHECKING:
@@ -310,13 +306,7 @@ class EncounterForm(ErrorSummaryMixin, VersionedForm):
         max_length=100,
         help_text=_("A new pseudonymous person: a nickname, not the real name."),
     )
-    new_birth_year = forms.IntegerField(
-        label=_("Birth year"),
-        required=False,
-        # The model's rules, so that the form names them along with its own errors.
-        validators=[validate_plausible_birth_year, validate_not_future_year],
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": BIRTH_YEAR_MIN}),
-    )
+    new_birth_year = birth_year_field()
     new_gender = forms.ChoiceField(
         label=_("Gender of the person"), choices=Gender.choices, required=False, widget=ChipRadioSelect
     )
@@ -514,13 +504,7 @@ class PersonForm(ErrorSummaryMixin, VersionedForm):
     """The pseudonymous details of a person; names and contact details are changed elsewhere, with consent."""
 
     alias = forms.CharField(label=_("Alias or nickname"), required=False, max_length=100)
-    birth_year = forms.IntegerField(
-        label=_("Birth year"),
-        required=False,
-        # The model's rules, so that the form names them along with its own errors.
-        validators=[validate_plausible_birth_year, validate_not_future_year],
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": BIRTH_YEAR_MIN}),
-    )
+    birth_year = birth_year_field()
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, widget=ChipRadioSelect)
     engaged_on = forms.DateField(
         label=_("Engagement agreed on"),
@@ -846,3 +830,84 @@ class PartnerConfirmationForm(ErrorSummaryMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("No names or other details of the person, please."),
     )
+
+
+# The persons page and a new person -------------------------------------------------------
+
+
+class PersonListForm(forms.Form):
+    """The persons page's filter, page and search (the search text is taken from POSTs only)."""
+
+    q = forms.CharField(label=_("Search by alias, name or birth year"), max_length=100, required=False)
+    status = forms.ChoiceField(label=_("Show"), choices=PersonFilter.choices, required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+    page = forms.IntegerField(min_value=1, required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        form_field(self, "team", forms.ModelChoiceField).queryset = teams_visible_to(user).order_by("name")
+
+    def clean_q(self):
+        return self.cleaned_data["q"].strip()
+
+
+class PersonCreateForm(ErrorSummaryMixin, forms.Form):
+    """A new pseudonymous person (named ones only after consent, on the person's page)."""
+
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), empty_label=None)
+    alias = forms.CharField(
+        label=_("Alias or nickname"),
+        max_length=100,
+        help_text=_("A nickname, not the real name."),
+        error_messages={"required": _("Give the new person an alias or nickname.")},
+    )
+    birth_year = birth_year_field()
+    gender = forms.ChoiceField(
+        label=_("Gender"), choices=Gender.choices, initial=Gender.UNKNOWN, widget=ChipRadioSelect
+    )
+    notes = forms.CharField(
+        label=_("Notes"),
+        required=False,
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("No names or other direct identifiers of a pseudonymous person."),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.filter(pk__in=writable_team_ids(user), active=True).order_by("name")
+        form_field(self, "team", forms.ModelChoiceField).queryset = teams
+        team_ids = list(teams.values_list("pk", flat=True))
+        own = member_team_ids(user) & set(team_ids)
+        self.show_team = len(team_ids) > 1
+        if len(own) == 1 or len(team_ids) == 1:
+            self.fields["team"].initial = next(iter(own)) if len(own) == 1 else team_ids[0]
+
+    def clean_alias(self):
+        return self.cleaned_data["alias"].strip()
+
+
+class FollowUpContactForm(forms.Form):
+    """The follow-up contact took place: by phone or in a meeting, with an optional word on it."""
+
+    contact_kind = forms.ChoiceField(
+        label=_("Contact kind"),
+        choices=[(ContactKind.PHONE, ContactKind.PHONE.label), (ContactKind.MEETING, ContactKind.MEETING.label)],
+    )
+    notes = forms.CharField(label=_("Note (optional)"), required=False, max_length=1000)
+
+
+class FollowUpPostponeForm(forms.Form):
+    """Two buttons: by a week (`due_on` None, whatever the date field says), or to the date (`chosen`)."""
+
+    due_on = forms.DateField(label=_("New due date"), required=False, widget=DateInput())
+    chosen = forms.BooleanField(required=False)
+
+    def clean(self):
+        super().clean()
+        data = self.cleaned_data
+        if not data.get("chosen"):
+            data["due_on"] = None
+        elif data.get("due_on") is None and "due_on" not in self.errors:
+            self.add_error("due_on", _("Choose the date."))
+        return data

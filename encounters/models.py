@@ -47,6 +47,27 @@ def domain_date(moment: datetime.datetime) -> datetime.date:
     return moment.astimezone(DOMAIN_ZONE).date()
 
 
+def age_group_for(birth_year: int, year: int) -> str:
+    """The age group of someone born in `birth_year`, in `year` (their birthday may be still to come)."""
+    age = year - birth_year
+    for limit, group in (
+        (18, AgeGroup.UNDER_18),
+        (30, AgeGroup.AGE_18_29),
+        (40, AgeGroup.AGE_30_39),
+        (50, AgeGroup.AGE_40_49),
+        (65, AgeGroup.AGE_50_64),
+    ):
+        if age < limit:
+            return group
+    return AgeGroup.AGE_65_PLUS
+
+
+def mask_identity_code(code: str) -> str:
+    """131052-308T → 131052-***T: how an identity code is shown everywhere (pages, API, admin); the whole
+    code only on an explicit reveal, which is logged (services.person_identity_code_reveal)."""
+    return f"{code[:7]}***{code[10:]}" if code else ""
+
+
 # An encounter lasts at most a day: the check constraint
 # encounter_duration_plausible, which model validation runs on every door.
 ENCOUNTER_MAX_MINUTES = 24 * 60
@@ -173,6 +194,7 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["team", "alias"], name="person_team_alias"),
             models.Index(fields=["team", "last_name"], name="person_team_last_name"),
+            models.Index(fields=["team", "birth_year"], name="person_team_birth_year"),
         ]
 
     def __str__(self):
@@ -189,6 +211,10 @@ class Person(models.Model):
             errors = {name: NAMED_ONLY_AFTER_CONSENT for name in DIRECT_IDENTIFIERS if getattr(self, name)}
             if errors:
                 raise ValidationError(errors)
+
+    @property
+    def identity_code_masked(self) -> str:
+        return mask_identity_code(self.identity_code)
 
     @property
     def display_name(self) -> str:

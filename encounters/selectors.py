@@ -5,18 +5,24 @@ nor an encounter or referral linked to one, and sees encounters only of the
 outings they take part in.
 """
 
+import dataclasses
 import datetime
+import re
+from collections.abc import Iterable
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection, models
+from django.db.models import BooleanField, Count, Exists, F, Func, Max, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Concat, Greatest, Upper
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from outreach.models import Outing, Team, User, person_hours
 from outreach.selectors import member_team_ids, outings_visible_to, teams_visible_to
-from outreach.vocabulary import Depth, Need, OutingStatus
+from outreach.vocabulary import Depth, Gender, Need, OutingStatus, ReferralStatus
 
-from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, ReferralConfirmation
+from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, ReferralConfirmation, domain_date
 
 
 def _inactive(user: User) -> bool:
@@ -123,6 +129,450 @@ def persons_matching(user: User, *, team: Team, query: str, limit: int = PERSON_
     )
 
 
+# The persons page and duplicate checks ----------------------------------------------------
+
+# A person with no contact for this long is shown as inactive (DESIGN: engagement).
+INACTIVE_AFTER_DAYS = 90
+PERSONS_PAGE_SIZE = 25
+SIMILAR_SHOWN = 10
+# Two aliases or names at least this similar (pg_trgm's similarity, 0–1) may be one person: pg_trgm's
+# own default threshold for its `%` operator, which the GIN index answers.
+SIMILARITY_THRESHOLD = 0.3
+# On SQLite the similarity is computed in Python on at most this many of the team's candidates.
+SQLITE_CANDIDATES = 5000
+# On PostgreSQL the database ranks by similarity and hands over this many to be ranked further.
+SIMILAR_CANDIDATES = 50
+
+
+class PersonFilter(models.TextChoices):
+    """The filters of the persons page (codes in the form, labels translated)."""
+
+    ALL = "", _("All")
+    ACTIVE = "active", _("Active")
+    INACTIVE = "inactive", _("Inactive (no contact for 90 days)")
+    ENGAGED = "engaged", _("Engaged")
+    OPEN_REFERRALS = "open_referrals", _("With open referrals")
+    FOLLOW_UPS_DUE = "follow_ups_due", _("With follow-ups due")
+
+
+# A referral whose outcome is not known yet: the worker still has to find out.
+OPEN_REFERRAL_STATUSES = (ReferralStatus.SUGGESTED, ReferralStatus.MADE)
+FINAL_REFERRAL_STATUSES = (ReferralStatus.DECLINED, ReferralStatus.NOT_REACHED, ReferralStatus.ENDED)
+
+
+def week_end(day: datetime.date) -> datetime.date:
+    """The Sunday of `day`'s week: 'this week' on the Today and My follow-ups pages."""
+    return day + datetime.timedelta(days=6 - day.weekday())
+
+
+def _contact_since(today: datetime.date) -> tuple[datetime.date, datetime.datetime]:
+    since = today - datetime.timedelta(days=INACTIVE_AFTER_DAYS)
+    return since, timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+
+
+def _with_recent_contact(persons: QuerySet[Person], today: datetime.date) -> QuerySet[Person]:
+    """A contact (an encounter, a follow-up done, or the record's creation) within INACTIVE_AFTER_DAYS.
+
+    IN-subqueries of the few recent contacts (hashed by PostgreSQL), not a
+    correlated EXISTS per person."""
+    since, start = _contact_since(today)
+    met = Encounter.objects.filter(occurred_on__gte=since, person__isnull=False).values("person_id")
+    followed = FollowUp.objects.filter(done_on__gte=since, person__isnull=False).values("person_id")
+    return persons.filter(Q(pk__in=met) | Q(pk__in=followed) | Q(created_at__gte=start))
+
+
+def _without_recent_contact(persons: QuerySet[Person], today: datetime.date) -> QuerySet[Person]:
+    """No contact within INACTIVE_AFTER_DAYS: each NOT EXISTS on its own, which PostgreSQL runs as an anti-join."""
+    since, start = _contact_since(today)
+    return (
+        persons.filter(created_at__lt=start)
+        .exclude(Exists(Encounter.objects.filter(person=OuterRef("pk"), occurred_on__gte=since)))
+        .exclude(Exists(FollowUp.objects.filter(person=OuterRef("pk"), done_on__gte=since)))
+    )
+
+
+# Fewer letters than this are matched at the start of the alias or name only: '%ko%' cannot use a
+# trigram index and matches a fifth of all aliases.
+CONTAINS_MIN_LENGTH = 3
+
+
+def _text_match(query: str) -> Q:
+    """Alias or name containing `query` (beginning with it, for one or two letters), or the birth year
+    when `query` is one: what the persons page searches.
+
+    On PostgreSQL the GIN trigram indexes on UPPER(alias), UPPER(first_name)
+    and UPPER(last_name) (migration 0010) answer these LIKEs, and the
+    (team, birth_year) index the year; SQLite scans.
+    """
+    if query.isdigit() and len(query) == 4:
+        return Q(birth_year=int(query))
+    if len(query) < CONTAINS_MIN_LENGTH:
+        return Q(alias__istartswith=query) | Q(first_name__istartswith=query) | Q(last_name__istartswith=query)
+    return Q(alias__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
+
+
+def persons_listed(
+    user: User, *, today: datetime.date, query: str = "", status: str = "", team: Team | None = None
+) -> QuerySet[Person]:
+    """The persons page: the user's visible persons (the team's; an expert's met pseudonymous ones),
+    filtered by `status` (a PersonFilter code) and the text `query`, ordered by alias and name."""
+    persons = persons_visible_to(user)
+    if team is not None:
+        persons = persons.filter(team=team)
+    query = query.strip()
+    if query:
+        persons = persons.filter(_text_match(query))
+    if status == PersonFilter.ACTIVE:
+        persons = _with_recent_contact(persons, today)
+    elif status == PersonFilter.INACTIVE:
+        persons = _without_recent_contact(persons, today)
+    elif status == PersonFilter.ENGAGED:
+        persons = persons.filter(engaged_on__isnull=False)
+    elif status == PersonFilter.OPEN_REFERRALS:
+        open_referrals = referrals_visible_to(user).filter(person=OuterRef("pk"), status__in=OPEN_REFERRAL_STATUSES)
+        persons = persons.filter(Exists(open_referrals))
+    elif status == PersonFilter.FOLLOW_UPS_DUE:
+        due = follow_ups_visible_to(user).filter(
+            person=OuterRef("pk"), done_on__isnull=True, due_on__lte=week_end(today)
+        )
+        persons = persons.filter(Exists(due))
+    return persons.order_by("alias", "last_name", "first_name", "id")
+
+
+def persons_last_contact(persons: list[Person]) -> dict[int, datetime.date]:
+    """The latest encounter date of each listed person: one query for a page of them."""
+    rows = (
+        Encounter.objects.filter(person__in=persons)
+        .order_by()
+        .values("person_id")
+        .annotate(last=Max("occurred_on"))
+        .values_list("person_id", "last")
+    )
+    return dict(rows)
+
+
+def trigram_similarity(a: str, b: str) -> float:
+    """pg_trgm's similarity(a, b) in Python (the SQLite fallback): shared trigrams of the padded
+    lower-case words ÷ all trigrams of both."""
+
+    def trigrams(text: str) -> set[str]:
+        grams: set[str] = set()
+        for word in re.findall(r"\w+", text.lower()):
+            padded = f"  {word} "
+            grams.update(padded[i : i + 3] for i in range(len(padded) - 2))
+        return grams
+
+    left, right = trigrams(a), trigrams(b)
+    if not left or not right:
+        return 0.0
+    return len(left & right) / len(left | right)
+
+
+class TrigramMatch(Func):
+    """`a % b` of pg_trgm: similarity above pg_trgm.similarity_threshold, answered by a GIN trigram index."""
+
+    arg_joiner = " %% "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+@dataclasses.dataclass
+class SimilarPerson:
+    person: Person
+    reasons: list[str]
+    score: float
+
+
+def persons_similar(
+    user: User,
+    *,
+    team: Team | None = None,
+    alias: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    birth_year: int | None = None,
+    gender: str = "",
+    identity_code: str = "",
+    exclude: Iterable[int] = (),
+    limit: int = SIMILAR_SHOWN,
+) -> list[SimilarPerson]:
+    """Likely duplicates among the user's visible persons (of `team` when given), best first.
+
+    The one matching rule for every door that creates a person (the person
+    form, the quick log, the API's /persons/similar/): the same identity
+    code; or a similar alias or name (trigram similarity) whose birth year is
+    within one year and gender the same, where both are known. `reasons`
+    are codes among identity_code, alias, name, birth_year, gender.
+    """
+    persons = persons_visible_to(user).exclude(pk__in=list(exclude))
+    if team is not None:
+        persons = persons.filter(team=team)
+    alias = alias.strip()
+    full_name = f"{first_name.strip()} {last_name.strip()}".strip()
+    code = identity_code.strip().upper()
+    found: dict[int, SimilarPerson] = {}
+    if code:
+        for person in persons.filter(identity_code=code)[:limit]:
+            found[person.pk] = SimilarPerson(person, ["identity_code"], 10.0)
+    if alias or full_name:
+        candidates = persons
+        if birth_year is not None:
+            candidates = candidates.filter(
+                Q(birth_year__isnull=True) | Q(birth_year__gte=birth_year - 1, birth_year__lte=birth_year + 1)
+            )
+        if gender and gender != Gender.UNKNOWN:
+            candidates = candidates.filter(gender__in=[gender, Gender.UNKNOWN])
+        for person, alias_score, name_score in _similar_by_text(candidates, alias, full_name):
+            reasons = []
+            if alias_score >= SIMILARITY_THRESHOLD:
+                reasons.append("alias")
+            if name_score >= SIMILARITY_THRESHOLD:
+                reasons.append("name")
+            if birth_year is not None and person.birth_year is not None:
+                reasons.append("birth_year")
+            if gender and gender != Gender.UNKNOWN and person.gender == gender:
+                reasons.append("gender")
+            score = max(alias_score, name_score) + 0.1 * (("birth_year" in reasons) + ("gender" in reasons))
+            if birth_year is not None and person.birth_year == birth_year:
+                score += 0.05
+            if person.pk in found:
+                found[person.pk].reasons += reasons
+                continue
+            found[person.pk] = SimilarPerson(person, reasons, score)
+    ranked = sorted(found.values(), key=lambda match: (-match.score, match.person.pk))
+    return ranked[:limit]
+
+
+def _similar_by_text(candidates: QuerySet[Person], alias: str, full_name: str) -> list[tuple[Person, float, float]]:
+    """(person, alias similarity, name similarity) of the candidates similar to the alias or the name."""
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import TrigramSimilarity
+
+        match = Q()
+        annotations: dict[str, Any] = {}
+        if alias:
+            # An alias may be what others call them by their name, so it is compared with names too.
+            match |= Q(TrigramMatch(Upper("alias"), Upper(Value(alias))))
+            annotations["alias_score"] = TrigramSimilarity(Upper("alias"), Upper(Value(alias)))  # type: ignore[arg-type]
+        if full_name:
+            match |= Q(TrigramMatch(Upper("first_name"), Upper(Value(full_name)))) | Q(
+                TrigramMatch(Upper("last_name"), Upper(Value(full_name)))
+            )
+            annotations["name_score"] = TrigramSimilarity(
+                Concat(Upper("first_name"), Value(" "), Upper("last_name")),
+                Upper(Value(full_name)),  # type: ignore[arg-type]  # an expression, as the stubs do not allow
+            )
+        score = Greatest(*annotations) if len(annotations) > 1 else F(next(iter(annotations)))
+        # The best few by similarity; the ranking with birth year and gender is made of them.
+        rows = candidates.filter(match).annotate(**annotations).order_by(score.desc(), "pk")[:SIMILAR_CANDIDATES]
+        return [
+            (person, float(getattr(person, "alias_score", 0.0)), float(getattr(person, "name_score", 0.0)))
+            for person in rows
+        ]
+    results = []
+    for person in candidates.order_by("id")[:SQLITE_CANDIDATES]:
+        alias_score = trigram_similarity(alias, person.alias) if alias and person.alias else 0.0
+        name = f"{person.first_name} {person.last_name}".strip()
+        name_score = trigram_similarity(full_name, name) if full_name and name else 0.0
+        if max(alias_score, name_score) >= SIMILARITY_THRESHOLD:
+            results.append((person, alias_score, name_score))
+    return results
+
+
+def follow_ups_due_for(user: User, *, until: datetime.date) -> QuerySet[FollowUp]:
+    """The open follow-ups due by `until` that are the user's: assigned to them, or to nobody in their teams."""
+    return (
+        follow_ups_visible_to(user)
+        .filter(done_on__isnull=True, due_on__lte=until)
+        .filter(Q(assigned_to=user) | Q(assigned_to__isnull=True, team__in=member_team_ids(user)))
+        .select_related("referral", "person")
+        .order_by("due_on", "id")
+    )
+
+
+MY_FOLLOW_UPS_SHOWN = 200
+
+
+def my_follow_ups(user: User, *, today: datetime.date) -> dict[str, Any]:
+    """The My follow-ups page: what is overdue, due the rest of this week and next week, persons and referrals."""
+    end = week_end(today)
+    next_end = end + datetime.timedelta(days=7)
+    due = list(follow_ups_due_for(user, until=next_end)[:MY_FOLLOW_UPS_SHOWN])
+    return {
+        "today": today,
+        "week_end": end,
+        "overdue": [follow_up for follow_up in due if follow_up.due_on < today],
+        "this_week": [follow_up for follow_up in due if today <= follow_up.due_on <= end],
+        # Next week's too, to plan ahead (and to postpone to).
+        "next_week": [follow_up for follow_up in due if follow_up.due_on > end],
+    }
+
+
+@dataclasses.dataclass
+class TimelineEvent:
+    on: datetime.date
+    at: datetime.datetime | None
+    kind: str
+    title: str
+    detail: str = ""
+    needs: list[str] = dataclasses.field(default_factory=list)
+    url: str = ""
+
+
+TIMELINE_ENCOUNTERS = 500
+
+
+def person_timeline_encounters(user: User, person: Person) -> list[Encounter]:
+    """The person's latest TIMELINE_ENCOUNTERS encounters, newest first."""
+    return list(encounters_visible_to(user).filter(person=person).order_by("-occurred_at", "-id")[:TIMELINE_ENCOUNTERS])
+
+
+def person_timeline(
+    user: User,
+    person: Person,
+    *,
+    encounters: list[Encounter] | None = None,
+    referrals: list[Referral] | None = None,
+    follow_ups: list[FollowUp] | None = None,
+    consents: list[Consent] | None = None,
+    merges: list[PersonMerge] | None = None,
+) -> dict[str, Any]:
+    """Everything that happened with a person, newest first, and the needs recorded over time.
+
+    Encounters, referrals with their status changes (the dates the referral
+    stamps), follow-ups, consents, merges and the engagement. A fixed number
+    of queries however long the history (one per kind of record); the person
+    page passes the lists it has read already (`person_timeline_encounters`
+    for the encounters).
+    """
+    if encounters is None:
+        encounters = person_timeline_encounters(user, person)
+    if referrals is None:
+        referrals = list(referrals_visible_to(user).filter(person=person))
+    if follow_ups is None:
+        follow_ups = list(follow_ups_visible_to(user).filter(person=person))
+    if consents is None:
+        consents = list(consents_visible_to(user).filter(person=person))
+    if merges is None:
+        merges = [] if user.is_expert else list(PersonMerge.objects.filter(Q(kept=person) | Q(merged=person)))
+    events = [
+        *_encounter_events(encounters),
+        *_referral_events(referrals),
+        *_follow_up_events(follow_ups),
+        *_consent_events(consents),
+        *([] if user.is_expert else _merge_events(merges, person)),
+    ]
+    if person.engaged_on:
+        events.append(
+            TimelineEvent(on=person.engaged_on, at=None, kind="engagement", title=str(_("Ongoing support agreed")))
+        )
+    epoch = timezone.make_aware(datetime.datetime(1900, 1, 1))
+    events.sort(key=lambda event: (event.on, event.at or epoch), reverse=True)
+    return {
+        "events": events,
+        "needs_over_time": _needs_over_time(encounters),
+        "encounters_capped": len(encounters) == TIMELINE_ENCOUNTERS,
+    }
+
+
+def _encounter_events(encounters: list[Encounter]) -> list[TimelineEvent]:
+    from django.urls import reverse
+
+    need_labels = dict(Need.choices)
+    return [
+        TimelineEvent(
+            on=encounter.occurred_on,
+            at=encounter.occurred_at,
+            kind="encounter",
+            title=f"{encounter.get_contact_kind_display()} · {encounter.get_depth_display()}",
+            detail=encounter.site.name,
+            needs=[str(need_labels[code]) for code in encounter.needs],
+            url=reverse("encounters:outing_detail", args=[encounter.outing_id]) if encounter.outing_id else "",
+        )
+        for encounter in encounters
+    ]
+
+
+def _needs_over_time(encounters: list[Encounter]) -> list[dict[str, Any]]:
+    """Each need recorded: how often, first and last seen; the most frequent first."""
+    need_labels = dict(Need.choices)
+    needs: dict[str, dict[str, Any]] = {}
+    for encounter in encounters:
+        for code in encounter.needs:
+            row = needs.setdefault(
+                code, {"label": need_labels[code], "count": 0, "first": encounter.occurred_on, "last": None}
+            )
+            row["count"] += 1
+            row["first"] = min(row["first"], encounter.occurred_on)
+            row["last"] = max(row["last"] or encounter.occurred_on, encounter.occurred_on)
+    return sorted(needs.values(), key=lambda row: (-row["count"], str(row["label"])))
+
+
+def _referral_events(referrals: list[Referral]) -> list[TimelineEvent]:
+    from django.urls import reverse
+
+    status_labels = dict(ReferralStatus.choices)
+    events = []
+    for referral in referrals:
+        service = referral.get_service_kind_display()
+        partner = referral.partner.name if referral.partner else ""
+        url = reverse("encounters:referral_detail", args=[referral.pk])
+        steps = [(referral.referred_on, _("Referral: %(service)s") % {"service": service}, partner)]
+        if referral.made_on:
+            steps.append((referral.made_on, _("Referral made: %(service)s") % {"service": service}, partner))
+        if referral.connected_on:
+            title = _("Got into the service: %(service)s") % {"service": service}
+            steps.append((referral.connected_on, title, partner))
+        if referral.closed_on and referral.status in FINAL_REFERRAL_STATUSES:
+            title = _("Referral closed: %(service)s") % {"service": service}
+            steps.append((referral.closed_on, title, str(status_labels[referral.status])))
+        events += [
+            TimelineEvent(on=on, at=None, kind="referral", title=str(title), detail=detail, url=url)
+            for on, title, detail in steps
+        ]
+    return events
+
+
+def _follow_up_events(follow_ups: list[FollowUp]) -> list[TimelineEvent]:
+    events = []
+    for follow_up in follow_ups:
+        if follow_up.done_on:
+            title = _("Follow-up done (%(kind)s)") % {"kind": follow_up.get_contact_kind_display()}
+            events.append(TimelineEvent(on=follow_up.done_on, at=None, kind="follow_up", title=str(title)))
+        else:
+            title = _("Follow-up due (%(kind)s)") % {"kind": follow_up.get_contact_kind_display()}
+            events.append(TimelineEvent(on=follow_up.due_on, at=None, kind="follow_up_due", title=str(title)))
+    return events
+
+
+def _consent_events(consents: list[Consent]) -> list[TimelineEvent]:
+    events = []
+    for consent in consents:
+        scope = consent.get_scope_display()
+        title = _("Consent: %(scope)s") % {"scope": scope}
+        events.append(TimelineEvent(on=consent.given_on, at=None, kind="consent", title=str(title)))
+        if consent.withdrawn_on:
+            title = _("Consent withdrawn: %(scope)s") % {"scope": scope}
+            events.append(TimelineEvent(on=consent.withdrawn_on, at=None, kind="consent", title=str(title)))
+    return events
+
+
+def _merge_events(merges: list[PersonMerge], person: Person) -> list[TimelineEvent]:
+    events = []
+    for merge in merges:
+        title = _("Duplicate record merged") if merge.kept_id == person.pk else _("Merged into another record")
+        events.append(
+            TimelineEvent(on=domain_date(merge.merged_at), at=merge.merged_at, kind="merge", title=str(title))
+        )
+        if merge.undone_at:
+            events.append(
+                TimelineEvent(
+                    on=domain_date(merge.undone_at), at=merge.undone_at, kind="merge", title=str(_("Merge undone"))
+                )
+            )
+    return events
+
+
 def worker_day(user: User, now: datetime.datetime) -> dict:
     """The worker's day (the Today page): outings in progress, planned and unfinished, follow-ups due.
 
@@ -162,18 +612,12 @@ def worker_day(user: User, now: datetime.datetime) -> dict:
             .prefetch_related("participants")
             .order_by("start_time")[:UPCOMING_SHOWN]
         )
-        week_end = day + datetime.timedelta(days=6 - day.weekday())
-        due = (
-            follow_ups_visible_to(user)
-            .filter(done_on__isnull=True, due_on__lte=week_end)
-            .filter(Q(assigned_to=user) | Q(assigned_to__isnull=True, team__in=own_teams))
-            .select_related("referral", "person")
-            .order_by("due_on", "id")
-        )
+        end = week_end(day)
+        due = follow_ups_due_for(user, until=end)
         follow_ups = list(due[:FOLLOW_UPS_SHOWN])
         context["follow_ups"] = follow_ups
         context["follow_ups_more"] = due.count() - FOLLOW_UPS_SHOWN if len(follow_ups) == FOLLOW_UPS_SHOWN else 0
-        context["week_end"] = week_end
+        context["week_end"] = end
         context["partner_confirmations"] = partner_confirmations_for(user, now)
     return context
 

@@ -34,7 +34,7 @@ from outreach.services import (
     save_changes,
     validate_model,
 )
-from outreach.vocabulary import ContactKind, Depth, Gender, ReferralStatus
+from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, ReferralStatus
 
 from . import permissions, rollups
 from .models import (
@@ -46,6 +46,7 @@ from .models import (
     PersonMerge,
     Referral,
     ReferralConfirmation,
+    age_group_for,
     domain_date,
 )
 from .rules import referral_status_change_allowed
@@ -186,6 +187,32 @@ def person_make_named(
     )
     person_access_log(actor=actor, persons=[person], action=AccessLogEntry.Action.EDIT)
     return person
+
+
+@transaction.atomic
+def person_engage(*, actor: User, person: Person, on: datetime.date | None = None) -> Person:
+    """ "Ongoing support agreed": the engagement date (today unless given), audited.
+
+    The row is locked, so that two workers pressing it at once set it once;
+    an engagement already recorded is kept (the first agreement is the date).
+    """
+    ensure(permissions.can_edit_person(actor, person))
+    locked = Person.objects.select_for_update().get(pk=person.pk)
+    _ensure_not_merged(locked)
+    if locked.engaged_on is None:
+        locked.engaged_on = on or timezone.localdate()
+        validate_model(locked)
+        save_changes(locked, ["engaged_on"])
+        audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=locked, changes=["engaged_on"])
+    person.engaged_on = locked.engaged_on
+    return locked
+
+
+def person_identity_code_reveal(*, actor: User, person: Person, door: str = AccessLogEntry.Door.PAGE) -> str:
+    """The whole identity code, shown only on an explicit request, which is written to the access log."""
+    ensure(permissions.keeps_person_records(actor))
+    person_access_log(actor=actor, persons=[person], action=AccessLogEntry.Action.REVEAL, door=door)
+    return person.identity_code
 
 
 # Encounters ----------------------------------------------------------------
@@ -1095,6 +1122,76 @@ def follow_up_update(*, actor: User, follow_up: FollowUp, **fields) -> FollowUp:
         save_changes(follow_up, changed)
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=follow_up, changes=changed)
     return follow_up
+
+
+# How far a follow-up is postponed by the one-tap button.
+FOLLOW_UP_POSTPONE_DAYS = 7
+
+
+def _locked_open_follow_up(actor: User, follow_up: FollowUp) -> FollowUp:
+    ensure(permissions.keeps_person_records(actor))
+    ensure_can_write_team(actor, follow_up.team)
+    locked = (
+        FollowUp.objects.select_for_update(of=("self",))
+        .select_related("team", "person", "referral")
+        .get(pk=follow_up.pk)
+    )
+    if locked.done_on is not None:
+        raise ValidationError({"follow_up": _("This follow-up has been done already.")})
+    return locked
+
+
+@transaction.atomic
+def follow_up_record_contact(
+    *, actor: User, follow_up: FollowUp, contact_kind: str = ContactKind.PHONE, notes: str = ""
+) -> Encounter:
+    """The follow-up contact took place: an encounter (phone or meeting) with the person, and the
+    follow-up marked done, in one transaction. A follow-up already done (a colleague was quicker)
+    is refused, so the contact is not recorded twice.
+    """
+    locked = _locked_open_follow_up(actor, follow_up)
+    if contact_kind not in (ContactKind.PHONE, ContactKind.MEETING):
+        raise ValidationError({"contact_kind": _("A follow-up contact is a phone call or a meeting.")})
+    person = locked.person or (locked.referral.person if locked.referral else None)
+    if person is None:
+        raise ValidationError({"follow_up": _("The follow-up's referral has no person to record the contact with.")})
+    last = Encounter.objects.filter(person=person).order_by("-occurred_at").values_list("site_id", flat=True).first()
+    sites = FieldSite.objects.filter(models.Q(team=locked.team) | models.Q(team__isnull=True), active=True)
+    site = sites.filter(pk=last).first() if last is not None else None
+    if site is None:
+        site = sites.order_by("team_id", "name").first()
+    if site is None:
+        raise ValidationError({"follow_up": _("The team has no active site to record the contact at.")})
+    today = timezone.localdate()
+    encounter = encounter_create(
+        actor=actor,
+        team=locked.team,
+        site=site,
+        occurred_at=timezone.now(),
+        person=person,
+        contact_kind=contact_kind,
+        depth=Depth.CONVERSATION,
+        gender=person.gender,
+        age_group=age_group_for(person.birth_year, today.year) if person.birth_year else AgeGroup.UNKNOWN,
+        notes=notes,
+    )
+    changes: dict = {"done_on": today, "contact_kind": contact_kind}
+    if notes:
+        changes["notes"] = f"{locked.notes}\n{notes}".strip()
+    follow_up_update(actor=actor, follow_up=locked, **changes)
+    follow_up.done_on = locked.done_on
+    return encounter
+
+
+@transaction.atomic
+def follow_up_postpone(*, actor: User, follow_up: FollowUp, due_on: datetime.date | None = None) -> FollowUp:
+    """Move an open follow-up to `due_on`, or FOLLOW_UP_POSTPONE_DAYS after today (or its due date if later)."""
+    locked = _locked_open_follow_up(actor, follow_up)
+    if due_on is None:
+        due_on = max(timezone.localdate(), locked.due_on) + datetime.timedelta(days=FOLLOW_UP_POSTPONE_DAYS)
+    elif due_on < timezone.localdate():
+        raise ValidationError({"due_on": _("A follow-up is postponed to today or later.")})
+    return follow_up_update(actor=actor, follow_up=locked, due_on=due_on)
 
 
 # Merging duplicates --------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import person_views, views
 
 app_name = "encounters"
 
@@ -19,10 +19,21 @@ urlpatterns = [
     path("encounters/<int:pk>/delete/", views.encounter_delete, name="encounter_delete"),
     path("encounters/<int:pk>/restore/", views.encounter_restore, name="encounter_restore"),
     path("encounters/<int:pk>/referrals/", views.referral_add, name="referral_add"),
+    path("follow-ups/", person_views.my_follow_ups_view, name="my_follow_ups"),
     path("follow-ups/<int:pk>/done/", views.follow_up_done, name="follow_up_done"),
+    path("follow-ups/<int:pk>/record/", person_views.follow_up_record_view, name="follow_up_record"),
+    path("follow-ups/<int:pk>/postpone/", person_views.follow_up_postpone_view, name="follow_up_postpone"),
+    path("persons/", person_views.person_list, name="person_list"),
+    path("persons/new/", person_views.person_create_view, name="person_create"),
     path("persons/<int:pk>/", views.person_detail, name="person_detail"),
     path("persons/<int:pk>/contact/", views.person_contact_log, name="person_contact_log"),
     path("persons/<int:pk>/edit/", views.person_edit, name="person_edit"),
+    path("persons/<int:pk>/engage/", person_views.person_engage_view, name="person_engage"),
+    path(
+        "persons/<int:pk>/identity-code/",
+        person_views.person_identity_code_reveal_view,
+        name="person_identity_code_reveal",
+    ),
     path("persons/<int:pk>/follow-ups/", views.person_follow_up_add, name="person_follow_up_add"),
     path("persons/<int:pk>/merge/", views.person_merge_view, name="person_merge"),
     path("persons/<int:pk>/unmerge/", views.person_unmerge_view, name="person_unmerge"),

@@ -58,7 +58,9 @@ from .forms import (
     local_datetime,
 )
 from .models import Encounter, FollowUp, Person, PersonMerge, Referral
+from .person_views import similar_for_new_person
 from .selectors import (
+    INACTIVE_AFTER_DAYS,
     PERSON_RESULTS_SHOWN,
     can_read_access_log,
     consents_visible_to,
@@ -70,6 +72,8 @@ from .selectors import (
     outing_summary,
     partner_contact_email,
     partner_link,
+    person_timeline,
+    person_timeline_encounters,
     persons_matching,
     persons_visible_to,
     referral_confirmations,
@@ -90,8 +94,6 @@ UNDO_SESSION_KEY = "field_undo"
 RESTORE_SESSION_KEY = "field_restore"
 # A person page lists this many of their encounters (newest first), with the total.
 PERSON_ENCOUNTERS_SHOWN = 50
-# A person with no contact for this long is shown as inactive (DESIGN: engagement).
-INACTIVE_AFTER_DAYS = 90
 
 
 def _now() -> datetime.datetime:
@@ -304,12 +306,17 @@ def encounter_create(request, pk):
     outing = get_outing_for_user(user, pk)
     if not _can_log(outing):
         raise PermissionDenied
-    form = _encounter_form(user, outing, request.POST)
+    form = _encounter_form(user, outing, _linking_offered_person(request))
     if "search_persons" in request.POST and form.can_link_person:
         # The search button of the no-JavaScript page: draw the page again with the results.
         search = PersonSearchForm(request.POST)
         context = _page_context(request, outing, form, person_results=_person_results(user, outing, search))
         return render(request, "encounters/outing_detail.html", context)
+    similar = _duplicates_first(request, outing.team, form)
+    if similar:
+        if request.htmx:
+            return render(request, "encounters/_outing_log.html", _log_context(request, outing, form, similar=similar))
+        return render(request, "encounters/outing_detail.html", _page_context(request, outing, form, similar=similar))
     if form.is_valid():
         try:
             encounter = _save_quick_log(user, outing, form)
@@ -328,6 +335,40 @@ def encounter_create(request, pk):
     if request.htmx:
         return render(request, "encounters/_outing_log.html", _log_context(request, outing, form))
     return render(request, "encounters/outing_detail.html", _page_context(request, outing, form))
+
+
+def _linking_offered_person(request: HttpRequest):
+    """The form's data, with "this is them" (`link_person`) chosen among the offered duplicates: the
+    encounter is linked to that person and no new person is made."""
+    chosen = request.POST.get("link_person", "")
+    if not chosen:
+        return request.POST
+    data = request.POST.copy()
+    data["person"] = chosen
+    for name in ("new_alias", "new_birth_year", "new_gender"):
+        data[name] = ""
+    return data
+
+
+def _duplicates_first(request: HttpRequest, team, form: EncounterForm) -> list:
+    """The team's likely duplicates of the new person the form would create, unless the worker has
+    answered "a new person" (`new_person_confirmed`): they are offered before anything is saved."""
+    if request.POST.get("new_person_confirmed") == "1" or not form.is_valid():
+        return []
+    data = form.cleaned_data
+    if not data.get("new_alias"):
+        return []
+    uuid = data.get("client_uuid")
+    if uuid is not None and Encounter.objects.filter(client_uuid=uuid).exists():
+        # The same log sent again (a double tap): the service answers with what the first send made.
+        return []
+    return similar_for_new_person(
+        authed_user(request),
+        team=team,
+        alias=data["new_alias"],
+        birth_year=data.get("new_birth_year"),
+        gender=data.get("new_gender") or "",
+    )
 
 
 # Form prefixes for the errors of each service called by the quick log.
@@ -497,15 +538,17 @@ def encounter_edit(request, pk):
     if not permissions.can_edit_encounter(user, encounter):
         raise PermissionDenied
     initial = EncounterForm.initial_for(encounter)
+    data = _linking_offered_person(request) if request.method == "POST" else None
     form = EncounterForm(
-        request.POST or None,
+        data,
         user=user,
         team=encounter.team,
         editing=True,
         initial=initial,
         municipality_id=encounter.site.municipality_id,
     )
-    if request.method == "POST" and "search_persons" not in request.POST and form.is_valid():
+    similar = _duplicates_first(request, encounter.team, form) if data is not None and form.can_link_person else []
+    if request.method == "POST" and "search_persons" not in request.POST and not similar and form.is_valid():
         fields = form.encounter_fields()
         occurred = timezone.localtime(encounter.occurred_at)
         fields["occurred_at"] = local_datetime(occurred.date(), form.cleaned_data["occurred_time"])
@@ -545,10 +588,10 @@ def encounter_edit(request, pk):
         if not user.is_expert
         else None
     )
-    return _render_encounter_edit(request, encounter, form, referral_form, person_results)
+    return _render_encounter_edit(request, encounter, form, referral_form, person_results, similar)
 
 
-def _render_encounter_edit(request, encounter: Encounter, form, referral_form, person_results=None):
+def _render_encounter_edit(request, encounter: Encounter, form, referral_form, person_results=None, similar=()):
     user = request.user
     _log_shown(user, [encounter.person], AccessLogEntry.Action.VIEW)
     context = {
@@ -559,6 +602,7 @@ def _render_encounter_edit(request, encounter: Encounter, form, referral_form, p
         "can_delete": permissions.can_delete_encounter(user, encounter),
         "person_results": person_results,
         "person_query_min": PersonSearchForm.MIN_LENGTH,
+        "similar": similar,
     }
     return render(request, "encounters/encounter_edit.html", context)
 
@@ -638,7 +682,9 @@ def _person_context(request, person: Person, form=None, follow_up_form=None, nam
     today = _now().date()
     encounters = encounters_visible_to(user).filter(person=person)
     totals = encounters.order_by().aggregate(count=Count("id"), last=Max("occurred_on"))
-    shown = list(encounters.order_by("-occurred_at", "-id")[:PERSON_ENCOUNTERS_SHOWN])
+    # One read for the list and the timeline.
+    recent = person_timeline_encounters(user, person)
+    shown = recent[:PERSON_ENCOUNTERS_SHOWN]
     need_labels = dict(Need.choices)
     for encounter in shown:
         encounter.need_labels = [need_labels[code] for code in encounter.needs]
@@ -653,10 +699,11 @@ def _person_context(request, person: Person, form=None, follow_up_form=None, nam
     since = last_contact or timezone.localtime(person.created_at).date()
     merged = person.merged_into_id is not None
     can_write = not merged
+    merge_context = _person_merge_context(user, person, named_form=named_form)
     return {
         "person": person,
         "merged": merged,
-        **_person_merge_context(user, person, named_form=named_form),
+        **merge_context,
         "encounters": shown,
         "encounter_count": totals["count"],
         "encounters_more": totals["count"] - len(shown),
@@ -674,6 +721,18 @@ def _person_context(request, person: Person, form=None, follow_up_form=None, nam
         if can_write and not user.is_expert
         else None,
         "can_read_access_log": can_read_access_log(user),
+        # As the edit form: the service asks permissions.can_edit_person.
+        "can_engage": can_write and not user.is_expert and person.engaged_on is None,
+        "can_reveal": bool(person.identity_code) and permissions.keeps_person_records(user),
+        "timeline": person_timeline(
+            user,
+            person,
+            encounters=recent,
+            referrals=referrals,
+            follow_ups=follow_ups,
+            consents=merge_context.get("consents", []),
+            merges=[*merge_context.get("merge_history", []), *filter(None, [merge_context.get("active_merge")])],
+        ),
     }
 
 

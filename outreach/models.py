@@ -646,6 +646,7 @@ class AccessLogEntry(AppendOnlyModel):
         PRINT = "print", _("Printed")
         ACCESS_LOG = "access_log", _("Read the access log")
         HISTORY = "history", _("Read the change history")
+        REVEAL = "reveal", _("Revealed the identity code")
 
     class Door(models.TextChoices):
         PAGE = "page", _("Pages")
