@@ -201,6 +201,9 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
     """
 
     client_uuid = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    # When the entry was made, sent by the device's outbox for an entry made
+    # without a connection and sent later (static/js/outbox.js); empty: now.
+    logged_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
     depth = forms.ChoiceField(
         label=_("Depth"), choices=Depth.choices, initial=Depth.CONVERSATION, widget=ChipRadioSelect
     )
@@ -293,6 +296,7 @@ class EncounterForm(ErrorSummaryMixin, forms.Form):
             form_field(self, "referral_partner", forms.ModelChoiceField).queryset = partners
         if editing:
             del self.fields["client_uuid"]
+            del self.fields["logged_at"]
             for name in self.REFERRAL_FIELDS:
                 self.fields.pop(name, None)
             self.fields["occurred_time"] = forms.TimeField(

@@ -72,6 +72,18 @@ def can_manage_outing(user: User, outing: Outing, team_ids: set[int] | None = No
     return not user.is_expert and can_write_team(user, outing.team, team_ids)
 
 
+def may_keep_outing_offline(user: User, outing: Outing, today=None) -> bool:
+    """A copy of the outing page may be kept on the device for use without a connection: only the user's own
+    current outing (started today, not finished or cancelled, and the user takes part)."""
+    from django.utils import timezone
+
+    return (
+        outing.is_in_progress
+        and outing.date == (today or timezone.localdate())
+        and outing.participants.filter(pk=user.pk).exists()
+    )
+
+
 def can_tally(user: User, outing: Outing) -> bool:
     """Add to the outing's tally: an expert who takes part, or anyone who writes for the outing's team."""
     if user.is_expert:

@@ -1,0 +1,150 @@
+"""Field logging with no connection, on a phone (360 × 640), in Chromium.
+
+The worker opens an outing online; with the network gone they log three
+encounters and tap the tally five times, reload the page (the service
+worker's copy opens) and find the eight entries waiting; with the network
+back every entry reaches the server exactly once. Then: the app server fails
+in the middle of the sending, and signing out empties what the device kept.
+Screenshots: test-artifacts/field/offline-*.png.
+"""
+
+import datetime
+import importlib
+import re
+
+import pytest
+from django.apps import apps as django_apps
+from django.utils import timezone
+
+from encounters.models import Encounter
+from outreach.models import Outing, TallyEvent
+from outreach.tests.factories import FieldSiteFactory, OutingFactory, TeamFactory, UserFactory
+from outreach.vocabulary import OutingStatus, Role
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery"
+TEXTS = {
+    "en": {"locale": "en-GB", "waiting": "Waiting to send", "sent": "has been sent", "taps": "taps waiting"},
+    "fi": {"locale": "fi-FI", "waiting": "Odottaa lähetystä", "sent": "on lähetetty", "taps": "napautusta odottaa"},
+    "sv": {"locale": "sv-SE", "waiting": "Väntar på att skickas", "sent": "har skickats", "taps": "tryck väntar"},
+}
+
+
+@pytest.fixture
+def field(db):
+    importlib.import_module("outreach.migrations.0002_municipalities").load(django_apps, None)
+    team = TeamFactory(name="Kuopio")
+    worker = UserFactory(email="offline.worker@example.org", full_name="Olli Offline", role=Role.WORKER, teams=[team])
+    colleague = UserFactory(email="other.worker@example.org", role=Role.WORKER, teams=[team])
+    outing = OutingFactory(
+        team=team,
+        site=FieldSiteFactory(name="Ruoka-apu", team=team),
+        date=timezone.localdate(),
+        start_time=datetime.time(0, 0),
+        end_time=None,
+        status=OutingStatus.PLANNED,
+        started_at=timezone.now(),
+        participants=[worker],
+        tallied_contacts=4,
+    )
+    return {"worker": worker, "colleague": colleague, "outing": outing}
+
+
+def sign_in(page, live_server, email: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r".*/field/$"))
+
+
+def open_outing_for_offline(page, live_server, outing: Outing) -> None:
+    """Open the outing page online and wait until the service worker is active and the page's copy is kept.
+
+    (The next page opened is the service worker's to answer, also when it did not yet control this one.)"""
+    page.goto(f"{live_server.url}/field/outings/{outing.pk}/")
+    page.wait_for_selector("html[data-outbox=ready]")
+    for _ in range(100):
+        controlled, kept = page.evaluate(
+            "async () => [!!(await navigator.serviceWorker.getRegistration())?.active,"
+            " !!(await caches.match(location.pathname))]"
+        )
+        if controlled and kept:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"not ready for offline: active {controlled}, kept {kept}")
+
+
+def log_anonymous(page, gender: int, age_group: int) -> None:
+    page.locator(f"label[for=id_gender_{gender}]").tap()
+    page.locator(f"label[for=id_age_group_{age_group}]").tap()
+    page.locator("#quick-log-save").tap()
+    page.locator("#outbox-queued").wait_for()
+
+
+def waiting_lines(page) -> int:
+    return page.locator("#outbox .outbox__item").count()
+
+
+def cached_names(page) -> list:
+    return page.evaluate("caches.keys()")
+
+
+def outbox_size(page) -> int:
+    return page.evaluate(
+        """() => new Promise(resolve => {
+            const open = indexedDB.open("outreach-outbox", 1);
+            open.onupgradeneeded = () => { open.result.createObjectStore("entries", {keyPath: "uuid"});
+                                           open.result.createObjectStore("meta"); };
+            open.onsuccess = () => {
+                const request = open.result.transaction("entries").objectStore("entries").count();
+                request.onsuccess = () => { open.result.close(); resolve(request.result); };
+            };
+        })"""
+    )
+
+
+@pytest.mark.parametrize("language", ["en", "fi", "sv"])
+def test_a_morning_offline_reaches_the_server_once(live_server, phone, screenshot, field, language):
+    text = TEXTS[language]
+    outing = field["outing"]
+    page = phone(locale=text["locale"])
+    shot = lambda name: screenshot(page, f"offline-{language}-{name}")  # noqa: E731
+    sign_in(page, live_server, field["worker"].email)
+    open_outing_for_offline(page, live_server, outing)
+
+    page.context.set_offline(True)
+    log_anonymous(page, 0, 2)
+    log_anonymous(page, 1, 3)
+    log_anonymous(page, 0, 4)
+    for _ in range(5):
+        page.locator(".tally__button--plus").tap()
+    page.locator("#outbox .outbox__title", has_text=f"{text['waiting']} (8)").wait_for()
+    assert waiting_lines(page) == 4
+    assert page.locator("#tally-count").inner_text() == "9"
+    shot("01-logged")
+    assert Encounter.objects.filter(outing=outing).count() == 0
+
+    # Reloaded with no connection: the copy kept by the service worker, with the entries still waiting.
+    page.reload()
+    page.wait_for_selector("html[data-outbox=ready]")
+    assert page.locator("meta[name=outreach-offline-copy]").count() == 1
+    page.wait_for_function("document.querySelectorAll('#outbox .outbox__item').length === 4")
+    assert page.locator("#outbox .outbox__item", has_text=text["taps"]).count() == 1
+    assert page.locator("#tally-count").inner_text() == "9"
+    shot("02-reloaded-offline")
+
+    page.context.set_offline(False)
+    page.wait_for_selector(f"#outbox >> text={text['sent']}")
+    shot("03-sent")
+    assert waiting_lines(page) == 0
+    assert Encounter.objects.filter(outing=outing).count() == 3
+    assert sorted(Encounter.objects.filter(outing=outing).values_list("gender", flat=True)) == [
+        "female",
+        "female",
+        "male",
+    ]
+    outing.refresh_from_db()
+    assert outing.tallied_contacts == 4 + 5
+    assert TallyEvent.objects.filter(outing=outing).count() == 5
