@@ -45,6 +45,7 @@ def offline_settings(context) -> str:
     texts = {
         "waiting": _("Waiting to send (%(count)s)"),
         "waiting_help": _("Kept on this device and sent by itself when the connection returns."),
+        "show_entries": _("Entries waiting"),
         "sending": _("Sending…"),
         "sent": _("Everything logged without a connection has been sent."),
         "offline": _("No connection. What you log is kept on this device and sent when the connection returns."),

@@ -31,6 +31,8 @@
   var PAGES_CACHE = "outreach-pages";
   var LAST_USED = "/sw.js?last-used";
   var RETRY_MS = 20000;
+  var FOLD_AFTER = 5;
+  var foldOpen = false;
   var isCopy = !!document.querySelector("meta[name=outreach-offline-copy]");
   var keepMeta = document.querySelector("meta[name=outreach-keep-offline]");
   var state = { flushing: false, signedOut: false, serverError: false, finished: false, sent: false };
@@ -635,6 +637,11 @@
       if (waiting.length) {
         panel.appendChild(element("h2", "outbox__title", interpolate(T.waiting, waiting.length)));
         panel.appendChild(element("p", "outbox__help", T.waiting_help));
+        // A long morning's list is folded, so that the page's own content stays in sight.
+        var fold = element("details", "outbox__fold");
+        fold.open = waiting.length <= FOLD_AFTER || foldOpen;
+        fold.addEventListener("toggle", function () { foldOpen = fold.open; });
+        fold.appendChild(element("summary", "outbox__summary-toggle", T.show_entries));
         var list = element("ul", "outbox__list");
         var taps = waiting.filter(function (entry) { return entry.kind === "tally"; });
         waiting.filter(function (entry) { return entry.kind !== "tally"; }).forEach(function (entry) {
@@ -643,7 +650,8 @@
         if (taps.length) {
           list.appendChild(element("li", "outbox__item", interpolate(T.tally_waiting, taps.length)));
         }
-        panel.appendChild(list);
+        fold.appendChild(list);
+        panel.appendChild(fold);
       }
       if (refused.length) {
         panel.appendChild(element("h2", "outbox__title outbox__title--refused", interpolate(T.refused_title, refused.length)));

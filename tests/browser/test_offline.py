@@ -148,3 +148,112 @@ def test_a_morning_offline_reaches_the_server_once(live_server, phone, screensho
     outing.refresh_from_db()
     assert outing.tallied_contacts == 4 + 5
     assert TallyEvent.objects.filter(outing=outing).count() == 5
+
+
+def answer_then_fail(page, pattern: str, times: int) -> list:
+    """The first `times` requests to `pattern` reach the app, which saves them, and then the answer is lost:
+    the connection (or the server) died in the middle of the sending."""
+    lost = []
+
+    def handle(route):
+        if len(lost) < times and route.request.method == "POST":
+            route.fetch()
+            lost.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(pattern, handle)
+    return lost
+
+
+def test_answers_lost_in_the_middle_of_sending_lose_nothing_and_count_once(live_server, phone, screenshot, field):
+    outing = field["outing"]
+    page = phone(locale="en-GB")
+    sign_in(page, live_server, field["worker"].email)
+    open_outing_for_offline(page, live_server, outing)
+
+    # Online, the quick log's answer is lost after the server saved it: kept on the device, sent again later.
+    lost_online = answer_then_fail(page, "**/encounters/", 1)
+    log_anonymous(page, 0, 2)
+    assert len(lost_online) == 1
+    assert Encounter.objects.filter(outing=outing).count() == 1
+    page.unroute("**/encounters/")
+
+    page.context.set_offline(True)
+    log_anonymous(page, 1, 3)
+    log_anonymous(page, 0, 4)
+    for _ in range(5):
+        page.locator(".tally__button--plus").tap()
+    page.locator("#outbox .outbox__title", has_text="Waiting to send (8)").wait_for()
+
+    # Back online: the encounters go through (the first is a repeat), the answer to the first tap is lost.
+    lost_taps = answer_then_fail(page, "**/tally/", 1)
+    page.context.set_offline(False)
+    page.locator("#outbox >> text=could not save the entries just now").wait_for()
+    screenshot(page, "offline-en-04-server-failed")
+    assert len(lost_taps) == 1
+    assert Encounter.objects.filter(outing=outing).count() == 3
+    outing.refresh_from_db()
+    assert outing.tallied_contacts == 4 + 1
+    # The tap the server counted is still waiting on the device, with the four others.
+    assert outbox_size(page) == 5
+
+    # The next page load sends the rest, and the repeats are answered with the records made the first time.
+    page.unroute("**/tally/")
+    page.reload()
+    page.wait_for_selector("#outbox >> text=has been sent")
+    assert outbox_size(page) == 0
+    assert Encounter.objects.filter(outing=outing).count() == 3
+    outing.refresh_from_db()
+    assert outing.tallied_contacts == 4 + 5
+    assert TallyEvent.objects.filter(outing=outing).count() == 5
+
+
+def test_a_session_ended_offline_keeps_the_entries_and_another_user_never_sends_them(live_server, phone, field):
+    outing = field["outing"]
+    page = phone(locale="en-GB")
+    sign_in(page, live_server, field["worker"].email)
+    open_outing_for_offline(page, live_server, outing)
+    page.context.set_offline(True)
+    log_anonymous(page, 0, 2)
+
+    # The session ended while offline: the send stops, says so, and keeps the entry.
+    page.context.clear_cookies()
+    page.context.set_offline(False)
+    page.locator("#outbox >> text=Your session has ended").wait_for()
+    assert page.locator("#outbox a", has_text="Sign in").count() == 1
+    assert outbox_size(page) == 1
+    assert Encounter.objects.filter(outing=outing).count() == 0
+
+    # Another user signs in on the device: the first one's entry is deleted, never sent as theirs.
+    sign_in(page, live_server, field["colleague"].email)
+    page.wait_for_selector("html[data-outbox=ready]")
+    assert outbox_size(page) == 0
+    assert [name for name in cached_names(page) if name == "outreach-pages"] in ([], ["outreach-pages"])
+    assert page.evaluate("caches.open('outreach-pages').then(c => c.match('/field/outings/%d/'))" % outing.pk) is None
+    assert Encounter.objects.filter(outing=outing).count() == 0
+
+
+def test_signing_out_deletes_the_outbox_and_the_kept_pages(live_server, phone, field):
+    outing = field["outing"]
+    page = phone(locale="en-GB")
+    sign_in(page, live_server, field["worker"].email)
+    open_outing_for_offline(page, live_server, outing)
+    page.context.set_offline(True)
+    log_anonymous(page, 0, 2)
+    assert outbox_size(page) == 1
+    assert "outreach-pages" in cached_names(page)
+
+    # The server cannot be reached; the worker signs out anyway, and is warned first.
+    page.route("**/encounters/", lambda route: route.abort("connectionrefused"))
+    page.context.set_offline(False)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.locator(".site-nav form button[type=submit]").tap()
+    page.wait_for_url(re.compile(r".*/accounts/login/.*"))
+    assert len(dialogs) == 1
+    assert "1 entries have not been sent yet" in dialogs[0]
+    assert [name for name in cached_names(page) if name.startswith("outreach-")] == []
+    assert outbox_size(page) == 0
+    assert Encounter.objects.filter(outing=outing).count() == 0
