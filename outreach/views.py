@@ -1,5 +1,6 @@
 import datetime
 import hashlib
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -88,12 +89,21 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     version = hashlib.sha256("\n".join([SERVICE_WORKER_REVISION, language, *assets]).encode()).hexdigest()[:12]
     context = {
         "version": version,
-        "assets": assets,
+        "assets_json": json.dumps(assets),
         "static_prefix": static(""),
         "idle_ms": settings.OFFLINE_IDLE_TIMEOUT * 1000,
         "today_url": reverse("encounters:today"),
         "outing_prefix": reverse("encounters:today") + "outings/",
         "language": language,
+        # The page shown for any other field page asked for without a connection.
+        "texts": {
+            "title": _("No connection"),
+            "body": _(
+                "This page is not kept on this device. Today and your current outing open without a connection "
+                "once you have opened them online."
+            ),
+            "today": _("Today"),
+        },
     }
     response = render(request, "outreach/sw.js", context, content_type="text/javascript; charset=utf-8")
     response["Service-Worker-Allowed"] = "/"

@@ -410,13 +410,13 @@
       if (response.status === 403 && !json) {
         // A refused CSRF token (a new session) or a rule: ask who is signed in.
         return stillSignedIn().then(function (signedIn) {
-          return signedIn ? refuse(entry, T.not_found) : "signed-out";
+          return signedIn ? refuse(entry, T.not_found, 403) : "signed-out";
         });
       }
       if ([400, 404, 409, 403].indexOf(response.status) !== -1) {
         var reason = json ? response.json().then(function (answer) { return answer.detail || T.not_found; }) :
           Promise.resolve(T.not_found);
-        return reason.then(function (detail) { return refuse(entry, detail); });
+        return reason.then(function (detail) { return refuse(entry, detail, response.status); });
       }
       return "later";
     }, function () {
@@ -424,8 +424,10 @@
     });
   }
 
-  function refuse(entry, detail) {
+  function refuse(entry, detail, status) {
     entry.refused = detail;
+    // 400: a value the form refuses, to be corrected; otherwise the answer says what to do.
+    entry.correctable = status === 400;
     return putEntry(entry).then(function () { return "refused"; });
   }
 
@@ -528,10 +530,12 @@
     var line = entryLine(entry);
     line.classList.add("outbox__item--refused");
     line.appendChild(element("p", "outbox__reason", entry.refused));
-    line.appendChild(element("p", "outbox__advice", T.fix));
     var actions = element("p", "outbox__actions");
     var quickLog = document.getElementById("quick-log");
-    if (entry.kind === "encounter" && quickLog && quickLog.getAttribute("action") === entry.url) {
+    if (entry.correctable) {
+      line.insertBefore(element("p", "outbox__advice", T.fix), null);
+    }
+    if (entry.correctable && entry.kind === "encounter" && quickLog && quickLog.getAttribute("action") === entry.url) {
       actions.appendChild(button(T.edit, "button--secondary", function () {
         fillForm(quickLog, entry.fields);
         deleteEntry(entry.uuid).then(render);

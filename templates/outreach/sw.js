@@ -1,21 +1,22 @@
-{% load i18n %}/*
+/*
  * The service worker of the outreach app (served at /sw.js by outreach.views.service_worker).
  *
  * It keeps on the device, and nothing else:
  * - the static files (the allow-list below at install, any other /static/ file once fetched);
- * - the copies of the field pages that those pages ask it to keep (Today, and the user's own
- *   current outing), fetched from their "offline/" addresses, which hold no client data.
+ * - the copies of the field pages that those pages keep in its cache (static/js/outbox.js:
+ *   Today, and the user's own current outing), fetched from their "offline/" addresses, which
+ *   hold no client data.
  * Pages are always asked from the network first; a kept copy is shown only when the network
  * is gone. API answers, other pages and anything but GET pass through untouched, never kept.
  * Everything kept is deleted after {{ idle_ms }} ms without use, on sign-out and on a change of
- * user (static/js/outbox.js asks for that with a "wipe" message).
+ * user (static/js/outbox.js), and when the sign-out's answer says so (Clear-Site-Data).
  */
 "use strict";
 
 var VERSION = "{{ version }}";
 var STATIC_CACHE = "outreach-static-" + VERSION;
 var PAGES_CACHE = "outreach-pages";
-var ASSETS = [{% for asset in assets %}"{{ asset|escapejs }}"{% if not forloop.last %}, {% endif %}{% endfor %}];
+var ASSETS = {{ assets_json|safe }};
 var STATIC_PREFIX = "{{ static_prefix|escapejs }}";
 var TODAY = "{{ today_url|escapejs }}";
 var OUTING_PAGE = new RegExp("^{{ outing_prefix|escapejs }}[0-9]+/$");
@@ -25,10 +26,6 @@ var OUTBOX_DB = "outreach-outbox";
 
 function isFieldPage(path) {
   return path === TODAY || OUTING_PAGE.test(path);
-}
-
-function copyAddressOf(path) {
-  return path + "offline/";
 }
 
 self.addEventListener("install", function (event) {
@@ -91,11 +88,11 @@ function idle() {
 function offlineAnswer() {
   var body = "<!doctype html><html lang=\"{{ language }}\"><head><meta charset=\"utf-8\">"
     + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-    + "<title>{{ _('No connection')|escapejs }}</title>"
+    + "<title>{{ texts.title|escapejs }}</title>"
     + "<link rel=\"stylesheet\" href=\"" + ASSETS[0] + "\"></head><body><main class=\"site-main\" id=\"main\">"
-    + "<h1>{{ _('No connection')|escapejs }}</h1>"
-    + "<p>{{ _('This page is not kept on this device. Today and your current outing open without a connection once you have opened them online.')|escapejs }}</p>"
-    + "<p><a class=\"button\" href=\"" + TODAY + "\">{{ _('Today')|escapejs }}</a></p></main></body></html>";
+    + "<h1>{{ texts.title|escapejs }}</h1>"
+    + "<p>{{ texts.body|escapejs }}</p>"
+    + "<p><a class=\"button\" href=\"" + TODAY + "\">{{ texts.today|escapejs }}</a></p></main></body></html>";
   return new Response(body, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
 }
 
@@ -155,61 +152,4 @@ self.addEventListener("fetch", function (event) {
     );
   }
   // Anything else (the API, other pages, the sign-in) goes to the network as if there were no worker.
-});
-
-function keep(path) {
-  // Only the field pages, and only their copies made for the device (see encounters.views.today_offline).
-  if (!isFieldPage(path)) {
-    return Promise.resolve(false);
-  }
-  return fetch(copyAddressOf(path), { credentials: "same-origin", redirect: "error", cache: "no-store" })
-    .then(function (response) {
-      var type = response.headers.get("Content-Type") || "";
-      if (!response.ok || type.indexOf("text/html") !== 0) {
-        return caches.open(PAGES_CACHE).then(function (cache) {
-          return cache.delete(path);
-        }).then(function () {
-          return false;
-        });
-      }
-      return response.text().then(function (body) {
-        var copy = new Response(body, { headers: { "Content-Type": type } });
-        return caches.open(PAGES_CACHE).then(function (cache) {
-          return cache.put(path, copy);
-        }).then(touch).then(function () {
-          return true;
-        });
-      });
-    })
-    .catch(function () {
-      return false;
-    });
-}
-
-function forget(path) {
-  return caches.open(PAGES_CACHE).then(function (cache) {
-    return cache.delete(path);
-  });
-}
-
-self.addEventListener("message", function (event) {
-  var data = event.data || {};
-  var reply = event.ports && event.ports[0];
-  var work;
-  if (data.type === "keep") {
-    work = keep(data.path);
-  } else if (data.type === "forget") {
-    work = forget(data.path);
-  } else if (data.type === "wipe") {
-    work = wipe();
-  } else if (data.type === "touch") {
-    work = touch();
-  } else {
-    return;
-  }
-  event.waitUntil(work.then(function (result) {
-    if (reply) {
-      reply.postMessage({ done: true, result: result });
-    }
-  }));
 });

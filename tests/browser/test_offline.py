@@ -257,3 +257,35 @@ def test_signing_out_deletes_the_outbox_and_the_kept_pages(live_server, phone, f
     assert [name for name in cached_names(page) if name.startswith("outreach-")] == []
     assert outbox_size(page) == 0
     assert Encounter.objects.filter(outing=outing).count() == 0
+
+
+@pytest.mark.parametrize("language", ["en", "fi", "sv"])
+def test_an_entry_the_server_refuses_is_shown_with_what_to_do(live_server, phone, screenshot, field, language):
+    outing = field["outing"]
+    page = phone(locale=TEXTS[language]["locale"])
+    sign_in(page, live_server, field["worker"].email)
+    open_outing_for_offline(page, live_server, outing)
+    page.context.set_offline(True)
+    log_anonymous(page, 0, 2)
+    page.locator(".tally__button--plus").tap()
+
+    # Meanwhile the outing was cancelled: nothing more can be logged at it.
+    Outing.objects.filter(pk=outing.pk).update(status=OutingStatus.CANCELLED)
+    page.context.set_offline(False)
+    page.locator("#outbox .outbox__title--refused").wait_for()
+    page.wait_for_function("document.querySelectorAll('#outbox .outbox__item--refused').length === 2")
+    assert page.locator("#outbox .outbox__title--refused").inner_text().endswith("(2)")
+    reasons = page.locator("#outbox .outbox__reason").all_inner_texts()
+    assert len(reasons) == 2
+    assert all(reason and reason == reasons[0] for reason in reasons)
+    screenshot(page, f"offline-{language}-05-refused")
+    assert Encounter.objects.filter(outing=outing).count() == 0
+
+    # Still there after a reload; removed only when the worker says so.
+    page.reload()
+    page.locator("#outbox .outbox__item--refused").first.wait_for()
+    assert page.locator("#outbox .outbox__item--refused").count() == 2
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("#outbox .outbox__item--refused").first.locator("button").last.tap()
+    page.wait_for_function("document.querySelectorAll('#outbox .outbox__item--refused').length === 1")
+    assert outbox_size(page) == 1
