@@ -15,6 +15,7 @@ import datetime
 import logging
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -31,8 +32,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from outreach.exceptions import Conflict
 from outreach.models import AccessLogEntry, Outing, User
-from outreach.selectors import get_outing_for_user, writable_team_ids
 from outreach.permissions import may_keep_outing_offline
+from outreach.selectors import get_outing_for_user, writable_team_ids
 from outreach.services import (
     outing_finish,
     outing_start,
@@ -322,21 +323,21 @@ def outing_detail(request, pk):
 
 @login_required
 @require_safe
-def today_offline(request):
+def today_offline(request: HttpRequest) -> HttpResponse:
     """The copy of Today kept on the device: the outings, without follow-ups (they name persons)."""
-    context = worker_day(request.user, _now())
+    context = worker_day(authed_user(request), _now())
     context.update({"offline_copy": True, "follow_ups": [], "restore": None})
     return render(request, "encounters/today.html", context)
 
 
 @login_required
 @require_safe
-def outing_offline(request, pk):
+def outing_offline(request: HttpRequest, pk: int) -> HttpResponse:
     """The copy of the outing page kept on the device: the quick log and the tally, no encounters or persons.
 
     Only of the user's own current outing (`may_keep_outing_offline`); any other outing gets 404.
     """
-    user = request.user
+    user = authed_user(request)
     outing = get_outing_for_user(user, pk)
     if not may_keep_outing_offline(user, outing, _now().date()):
         raise Http404
@@ -385,29 +386,34 @@ def encounter_create(request, pk):
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
-            if _wants_json(request):
-                replayed = was_replayed(encounter)
-                body = {
-                    "id": encounter.pk,
-                    "client_uuid": str(encounter.client_uuid),
-                    "replayed": replayed,
-                    "outing_finished": outing.status == OutingStatus.DONE,
-                }
-                return JsonResponse(body, status=200 if replayed else 201)
-            if request.htmx:
-                context = _log_context(request, outing, undo=encounter)
-                return render(request, "encounters/_outing_log.html", context)
-            request.session[UNDO_SESSION_KEY] = {
-                "outing": outing.pk,
-                "encounter": encounter.pk,
-                "at": timezone.now().isoformat(),
-            }
-            return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
+            return _quick_log_saved(request, outing, encounter)
     if _wants_json(request):
         return _json_form_errors(form)
     if request.htmx:
         return render(request, "encounters/_outing_log.html", _log_context(request, outing, form))
     return render(request, "encounters/outing_detail.html", _page_context(request, outing, form))
+
+
+def _quick_log_saved(request: HttpRequest, outing: Outing, encounter: Encounter) -> HttpResponse:
+    """The answer to a saved quick log: JSON for the outbox, the log part for htmx, else the page again."""
+    if _wants_json(request):
+        replayed = was_replayed(encounter)
+        body = {
+            "id": encounter.pk,
+            "client_uuid": str(encounter.client_uuid),
+            "replayed": replayed,
+            "outing_finished": outing.status == OutingStatus.DONE,
+        }
+        return JsonResponse(body, status=200 if replayed else 201)
+    if getattr(request, "htmx", False):
+        context = _log_context(request, outing, undo=encounter)
+        return render(request, "encounters/_outing_log.html", context)
+    request.session[UNDO_SESSION_KEY] = {
+        "outing": outing.pk,
+        "encounter": encounter.pk,
+        "at": timezone.now().isoformat(),
+    }
+    return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
 
 
 # Form prefixes for the errors of each service called by the quick log.
@@ -443,7 +449,7 @@ def _json_refusal(status: int, message: str) -> JsonResponse:
     return JsonResponse({"detail": message}, status=status)
 
 
-def _json_form_errors(form) -> JsonResponse:
+def _json_form_errors(form: forms.Form) -> JsonResponse:
     """400 with the form's errors by field (translated), the first of them as `detail`."""
     errors = {name or "__all__": [str(message) for message in messages] for name, messages in form.errors.items()}
     first = next(iter(errors.values()), [_("The entry is not valid.")])[0]
@@ -452,8 +458,14 @@ def _json_form_errors(form) -> JsonResponse:
 
 def _closed_outing_message(outing: Outing) -> str:
     if outing.status == OutingStatus.CANCELLED:
-        return _("The outing was cancelled meanwhile, so nothing more can be logged at it. Log the entry at the outing where it happened, or remove it.")
-    return _("The outing has not begun yet, so nothing can be logged at it. Log the entry at the outing where it happened, or remove it.")
+        return _(
+            "The outing was cancelled meanwhile, so nothing more can be logged at it. "
+            "Log the entry at the outing where it happened, or remove it."
+        )
+    return _(
+        "The outing has not begun yet, so nothing can be logged at it. "
+        "Log the entry at the outing where it happened, or remove it."
+    )
 
 
 def _occurred_at(outing: Outing, logged_at: datetime.datetime | None = None) -> datetime.datetime:

@@ -1,6 +1,8 @@
 """Multi-factor authentication is required for coordinators and admins."""
 
-from django.http import HttpResponseForbidden, JsonResponse
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -152,13 +154,17 @@ class ClearSiteDataOnSignOutMiddleware:
     not run, e.g. a sign-out without JavaScript.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         from django.urls import reverse
 
         response = self.get_response(request)
-        if request.method == "POST" and request.path == reverse("account_logout") and response.status_code in (302, 303):
+        if (
+            request.method == "POST"
+            and request.path == reverse("account_logout")
+            and response.status_code in (302, 303)
+        ):
             response["Clear-Site-Data"] = '"storage"'
         return response

@@ -17,9 +17,8 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views import defaults as error_views
 from django.views.decorators.http import require_POST, require_safe
 
@@ -133,9 +132,7 @@ def web_manifest(request: HttpRequest) -> JsonResponse:
         "background_color": "#ffffff",
         "icons": icons,
     }
-    return JsonResponse(
-        manifest, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False}
-    )
+    return JsonResponse(manifest, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False})
 
 
 def icon_redirect(static_path: str):

@@ -69,8 +69,10 @@ def test_the_outing_copy_has_the_quick_log_and_tally_and_no_client(client, worke
     assert response.status_code == 200
     copy = response.content.decode()
     assert 'name="outreach-offline-copy"' in copy
-    assert 'id="quick-log"' in copy and 'class="tally__form"' in copy
-    assert "Maikki" not in copy and "Meikäläinen" not in copy
+    assert 'id="quick-log"' in copy
+    assert 'class="tally__form"' in copy
+    assert "Maikki" not in copy
+    assert "Meikäläinen" not in copy
     assert "data-person-search" not in copy  # no search of persons, and no list of encounters
     assert 'id="offline-list"' in copy
     assert 'name="new_alias"' in copy  # a new pseudonymous person can still be met
@@ -114,7 +116,8 @@ def test_the_today_copy_lists_outings_and_no_follow_up(
     assert response.status_code == 200
     assert 'name="outreach-offline-copy"' in copy
     assert "Food bank" in copy
-    assert "Maikki" not in copy and 'id="follow-ups"' not in copy
+    assert "Maikki" not in copy
+    assert 'id="follow-ups"' not in copy
     assert 'id="offline-follow-ups"' in copy
 
 
@@ -145,7 +148,8 @@ def test_an_encounter_sent_twice_is_saved_once(client, worker_a, outing):
     again = quick_log(client, outing, client_uuid=key, gender="female")
 
     assert first.status_code == 201
-    assert first.json()["client_uuid"] == key and first.json()["replayed"] is False
+    assert first.json()["client_uuid"] == key
+    assert first.json()["replayed"] is False
     assert again.status_code == 200
     assert again.json() == first.json() | {"replayed": True}
     assert Encounter.objects.filter(outing=outing).count() == 1
@@ -221,7 +225,8 @@ def test_a_tap_sent_twice_counts_once(client, worker_a, outing):
     assert (first.status_code, first.json()["tallied_contacts"], first.json()["replayed"]) == (201, 1, False)
     assert (again.status_code, again.json()["tallied_contacts"], again.json()["replayed"]) == (200, 1, True)
     assert other.status_code == 409
-    assert bad.status_code == 400 and set(bad.json()["errors"]) == {"delta"}
+    assert bad.status_code == 400
+    assert set(bad.json()["errors"]) == {"delta"}
     outing.refresh_from_db()
     assert outing.tallied_contacts == 1
 
@@ -244,14 +249,17 @@ def test_a_follow_up_marked_twice_is_done_once(client, worker_a, worker_b, named
     follow_up = FollowUp.objects.create(team=named.team, person=named, assigned_to=worker_a, due_on=today)
     client.force_login(worker_b)
     refused = client.post(url("follow_up_done", follow_up.pk), {"note": "Soitin."}, headers=JSON)
-    assert refused.status_code == 404 and refused.json()["detail"]
+    assert refused.status_code == 404
+    assert refused.json()["detail"]
     client.force_login(worker_a)
 
     first = client.post(url("follow_up_done", follow_up.pk), {"note": "Soitin."}, headers=JSON)
     again = client.post(url("follow_up_done", follow_up.pk), {"note": "Soitin."}, headers=JSON)
 
-    assert first.status_code == 201 and first.json()["done_on"] == today.isoformat()
-    assert again.status_code == 200 and again.json()["replayed"] is True
+    assert first.status_code == 201
+    assert first.json()["done_on"] == today.isoformat()
+    assert again.status_code == 200
+    assert again.json()["replayed"] is True
     follow_up.refresh_from_db()
     assert (follow_up.done_on, follow_up.notes) == (today, "Soitin.")
 

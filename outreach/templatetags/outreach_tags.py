@@ -29,7 +29,7 @@ def nav_link(context, url_name: str, label) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def offline_settings(context) -> str:
+def offline_settings(context: template.Context) -> str:
     """The settings and texts of the device's outbox (static/js/outbox.js), as a JSON script element.
 
     The texts are translated here, in the page's language, so that the script
@@ -72,7 +72,7 @@ def offline_settings(context) -> str:
         ),
         "encounter": _("Encounter"),
         "tally_plus": _("Brief contact +1"),
-        "tally_minus": _("Brief contact −1"),
+        "tally_minus": _("Brief contact −1"),  # noqa: RUF001  # the minus sign of the tally's button
         "follow_up": _("Follow-up marked done"),
         "tally_waiting": _("%(count)s taps waiting to send"),
         "search_offline": _(

@@ -85,13 +85,15 @@ def test_the_pages_name_the_manifest(client, worker_a):
     client.force_login(worker_a)
     page = client.get(reverse("encounters:today")).content.decode()
     assert '<link rel="manifest" href="/manifest.webmanifest">' in page
-    assert 'id="offline-settings"' in page and "/static/js/outbox.js" in page
+    assert 'id="offline-settings"' in page
+    assert "/static/js/outbox.js" in page
 
 
 @pytest.mark.django_db
 def test_a_page_without_sign_in_has_no_outbox(client):
     page = client.get(reverse("account_login")).content.decode()
-    assert "outbox.js" not in page and 'id="offline-settings"' not in page
+    assert "outbox.js" not in page
+    assert 'id="offline-settings"' not in page
 
 
 @pytest.mark.django_db

@@ -32,6 +32,8 @@
   var LAST_USED = "/sw.js?last-used";
   var RETRY_MS = 20000;
   var FOLD_AFTER = 5;
+  var SENT_SHOWN_MS = 10000;
+  var sentAny = false;
   var foldOpen = false;
   var isCopy = !!document.querySelector("meta[name=outreach-offline-copy]");
   var keepMeta = document.querySelector("meta[name=outreach-keep-offline]");
@@ -445,6 +447,7 @@
           if (result === "signed-out" || result === "later") {
             return result;
           }
+          sentAny = sentAny || result === "sent";
           render();
           return next();
         });
@@ -469,9 +472,13 @@
       state.serverError = result === "later";
       return allEntries().then(function (entries) {
         var waiting = entries.filter(function (entry) { return !entry.refused; });
-        if (result === "done" && waiting.length === 0) {
+        if (result === "done" && waiting.length === 0 && entries.length === 0 && sentAny) {
           state.sent = true;
           keepSoon();
+          window.setTimeout(function () {
+            state.sent = false;
+            render();
+          }, SENT_SHOWN_MS);
         }
         if (result === "later" || (result === "done" && waiting.length > 0)) {
           window.clearTimeout(retryTimer);
@@ -675,7 +682,7 @@
         status = T.sending;
       } else if (state.serverError && waiting.length) {
         status = T.server_error;
-      } else if (state.sent) {
+      } else if (state.sent && !refused.length) {
         status = T.sent;
       }
       if (status) {
@@ -693,6 +700,7 @@
       }
       panel.hidden = !panel.childNodes.length;
       panel.classList.toggle("outbox--refused", refused.length > 0);
+      panel.classList.toggle("outbox--done", status === T.sent);
     });
   }
 

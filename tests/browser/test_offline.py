@@ -15,6 +15,8 @@ import re
 import pytest
 from django.apps import apps as django_apps
 from django.utils import timezone
+from playwright.sync_api import Page, Route
+from pytest_django.live_server_helper import LiveServer
 
 from encounters.models import Encounter
 from outreach.models import Outing, TallyEvent
@@ -32,7 +34,7 @@ TEXTS = {
 
 
 @pytest.fixture
-def field(db):
+def field(db: None) -> dict:
     importlib.import_module("outreach.migrations.0002_municipalities").load(django_apps, None)
     team = TeamFactory(name="Kuopio")
     worker = UserFactory(email="offline.worker@example.org", full_name="Olli Offline", role=Role.WORKER, teams=[team])
@@ -51,7 +53,7 @@ def field(db):
     return {"worker": worker, "colleague": colleague, "outing": outing}
 
 
-def sign_in(page, live_server, email: str) -> None:
+def sign_in(page: Page, live_server: LiveServer, email: str) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", PASSWORD)
@@ -59,7 +61,7 @@ def sign_in(page, live_server, email: str) -> None:
     page.wait_for_url(re.compile(r".*/field/$"))
 
 
-def open_outing_for_offline(page, live_server, outing: Outing) -> None:
+def open_outing_for_offline(page: Page, live_server: LiveServer, outing: Outing) -> None:
     """Open the outing page online and wait until the service worker is active and the page's copy is kept.
 
     (The next page opened is the service worker's to answer, also when it did not yet control this one.)"""
@@ -76,22 +78,22 @@ def open_outing_for_offline(page, live_server, outing: Outing) -> None:
     raise AssertionError(f"not ready for offline: active {controlled}, kept {kept}")
 
 
-def log_anonymous(page, gender: int, age_group: int) -> None:
+def log_anonymous(page: Page, gender: int, age_group: int) -> None:
     page.locator(f"label[for=id_gender_{gender}]").tap()
     page.locator(f"label[for=id_age_group_{age_group}]").tap()
     page.locator("#quick-log-save").tap()
     page.locator("#outbox-queued").wait_for()
 
 
-def waiting_lines(page) -> int:
+def waiting_lines(page: Page) -> int:
     return page.locator("#outbox .outbox__item").count()
 
 
-def cached_names(page) -> list:
+def cached_names(page: Page) -> list[str]:
     return page.evaluate("caches.keys()")
 
 
-def outbox_size(page) -> int:
+def outbox_size(page: Page) -> int:
     return page.evaluate(
         """() => new Promise(resolve => {
             const open = indexedDB.open("outreach-outbox", 1);
@@ -150,12 +152,12 @@ def test_a_morning_offline_reaches_the_server_once(live_server, phone, screensho
     assert TallyEvent.objects.filter(outing=outing).count() == 5
 
 
-def answer_then_fail(page, pattern: str, times: int) -> list:
+def answer_then_fail(page: Page, pattern: str, times: int) -> list[str]:
     """The first `times` requests to `pattern` reach the app, which saves them, and then the answer is lost:
     the connection (or the server) died in the middle of the sending."""
-    lost = []
+    lost: list[str] = []
 
-    def handle(route):
+    def handle(route: Route) -> None:
         if len(lost) < times and route.request.method == "POST":
             route.fetch()
             lost.append(route.request.url)
@@ -231,7 +233,8 @@ def test_a_session_ended_offline_keeps_the_entries_and_another_user_never_sends_
     page.wait_for_selector("html[data-outbox=ready]")
     assert outbox_size(page) == 0
     assert [name for name in cached_names(page) if name == "outreach-pages"] in ([], ["outreach-pages"])
-    assert page.evaluate("caches.open('outreach-pages').then(c => c.match('/field/outings/%d/'))" % outing.pk) is None
+    kept = page.evaluate("pk => caches.open('outreach-pages').then(c => c.match(`/field/outings/${pk}/`))", outing.pk)
+    assert kept is None
     assert Encounter.objects.filter(outing=outing).count() == 0
 
 
