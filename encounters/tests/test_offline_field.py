@@ -17,34 +17,27 @@ from django.utils import timezone
 from encounters.models import Encounter, FollowUp, Person
 from encounters.tests.factories import EncounterFactory, PersonFactory
 from outreach.models import Outing, TallyEvent
+from outreach.services import outing_start
 from outreach.tests.factories import FieldSiteFactory, OutingFactory
 from outreach.vocabulary import OutingStatus
 
 JSON = {"Accept": "application/json"}
 
 
-def url(name: str, *args) -> str:
+def url(name: str, *args: int) -> str:
     return reverse(f"encounters:{name}", args=args)
 
 
 @pytest.fixture
-def today():
+def today() -> datetime.date:
     return timezone.localdate()
 
 
 @pytest.fixture
-def outing(team_a, worker_a, expert_a, today):
-    """The worker's own outing in progress."""
-    return OutingFactory(
-        team=team_a,
-        site=FieldSiteFactory(name="Food bank", team=team_a),
-        date=today,
-        start_time=datetime.time(0, 0),
-        end_time=None,
-        status=OutingStatus.PLANNED,
-        started_at=timezone.make_aware(datetime.datetime.combine(today, datetime.time(0, 0))),
-        participants=[worker_a, expert_a],
-    )
+def outing(team_a, worker_a, expert_a):
+    """The worker's own outing, started a moment ago in the field."""
+    site = FieldSiteFactory(name="Food bank", team=team_a)
+    return outing_start(actor=worker_a, team=team_a, site=site, participants=[expert_a])
 
 
 @pytest.fixture
