@@ -33,6 +33,7 @@
   var RETRY_MS = 20000;
   var FOLD_AFTER = 5;
   var SENT_SHOWN_MS = 10000;
+  var KEEP_FRESH_MS = 5 * 60 * 1000;
   var sentAny = false;
   var foldOpen = false;
   var isCopy = !!document.querySelector("meta[name=outreach-offline-copy]");
@@ -188,8 +189,12 @@
     });
   }
 
-  /** Keep the copy of this page for the service worker, or forget it where none may be kept. */
-  function keepThisPage() {
+  /**
+   * Keep the copy of this page for the service worker, or forget it where none may be kept. A copy
+   * kept in the last minutes is kept as it is (one request less per page load), unless `fresh`
+   * asks for the tally's count of now.
+   */
+  function keepThisPage(fresh) {
     if (!hasCaches() || isCopy || !navigator.onLine) {
       return Promise.resolve();
     }
@@ -199,6 +204,20 @@
         return cache.delete(path);
       });
     }
+    return caches.open(PAGES_CACHE).then(function (cache) {
+      return cache.match(path);
+    }).then(function (kept) {
+      var keptAt = kept ? parseInt(kept.headers.get("X-Kept-At"), 10) || 0 : 0;
+      // Only the outing page's copy is kept a while: Today's lists the outings, which change as they start.
+      var outingPage = !!document.querySelector(".tally__form");
+      if (!fresh && outingPage && Date.now() - keptAt < KEEP_FRESH_MS) {
+        return null;
+      }
+      return fetchCopy(path);
+    });
+  }
+
+  function fetchCopy(path) {
     return fetch(keepMeta.content, { credentials: "same-origin", redirect: "error", cache: "no-store" })
       .then(function (response) {
         var type = response.headers.get("Content-Type") || "";
@@ -209,7 +228,8 @@
         }
         return response.text().then(function (body) {
           return caches.open(PAGES_CACHE).then(function (cache) {
-            return cache.put(path, new Response(body, { headers: { "Content-Type": type } }));
+            var headers = { "Content-Type": type, "X-Kept-At": String(Date.now()) };
+            return cache.put(path, new Response(body, { headers: headers }));
           });
         });
       })
@@ -219,7 +239,9 @@
   var keepTimer = null;
   function keepSoon() {
     window.clearTimeout(keepTimer);
-    keepTimer = window.setTimeout(keepThisPage, 1500);
+    keepTimer = window.setTimeout(function () {
+      keepThisPage(true);
+    }, 1500);
   }
 
   // Entries ------------------------------------------------------------------------------
@@ -819,7 +841,7 @@
       if ("serviceWorker" in navigator) {
         navigator.serviceWorker.register(S.serviceWorker, { scope: "/" }).catch(function () {});
       }
-      return keepThisPage();
+      return keepThisPage(false);
     }).then(render).then(flush).catch(function () {
       render();
     });

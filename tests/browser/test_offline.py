@@ -18,7 +18,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, Route
 from pytest_django.live_server_helper import LiveServer
 
-from encounters.models import Encounter
+from encounters.models import Encounter, FollowUp
+from encounters.tests.factories import PersonFactory
 from outreach.models import Outing, TallyEvent
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, TeamFactory, UserFactory
 from outreach.vocabulary import OutingStatus, Role
@@ -292,3 +293,28 @@ def test_an_entry_the_server_refuses_is_shown_with_what_to_do(live_server, phone
     page.locator("#outbox .outbox__item--refused").first.locator("button").last.tap()
     page.wait_for_function("document.querySelectorAll('#outbox .outbox__item--refused').length === 1")
     assert outbox_size(page) == 1
+
+
+def test_a_follow_up_marked_done_offline_is_sent_once(live_server, phone, screenshot, field):
+    worker = field["worker"]
+    person = PersonFactory(team=field["outing"].team, alias="Kaveri")
+    follow_up = FollowUp.objects.create(
+        team=person.team, person=person, assigned_to=worker, due_on=timezone.localdate()
+    )
+    page = phone(desktop=True)
+    sign_in(page, live_server, worker.email)
+    page.wait_for_selector("html[data-outbox=ready]")
+
+    page.context.set_offline(True)
+    page.fill(f"#id_follow_up_note_{follow_up.pk}", "Soitettu.")
+    page.locator(".follow-up__done button[type=submit]").click()
+    page.locator(".follow-up__done >> text=Kept on this device").wait_for()
+    assert "Waiting to send (1)" in page.locator("#outbox").inner_text()
+    screenshot(page, "offline-en-06-follow-up-desktop")
+    follow_up.refresh_from_db()
+    assert follow_up.done_on is None
+
+    page.context.set_offline(False)
+    page.wait_for_selector("#outbox >> text=has been sent")
+    follow_up.refresh_from_db()
+    assert (follow_up.done_on, follow_up.notes) == (timezone.localdate(), "Soitettu.")
