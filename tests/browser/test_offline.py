@@ -60,6 +60,8 @@ def sign_in(page: Page, live_server: LiveServer, email: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r".*/field/$"))
+    # Today has looked at the outbox and kept its copy for the device.
+    page.wait_for_selector("html[data-outbox=ready]")
 
 
 def open_outing_for_offline(page: Page, live_server: LiveServer, outing: Outing) -> None:
@@ -146,6 +148,16 @@ def test_a_morning_offline_reaches_the_server_once(live_server, phone, screensho
     assert page.locator("#outbox .outbox__item", has_text=text["taps"]).count() == 1
     assert page.locator("#tally-count").inner_text() == "9"
     shot("02-reloaded-offline")
+    # Today opens too, from its copy: the outings, no follow-ups.
+    page.locator(".outing-head__back a").tap()
+    page.wait_for_selector("html[data-outbox=ready]")
+    assert page.locator("meta[name=outreach-offline-copy]").count() == 1
+    assert page.locator("#offline-follow-ups").count() == 1
+    assert page.locator("#in-progress .outing-card").count() == 1
+    shot("02b-today-offline")
+    page.locator("#in-progress .outing-card a").first.tap()
+    page.wait_for_selector("html[data-outbox=ready]")
+    assert page.locator(".tally__form").count() == 1
 
     page.context.set_offline(False)
     page.wait_for_selector(f"#outbox >> text={text['sent']}")
