@@ -736,9 +736,9 @@
     return new FormData(form);
   }
 
+  /** The outbox's form whose own request this is (not, say, the person search inside the quick log). */
   function pendingOf(elt) {
-    var form = elt && elt.closest ? elt.closest("form") : null;
-    return kindOf(form) ? form : null;
+    return elt && elt.tagName === "FORM" && kindOf(elt) ? elt : null;
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
