@@ -310,7 +310,7 @@ def encounter_restore(request, pk):
 def outing_detail(request, pk):
     outing = get_outing_for_user(request.user, pk)
     context = _page_context(request, outing, undo=_pop_undo(request, outing), restore=_pending_restore(request))
-    context["offline_url"] = _offline_copy_url(request.user, outing)
+    context["offline_url"] = _offline_copy_url(request.user, outing, context["participants"])
     return render(request, "encounters/outing_detail.html", context)
 
 
@@ -339,7 +339,8 @@ def outing_offline(request: HttpRequest, pk: int) -> HttpResponse:
     """
     user = authed_user(request)
     outing = get_outing_for_user(user, pk)
-    if not may_keep_outing_offline(user, outing, _now().date()):
+    participants = list(outing.participants.all())
+    if not may_keep_outing_offline(user, outing, _now().date(), participants):
         raise Http404
     context = {
         "outing": outing,
@@ -347,7 +348,7 @@ def outing_offline(request: HttpRequest, pk: int) -> HttpResponse:
         "can_log": _can_log(outing),
         "form": _encounter_form(user, outing),
         "encounters": [],
-        "participants": list(outing.participants.all()),
+        "participants": participants,
         "tally_form": TallyForm(),
         "can_finish": False,
         "in_progress": outing.is_in_progress,
@@ -357,9 +358,9 @@ def outing_offline(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "encounters/outing_detail.html", context)
 
 
-def _offline_copy_url(user: User, outing: Outing) -> str:
+def _offline_copy_url(user: User, outing: Outing, participants: list[User]) -> str:
     """The address of the outing page's copy for the device, or "" where none may be kept."""
-    if may_keep_outing_offline(user, outing, _now().date()):
+    if may_keep_outing_offline(user, outing, _now().date(), participants):
         return reverse("encounters:outing_offline", args=[outing.pk])
     return ""
 
