@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "outreach.middleware.SessionTimeoutMiddleware",
     "outreach.middleware.RequireMfaMiddleware",
     "outreach.middleware.NoStoreMiddleware",
+    "outreach.middleware.ClearSiteDataOnSignOutMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -224,6 +225,10 @@ LOGOUT_REDIRECT_URL = "account_login"
 SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))
 SESSION_ABSOLUTE_TIMEOUT = int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", str(12 * 60 * 60)))
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT
+# What the field pages keep on the device for work without a connection (the
+# page copies of the service worker and the outbox of entries not yet sent) is
+# deleted after this long without use, besides on sign-out and a change of user.
+OFFLINE_IDLE_TIMEOUT = int(os.environ.get("OFFLINE_IDLE_TIMEOUT", str(12 * 60 * 60)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "fi"

@@ -16,6 +16,9 @@ urlpatterns = [
     path("favicon.ico", outreach_views.icon_redirect("icons/favicon.ico")),
     path("apple-touch-icon.png", outreach_views.icon_redirect("icons/apple-touch-icon.png")),
     path("apple-touch-icon-precomposed.png", outreach_views.icon_redirect("icons/apple-touch-icon.png")),
+    # At the root, so that the service worker's scope covers the whole site.
+    path("sw.js", outreach_views.service_worker, name="service_worker"),
+    path("manifest.webmanifest", outreach_views.web_manifest, name="web_manifest"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -261,6 +261,9 @@ class EncounterForm(ErrorSummaryMixin, VersionedForm):
     """
 
     client_uuid = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    # When the entry was made, sent by the device's outbox for an entry made
+    # without a connection and sent later (static/js/outbox.js); empty: now.
+    logged_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
     depth = forms.ChoiceField(
         label=_("Depth"), choices=Depth.choices, initial=Depth.CONVERSATION, widget=ChipRadioSelect
     )
@@ -351,6 +354,7 @@ class EncounterForm(ErrorSummaryMixin, VersionedForm):
             form_field(self, "referral_partner_service", forms.ModelChoiceField).queryset = targets
         if editing:
             del self.fields["client_uuid"]
+            del self.fields["logged_at"]
             for name in self.REFERRAL_FIELDS:
                 self.fields.pop(name, None)
             self.fields["occurred_time"] = forms.TimeField(

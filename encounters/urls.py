@@ -8,8 +8,10 @@ app_name = "encounters"
 
 urlpatterns = [
     path("", views.today, name="today"),
+    path("offline/", views.today_offline, name="today_offline"),
     path("outings/start/", views.outing_start_view, name="outing_start"),
     path("outings/<int:pk>/", views.outing_detail, name="outing_detail"),
+    path("outings/<int:pk>/offline/", views.outing_offline, name="outing_offline"),
     path("outings/<int:pk>/start/", views.outing_start_planned_view, name="outing_start_planned"),
     path("outings/<int:pk>/encounters/", views.encounter_create, name="encounter_create"),
     path("outings/<int:pk>/persons/", views.person_search, name="person_search"),

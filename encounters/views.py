@@ -16,6 +16,7 @@ import hashlib
 import logging
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,12 +29,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from outreach.exceptions import Conflict, LinkUnusable, StaleVersion
 from outreach.models import AccessLogEntry, Outing, User
+from outreach.permissions import may_keep_outing_offline
 from outreach.selectors import get_outing_for_user, writable_team_ids
-from outreach.services import outing_finish, outing_start, outing_start_planned, outing_tally_add, was_replayed
+from outreach.services import (
+    outing_finish,
+    outing_start,
+    outing_start_planned,
+    outing_tally_add,
+    outing_tally_record,
+    was_replayed,
+)
 from outreach.types import authed_user
 from outreach.vocabulary import Need, OutingStatus, ReferralStatus
 
@@ -111,6 +120,7 @@ def today(request):
     shown += [confirmation.referral.person for confirmation in context.get("partner_confirmations", [])]
     _log_shown(request.user, shown, AccessLogEntry.Action.LIST)
     context["restore"] = _pending_restore(request)
+    context["offline_url"] = reverse("encounters:today_offline")
     return render(request, "encounters/today.html", context)
 
 
@@ -155,7 +165,18 @@ def outing_start_planned_view(request, pk):
 @login_required
 @require_POST
 def follow_up_done(request, pk):
-    """Mark a follow-up done today (from the Today page)."""
+    """Mark a follow-up done today (from the Today page).
+
+    The device's outbox sends a mark made without a connection with `Accept:
+    application/json` and gets JSON; a follow-up done already answers as done
+    (a resend after a lost answer marks it once).
+    """
+    if _wants_json(request):
+        follow_up = follow_ups_visible_to(request.user).filter(pk=pk).first()
+        if follow_up is None:
+            return _json_refusal(404, _("This follow-up is no longer on your list. Check Today's follow-ups."))
+        if follow_up.done_on is not None:
+            return JsonResponse({"id": follow_up.pk, "done_on": follow_up.done_on.isoformat(), "replayed": True})
     try:
         follow_up = follow_ups_visible_to(request.user).get(pk=pk, done_on__isnull=True)
     except FollowUp.DoesNotExist:
@@ -166,6 +187,9 @@ def follow_up_done(request, pk):
     if note:
         changes["notes"] = f"{follow_up.notes}\n{note}".strip()
     services.follow_up_update(actor=request.user, follow_up=follow_up, **changes)
+    if _wants_json(request):
+        done_on = follow_up.done_on.isoformat() if follow_up.done_on else None
+        return JsonResponse({"id": follow_up.pk, "done_on": done_on}, status=201)
     messages.success(request, _("Follow-up marked done."))
     # The person and referral pages send their own address, to come back to them.
     back = request.POST.get("next", "")
@@ -295,7 +319,59 @@ def encounter_restore(request, pk):
 def outing_detail(request, pk):
     outing = get_outing_for_user(request.user, pk)
     context = _page_context(request, outing, undo=_pop_undo(request, outing), restore=_pending_restore(request))
+    context["offline_url"] = _offline_copy_url(request.user, outing, context["participants"])
     return render(request, "encounters/outing_detail.html", context)
+
+
+# The copies kept on the device for work without a connection ---------------------------
+# The service worker (outreach.views.service_worker) keeps these under the
+# address of the page itself and shows them when the network is gone. They
+# hold nothing of any client: no follow-ups, no list of encounters, no person
+# search; the outing's copy only for the user's own current outing.
+
+
+@login_required
+@require_safe
+def today_offline(request: HttpRequest) -> HttpResponse:
+    """The copy of Today kept on the device: the outings, without follow-ups (they name persons)."""
+    context = worker_day(authed_user(request), _now())
+    context.update({"offline_copy": True, "follow_ups": [], "restore": None})
+    return render(request, "encounters/today.html", context)
+
+
+@login_required
+@require_safe
+def outing_offline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The copy of the outing page kept on the device: the quick log and the tally, no encounters or persons.
+
+    Only of the user's own current outing (`may_keep_outing_offline`); any other outing gets 404.
+    """
+    user = authed_user(request)
+    outing = get_outing_for_user(user, pk)
+    participants = list(outing.participants.all())
+    if not may_keep_outing_offline(user, outing, _now().date(), participants):
+        raise Http404
+    context = {
+        "outing": outing,
+        "offline_copy": True,
+        "can_log": _can_log(outing),
+        "form": _encounter_form(user, outing),
+        "encounters": [],
+        "participants": participants,
+        "tally_form": TallyForm(),
+        "can_finish": False,
+        "in_progress": outing.is_in_progress,
+        "undo_seconds": UNDO_SECONDS,
+        "person_query_min": PersonSearchForm.MIN_LENGTH,
+    }
+    return render(request, "encounters/outing_detail.html", context)
+
+
+def _offline_copy_url(user: User, outing: Outing, participants: list[User]) -> str:
+    """The address of the outing page's copy for the device, or "" where none may be kept."""
+    if may_keep_outing_offline(user, outing, _now().date(), participants):
+        return reverse("encounters:outing_offline", args=[outing.pk])
+    return ""
 
 
 @login_required
@@ -305,6 +381,8 @@ def encounter_create(request, pk):
     user = request.user
     outing = get_outing_for_user(user, pk)
     if not _can_log(outing):
+        if _wants_json(request):
+            return _json_refusal(409, _closed_outing_message(outing))
         raise PermissionDenied
     form = _encounter_form(user, outing, _linking_offered_person(request))
     if "search_persons" in request.POST and form.can_link_person:
@@ -323,15 +401,9 @@ def encounter_create(request, pk):
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
-            if request.htmx:
-                context = _log_context(request, outing, undo=encounter)
-                return render(request, "encounters/_outing_log.html", context)
-            request.session[UNDO_SESSION_KEY] = {
-                "outing": outing.pk,
-                "encounter": encounter.pk,
-                "at": timezone.now().isoformat(),
-            }
-            return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
+            return _quick_log_saved(request, outing, encounter)
+    if _wants_json(request):
+        return _json_form_errors(form)
     if request.htmx:
         return render(request, "encounters/_outing_log.html", _log_context(request, outing, form))
     return render(request, "encounters/outing_detail.html", _page_context(request, outing, form))
@@ -371,6 +443,28 @@ def _duplicates_first(request: HttpRequest, team, form: EncounterForm) -> list:
     )
 
 
+def _quick_log_saved(request: HttpRequest, outing: Outing, encounter: Encounter) -> HttpResponse:
+    """The answer to a saved quick log: JSON for the outbox, the log part for htmx, else the page again."""
+    if _wants_json(request):
+        replayed = was_replayed(encounter)
+        body = {
+            "id": encounter.pk,
+            "client_uuid": str(encounter.client_uuid),
+            "replayed": replayed,
+            "outing_finished": outing.status == OutingStatus.DONE,
+        }
+        return JsonResponse(body, status=200 if replayed else 201)
+    if getattr(request, "htmx", False):
+        context = _log_context(request, outing, undo=encounter)
+        return render(request, "encounters/_outing_log.html", context)
+    request.session[UNDO_SESSION_KEY] = {
+        "outing": outing.pk,
+        "encounter": encounter.pk,
+        "at": timezone.now().isoformat(),
+    }
+    return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
+
+
 # Form prefixes for the errors of each service called by the quick log.
 PERSON_ERROR_FIELDS = {"alias": "new_alias", "birth_year": "new_birth_year", "gender": "new_gender"}
 REFERRAL_ERROR_FIELDS = {
@@ -395,9 +489,45 @@ def _add_service_errors(form, error: ValidationError, field_map: dict | None = N
             form.add_error(target, message)
 
 
-def _occurred_at(outing: Outing) -> datetime.datetime:
-    """Now, at an outing of today; otherwise the outing's start (an entry made afterwards)."""
+def _wants_json(request: HttpRequest) -> bool:
+    """The device's outbox (static/js/outbox.js) sends what was logged without a connection and asks for JSON,
+    so that it can tell saved from refused; the pages' own forms get HTML as before."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _json_refusal(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"detail": message}, status=status)
+
+
+def _json_form_errors(form: forms.Form) -> JsonResponse:
+    """400 with the form's errors by field (translated), the first of them as `detail`."""
+    errors = {name or "__all__": [str(message) for message in messages] for name, messages in form.errors.items()}
+    first = next(iter(errors.values()), [_("The entry is not valid.")])[0]
+    return JsonResponse({"detail": first, "errors": errors}, status=400)
+
+
+def _closed_outing_message(outing: Outing) -> str:
+    if outing.status == OutingStatus.CANCELLED:
+        return _(
+            "The outing was cancelled meanwhile, so nothing more can be logged at it. "
+            "Log the entry at the outing where it happened, or remove it."
+        )
+    return _(
+        "The outing has not begun yet, so nothing can be logged at it. "
+        "Log the entry at the outing where it happened, or remove it."
+    )
+
+
+def _occurred_at(outing: Outing, logged_at: datetime.datetime | None = None) -> datetime.datetime:
+    """Now, at an outing of today; otherwise the outing's start (an entry made afterwards).
+
+    An entry made without a connection and sent later by the device's outbox
+    carries the time it was made (`logged_at`): that time, when it falls on
+    the outing's day and is not in the future.
+    """
     now = timezone.now()
+    if logged_at is not None and logged_at <= now and timezone.localdate(logged_at) == outing.date:
+        return logged_at
     if outing.date == timezone.localdate(now):
         return now
     return local_datetime(outing.date, outing.start_time)
@@ -410,7 +540,7 @@ def _save_quick_log(user: User, outing: Outing, form: EncounterForm) -> Encounte
         encounter = services.quick_log_save(
             actor=user,
             outing=outing,
-            occurred_at=_occurred_at(outing),
+            occurred_at=_occurred_at(outing, data.get("logged_at")),
             person=data.get("person"),
             new_alias=data.get("new_alias") or "",
             new_birth_year=data.get("new_birth_year"),
@@ -473,8 +603,12 @@ def outing_tally(request, pk):
     user = request.user
     outing = get_outing_for_user(user, pk)
     if not _can_log(outing):
+        if _wants_json(request):
+            return _json_refusal(409, _closed_outing_message(outing))
         raise PermissionDenied
     form = TallyForm(request.POST)
+    if _wants_json(request):
+        return _tally_json(user, outing, form)
     if form.is_valid():
         # The same tap sent again (its client_uuid is known) is counted once;
         # a UUID of another tap changes nothing.
@@ -490,6 +624,26 @@ def outing_tally(request, pk):
     if not form.is_valid():
         messages.error(request, _("The tally was not changed."))
     return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#tally")
+
+
+def _tally_json(user: User, outing: Outing, form: TallyForm) -> JsonResponse:
+    """The tally's answer to the device's outbox: 201 counted, 200 counted before (a resend), 400 or 409."""
+    if not form.is_valid():
+        return _json_form_errors(form)
+    data = form.cleaned_data
+    try:
+        event = outing_tally_record(actor=user, outing=outing, delta=data["delta"], client_uuid=data["client_uuid"])
+    except Conflict:
+        return _json_refusal(409, _("This tap was sent already with other content. Tap again if it is missing."))
+    replayed = was_replayed(event)
+    body = {
+        "outing": outing.pk,
+        "delta": data["delta"],
+        "tallied_contacts": event.tallied_after,
+        "replayed": replayed,
+        "outing_finished": outing.status == OutingStatus.DONE,
+    }
+    return JsonResponse(body, status=200 if replayed else 201)
 
 
 @login_required

@@ -46,6 +46,9 @@ MATRIX: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "favicon.ico": ((301, 301, 301, 301, 301, 301, 301), (301, 301, 301, 301, 301, 301, 301)),
     "apple-touch-icon.png": ((301, 301, 301, 301, 301, 301, 301), (301, 301, 301, 301, 301, 301, 301)),
     "apple-touch-icon-precomposed.png": ((301, 301, 301, 301, 301, 301, 301), (301, 301, 301, 301, 301, 301, 301)),
+    # The installable app: its service worker and manifest, open to all (no data in them)
+    "service_worker": ((200, 200, 200, 200, 200, 200, 200), (405, 405, 405, 405, 405, 405, 405)),
+    "web_manifest": ((200, 200, 200, 200, 200, 200, 200), (405, 405, 405, 405, 405, 405, 405)),
     # API (/api/v1/)
     "api-summary": ((401, 400, 400, 403, 400, 400, 400), (401, 405, 405, 403, 405, 405, 405)),
     "api-reach": ((401, 400, 400, 403, 400, 400, 400), (401, 405, 405, 403, 405, 405, 405)),
@@ -109,8 +112,11 @@ MATRIX: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "email_change_confirm": ((404, 404, 404, 404, 404, 404, 404), (404, 404, 404, 404, 404, 404, 404)),
     # Field pages (/field/)
     "encounters:today": ((302, 200, 200, 200, 200, 200, 200), (302, 200, 200, 200, 200, 200, 200)),
+    "encounters:today_offline": ((302, 200, 200, 200, 200, 200, 200), (302, 405, 405, 405, 405, 405, 405)),
     "encounters:outing_start": ((302, 200, 200, 403, 200, 200, 200), (302, 200, 200, 403, 200, 200, 200)),
     "encounters:outing_detail": ((302, 200, 404, 200, 200, 404, 200), (302, 200, 404, 200, 200, 404, 200)),
+    # The device's copy of the page: only of the user's own outing in progress today; the matrix's is done.
+    "encounters:outing_offline": ((302, 404, 404, 404, 404, 404, 404), (302, 405, 405, 405, 405, 405, 405)),
     "encounters:outing_start_planned": ((302, 405, 405, 405, 405, 405, 405), (302, 302, 404, 403, 302, 404, 302)),
     "encounters:encounter_create": ((302, 405, 405, 405, 405, 405, 405), (302, 200, 404, 200, 200, 404, 200)),
     "encounters:person_search": ((302, 405, 405, 405, 405, 405, 405), (302, 200, 404, 404, 200, 404, 200)),

@@ -1,6 +1,8 @@
 """Multi-factor authentication is required for coordinators and admins."""
 
-from django.http import HttpResponseForbidden, JsonResponse
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -142,4 +144,28 @@ class NoStoreMiddleware:
             patch_cache_control(response, no_store=True)
         else:
             add_never_cache_headers(response)
+        return response
+
+
+class ClearSiteDataOnSignOutMiddleware:
+    """Ask the browser to delete what the field pages keep on the device when the user signs out.
+
+    `Clear-Site-Data: "storage"` empties the outbox (IndexedDB) and the service
+    worker's caches even where the page's own clean-up (static/js/outbox.js) did
+    not run, e.g. a sign-out without JavaScript.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.urls import reverse
+
+        response = self.get_response(request)
+        if (
+            request.method == "POST"
+            and request.path == reverse("account_logout")
+            and response.status_code in (302, 303)
+        ):
+            response["Clear-Site-Data"] = '"storage"'
         return response

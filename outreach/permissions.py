@@ -9,6 +9,8 @@ which buttons and choices to show.
 Reads are scoped separately, by the `*_visible_to(user)` selectors.
 """
 
+import datetime
+
 from django.core.exceptions import PermissionDenied
 
 from .models import FieldSite, Outing, Team, User
@@ -70,6 +72,22 @@ def can_plan(user: User, team_ids: set[int] | None = None) -> bool:
 def can_manage_outing(user: User, outing: Outing, team_ids: set[int] | None = None) -> bool:
     """Plan, change, start, finish or cancel the outing: not experts, and only for a team the user writes for."""
     return not user.is_expert and can_write_team(user, outing.team, team_ids)
+
+
+def may_keep_outing_offline(
+    user: User, outing: Outing, today: datetime.date | None = None, participants: list[User] | None = None
+) -> bool:
+    """A copy of the outing page may be kept on the device for use without a connection: only the user's own
+    current outing (started today, not finished or cancelled, and the user takes part).
+
+    `participants`: the outing's, where the caller has them already (no query then)."""
+    from django.utils import timezone
+
+    if not outing.is_in_progress or outing.date != (today or timezone.localdate()):
+        return False
+    if participants is not None:
+        return user in participants
+    return outing.participants.filter(pk=user.pk).exists()
 
 
 def can_tally(user: User, outing: Outing) -> bool:

@@ -1,23 +1,26 @@
 import datetime
+import hashlib
+import json
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views import defaults as error_views
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from . import services
 from .forms import (
@@ -43,6 +46,93 @@ from .selectors import (
 from .vocabulary import OutingStatus
 
 ACCESS_CHANGES_SHOWN = 20
+
+
+# The offline-capable field pages (the service worker, static/js/outbox.js) ------------
+
+# Static files the service worker keeps on the device at install, so that the
+# field pages it keeps open without a connection. Any other file under
+# /static/ is kept once fetched.
+OFFLINE_ASSETS = (
+    "css/app.css",
+    "css/field.css",
+    "js/field.js",
+    "js/outbox.js",
+    "vendor/htmx/htmx.min.js",
+    "vendor/source-sans-3/source-sans-3-latin-400-normal.woff2",
+    "vendor/source-sans-3/source-sans-3-latin-600-normal.woff2",
+    "vendor/source-sans-3/source-sans-3-latin-700-normal.woff2",
+    "vendor/source-sans-3/source-sans-3-latin-ext-400-normal.woff2",
+    "vendor/source-sans-3/source-sans-3-latin-ext-600-normal.woff2",
+    "vendor/source-sans-3/source-sans-3-latin-ext-700-normal.woff2",
+    "icons/icon.svg",
+    "icons/favicon-32.png",
+    "icons/icon-192.png",
+)
+# Changed by hand when sw.js changes in a way the asset list does not show.
+SERVICE_WORKER_REVISION = "1"
+BRAND_COLOUR = "#00347a"
+
+
+@require_safe
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The service worker, at the site's root so that its scope covers the field pages.
+
+    Rendered, not a static file: it names the static files by their hashed
+    names, and carries the idle time and its texts in the user's language. It
+    keeps only static files and the copies of the field pages that those pages
+    ask for (see `encounters.views.today_offline`), never an API answer.
+    """
+    assets = [static(path) for path in OFFLINE_ASSETS]
+    language = get_language() or settings.LANGUAGE_CODE
+    version = hashlib.sha256("\n".join([SERVICE_WORKER_REVISION, language, *assets]).encode()).hexdigest()[:12]
+    context = {
+        "version": version,
+        "assets_json": json.dumps(assets),
+        "static_prefix": static(""),
+        "idle_ms": settings.OFFLINE_IDLE_TIMEOUT * 1000,
+        "today_url": reverse("encounters:today"),
+        "outing_prefix": reverse("encounters:today") + "outings/",
+        "language": language,
+        # The page shown for any other field page asked for without a connection.
+        "texts": {
+            "title": _("No connection"),
+            "body": _(
+                "This page is not kept on this device. Today and your current outing open without a connection "
+                "once you have opened them online."
+            ),
+            "today": _("Today"),
+        },
+    }
+    response = render(request, "outreach/sw.js", context, content_type="text/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@require_safe
+def web_manifest(request: HttpRequest) -> JsonResponse:
+    """The web app manifest: the app on a phone's home screen opens at Today, without the browser's bar."""
+    icons = [
+        {"src": static("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+        {"src": static("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+        {"src": static("icons/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        {"src": static("icons/icon.svg"), "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+    ]
+    manifest = {
+        "id": "/",
+        "name": _("Outreach work"),
+        "short_name": _("Outreach"),
+        "description": _("Records of outreach social work. Handle client data with care."),
+        "lang": get_language() or settings.LANGUAGE_CODE,
+        "start_url": reverse("encounters:today"),
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "theme_color": BRAND_COLOUR,
+        "background_color": "#ffffff",
+        "icons": icons,
+    }
+    return JsonResponse(manifest, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False})
 
 
 def icon_redirect(static_path: str):
