@@ -170,7 +170,11 @@ def path_of(key, route, objects):
         # (`outings/<int:pk>/persons/` takes an outing): ids of different
         # tables coincide on a fresh SQLite database, not on PostgreSQL.
         before = re.split(r"<int:pk>|\(\?P<pk>|<str:key>|\(\?P<code>", route.rsplit("/v1/", 1)[-1])[0]
-        obj = next(name for marker, name in OBJECTS_BY_ROUTE if before.endswith(marker))
+        # The longest marker that ends the path: `contact-persons/` is not `persons/`.
+        _marker, obj = max(
+            ((marker, name) for marker, name in OBJECTS_BY_ROUTE if before.endswith(marker)),
+            key=lambda pair: len(pair[0]),
+        )
         argument = "key" if "<str:key>" in route else "code" if "(?P<code>" in route else "pk"
         kwargs[argument] = objects[obj]
     if "<str:token>" in route:

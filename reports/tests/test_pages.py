@@ -351,7 +351,8 @@ def test_the_feedback_mean_needs_seven_answers_everywhere(coordinator_client, wo
 
 
 def test_the_period_report_needs_a_bounded_number_of_queries(coordinator_client, world, django_assert_max_num_queries):
-    with django_assert_max_num_queries(35):
+    # The dashboard's reads, the feedback breakdowns and comments, the network figures: constant in the data.
+    with django_assert_max_num_queries(36):
         assert coordinator_client.get(PERIOD, {**Q2, "format": "xlsx"}).status_code == 200
 
 

@@ -19,6 +19,7 @@ from outreach.tests.factories import FieldSiteFactory, OutingFactory
 from outreach.vocabulary import OutingStatus, SiteType
 from reports import feedback_views
 from reports.models import ClientFeedback
+from reports.services import feedback_record
 
 from .conftest import ARTIFACTS, DESKTOP, PHONE
 
@@ -74,7 +75,7 @@ def day_centre(team_a, worker_a, coordinator, with_totp):
     )
     quiet = FieldSiteFactory(team=team_a, name="Ruokajakelu Tori", site_type=SiteType.FOOD_DISTRIBUTION)
     for score in (2, 3, 5):
-        ClientFeedback.objects.create(site=quiet, score=score, got_help="yes", talk_again="yes")
+        feedback_record(site=quiet, score=score, got_help="yes", talk_again="yes")
     return site, outing
 
 
