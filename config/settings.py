@@ -403,6 +403,8 @@ PRODUCTION_PROBLEMS = production_problems()
 # is broken down only from this many answers on.
 REPORTS_SUPPRESSION_THRESHOLD = int(os.environ.get("REPORTS_SUPPRESSION_THRESHOLD", "5"))
 REPORTS_FEEDBACK_MIN_ANSWERS = int(os.environ.get("REPORTS_FEEDBACK_MIN_ANSWERS", "7"))
+# The period report and the dashboard list the newest so many client comments.
+REPORTS_FEEDBACK_COMMENTS_MAX = int(os.environ.get("REPORTS_FEEDBACK_COMMENTS_MAX", "100"))
 
 # Privacy -----------------------------------------------------------------------
 # A person's access log covers this many days unless the coordinator types a

@@ -106,9 +106,11 @@ def feedback_comments(
     municipality: Municipality | None = None,
     site_type: str | None = None,
     team: Team | None = None,
+    limit: int | None = None,
 ) -> list[dict]:
     """Comments of the period, identifiers masked, hidden ones left out, newest first; only for those who read
-    feedback results. `leaving_the_system` (period report, exports) keeps only sites with enough answers."""
+    feedback results. `leaving_the_system` (period report, exports) keeps only sites with enough answers;
+    `limit` keeps the newest so many."""
     if not can_read_feedback_results(user):
         return []
     feedback = feedback_in_scope(
@@ -131,7 +133,7 @@ def feedback_comments(
         }
         for row in comments.order_by("-given_on", "-id").values(
             "id", "given_on", "site_id", "site__name", "comment", "comment_flagged"
-        )
+        )[:limit]
     ]
 
 

@@ -575,7 +575,11 @@ def feedback_tables(*, user: User, period: Period, filters: dict) -> list[Table]
         return rows
 
     note = format_lazy(_("Figures of a group are shown from {count} answers on."), count=rule)
-    comments = feedback_comments(user=user, start=period.start, end=period.end, leaving_the_system=True, **filters)
+    # The newest comments only: a year at a busy day centre has thousands; all of them are on the feedback page.
+    newest = settings.REPORTS_FEEDBACK_COMMENTS_MAX
+    comments = feedback_comments(
+        user=user, start=period.start, end=period.end, leaving_the_system=True, limit=newest, **filters
+    )
     return [
         Table(
             "feedback_by_site_type",
@@ -601,8 +605,12 @@ def feedback_tables(*, user: User, period: Period, filters: dict) -> list[Table]
             ],
             chart=[],
             note=format_lazy(
-                _("Comments of sites with at least {count} answers in the period; identifiers are shown as [hidden]."),
+                _(
+                    "The newest {newest} comments of sites with at least {count} answers in the period (all of "
+                    "them on the feedback page); identifiers are shown as [hidden]."
+                ),
                 count=rule,
+                newest=newest,
             ),
         ),
     ]
