@@ -38,9 +38,13 @@ def slices_of(outings: Iterable[Outing]) -> set[tuple[datetime.date, int]]:
     return {(outing.date, outing.site_id) for outing in outings}
 
 
-def outings_changed(*outings: Outing, before: Iterable[tuple[datetime.date, int]] = ()) -> None:
-    """Recompute the slices of these outings (as they are now, and `before` a change)."""
-    refresh(slices_of(outings) | set(before))
+def outings_changed(*outings: Outing, before: Iterable[tuple[datetime.date, int]] = (), workers: bool = True) -> None:
+    """Recompute the slices of these outings (as they are now, and `before` a change).
+
+    `workers=False` when only tallies or encounters changed: the rollup by
+    worker counts neither, so it is left as it is.
+    """
+    refresh(slices_of(outings) | set(before), workers=workers)
 
 
 def outing_ids_changed(outing_ids: Iterable[int]) -> None:
@@ -50,19 +54,21 @@ def outing_ids_changed(outing_ids: Iterable[int]) -> None:
     for start in range(0, len(ids), _CHUNK):
         rows = Outing.objects.filter(pk__in=ids[start : start + _CHUNK]).values_list("date", "site_id")
         slices.update(rows)
-    refresh(slices)
+    # Encounters change no participant's hours: the rollup by worker stays.
+    refresh(slices, workers=False)
 
 
 @transaction.atomic
-def refresh(slices: set[tuple[datetime.date, int]]) -> None:
+def refresh(slices: set[tuple[datetime.date, int]], *, workers: bool = True) -> None:
     ordered = sorted(slices)
     for start in range(0, len(ordered), _CHUNK):
         condition = Q()
         for day, site in ordered[start : start + _CHUNK]:
             condition |= Q(day=day, site_id=site)
         OutingDayCount.objects.filter(condition).delete()
-        OutingWorkerDayCount.objects.filter(condition).delete()
-        _insert(Outing.objects.filter(_outing_condition(ordered[start : start + _CHUNK])))
+        if workers:
+            OutingWorkerDayCount.objects.filter(condition).delete()
+        _insert(Outing.objects.filter(_outing_condition(ordered[start : start + _CHUNK])), workers=workers)
 
 
 @transaction.atomic
@@ -79,8 +85,9 @@ def _outing_condition(slices) -> Q:
     return condition
 
 
-def _insert(outings) -> None:
-    """Sum the done outings among `outings` by (date, team, site) and write the rows."""
+def _insert(outings, *, workers: bool = True) -> None:
+    """Sum the done outings among `outings` by (date, team, site), and by participant with `workers`, and
+    write the rows."""
     done = outings.filter(status=OutingStatus.DONE).order_by()
     rows = done.annotate(participant_count=Count("participants")).values_list(
         "id", "date", "team_id", "site_id", "start_time", "end_time", "participant_count", "tallied_contacts"
@@ -92,9 +99,8 @@ def _insert(outings) -> None:
         ).values_list("outing_id", "encounters", "conversations")
     }
     participants_of: dict[int, list[int]] = {}
-    for outing_id, user_id in Outing.participants.through.objects.filter(outing__in=done.values("id")).values_list(
-        "outing_id", "user_id"
-    ):
+    through = Outing.participants.through.objects.filter(outing__in=done.values("id"))
+    for outing_id, user_id in through.values_list("outing_id", "user_id") if workers else ():
         participants_of.setdefault(outing_id, []).append(user_id)
     sums: dict[tuple, list[int]] = {}
     by_worker: dict[tuple, list[int]] = {}
