@@ -294,7 +294,6 @@ class CommunicationActivity(models.Model):
         ARTICLE = "article", _("Article")
         SOCIAL_MEDIA = "social_media", _("Social media")
         TRAINING = "training", _("Training")
-        EVENT = "event", _("Event")
         OTHER = "other", _("Other")
 
     team = models.ForeignKey(
@@ -324,7 +323,7 @@ class CommunicationActivity(models.Model):
             FieldCheckConstraint(
                 name="communication_kind_valid",
                 field="kind",
-                condition=Q(kind__in=["presentation", "article", "social_media", "training", "event", "other"]),
+                condition=Q(kind__in=["presentation", "article", "social_media", "training", "other"]),
                 violation_error_message=_("Unknown kind of communication."),
             ),
         ]

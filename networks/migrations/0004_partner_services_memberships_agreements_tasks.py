@@ -117,11 +117,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='communicationactivity',
             name='kind',
-            field=models.CharField(choices=[('presentation', 'Presentation'), ('article', 'Article'), ('social_media', 'Social media'), ('training', 'Training'), ('event', 'Event'), ('other', 'Other')], max_length=20, verbose_name='kind'),
+            field=models.CharField(choices=[('presentation', 'Presentation'), ('article', 'Article'), ('social_media', 'Social media'), ('training', 'Training'), ('other', 'Other')], max_length=20, verbose_name='kind'),
         ),
         migrations.AddConstraint(
             model_name='communicationactivity',
-            constraint=outreach.fields.FieldCheckConstraint(condition=models.Q(('kind__in', ['presentation', 'article', 'social_media', 'training', 'event', 'other'])), field='kind', name='communication_kind_valid', violation_error_message='Unknown kind of communication.'),
+            constraint=outreach.fields.FieldCheckConstraint(condition=models.Q(('kind__in', ['presentation', 'article', 'social_media', 'training', 'other'])), field='kind', name='communication_kind_valid', violation_error_message='Unknown kind of communication.'),
         ),
         migrations.AddField(
             model_name='cooperationagreement',

@@ -70,7 +70,7 @@ def world(street, orgs, team_a, team_b):
 
     activity = CommunicationActivity.objects.create
     activity(team=team_a, kind="presentation", title="On start", date=D(2026, 3, 1), audience_size=40)
-    activity(team=team_a, kind="event", title="On end", date=D(2026, 3, 31), audience_size=120)
+    activity(team=team_a, kind="other", title="On end", date=D(2026, 3, 31), audience_size=120)
     activity(team=team_a, kind="social_media", title="No size", date=D(2026, 3, 10))
     activity(team=team_a, kind="article", title="After", date=D(2026, 4, 1), audience_size=1000)
     activity(team=team_a, kind="training", title="Before", date=D(2026, 2, 28), audience_size=1000)
@@ -103,8 +103,7 @@ def test_each_figure_against_the_hand_count(coordinator, world):
             "article": 0,
             "social_media": 1,
             "training": 1,
-            "event": 1,
-            "other": 0,
+            "other": 1,
         },
         "audience_reached": 167,
     }

@@ -129,10 +129,10 @@ def seed_network_work(
     MeetingTask.objects.bulk_create(tasks)
     count(MeetingTask, len(tasks))
 
-    if not CommunicationActivity.objects.filter(kind=CommunicationActivity.Kind.EVENT).exists():
+    if not CommunicationActivity.objects.filter(title="Etsivän työn esittelypiste kirjastolla").exists():
         CommunicationActivity.objects.create(
             team=team,
-            kind=CommunicationActivity.Kind.EVENT,
+            kind=CommunicationActivity.Kind.OTHER,
             title="Etsivän työn esittelypiste kirjastolla",
             date=today - datetime.timedelta(days=12),
             audience="Kaupunkilaiset",
