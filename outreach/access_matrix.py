@@ -170,6 +170,7 @@ MATRIX: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "reports:feedback_ask_outing": ((302, 200, 404, 200, 200, 404, 200), (302, 200, 404, 200, 200, 404, 200)),
     "reports:feedback_ask_site": ((302, 200, 403, 403, 200, 403, 200), (302, 200, 403, 403, 200, 403, 200)),
     "reports:surveys": ((302, 403, 403, 403, 200, 403, 200), (302, 405, 405, 405, 405, 405, 405)),
+    "reports:survey_create": ((302, 403, 403, 403, 200, 403, 200), (302, 403, 403, 403, 200, 403, 200)),
     "reports:survey_detail": ((302, 403, 403, 403, 200, 403, 200), (302, 405, 405, 405, 405, 405, 405)),
     "reports:survey_close": ((302, 405, 405, 405, 405, 405, 405), (302, 403, 403, 403, 302, 403, 302)),
     # The client's public pages (/f/): anyone with the link; an empty answer gets the form back.

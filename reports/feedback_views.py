@@ -6,6 +6,7 @@ language comes from `?lang=` (the buttons on the form), else from the
 browser's Accept-Language.
 """
 
+import datetime
 from urllib.parse import urlencode
 
 import segno
@@ -17,16 +18,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from outreach.forms import apply_service_errors
 from outreach.models import FieldSite, Outing
 from outreach.selectors import get_outing_for_user, sites_visible_to
 from outreach.types import AuthedHttpRequest
 
 from . import feedback_selectors, services
 from .feedback_forms import FeedbackForm
+from .forms import SurveyForm, SurveyQuestionFormSet
 from .models import FeedbackLink, Survey
 from .permissions import can_ask_feedback, can_read_feedback_results
 from .views import BadParameters, _bad_request, _parse_report_parameters, _picker
@@ -244,6 +247,48 @@ def survey_list(request: AuthedHttpRequest) -> HttpResponse:
     return render(
         request, "feedback/survey_list.html", {"surveys": feedback_selectors.surveys_visible_to(request.user)}
     )
+
+
+SURVEY_BLANK_QUESTIONS = 3
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey_create_view(request: AuthedHttpRequest) -> HttpResponse:
+    """A coordinator defines a survey: title, dates and questions in fi, sv and en; "Add a question" adds a row."""
+    if not can_read_feedback_results(request.user):
+        raise PermissionDenied
+    if request.method == "GET":
+        today = timezone.localdate()
+        form = SurveyForm(initial={"opens_on": today, "closes_on": today + datetime.timedelta(days=30)})
+        questions = SurveyQuestionFormSet(prefix="q", initial=[{}] * SURVEY_BLANK_QUESTIONS)
+        return render(request, "feedback/survey_new.html", {"form": form, "questions": questions})
+    if "add_question" in request.POST:  # one more empty question; nothing checked or saved yet
+        return render(request, "feedback/survey_new.html", _survey_form_with_one_more_question(request.POST))
+    form = SurveyForm(request.POST)
+    questions = SurveyQuestionFormSet(request.POST, prefix="q")
+    if form.is_valid() and questions.is_valid():
+        specs = [question.spec() for question in questions if not question.is_blank()]
+        try:
+            survey = services.survey_create(actor=request.user, questions=specs, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, _("The survey is published. Share its link or QR code."))
+            return redirect("reports:survey_detail", pk=survey.pk)
+    return render(request, "feedback/survey_new.html", {"form": form, "questions": questions})
+
+
+def _survey_form_with_one_more_question(data) -> dict:
+    """The page again with what was typed (unbound, so no errors yet) and one more empty question."""
+    try:
+        total = min(max(int(data.get("q-TOTAL_FORMS", "0")), 0), 49)
+    except ValueError:
+        total = 0
+    names = list(SurveyQuestionFormSet.form.base_fields)
+    initial = [{name: data.get(f"q-{index}-{name}", "") for name in names} for index in range(total)]
+    form = SurveyForm(initial={name: data.get(name, "") for name in SurveyForm.base_fields})
+    return {"form": form, "questions": SurveyQuestionFormSet(prefix="q", initial=[*initial, {}]), "added": True}
 
 
 def _survey_for_user(request: AuthedHttpRequest, pk: int) -> Survey:

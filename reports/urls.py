@@ -20,6 +20,7 @@ urlpatterns = [
     path("feedback/outings/<int:pk>/ask/", feedback_views.feedback_ask_outing, name="feedback_ask_outing"),
     path("feedback/sites/<int:pk>/ask/", feedback_views.feedback_ask_site, name="feedback_ask_site"),
     path("surveys/", feedback_views.survey_list, name="surveys"),
+    path("surveys/new/", feedback_views.survey_create_view, name="survey_create"),
     path("surveys/<int:pk>/", feedback_views.survey_detail, name="survey_detail"),
     path("surveys/<int:pk>/close/", feedback_views.survey_close_view, name="survey_close"),
 ]
