@@ -299,6 +299,10 @@ CONTENT_SECURITY_POLICY = {
 # The API (see outreach/drf.py for its conventions). Token authentication
 # comes first so that a request without credentials gets 401 with a
 # `WWW-Authenticate: Token` challenge.
+# List APIs count exactly up to this many rows, above it they give PostgreSQL's estimate
+# (outreach.api_support.BoundedCountPaginator).
+API_EXACT_COUNT_LIMIT = int(os.environ.get("API_EXACT_COUNT_LIMIT", "10000"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "outreach.authentication.ApiTokenAuthentication",
