@@ -18,15 +18,22 @@ from outreach.models import FieldSite, Municipality, Outing, Team, User
 from outreach.vocabulary import GotHelp, SiteType, SurveyQuestionKind, TalkAgain
 
 from .comments import masked
-from .models import ClientFeedback, Survey, SurveyAnswer, SurveyChoice, SurveyResponse
+from .models import ClientFeedback, FeedbackDayCount, Survey, SurveyAnswer, SurveyChoice, SurveyResponse
 from .permissions import can_read_feedback_results
-from .selectors import feedback_in_scope, feedback_visible_to
+from .rollups import ANSWER_COLUMNS
+from .selectors import feedback_in_scope, feedback_rollup_scope, feedback_visible_to
 
 GROUPS = ("site", "site_type", "team")
 _GROUP_FIELDS = {
     "site": F("site_id"),
     "site_type": F("site__site_type"),
     "team": Coalesce("outing__team_id", "site__team_id"),
+}
+# The same groups over the day rollup, whose rows carry the outing's team (empty without an outing).
+_ROLLUP_GROUP_FIELDS = {
+    "site": F("site_id"),
+    "site_type": F("site__site_type"),
+    "team": Coalesce("outing_team_id", "site__team_id"),
 }
 
 
@@ -51,21 +58,52 @@ def feedback_breakdown(
     """{"group": …, "rows": [{"key", "label", "count", "suppressed", "mean_score", "got_help", "talk_again"}]}.
 
     Rows of site types cover every code; rows of sites and teams those with answers.
-    Two queries, whatever the amount of data.
+    From the day rollup (`FeedbackDayCount`) for everyone whose scope is a set of teams,
+    else from the answers; `feedback_breakdown_raw` is the reference. Two queries.
     """
+    where = feedback_rollup_scope(
+        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+    )
+    if where is None:
+        return feedback_breakdown_raw(
+            user=user, start=start, end=end, group=group, municipality=municipality, site_type=site_type, team=team
+        )
+    aggregates = {
+        "count": Sum("answers"),
+        "total": Sum("score_sum"),
+        **{column: Sum(column) for column in ANSWER_COLUMNS},
+    }
+    rows = FeedbackDayCount.objects.filter(where).order_by().annotate(key=_ROLLUP_GROUP_FIELDS[group])
+    return _breakdown(group, {row["key"]: row for row in rows.values("key").annotate(**aggregates)})
+
+
+def feedback_breakdown_raw(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    group: str,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> dict:
+    """`feedback_breakdown` counted from the answers themselves."""
     feedback = feedback_in_scope(
         user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
     )
     aggregates = {
         "count": Count("id"),
         "total": Sum("score"),
-        **{f"got_help_{code}": Count("id", filter=Q(got_help=code)) for code in GotHelp.values},
-        **{f"talk_again_{code}": Count("id", filter=Q(talk_again=code)) for code in TalkAgain.values},
+        **{column: Count("id", filter=Q(**{field: code})) for column, (field, code) in ANSWER_COLUMNS.items()},
     }
     grouped = {
         row["key"]: row
         for row in feedback.order_by().annotate(key=_GROUP_FIELDS[group]).values("key").annotate(**aggregates)
     }
+    return _breakdown(group, grouped)
+
+
+def _breakdown(group: str, grouped: dict) -> dict:
     if group == "site_type":
         keys: list = list(SiteType.values)
         labels: dict = dict(SiteType.choices)
@@ -118,10 +156,16 @@ def feedback_comments(
     )
     comments = feedback.exclude(comment="").filter(comment_hidden=False)
     if leaving_the_system:
-        enough = (
-            feedback.order_by().values("site_id").annotate(n=Count("id")).filter(n__gte=min_answers()).values("site_id")
+        where = feedback_rollup_scope(
+            user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
         )
-        comments = comments.filter(site_id__in=enough)
+        # The answers per site, from the day rollup where it applies (a row per day, not per answer).
+        enough: QuerySet = (
+            FeedbackDayCount.objects.filter(where).order_by().values("site_id").annotate(n=Sum("answers"))
+            if where is not None
+            else feedback.order_by().values("site_id").annotate(n=Count("id"))
+        )
+        comments = comments.filter(site_id__in=enough.filter(n__gte=min_answers()).values("site_id"))
     return [
         {
             "id": row["id"],

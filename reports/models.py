@@ -161,6 +161,13 @@ class FeedbackDayCount(models.Model):
     )
     answers = models.PositiveIntegerField(default=0)
     score_sum = models.PositiveIntegerField(default=0)
+    # The answers to the two optional questions, by answer (reports.rollups.ANSWER_COLUMNS).
+    got_help_yes = models.PositiveIntegerField(default=0)
+    got_help_partly = models.PositiveIntegerField(default=0)
+    got_help_no = models.PositiveIntegerField(default=0)
+    talk_again_yes = models.PositiveIntegerField(default=0)
+    talk_again_no = models.PositiveIntegerField(default=0)
+    talk_again_dont_know = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("feedback day count")

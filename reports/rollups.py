@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from encounters import rollups as encounter_rollups
 from outreach.models import Outing
+from outreach.vocabulary import GotHelp, TalkAgain
 
 from .models import ClientFeedback, FeedbackDayCount
 
@@ -25,9 +26,19 @@ _CHUNK = 300
 Slice = tuple[datetime.date, int]
 
 _quote = connection.ops.quote_name
+
+# {column of FeedbackDayCount: (field of ClientFeedback, answer)}: the answers to the two optional questions.
+ANSWER_COLUMNS = {
+    **{f"got_help_{code}": ("got_help", code) for code in GotHelp.values},
+    **{f"talk_again_{code}": ("talk_again", code) for code in TalkAgain.values},
+}
+_ANSWER_SUMS = ", ".join(
+    f"SUM(CASE WHEN f.{field} = '{code}' THEN 1 ELSE 0 END)" for field, code in ANSWER_COLUMNS.values()
+)
 _INSERT_SQL = f"""
-    INSERT INTO {_quote(FeedbackDayCount._meta.db_table)} (day, site_id, outing_team_id, answers, score_sum)
-    SELECT f.given_on, f.site_id, o.team_id, COUNT(*), SUM(f.score)
+    INSERT INTO {_quote(FeedbackDayCount._meta.db_table)}
+        (day, site_id, outing_team_id, answers, score_sum, {", ".join(ANSWER_COLUMNS)})
+    SELECT f.given_on, f.site_id, o.team_id, COUNT(*), SUM(f.score), {_ANSWER_SUMS}
     FROM {_quote(ClientFeedback._meta.db_table)} f
     LEFT JOIN {_quote(Outing._meta.db_table)} o ON o.id = f.outing_id
     WHERE {{where}}

@@ -563,6 +563,46 @@ def _feedback_figures_rolled_up(
     team: Team | None,
 ) -> dict:
     """The feedback figures from its day rollup, under the scope rule of `summary_report_raw`."""
+    where = _feedback_rollup_where(
+        team_ids=team_ids, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+    )
+    row = FeedbackDayCount.objects.filter(where).aggregate(count=Sum("answers"), total=Sum("score_sum"))
+    return _feedback_count_and_mean(row["count"], row["total"])
+
+
+def feedback_rollup_scope(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> Q | None:
+    """The rows of `FeedbackDayCount` that hold the feedback `feedback_in_scope` gives; None when the
+    user's scope is not a set of teams (read the answers themselves), as `rollup_scope`."""
+    if not _rollups_apply(user):
+        return None
+    return _feedback_rollup_where(
+        team_ids=_visible_team_ids(user),
+        start=start,
+        end=end,
+        municipality=municipality,
+        site_type=site_type,
+        team=team,
+    )
+
+
+def _feedback_rollup_where(
+    *,
+    team_ids: "QuerySet | list[int] | None",
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None,
+    site_type: str | None,
+    team: Team | None,
+) -> Q:
+    """team_ids: the teams the user sees, None for every team."""
     where = Q(day__range=(start, end))
     if team is not None:
         where &= Q(outing_team=team)
@@ -572,8 +612,7 @@ def _feedback_figures_rolled_up(
         where &= Q(site__municipality=municipality)
     if site_type:
         where &= Q(site__site_type=site_type)
-    row = FeedbackDayCount.objects.filter(where).aggregate(count=Sum("answers"), total=Sum("score_sum"))
-    return _feedback_count_and_mean(row["count"], row["total"])
+    return where
 
 
 def feedback_in_scope(

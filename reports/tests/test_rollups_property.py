@@ -14,6 +14,7 @@ import contextlib
 import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
@@ -31,9 +32,22 @@ from encounters.services import (
 from outreach.models import OutingDayCount, OutingWorkerDayCount
 from outreach.services import outing_cancel, outing_create, outing_tally_add, outing_update
 from outreach.tests.factories import AreaFactory, FieldSiteFactory, TeamFactory, UserFactory, municipality
-from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, Need, OutingStatus, Role, SiteType
+from outreach.vocabulary import (
+    AgeGroup,
+    ContactKind,
+    Depth,
+    Gender,
+    GotHelp,
+    Need,
+    OutingStatus,
+    Role,
+    SiteType,
+    TalkAgain,
+)
 from reports import rollups as report_rollups
 from reports.dashboard import work_by_worker, work_by_worker_raw
+from reports.feedback_selectors import GROUPS as FEEDBACK_GROUPS
+from reports.feedback_selectors import feedback_breakdown, feedback_breakdown_raw
 from reports.models import ClientFeedback, FeedbackDayCount
 from reports.selectors import (
     REACH_GROUPS,
@@ -116,7 +130,7 @@ class RollupsEqualRawFigures(TestCase):
         team = self.pick(self.teams, data.draw(index))
         if op == "person":
             self.persons.append(person_create(actor=su, team=team, alias=f"P{len(self.persons)}"))
-        elif op in ("outing", "outing_update", "tally", "cancel"):
+        elif op in ("outing", "outing_update", "tally", "cancel", "outing_team", "feedback", "feedback_delete"):
             self._outing_write(data, op, team)
         elif op == "encounter":
             self._encounter(data, team)
@@ -169,6 +183,8 @@ class RollupsEqualRawFigures(TestCase):
                 site=outing.site if outing is not None else self.pick(self.sites, data.draw(index)),
                 outing=outing,
                 score=data.draw(st.integers(1, 5)),
+                got_help=data.draw(st.sampled_from(["", *GotHelp.values])),
+                talk_again=data.draw(st.sampled_from(["", *TalkAgain.values])),
                 given_on=data.draw(days),
             )
         elif op == "feedback_delete":
@@ -258,6 +274,10 @@ class RollupsEqualRawFigures(TestCase):
             assert extract_rows(**arguments) == extract_rows_raw(**arguments)
             for group in REACH_GROUPS:
                 assert reach_report(group=group, **arguments) == reach_report_raw(group=group, **arguments)
+            with override_settings(REPORTS_FEEDBACK_MIN_ANSWERS=1):  # every figure shown, so every one compared
+                for group in FEEDBACK_GROUPS:
+                    rolled_up = feedback_breakdown(group=group, **arguments)
+                    assert rolled_up == feedback_breakdown_raw(group=group, **arguments)
 
     @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.data())
@@ -281,7 +301,11 @@ class RollupsEqualRawFigures(TestCase):
                 PersonDayCount.objects.values_list("person_id", "day", "team_id", "site_id", "encounters", "first_on")
             ),
             sorted(OutingWorkerDayCount.objects.values_list("day", "team_id", "site_id", "user_id", "seconds")),
-            sorted(FeedbackDayCount.objects.values_list("day", "site_id", "outing_team_id", "answers", "score_sum")),
+            sorted(
+                FeedbackDayCount.objects.values_list(
+                    "day", "site_id", "outing_team_id", "answers", "score_sum", *report_rollups.ANSWER_COLUMNS
+                )
+            ),
             sorted(
                 OutingDayCount.objects.values_list(
                     "day", "team_id", "site_id", "outings_done", "participant_seconds", "encounters"
