@@ -5,11 +5,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -423,24 +424,25 @@ def sites_with_recent_activity(sites: QuerySet[FieldSite], today: datetime.date)
 
     Correlated subqueries rather than Count() over joins: joining a site's
     outings and its encounters multiplies the two, which grows without bound
-    with the data; each subquery is one index range scan, (site, date).
-    One query for the whole list all the same.
+    with the data. The encounters are read from their day rollup (at most
+    90 days × teams rows per site) rather than from every encounter row; the
+    outings by the (site, date) index. One query for the
+    whole list all the same.
     """
     since = today - datetime.timedelta(days=RECENT_ACTIVITY_DAYS - 1)
-    # The encounters app adds the reverse relation; the ground floor names
-    # no model upstairs (see STYLE.md on dependencies).
-    encounter_model = FieldSite._meta.get_field("encounters").related_model
-    assert isinstance(encounter_model, type), "a reverse relation names its model class"
+    # The encounters app keeps the rollup; the ground floor names no model
+    # upstairs (see STYLE.md on dependencies), so it is looked up by name.
+    encounter_days = apps.get_model("encounters", "EncounterDayCount")
     done_outings = Outing.objects.filter(site=OuterRef("pk"), status=OutingStatus.DONE, date__lte=today)
 
-    def count(queryset):
-        counted = queryset.order_by().values("site").annotate(n=Count("pk")).values("n")
+    def per_site(queryset, total):
+        counted = queryset.order_by().values("site").annotate(n=total).values("n")
         return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
     return sites.annotate(
-        recent_outings=count(done_outings.filter(date__gte=since)),
-        recent_encounters=count(
-            encounter_model._default_manager.filter(site=OuterRef("pk"), occurred_on__gte=since, occurred_on__lte=today)
+        recent_outings=per_site(done_outings.filter(date__gte=since), Count("pk")),
+        recent_encounters=per_site(
+            encounter_days._default_manager.filter(site=OuterRef("pk"), day__range=(since, today)), Sum("total")
         ),
         latest_outing=Subquery(done_outings.order_by("-date").values("date")[:1]),
     )
