@@ -17,7 +17,7 @@ from rest_framework import serializers
 from outreach.models import AccessLogEntry, User
 from outreach.resources import ROW, ServiceResource, chunked, error_messages, is_blank, named_errors
 
-from . import services
+from . import rollups, services
 from .api import EncounterSerializer, PersonSerializer, ReferralSerializer
 from .models import Encounter, Person, Referral
 from .selectors import encounters_visible_to, persons_visible_to, referrals_visible_to
@@ -138,6 +138,12 @@ class EncounterResource(ClientDataExportMixin, ServiceResource):
         self._by_uuid: dict[Any, Encounter] = {}
         self._taken_uuids: set = set()
         self._checked_uuids: set = set()
+
+    def import_data_inner(self, *args, **kwargs):
+        # Inside the import's transaction (import_data opens it): the rollups
+        # are recomputed once for the whole file, not after every batch.
+        with rollups.deferred():
+            return super().import_data_inner(*args, **kwargs)
 
     def scope(self, user):
         return (

@@ -15,9 +15,18 @@ size.
 
 The encounters that belong to each outing are counted in outreach's
 OutingEncounterCount, and the outing rollups are told which outings changed.
+
+A file import writes its encounters in batches of a couple of thousand, and
+the batches of a year's file touch nearly every day: recomputing after each
+batch would recompute the whole year again and again (the cost growing with
+the square of the file). The import runs its batches inside `deferred()`,
+which recomputes what all of them touched once, at the end of the block and
+in the same transaction.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -80,8 +89,44 @@ def persons_changed(*person_ids: int) -> None:
     refresh(Touched(persons=set(person_ids)))
 
 
-@transaction.atomic
+# What the refreshes inside `deferred()` have touched so far; None outside it.
+_pending: ContextVar[Touched | None] = ContextVar("pending_rollup_refresh", default=None)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Refresh once, at the end of the block, what every refresh inside it touched.
+
+    Use it inside the transaction of the writes (the rollups are exact again
+    when the block ends); when the block raises, nothing is refreshed and the
+    transaction is expected to roll back. Nested blocks refresh at the end of
+    the outermost.
+    """
+    if _pending.get() is not None:
+        yield
+        return
+    token = _pending.set(Touched())
+    try:
+        yield
+        touched = _pending.get()
+    finally:
+        _pending.reset(token)
+    assert touched is not None
+    _refresh_now(touched)
+
+
 def refresh(touched: Touched) -> None:
+    pending = _pending.get()
+    if pending is None:
+        _refresh_now(touched)
+    else:
+        pending.slices |= touched.slices
+        pending.persons |= touched.persons
+        pending.outings |= touched.outings
+
+
+@transaction.atomic
+def _refresh_now(touched: Touched) -> None:
     if len(touched.slices) <= _MAX_SLICES:
         conditions = [_slices(sorted(touched.slices))] if touched.slices else []
     else:

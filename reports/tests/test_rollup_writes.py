@@ -11,7 +11,11 @@ import io
 import pytest
 from django.core.management import call_command
 
+from encounters import rollups as encounter_rollups
 from encounters.models import EncounterDayCount, PersonDayCount
+from encounters.resources import EncounterResource
+from encounters.services import encounter_create
+from encounters.tests.factories import PersonFactory
 from encounters.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
 from outreach.models import OutingDayCount, User
 from outreach.services import outing_update
@@ -57,6 +61,91 @@ def test_bulk_import_of_encounters_keeps_the_rollups(tmp_path, worker_a, team_a,
     assert data["encounters_total"] == 2
     assert data["by_need"]["housing"] == 1
     assert_rollups_exact(worker_a, datetime.date(2026, 5, 1), datetime.date(2026, 5, 31))
+
+
+@pytest.mark.django_db
+def test_an_import_of_many_batches_recomputes_the_rollups_once(
+    tmp_path,
+    monkeypatch,
+    worker_a,
+    team_a,
+    site,  # noqa: F811
+    outing,  # noqa: F811
+):
+    other_outing = OutingFactory(team=team_a, site=site, date=datetime.date(2026, 5, 13), participants=[worker_a])
+    person = PersonFactory(team=team_a)
+    earlier = encounter_create(
+        actor=worker_a, team=team_a, site=site, occurred_at=datetime.datetime(2026, 5, 12, 9, tzinfo=datetime.UTC)
+    )
+    header = ["id", *ENCOUNTER_HEADER, "person"]
+    path = tmp_path / "encounters.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        # An existing encounter changed (row by row) among new ones written in batches of two.
+        writer.writerow([earlier.pk, team_a.pk, "", site.pk, "2026-05-13T09:00:00+03:00", "field", "", "", "", "", ""])
+        writer.writerow(["", team_a.pk, outing.pk, site.pk, "2026-05-12T10:30:00+03:00", "field", "", "", "", "", ""])
+        writer.writerow(
+            ["", team_a.pk, "", site.pk, "2026-05-12T23:30:00+03:00", "phone", "", "male", "", "", person.pk]
+        )
+        writer.writerow(
+            [
+                "",
+                team_a.pk,
+                other_outing.pk,
+                site.pk,
+                "2026-05-13T11:00:00+03:00",
+                "field",
+                "",
+                "",
+                "",
+                "housing",
+                person.pk,
+            ]
+        )
+        writer.writerow(["", team_a.pk, "", site.pk, "2026-05-14T08:00:00+03:00", "phone", "", "", "", "", ""])
+    monkeypatch.setattr(EncounterResource._meta, "batch_size", 2)
+    refreshes = []
+    refresh_now = encounter_rollups._refresh_now
+    monkeypatch.setattr(encounter_rollups, "_refresh_now", lambda touched: refreshes.append(refresh_now(touched)))
+
+    ok, _out, err = run("import_records", "encounters", str(path), "--user", worker_a.email)
+
+    assert ok, err
+    assert len(refreshes) == 1
+    data = summary_report(user=worker_a, start=datetime.date(2026, 5, 12), end=datetime.date(2026, 5, 14))
+    assert data["encounters_total"] == 5
+    assert_rollups_exact(worker_a, datetime.date(2026, 5, 1), datetime.date(2026, 5, 31))
+
+
+@pytest.mark.django_db
+def test_deferred_refreshes_at_the_end_of_its_block_and_not_when_it_raises(worker_a, team_a, site):  # noqa: F811
+    def log(day):
+        return encounter_create(
+            actor=worker_a, team=team_a, site=site, occurred_at=datetime.datetime(2026, 5, day, 9, tzinfo=datetime.UTC)
+        )
+
+    with encounter_rollups.deferred():
+        log(12)
+        with encounter_rollups.deferred():
+            log(13)
+        assert not EncounterDayCount.objects.exists()
+    assert sorted(EncounterDayCount.objects.values_list("day", "total")) == [
+        (datetime.date(2026, 5, 12), 1),
+        (datetime.date(2026, 5, 13), 1),
+    ]
+
+    def fail_after_logging():
+        with encounter_rollups.deferred():
+            log(14)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail_after_logging()
+    assert not EncounterDayCount.objects.filter(day=datetime.date(2026, 5, 14)).exists()
+    # Outside a block, a write refreshes at once again.
+    log(15)
+    assert EncounterDayCount.objects.filter(day=datetime.date(2026, 5, 15)).exists()
 
 
 @pytest.mark.django_db
