@@ -105,7 +105,7 @@ def test_an_import_of_many_batches_recomputes_the_rollups_once(
         )
         writer.writerow(["", team_a.pk, "", site.pk, "2026-05-14T08:00:00+03:00", "phone", "", "", "", "", ""])
     monkeypatch.setattr(EncounterResource._meta, "batch_size", 2)
-    refreshes = []
+    refreshes: list[None] = []
     refresh_now = encounter_rollups._refresh_now
     monkeypatch.setattr(encounter_rollups, "_refresh_now", lambda touched: refreshes.append(refresh_now(touched)))
 
