@@ -5,7 +5,8 @@ in one team, the rest in two others) into the database of DATABASE_URL when
 it has fewer, then times, as a worker of the big team:
 
 - `persons_listed` with a typed text (what the persons page runs on each
-  keystroke: the count and the first page, with the last contacts), for
+  keystroke: the count — capped at PERSONS_COUNTED, as the page shows "more
+  than 1,000" — and the first page, with the last contacts), for
   aliases, parts of names and birth years;
 - `persons_listed` with a filter and no text (active, inactive);
 - `persons_similar` (the duplicate check before a person is made).
@@ -122,11 +123,11 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.core.paginator import Paginator
     from django.db import connection
     from django.utils import timezone
 
     from encounters.models import Person
+    from encounters.person_views import CappedPaginator
     from encounters.selectors import PERSONS_PAGE_SIZE, persons_last_contact, persons_listed, persons_similar
 
     call_command("migrate", verbosity=0)
@@ -140,7 +141,7 @@ def main() -> None:
     def page(query: str = "", status: str = ""):
         def run() -> int:
             rows = persons_listed(worker, today=today, query=query, status=status)
-            shown = Paginator(rows, PERSONS_PAGE_SIZE).get_page(1)
+            shown = CappedPaginator(rows, PERSONS_PAGE_SIZE).get_page(1)  # the page's own count, capped
             listed = list(shown.object_list)
             persons_last_contact(listed)
             return shown.paginator.count

@@ -23,10 +23,11 @@ django.setup()
 
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret  # noqa: E402
 from django.db import connections  # noqa: E402
+from django.db.models import Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from encounters.models import Encounter  # noqa: E402
+from encounters.models import Encounter, EncounterDayCount  # noqa: E402
 from encounters.tests.factories import EncounterFactory  # noqa: E402
 from outreach.models import AuditEntry, User  # noqa: E402
 from outreach.replica import replica_reads  # noqa: E402
@@ -37,8 +38,15 @@ WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
 def wait_for_replica(count: int) -> None:
+    """Until the replica holds `count` encounters and their day rollup: test data written by the
+    factories commits the encounter and its rollup refresh one after the other."""
     deadline = time.monotonic() + 30
-    while Encounter.objects.using("replica").count() != count:
+
+    def replayed() -> tuple[int, int]:
+        rollup = EncounterDayCount.objects.using("replica").aggregate(total=Sum("total"))["total"] or 0
+        return Encounter.objects.using("replica").count(), rollup
+
+    while replayed() != (count, count):
         if time.monotonic() > deadline:
             raise SystemExit("the replica did not catch up within 30 s")
         time.sleep(0.05)

@@ -304,7 +304,8 @@ class RollupsEqualRawFigures(TestCase):
             sorted(
                 FeedbackDayCount.objects.values_list(
                     "day", "site_id", "outing_team_id", "answers", "score_sum", *report_rollups.ANSWER_COLUMNS
-                )
+                ),
+                key=repr,  # outing_team_id is None for feedback given without an outing
             ),
             sorted(
                 OutingDayCount.objects.values_list(
