@@ -126,3 +126,7 @@ class SurveyQuestionKind(models.TextChoices):
     SINGLE = "single", _("Single choice")
     MULTIPLE = "multiple", _("Multiple choice")
     TEXT = "text", _("Free text")
+
+
+# The kinds of survey question that have choices.
+SURVEY_CHOICE_KINDS = (SurveyQuestionKind.SINGLE, SurveyQuestionKind.MULTIPLE)

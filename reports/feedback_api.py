@@ -18,6 +18,7 @@ from . import services
 from .api import ERROR_RESPONSES, PERIOD_PARAMETERS, parse_report_parameters
 from .feedback_selectors import GROUPS, feedback_breakdown, feedback_comments
 from .permissions import can_read_feedback_results
+from .validators import SURVEY_MAX_QUESTIONS
 
 
 class CanReadFeedbackResults(BasePermission):
@@ -195,7 +196,7 @@ class SurveyInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     opens_on = serializers.DateField()
     closes_on = serializers.DateField()
-    questions = serializers.ListField(child=SurveyQuestionInputSerializer(), max_length=50)
+    questions = serializers.ListField(child=SurveyQuestionInputSerializer(), max_length=SURVEY_MAX_QUESTIONS)
 
 
 def survey_url(request, token: str) -> str:

@@ -32,6 +32,7 @@ from .feedback_forms import FeedbackForm
 from .forms import SurveyForm, SurveyQuestionFormSet
 from .models import FeedbackLink, Survey
 from .permissions import can_ask_feedback, can_read_feedback_results
+from .validators import SURVEY_MAX_QUESTIONS
 from .views import BadParameters, _bad_request, _parse_report_parameters, _picker
 
 KIOSK_RESET_SECONDS = 6
@@ -282,7 +283,7 @@ def survey_create_view(request: AuthedHttpRequest) -> HttpResponse:
 def _survey_form_with_one_more_question(data) -> dict:
     """The page again with what was typed (unbound, so no errors yet) and one more empty question."""
     try:
-        total = min(max(int(data.get("q-TOTAL_FORMS", "0")), 0), 49)
+        total = min(max(int(data.get("q-TOTAL_FORMS", "0")), 0), SURVEY_MAX_QUESTIONS - 1)
     except ValueError:
         total = 0
     names = list(SurveyQuestionFormSet.form.base_fields)

@@ -7,9 +7,10 @@ from django.utils.translation import gettext_lazy as _
 
 from outreach.forms import DateInput, NoColonMixin
 from outreach.models import FieldSite, Municipality, Team
-from outreach.vocabulary import SurveyQuestionKind
+from outreach.vocabulary import SURVEY_CHOICE_KINDS, SurveyQuestionKind
 
 from .models import StructuralObservation
+from .validators import SURVEY_LANGUAGES, SURVEY_MAX_QUESTIONS
 
 
 class ObservationForm(NoColonMixin, forms.Form):
@@ -55,9 +56,6 @@ class SurveyForm(NoColonMixin, forms.Form):
     closes_on = forms.DateField(label=_("Closes on"), widget=DateInput)
 
 
-CHOICE_KINDS = (SurveyQuestionKind.SINGLE, SurveyQuestionKind.MULTIPLE)
-
-
 class SurveyQuestionForm(NoColonMixin, forms.Form):
     """One question: its kind, its text in fi, sv and en, and for a choice question its choices one per line.
 
@@ -81,8 +79,6 @@ class SurveyQuestionForm(NoColonMixin, forms.Form):
         label=_("Choices in English"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
 
-    LANGUAGES = ("fi", "sv", "en")
-
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", {})
         return not any((data.get(name) or "").strip() for name in self.fields)
@@ -93,8 +89,8 @@ class SurveyQuestionForm(NoColonMixin, forms.Form):
             return data
         if not data.get("kind"):
             self.add_error("kind", _("Choose the kind of question."))
-        elif data["kind"] in CHOICE_KINDS:
-            counts = {code: len(self._lines(data.get(f"choices_{code}"))) for code in self.LANGUAGES}
+        elif data["kind"] in SURVEY_CHOICE_KINDS:
+            counts = {code: len(self._lines(data.get(f"choices_{code}"))) for code in SURVEY_LANGUAGES}
             if len(set(counts.values())) > 1:
                 self.add_error(
                     "choices_sv" if counts["sv"] != counts["fi"] else "choices_en",
@@ -113,11 +109,13 @@ class SurveyQuestionForm(NoColonMixin, forms.Form):
     def spec(self) -> dict:
         """The question as survey_create takes it (the API's shape)."""
         data = self.cleaned_data
-        spec: dict = {"kind": data["kind"], "text": {code: data[f"text_{code}"].strip() for code in self.LANGUAGES}}
-        if data["kind"] in CHOICE_KINDS:
-            columns = [self._lines(data.get(f"choices_{code}")) for code in self.LANGUAGES]
-            spec["choices"] = [dict(zip(self.LANGUAGES, texts, strict=True)) for texts in zip(*columns, strict=True)]
+        spec: dict = {"kind": data["kind"], "text": {code: data[f"text_{code}"].strip() for code in SURVEY_LANGUAGES}}
+        if data["kind"] in SURVEY_CHOICE_KINDS:
+            columns = [self._lines(data.get(f"choices_{code}")) for code in SURVEY_LANGUAGES]
+            spec["choices"] = [dict(zip(SURVEY_LANGUAGES, texts, strict=True)) for texts in zip(*columns, strict=True)]
         return spec
 
 
-SurveyQuestionFormSet = forms.formset_factory(SurveyQuestionForm, extra=0, max_num=50, absolute_max=50)
+SurveyQuestionFormSet = forms.formset_factory(
+    SurveyQuestionForm, extra=0, max_num=SURVEY_MAX_QUESTIONS, absolute_max=SURVEY_MAX_QUESTIONS
+)

@@ -15,7 +15,7 @@ from outreach.models import AuditEntry, FieldSite, Municipality, Outing, Team, U
 from outreach.permissions import ensure
 from outreach.selectors import writable_team_ids
 from outreach.services import apply_changes, audit, audit_bulk, validate_model
-from outreach.vocabulary import SurveyQuestionKind
+from outreach.vocabulary import SURVEY_CHOICE_KINDS, SurveyQuestionKind
 
 from . import rollups
 from .comments import is_link_spam, mask_identifiers, masked
@@ -377,9 +377,9 @@ def survey_create(
         question = SurveyQuestion(survey=survey, position=position, kind=kind, text=spec.get("text"))
         try:
             validate_model(question, exclude=["survey"])
-            if kind in (SurveyQuestionKind.SINGLE, SurveyQuestionKind.MULTIPLE) and len(choices) < 2:
+            if kind in SURVEY_CHOICE_KINDS and len(choices) < 2:
                 raise ValidationError({"choices": _("A choice question needs at least two choices.")})
-            if kind not in (SurveyQuestionKind.SINGLE, SurveyQuestionKind.MULTIPLE) and choices:
+            if kind not in SURVEY_CHOICE_KINDS and choices:
                 raise ValidationError({"choices": _("Only choice questions have choices.")})
             question.save()
             for choice_position, text in enumerate(choices, start=1):

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 SURVEY_LANGUAGES = ("fi", "sv", "en")
+SURVEY_MAX_QUESTIONS = 50  # questions in one survey, through the API and the survey page alike
 
 
 def validate_translations(value: object) -> None:

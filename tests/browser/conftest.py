@@ -34,6 +34,15 @@ PART_HEIGHT = 900
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
+def save_screenshot(page, folder: str, name: str) -> None:
+    """A full-page screenshot in test-artifacts/<folder>/, and the page must not scroll sideways."""
+    directory = ARTIFACTS / folder
+    directory.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow} px"
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():

@@ -21,17 +21,13 @@ from reports import feedback_views
 from reports.models import ClientFeedback
 from reports.services import feedback_record
 
-from .conftest import ARTIFACTS, DESKTOP, PHONE
+from .conftest import DESKTOP, PHONE, save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def shoot(page, name: str) -> None:
-    folder = ARTIFACTS / "feedback"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow} px"
+    save_screenshot(page, "feedback", name)
 
 
 def new_page(browser, *, locale: str, desktop: bool = False, session: str = "", base_url: str = ""):

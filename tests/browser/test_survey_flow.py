@@ -10,18 +10,14 @@ import pytest
 
 from reports.models import Survey, SurveyResponse
 
-from .conftest import ARTIFACTS
+from .conftest import save_screenshot
 from .test_feedback_flow import new_page, session_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def shoot(page, name: str) -> None:
-    folder = ARTIFACTS / "surveys"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow} px"
+    save_screenshot(page, "surveys", name)
 
 
 def fill_question(page, index: int, kind: str, texts: tuple[str, str, str], choices=None) -> None:
