@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from config.databases import tuned
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -121,10 +123,7 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["outreach.replica.ReplicaRouter"]
 for _database in DATABASES.values():
-    if _database["ENGINE"] == "django.db.backends.postgresql":
-        # Report queries over a million encounters spent about half their time
-        # in JIT compilation; plain execution is faster at this size.
-        _database.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    tuned(_database)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "outreach.User"

@@ -2,7 +2,6 @@
 
 import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +16,7 @@ from outreach.fields import CodeSetField, FieldCheckConstraint
 from outreach.models import PAST_PLANNING_DAYS, FieldSite, Outing, Team
 from outreach.validators import (
     BIRTH_YEAR_MIN,
+    DOMAIN_ZONE,
     no_invisible_characters,
     validate_not_future_year,
     validate_plausible_birth_year,
@@ -37,9 +37,6 @@ from .validators import validate_identity_code
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
-
-# The domain's day is the Helsinki day, whatever time zone a request runs in.
-DOMAIN_ZONE = ZoneInfo(settings.TIME_ZONE)
 
 
 def domain_date(moment: datetime.datetime) -> datetime.date:

@@ -30,9 +30,11 @@ here, so negative coordinates stay numbers.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import datetime
+import gc
 import io
 import re
 from collections.abc import Iterable
@@ -40,7 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -60,9 +61,9 @@ from .drf import PK_FIELD, VisibleRelatedField
 from .exceptions import Conflict
 from .models import AuditEntry, Disclosure, FieldSite, Outing, User
 from .selectors import outings_visible_to, sites_visible_to
+from .validators import DOMAIN_ZONE
 from .vocabulary import Role
 
-HELSINKI = ZoneInfo("Europe/Helsinki")
 # Key under which errors that belong to no single column are reported.
 ROW = "row"
 
@@ -215,7 +216,7 @@ def _boolean(value: Any) -> Any:
 
 def _datetime(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
-        return (value if timezone.is_aware(value) else value.replace(tzinfo=HELSINKI)).isoformat()
+        return (value if timezone.is_aware(value) else value.replace(tzinfo=DOMAIN_ZONE)).isoformat()
     return _as_text(value).strip()
 
 
@@ -297,7 +298,7 @@ def api_to_cell(api_field: serializers.Field, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime.datetime):
-        local = timezone.localtime(value, HELSINKI)
+        local = timezone.localtime(value, DOMAIN_ZONE)
         return local.isoformat(timespec="microseconds" if local.microsecond else "seconds")
     if isinstance(value, datetime.time):
         return format_time(value)
@@ -332,6 +333,25 @@ def chunked(items: list, size: int = 900) -> Iterable[list]:
     # SQLite limits the number of query parameters.
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cycle collector off while a whole file is read or written.
+
+    An import keeps every row's records and results alive until it ends, and
+    each collection walks all of them again: a 100,000-row import spent a
+    third of its time there. Reference counting still frees what is dropped;
+    the cycles left are collected once at the end.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+            gc.collect()
 
 
 # Files -------------------------------------------------------------------
@@ -588,7 +608,10 @@ class ServiceResource(resources.ModelResource):
         if kwargs.get("user") is not None:
             self.user = kwargs["user"]
             self._parsers.clear()
-        return super().import_data(dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=True, **kwargs)
+        with collector_paused():
+            return super().import_data(
+                dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=True, **kwargs
+            )
 
     def line(self, row_number: int | None) -> int | str:
         """The file line of a data row: given by the reader, else the header is line 1."""
@@ -804,7 +827,8 @@ class ServiceResource(resources.ModelResource):
             scoped = scoped.filter(**{f"{self.date_field}__gte": start})
         if end:
             scoped = scoped.filter(**{f"{self.date_field}__lte": end})
-        return super().export(queryset=scoped, **kwargs)
+        with collector_paused():
+            return super().export(queryset=scoped, **kwargs)
 
     def iter_queryset(self, queryset):
         """By id, a chunk at a time: import-export pages with OFFSET when there

@@ -2,7 +2,9 @@
 
 import datetime
 import unicodedata
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
@@ -22,8 +24,12 @@ PLAUSIBLE_FIRST_DAY = datetime.date(2000, 1, 1)
 PLAUSIBLE_HORIZON = datetime.timedelta(days=2 * 366)
 
 
+# The domain's day is the Helsinki day, whatever time zone a request runs in.
+DOMAIN_ZONE = ZoneInfo(settings.TIME_ZONE)
+
+
 def plausible_last_day() -> datetime.date:
-    return timezone.localdate() + PLAUSIBLE_HORIZON
+    return datetime.datetime.now(DOMAIN_ZONE).date() + PLAUSIBLE_HORIZON
 
 
 def validate_plausible_date(value: datetime.date | datetime.datetime) -> None:
@@ -31,7 +37,7 @@ def validate_plausible_date(value: datetime.date | datetime.datetime) -> None:
     last = plausible_last_day()
     try:
         if isinstance(value, datetime.datetime):
-            day = timezone.localdate(value) if timezone.is_aware(value) else value.date()
+            day = value.astimezone(DOMAIN_ZONE).date() if timezone.is_aware(value) else value.date()
         else:
             day = value
     except OverflowError:

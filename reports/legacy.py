@@ -34,9 +34,10 @@ from django.utils.translation import gettext as _
 from encounters.models import Encounter
 from encounters.services import RowErrors, encounters_create_bulk
 from outreach.models import FieldSite, Outing, Team, User
-from outreach.resources import HELSINKI, Table, is_blank, parse_date, parse_integer, parse_time
+from outreach.resources import Table, is_blank, parse_date, parse_integer, parse_time
 from outreach.selectors import sites_visible_to, users_visible_to, writable_team_ids
 from outreach.services import outing_create
+from outreach.validators import DOMAIN_ZONE
 from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, Need, OutingStatus
 
 # Marks the outings this importer made; the check for re-imports looks for it.
@@ -393,7 +394,7 @@ class LegacyImport:
             tallied_contacts=row.tallied_contacts,
             notes=row.outing_notes(),
         )
-        occurred_at = datetime.datetime.combine(row.date, row.start_time, tzinfo=HELSINKI)
+        occurred_at = datetime.datetime.combine(row.date, row.start_time, tzinfo=DOMAIN_ZONE)
         return [
             {
                 "team": self.team,

@@ -820,3 +820,40 @@ def test_an_expert_by_experience_may_not_import_persons(tmp_path, expert_a, team
     assert not ok
     assert err.splitlines()[0] == "line 1: row: You may not import these records."
     assert Person.objects.count() == 0
+
+
+# The import's memory bookkeeping -------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("good", [True, False])
+def test_the_cycle_collector_is_back_on_after_an_import_that_worked_or_failed(
+    tmp_path, worker_a, team_a, site, outing, good
+):
+    import gc
+
+    rows = [encounter_row(team_a, outing, site)]
+    if not good:
+        rows.append(encounter_row(team_a, outing, site, needs="rent_arrears"))
+    path = write_csv(tmp_path / "encounters.csv", ENCOUNTER_HEADER, rows)
+    assert gc.isenabled()
+
+    ok, _out, _err = run("import_records", "encounters", path, "--user", worker_a.email)
+
+    assert ok is good
+    assert Encounter.objects.count() == (1 if good else 0)
+    assert gc.isenabled()
+
+
+def test_the_collector_stays_off_when_a_caller_had_turned_it_off():
+    import gc
+
+    from outreach.resources import collector_paused
+
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

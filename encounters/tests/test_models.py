@@ -144,3 +144,24 @@ def test_needs_are_stored_as_a_set_of_codes_and_queried_with_has():
     assert Encounter.objects.filter(needs__has="mental_health").count() == 0
     with pytest.raises(ValidationError, match="not a valid choice"):  # refused before the database
         Encounter.objects.filter(needs__has="hunger").count()
+
+
+def test_the_plausible_range_is_read_in_helsinki_days_whatever_zone_is_active():
+    """2000-01-01 00:30 in Helsinki is 1999-12-31 in UTC: the Helsinki day decides."""
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from outreach.validators import validate_plausible_date
+
+    helsinki = ZoneInfo("Europe/Helsinki")
+    just_inside = datetime.datetime(2000, 1, 1, 0, 30, tzinfo=helsinki)
+    just_outside = datetime.datetime(1999, 12, 31, 23, 30, tzinfo=helsinki)
+    with timezone.override(ZoneInfo("UTC")):
+        validate_plausible_date(just_inside)
+        with pytest.raises(ValidationError):
+            validate_plausible_date(just_outside)
+    with timezone.override(ZoneInfo("America/New_York")):
+        validate_plausible_date(just_inside)

@@ -1,0 +1,45 @@
+"""The connection options the settings add: SQLite's cache and journal, PostgreSQL without JIT."""
+
+import sqlite3
+
+from django.db.backends.sqlite3.base import DatabaseWrapper
+
+from config.databases import SQLITE_INIT, tuned
+
+
+def test_an_sqlite_database_gets_a_64_mb_cache_and_the_write_ahead_log(tmp_path, django_db_blocker):
+    settings = tuned(
+        {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(tmp_path / "tuned.sqlite3"),
+            "OPTIONS": {},
+            "CONN_MAX_AGE": 0,
+            "CONN_HEALTH_CHECKS": False,
+            "AUTOCOMMIT": True,
+            "ATOMIC_REQUESTS": False,
+        }
+    )
+    wrapper = DatabaseWrapper({**settings, "TIME_ZONE": None}, alias="tuning-probe")
+    try:
+        with django_db_blocker.unblock(), wrapper.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            assert cursor.fetchone()[0] == -65536
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+            cursor.execute("PRAGMA temp_store")
+            assert cursor.fetchone()[0] == 2  # memory
+    finally:
+        wrapper.close()
+    # The file itself stays in WAL mode for every later connection.
+    with sqlite3.connect(tmp_path / "tuned.sqlite3") as plain:
+        assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_options_given_in_the_settings_are_kept():
+    given = tuned({"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {"init_command": "PRAGMA foreign_keys=ON;"}})
+    assert given["OPTIONS"]["init_command"] == "PRAGMA foreign_keys=ON;"
+    assert tuned({"ENGINE": "django.db.backends.sqlite3"})["OPTIONS"]["init_command"] == SQLITE_INIT
+
+
+def test_postgresql_runs_without_jit():
+    assert tuned({"ENGINE": "django.db.backends.postgresql"})["OPTIONS"] == {"options": "-c jit=off"}
