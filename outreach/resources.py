@@ -342,7 +342,10 @@ def collector_paused():
     An import keeps every row's records and results alive until it ends, and
     each collection walks all of them again: a 100,000-row import spent a
     third of its time there. Reference counting still frees what is dropped;
-    the cycles left are collected once at the end.
+    the cycles left are collected once at the end. The switch is the
+    process's: the app server's workers are single-threaded (`sync`), and
+    where a thread overlaps an import, it only runs without the collector
+    for that while.
     """
     was_enabled = gc.isenabled()
     gc.disable()

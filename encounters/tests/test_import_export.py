@@ -7,6 +7,7 @@ import back unchanged.
 
 import csv
 import datetime
+import gc
 import io
 import re
 import uuid
@@ -22,6 +23,7 @@ from encounters.models import Encounter, Person, Referral
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
 from networks.models import PartnerOrganisation
 from outreach.models import AuditEntry, FieldSite, Outing
+from outreach.resources import collector_paused
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory
 from outreach.validators import plausible_last_day
 from outreach.vocabulary import Role
@@ -830,8 +832,6 @@ def test_an_expert_by_experience_may_not_import_persons(tmp_path, expert_a, team
 def test_the_cycle_collector_is_back_on_after_an_import_that_worked_or_failed(
     tmp_path, worker_a, team_a, site, outing, good
 ):
-    import gc
-
     rows = [encounter_row(team_a, outing, site)]
     if not good:
         rows.append(encounter_row(team_a, outing, site, needs="rent_arrears"))
@@ -846,10 +846,6 @@ def test_the_cycle_collector_is_back_on_after_an_import_that_worked_or_failed(
 
 
 def test_the_collector_stays_off_when_a_caller_had_turned_it_off():
-    import gc
-
-    from outreach.resources import collector_paused
-
     gc.disable()
     try:
         with collector_paused():

@@ -1,13 +1,18 @@
 """Client-data rules held by the database, not only by forms."""
 
+import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from encounters.forms import PersonForm
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
 from encounters.tests.factories import EncounterFactory, PersonFactory, ReferralFactory
 from outreach.tests.factories import FieldSiteFactory
+from outreach.validators import validate_plausible_date
 from reports.models import ClientFeedback
 
 
@@ -148,14 +153,6 @@ def test_needs_are_stored_as_a_set_of_codes_and_queried_with_has():
 
 def test_the_plausible_range_is_read_in_helsinki_days_whatever_zone_is_active():
     """2000-01-01 00:30 in Helsinki is 1999-12-31 in UTC: the Helsinki day decides."""
-    import datetime
-    from zoneinfo import ZoneInfo
-
-    from django.core.exceptions import ValidationError
-    from django.utils import timezone
-
-    from outreach.validators import validate_plausible_date
-
     helsinki = ZoneInfo("Europe/Helsinki")
     just_inside = datetime.datetime(2000, 1, 1, 0, 30, tzinfo=helsinki)
     just_outside = datetime.datetime(1999, 12, 31, 23, 30, tzinfo=helsinki)

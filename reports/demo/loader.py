@@ -47,7 +47,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth import password_validation
 from django.db import DatabaseError, connection, models, transaction
@@ -64,6 +63,7 @@ from networks.models import (
 )
 from outreach.models import Area, AuditEntry, FieldSite, Municipality, Outing, Team, User
 from outreach.services import user_create
+from outreach.validators import DOMAIN_ZONE
 from outreach.vocabulary import (
     Action,
     ContactKind,
@@ -132,7 +132,6 @@ DEFAULT_ENCOUNTERS = 3000
 DEMO_PASSWORD = "demo-outreach-2026"
 # Encounters generated and written per round: bounds memory for millions.
 CHUNK_SIZE = 50_000
-HELSINKI = ZoneInfo("Europe/Helsinki")
 
 # The demo logins printed by the command, in this order.
 DEMO_LOGIN_EMAILS = ("worker@example.org", "expert@example.org", "coordinator@example.org", "admin@example.org")
@@ -815,7 +814,7 @@ class _Seeder:
             everyone = (*staff, expert_id) if spec.team == "kuopio" and random_() < 0.25 else staff
             # One tuple per combination of people, not per outing: there may be hundreds of thousands.
             staff, everyone = crews.setdefault(staff, staff), crews.setdefault(everyone, everyone)
-            begins = datetime.datetime.combine(day, datetime.time(start // 60, start % 60), tzinfo=HELSINKI)
+            begins = datetime.datetime.combine(day, datetime.time(start // 60, start % 60), tzinfo=DOMAIN_ZONE)
             ends = (start + length) // 60, (start + length) % 60
             tally = rng.randint(*profile["tally"]) if status == DONE else 0
             observations = ""
@@ -909,7 +908,7 @@ class _Seeder:
         def at_offices():
             for i, ((day, team), count) in enumerate(follow_up_days):
                 office = _site_spec(OFFICE_FOR_TEAM[team])
-                begins = datetime.datetime.combine(day, datetime.time(9), tzinfo=HELSINKI)
+                begins = datetime.datetime.combine(day, datetime.time(9), tzinfo=DOMAIN_ZONE)
                 staff = office_workers[team]
                 arguments = (count, team, team_ids[team], office.municipality, office.site_type, site_ids[office.key],
                              None, begins, 6 * 60, staff, staff, FOLLOW_UP_KINDS)  # fmt: skip
@@ -1258,7 +1257,7 @@ def _next_weekday(day: datetime.date, weekday: int) -> datetime.date:
 
 
 def _aware(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(10), tzinfo=HELSINKI)
+    return datetime.datetime.combine(day, datetime.time(10), tzinfo=DOMAIN_ZONE)
 
 
 def _ascii(text: str) -> str:
