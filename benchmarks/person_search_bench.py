@@ -1,7 +1,8 @@
 """Server time of the persons page's search and the duplicate check, with many persons in one team.
 
 Seeds --persons pseudonymous and named persons (default 100,000; 90 % of them
-in one team, the rest in two others) into the database of DATABASE_URL when
+in one team, the rest in two others) and --encounters with the big team's
+persons (default 300,000 over 400 days) into the database of DATABASE_URL when
 it has fewer, then times, as a worker of the big team:
 
 - `persons_listed` with a typed text (what the persons page runs on each
@@ -9,6 +10,7 @@ it has fewer, then times, as a worker of the big team:
   than 1,000" — and the first page, with the last contacts), for
   aliases, parts of names and birth years;
 - `persons_listed` with a filter and no text (active, inactive);
+- the same, as a coordinator who sees all three teams;
 - `persons_similar` (the duplicate check before a person is made).
 
 Prints the median, 95th percentile and maximum in milliseconds, and the plan
@@ -42,6 +44,12 @@ LAST_NAMES = ["Virtanen", "Korhonen", "Mäkinen", "Nieminen", "Hämäläinen", "
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=100_000, help="Persons in the database (default %(default)s).")
+    parser.add_argument(
+        "--encounters",
+        type=int,
+        default=300_000,
+        help="Encounters with the big team's persons over 400 days (default %(default)s).",
+    )
     parser.add_argument("--repeat", type=int, default=30, help="Timed runs per query (default %(default)s).")
     parser.add_argument("--seed", type=int, default=11)
     return parser.parse_args()
@@ -51,7 +59,43 @@ def alias(rng: random.Random) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
 
 
-def seed(persons: int, rng: random.Random):
+def seed_encounters(wanted: int, team, worker, rng: random.Random) -> None:
+    """Encounters with the big team's persons over the last 400 days, so that the active and inactive
+    filters (a contact within 90 days) read a real encounter table."""
+    from django.utils import timezone
+
+    from encounters.models import Encounter, Person
+    from outreach.tests.factories import FieldSiteFactory
+
+    missing = max(0, wanted - Encounter.objects.filter(team=team).count())
+    if not missing:
+        return
+    started = time.perf_counter()
+    site = FieldSiteFactory()
+    person_ids = list(Person.objects.filter(team=team).values_list("id", flat=True))
+    now = timezone.now()
+    batch = []
+    for _n in range(missing):
+        at = now - datetime.timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 600))
+        batch.append(
+            Encounter(
+                team=team,
+                site=site,
+                occurred_at=at,
+                occurred_on=timezone.localtime(at).date(),
+                anonymous=False,
+                person_id=rng.choice(person_ids),
+                created_by=worker,
+            )
+        )
+        if len(batch) == 5000:
+            Encounter.objects.bulk_create(batch)
+            batch = []
+    Encounter.objects.bulk_create(batch)
+    print(f"seeded {missing:,} encounters in {time.perf_counter() - started:.1f} s")
+
+
+def seed(persons: int, encounters: int, rng: random.Random):
     from django.utils import timezone
 
     from encounters.models import Person
@@ -61,6 +105,7 @@ def seed(persons: int, rng: random.Random):
 
     teams = [Team.objects.get_or_create(name=f"Bench team {n}")[0] for n in range(3)]
     worker = UserFactory(email=f"bench.{time.time_ns()}@example.org", role=Role.WORKER, teams=[teams[0]])
+    coordinator = UserFactory(email=f"bench.c.{time.time_ns()}@example.org", role=Role.COORDINATOR, teams=teams)
     have = Person.objects.filter(team__in=teams).count()
     missing = max(0, persons - have)
     genders = [Gender.FEMALE, Gender.MALE, Gender.OTHER, Gender.UNKNOWN]
@@ -88,13 +133,15 @@ def seed(persons: int, rng: random.Random):
     Person.objects.bulk_create(batch)
     if missing:
         print(f"seeded {missing:,} persons in {time.perf_counter() - started:.1f} s")
+    seed_encounters(encounters, teams[0], worker, rng)
     from django.db import connection
 
     if connection.vendor == "postgresql":
         # The planner's statistics after a bulk load, as autovacuum would gather them soon after.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE encounters_person")
-    return worker, teams[0]
+            cursor.execute("ANALYZE encounters_encounter")
+    return worker, coordinator, teams[0]
 
 
 def timed(function, repeat: int) -> tuple[list[float], object]:
@@ -131,16 +178,16 @@ def main() -> None:
     from encounters.selectors import PERSONS_PAGE_SIZE, persons_last_contact, persons_listed, persons_similar
 
     call_command("migrate", verbosity=0)
-    worker, team = seed(args.persons, random.Random(args.seed))
+    worker, coordinator, team = seed(args.persons, args.encounters, random.Random(args.seed))
     today = timezone.localdate()
     total = Person.objects.count()
     print(
         f"database: {connection.vendor}, persons: {total:,} ({Person.objects.filter(team=team).count():,} in the team)"
     )
 
-    def page(query: str = "", status: str = ""):
+    def page(query: str = "", status: str = "", user=worker):
         def run() -> int:
-            rows = persons_listed(worker, today=today, query=query, status=status)
+            rows = persons_listed(user, today=today, query=query, status=status)
             shown = CappedPaginator(rows, PERSONS_PAGE_SIZE).get_page(1)  # the page's own count, capped
             listed = list(shown.object_list)
             persons_last_contact(listed)
@@ -154,6 +201,9 @@ def main() -> None:
     for status in ("active", "inactive", "engaged"):
         times, found = timed(page(status=status), args.repeat)
         report(f"filter {status}", times, int(found))  # type: ignore[call-overload]
+    for query, status in (("ko", ""), ("mäkinen", ""), ("", "inactive")):
+        times, found = timed(page(query, status, user=coordinator), args.repeat)
+        report(f"coordinator of 3 teams: {query or status!r}", times, int(found))  # type: ignore[call-overload]
     for fields in (
         {"alias": "Kakutu", "birth_year": 1980, "gender": "female"},
         {"alias": "Tumisa"},

@@ -189,7 +189,10 @@ class Person(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["team", "alias"], name="person_team_alias"),
+            # The persons page's order within a team: read in order, it stops at the page (no sort of every match).
+            models.Index(fields=["team", "alias", "last_name", "first_name", "id"], name="person_team_listed"),
+            # The same order across teams, for those who see several (a coordinator of an area).
+            models.Index(fields=["alias", "last_name", "first_name", "id"], name="person_listed"),
             models.Index(fields=["team", "last_name"], name="person_team_last_name"),
             models.Index(fields=["team", "birth_year"], name="person_team_birth_year"),
         ]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import BooleanField, Count, Exists, F, Func, Max, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, Exists, F, Func, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Concat, Greatest, Upper
 from django.http import Http404
 from django.utils import timezone
@@ -29,7 +29,9 @@ def _inactive(user: User) -> bool:
     return not user.is_authenticated or not user.is_active
 
 
-def persons_visible_to(user: User, *, include_merged: bool = False) -> QuerySet[Person]:
+def persons_visible_to(user: User, *, include_merged: bool = False, team_ids_first: bool = False) -> QuerySet[Person]:
+    """The persons the user may see. `team_ids_first` reads the user's few team ids first (one query more)
+    and filters by them as values: the planner then knows the team and can read a (team, …) index in order."""
     if _inactive(user):
         return Person.objects.none()
     persons = Person.objects.select_related("team")
@@ -42,6 +44,8 @@ def persons_visible_to(user: User, *, include_merged: bool = False) -> QuerySet[
         # they see no more of the team's clients than they met themselves.
         met = Person.objects.filter(kind=Person.Kind.PSEUDONYMOUS, encounters__outing__participants=user).values("id")
         return persons.filter(id__in=met)
+    if team_ids_first:
+        return persons.filter(team_id__in=list(teams_visible_to(user).values_list("id", flat=True)))
     return persons.filter(team__in=teams_visible_to(user))
 
 
@@ -173,12 +177,19 @@ def _contact_since(today: datetime.date) -> tuple[datetime.date, datetime.dateti
 def _with_recent_contact(persons: QuerySet[Person], today: datetime.date) -> QuerySet[Person]:
     """A contact (an encounter, a follow-up done, or the record's creation) within INACTIVE_AFTER_DAYS.
 
-    IN-subqueries of the few recent contacts (hashed by PostgreSQL), not a
-    correlated EXISTS per person."""
+    Each person's latest contact as a correlated scalar subquery, one probe
+    of the (person, date) index per person read: the page reads the persons
+    in order and stops at its last row. (An IN-subquery, or an EXISTS, which
+    PostgreSQL turns into one, first hashes every recent encounter: 60 ms for
+    70,000 of them, before the first row.)"""
     since, start = _contact_since(today)
-    met = Encounter.objects.filter(occurred_on__gte=since, person__isnull=False).values("person_id")
-    followed = FollowUp.objects.filter(done_on__gte=since, person__isnull=False).values("person_id")
-    return persons.filter(Q(pk__in=met) | Q(pk__in=followed) | Q(created_at__gte=start))
+    met = Encounter.objects.filter(person=OuterRef("pk")).order_by("-occurred_on").values("occurred_on")[:1]
+    followed = (
+        FollowUp.objects.filter(person=OuterRef("pk"), done_on__isnull=False).order_by("-done_on").values("done_on")[:1]
+    )
+    return persons.alias(_met_on=Subquery(met), _followed_on=Subquery(followed)).filter(
+        Q(_met_on__gte=since) | Q(_followed_on__gte=since) | Q(created_at__gte=start)
+    )
 
 
 def _without_recent_contact(persons: QuerySet[Person], today: datetime.date) -> QuerySet[Person]:
@@ -216,7 +227,7 @@ def persons_listed(
 ) -> QuerySet[Person]:
     """The persons page: the user's visible persons (the team's; an expert's met pseudonymous ones),
     filtered by `status` (a PersonFilter code) and the text `query`, ordered by alias and name."""
-    persons = persons_visible_to(user)
+    persons = persons_visible_to(user, team_ids_first=True)
     if team is not None:
         persons = persons.filter(team=team)
     query = query.strip()
