@@ -10,6 +10,8 @@ from dj_database_url import DBConfig
 # wait for the writer), and temporary tables in memory.
 SQLITE_INIT = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
 
+POSTGRESQL_OPTIONS = "-c jit=off -c random_page_cost=1.1"
+
 
 def tuned(database: DBConfig) -> DBConfig:
     """The database's settings with the engine's tuning added (what the settings give is kept)."""
@@ -17,7 +19,13 @@ def tuned(database: DBConfig) -> DBConfig:
     if database["ENGINE"] == "django.db.backends.postgresql":
         # Report queries over a million encounters spent about half their time
         # in JIT compilation; plain execution is faster at this size.
-        options.setdefault("options", "-c jit=off")
+        # random_page_cost 1.1 (the default 4 is for spinning disks): on SSDs, or
+        # with the working set in memory, an index read in order is nearly as
+        # cheap as a scan. It lets the planner read the person rollup's covering
+        # index in person order and aggregate as it goes (the year summary's
+        # persons figures, 80 -> 35 ms at a million encounters) instead of
+        # hashing every row.
+        options.setdefault("options", POSTGRESQL_OPTIONS)
     elif database["ENGINE"] == "django.db.backends.sqlite3":
         options.setdefault("init_command", SQLITE_INIT)
     return database

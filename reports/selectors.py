@@ -1,6 +1,7 @@
 """Reads that compute reports. Every figure is scoped by the selectors' team rules."""
 
 import datetime
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -95,13 +96,15 @@ def summary_report(
         return summary_report_raw(
             user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
         )
-    scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
     team_ids = _visible_team_ids(user, as_values=True)
     where = _rollup_filter(team_ids=team_ids, municipality=municipality, site_type=site_type, team=team)
     report: dict = _encounter_figures_rolled_up(where, start, end)
     report.update(_person_figures_rolled_up(where, start, end))
     report.update(_outing_figures_rolled_up(where, start, end))
-    report.update(_referral_figures(scope.referrals))
+    referrals = period_referrals(
+        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team, team_ids=team_ids
+    )
+    report.update(_referral_figures(referrals))
     report.update(
         _feedback_figures_rolled_up(
             team_ids=team_ids, start=start, end=end, municipality=municipality, site_type=site_type, team=team
@@ -367,12 +370,14 @@ def period_referrals(
     municipality: Municipality | None = None,
     site_type: str | None = None,
     team: Team | None = None,
+    team_ids: Collection[int] | None = None,
 ) -> QuerySet[Referral]:
     """The referrals a report counts: the user's, made (`referred_on`) in the period, by the summary's filters.
 
     A referral's municipality and site type are those of the site of the encounter it came from.
+    `team_ids` are the user's visible teams when the caller has read them (`referrals_visible_to`).
     """
-    referrals = referrals_visible_to(user).filter(referred_on__range=(start, end))
+    referrals = referrals_visible_to(user, team_ids=team_ids).filter(referred_on__range=(start, end))
     if team is not None:
         referrals = referrals.filter(team=team)
     if municipality is not None:

@@ -1,7 +1,10 @@
-"""The connection options the settings add: SQLite's cache and journal, PostgreSQL without JIT."""
+"""The connection options the settings add: SQLite's cache and journal, PostgreSQL without JIT and with
+the page cost of data in memory."""
 
 import sqlite3
 
+import pytest
+from django.db import connection
 from django.db.backends.sqlite3.base import DatabaseWrapper
 
 from config.databases import SQLITE_INIT, tuned
@@ -41,5 +44,17 @@ def test_options_given_in_the_settings_are_kept():
     assert tuned({"ENGINE": "django.db.backends.sqlite3"})["OPTIONS"]["init_command"] == SQLITE_INIT
 
 
-def test_postgresql_runs_without_jit():
-    assert tuned({"ENGINE": "django.db.backends.postgresql"})["OPTIONS"] == {"options": "-c jit=off"}
+def test_postgresql_runs_without_jit_and_with_the_page_cost_of_memory():
+    assert tuned({"ENGINE": "django.db.backends.postgresql"})["OPTIONS"] == {
+        "options": "-c jit=off -c random_page_cost=1.1"
+    }
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_the_postgresql_connections_carry_the_options():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"
