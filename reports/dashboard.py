@@ -1,10 +1,11 @@
 """Reads for the report pages: periods, and the few figures the summary and reach reports do not give.
 
-The summary (`selectors.summary_report`) and the reach report
+The summary (`selectors.summary_report`, with the referral funnel by service
+from the same referrals: `selectors.summary_with_funnel`) and the reach report
 (`selectors.reach_report`) are the source of every figure they define; this
-module only adds what they leave out (work by worker, the referral funnel by
-service, a worker's own month, structural observations and communication),
-scoped by the same `*_visible_to` selectors and filters.
+module only adds what they leave out (work by worker, a worker's own month,
+structural observations and communication), scoped by the same `*_visible_to`
+selectors and filters.
 """
 
 import calendar
@@ -20,7 +21,7 @@ from encounters.models import Encounter
 from networks.models import CommunicationActivity
 from outreach.models import FieldSite, Municipality, Outing, OutingWorkerDayCount, Team, User
 from outreach.selectors import outings_visible_to, teams_visible_to
-from outreach.vocabulary import OutingStatus, ReferralStatus, ServiceKind
+from outreach.vocabulary import OutingStatus
 
 from . import selectors
 from .models import PeriodEvaluation, StructuralObservation
@@ -215,41 +216,6 @@ def _by_worker(rows) -> list[dict]:
         for user_id, name, outings, hours in rows
     ]
     return sorted(result, key=lambda row: (-row["hours"], -row["outings"], row["name"]))
-
-
-def referral_funnel(
-    *,
-    user: User,
-    start: datetime.date,
-    end: datetime.date,
-    municipality: Municipality | None = None,
-    site_type: str | None = None,
-    team: Team | None = None,
-) -> dict[str, dict[str, int]]:
-    """Referrals of the period by service kind and how far they got: suggested (all of them), made, connected.
-
-    The same referrals as the summary's `referrals_*` (by `referred_on`,
-    the same filters). A referral has been made when it carries a made date
-    or is made or connected now; connected when it carries a connected date or
-    is connected now (a referral connected and later ended still got the
-    person into the service).
-    """
-    referrals = selectors.period_referrals(
-        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
-    )
-    made = Q(made_on__isnull=False) | Q(status__in=[ReferralStatus.MADE, ReferralStatus.CONNECTED])
-    connected = Q(connected_on__isnull=False) | Q(status=ReferralStatus.CONNECTED)
-    rows = (
-        referrals.order_by()
-        .values("service_kind")
-        .annotate(
-            suggested=Count("id"), made=Count("id", filter=made | connected), connected=Count("id", filter=connected)
-        )
-    )
-    funnel = {code: {"suggested": 0, "made": 0, "connected": 0} for code in ServiceKind.values}
-    for row in rows:  # one row per service kind
-        funnel[row["service_kind"]] = {key: row[key] for key in ("suggested", "made", "connected")}
-    return funnel
 
 
 def own_work(user: User, period: Period) -> dict:

@@ -92,10 +92,41 @@ def summary_report(
     experience, whose scope is their own outings rather than teams, gets the
     raw computation.
     """
+    report, _counts = _summary(
+        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+    )
+    return report
+
+
+def summary_with_funnel(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None = None,
+    site_type: str | None = None,
+    team: Team | None = None,
+) -> tuple[dict, dict[str, dict[str, int]]]:
+    """The summary and the referral funnel (`referral_funnel_of`) of its referrals, from one scan of them:
+    what the dashboard and the period report show."""
+    report, counts = _summary(
+        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+    )
+    return report, referral_funnel_of(counts)
+
+
+def _summary(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None,
+    site_type: str | None,
+    team: Team | None,
+) -> tuple[dict, list[dict]]:
+    """`summary_report` and the referral counts (`referral_counts`) it was made from."""
     if not _rollups_apply(user):
-        return summary_report_raw(
-            user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
-        )
+        return _summary_raw(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
     team_ids = _visible_team_ids(user, as_values=True)
     where = _rollup_filter(team_ids=team_ids, municipality=municipality, site_type=site_type, team=team)
     report: dict = _encounter_figures_rolled_up(where, start, end)
@@ -104,13 +135,14 @@ def summary_report(
     referrals = period_referrals(
         user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team, team_ids=team_ids
     )
-    report.update(_referral_figures(referrals))
+    counts = referral_counts(referrals)
+    report.update(_referral_figures(counts))
     report.update(
         _feedback_figures_rolled_up(
             team_ids=team_ids, start=start, end=end, municipality=municipality, site_type=site_type, team=team
         )
     )
-    return report
+    return report, counts
 
 
 def _rollups_apply(user: User) -> bool:
@@ -300,6 +332,21 @@ def summary_report_raw(
 
     The number of queries does not depend on the amount of data.
     """
+    report, _counts = _summary_raw(
+        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team
+    )
+    return report
+
+
+def _summary_raw(
+    *,
+    user: User,
+    start: datetime.date,
+    end: datetime.date,
+    municipality: Municipality | None,
+    site_type: str | None,
+    team: Team | None,
+) -> tuple[dict, list[dict]]:
     scope = _scope(user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team)
     encounters, outings = scope.encounters, scope.outings
 
@@ -309,9 +356,10 @@ def summary_report_raw(
     report["by_month"] = _by_month(encounters, start, end)
     report.update(_person_figures(encounters, start, end))
     report.update(_outing_figures(outings))
-    report.update(_referral_figures(scope.referrals))
+    counts = referral_counts(scope.referrals)
+    report.update(_referral_figures(counts))
     report.update(_feedback_figures(scope.feedback))
-    return report
+    return report, counts
 
 
 @dataclass
@@ -523,14 +571,41 @@ def _outing_figures(outings: QuerySet[Outing]) -> dict:
     }
 
 
-def _referral_figures(referrals) -> dict:
-    """Referrals by service kind and status: one small GROUP BY, whatever the number of codes."""
+# How far a referral got (the funnel): made when it carries a made date or is made or connected now;
+# connected when it carries a connected date or is connected now (a referral connected and later
+# ended still got the person into the service).
+_CONNECTED = Q(connected_on__isnull=False) | Q(status=ReferralStatus.CONNECTED)
+_MADE = Q(made_on__isnull=False) | Q(status__in=[ReferralStatus.MADE, ReferralStatus.CONNECTED]) | _CONNECTED
+
+
+def referral_counts(referrals: QuerySet[Referral]) -> list[dict]:
+    """The referrals counted by service kind and current status (`n`), with how many of them have been
+    made and connected: one small GROUP BY that both the summary's referral figures and the funnel read."""
+    return list(
+        referrals.order_by()
+        .values("service_kind", "status")
+        .annotate(n=Count("id"), made=Count("id", filter=_MADE), connected=Count("id", filter=_CONNECTED))
+    )
+
+
+def referral_funnel_of(counts: list[dict]) -> dict[str, dict[str, int]]:
+    """Per service kind: suggested (every referral), made and connected (`referral_counts`)."""
+    funnel = {code: {"suggested": 0, "made": 0, "connected": 0} for code in ServiceKind.values}
+    for row in counts:
+        stage = funnel.setdefault(row["service_kind"], {"suggested": 0, "made": 0, "connected": 0})
+        stage["suggested"] += row["n"]
+        stage["made"] += row["made"]
+        stage["connected"] += row["connected"]
+    return funnel
+
+
+def _referral_figures(counts: list[dict]) -> dict:
+    """Referrals by service kind and status, from `referral_counts`."""
     by_service = dict.fromkeys(ServiceKind.values, 0)
     by_status = dict.fromkeys(ReferralStatus.values, 0)
-    rows = referrals.order_by().values_list("service_kind", "status").annotate(n=Count("id"))
-    for service_kind, status, n in rows:
-        by_service[service_kind] += n
-        by_status[status] += n
+    for row in counts:
+        by_service[row["service_kind"]] += row["n"]
+        by_status[row["status"]] += row["n"]
     total = sum(by_status.values())
     connected = by_status[ReferralStatus.CONNECTED]
     return {

@@ -108,14 +108,13 @@ def build_report(
 ) -> dict:
     """Every table of the report for the period, with the previous period beside when `compare`."""
     scope = {"user": user, **filters}
-    summary = selectors.summary_report(start=period.start, end=period.end, **scope)
+    summary, funnel = selectors.summary_with_funnel(start=period.start, end=period.end, **scope)
     previous_period = period.previous()
     previous = (
         selectors.summary_report(start=previous_period.start, end=previous_period.end, **scope) if compare else None
     )
     reach_sites = selectors.reach_report(start=period.start, end=period.end, group="site", **scope)
     reach_types = selectors.reach_report(start=period.start, end=period.end, group="site_type", **scope)
-    funnel = dashboard.referral_funnel(start=period.start, end=period.end, **scope)
     workers = dashboard.work_by_worker(start=period.start, end=period.end, **scope)
     communication = dashboard.communication_in_period(start=period.start, end=period.end, **scope)
     observations = list(dashboard.observations_in_period(start=period.start, end=period.end, **scope))
