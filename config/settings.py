@@ -64,6 +64,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compressed (a field page's HTML to about a fifth: docs/SCALING.md "Page weight"); static
+    # files are whitenoise's, compressed ahead of time, and never reach it. Django pads each compressed
+    # response with random bytes against BREACH, and masks the CSRF token per response.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
