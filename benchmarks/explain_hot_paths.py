@@ -3,7 +3,8 @@
 Requests the hot paths in process (Django's test client, as the demo worker
 and coordinator), records each path's SQL, and prints for every SELECT that
 took longer than --min-ms its plan with actual times (`EXPLAIN (ANALYZE,
-BUFFERS)`), then a line per path: queries and the database time they took.
+BUFFERS)`), then a line per path: queries, the database time they took, and
+the median and 95th percentile wall time of --repeat more requests.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench .venv/bin/python benchmarks/explain_hot_paths.py
 
@@ -15,6 +16,7 @@ entries that those reads leave, as in use.
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,6 +28,9 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--min-ms", type=float, default=5.0, help="Explain SELECTs slower than this (ms).")
+    parser.add_argument(
+        "--repeat", type=int, default=11, help="Timed requests per path for the median and p95 (default %(default)s)."
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
@@ -68,13 +73,22 @@ def main() -> None:
             response = getattr(client, method)(url, data)
             wall = (time.perf_counter() - begin) * 1000
         assert response.status_code == 200, (name, response.status_code)
-        database_ms = sum(float(query["time"]) for query in captured.captured_queries) * 1000
+        queries = list(captured.captured_queries)  # before the next request resets the log
+        database_ms = sum(float(query["time"]) for query in queries) * 1000
+        walls = []
+        for _ in range(args.repeat):
+            begin = time.perf_counter()
+            getattr(client, method)(url, data)
+            walls.append((time.perf_counter() - begin) * 1000)
+        walls.sort()
+        median, p95 = statistics.median(walls), walls[min(len(walls) - 1, round(0.95 * (len(walls) - 1)))]
         summary.append(
-            f"{name:<34} {response.status_code}  {len(captured.captured_queries):>3} queries"
-            f"  database {database_ms:7.1f} ms  wall {wall:7.1f} ms"
+            f"{name:<34} {response.status_code}  {len(queries):>3} queries"
+            f"  database {database_ms:7.1f} ms  wall {wall:7.1f} ms; {args.repeat} more: median {median:7.1f} ms,"
+            f" p95 {p95:7.1f} ms"
         )
         print(f"\n=== {name}: {url}")
-        for query in captured.captured_queries:
+        for query in queries:
             if float(query["time"]) * 1000 < args.min_ms or not query["sql"].lstrip().upper().startswith("SELECT"):
                 continue
             print(f"--- {float(query['time']) * 1000:.1f} ms\n{query['sql'][:600]}")

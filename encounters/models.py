@@ -630,7 +630,11 @@ class FollowUp(models.Model):
                 violation_error_message=_("A follow-up belongs to a referral or a person."),
             ),
         ]
-        indexes = [models.Index(fields=["team", "due_on"], name="follow_up_team_due")]
+        indexes = [
+            models.Index(fields=["team", "due_on"], name="follow_up_team_due"),
+            # Today's and My follow-ups' lists: the open ones in due order, read until the page is full.
+            models.Index(fields=["due_on", "id"], condition=Q(done_on__isnull=True), name="follow_up_open_due"),
+        ]
 
     def __str__(self):
         return f"{self.due_on} {self.get_contact_kind_display()}"
