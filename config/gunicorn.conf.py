@@ -6,6 +6,7 @@ replaced by the master at once; a request it held is lost to its client, who
 sends it again with the same `client_uuid` (docs/SCALING.md).
 """
 
+import gc
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
@@ -30,3 +31,12 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 # servers on one machine would take it from each other; signals to the
 # master (its pid is in the pidfile) do the same work.
 control_socket_disable = True
+
+
+def pre_fork(server, worker):
+    """Move what the master loaded (Django, the app, the settings) out of the cycle collector's sight
+    before a worker is forked: the worker's collections then walk only what requests make (the encounter
+    list API's page of 100, ~10 % of its time), and the loaded pages stay shared between the workers
+    instead of being copied when the collector touches them. Python's documentation (gc.freeze)
+    recommends this for a pre-forking server."""
+    gc.freeze()
