@@ -6,6 +6,8 @@ import io
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -184,6 +186,16 @@ def test_the_dashboard_needs_a_bounded_number_of_queries(coordinator_client, wor
     # Two summaries, two reach reports and the few reads of reports.dashboard: 26 here, whatever the data size.
     with django_assert_max_num_queries(35):
         assert coordinator_client.get(DASHBOARD, Q2).status_code == 200
+
+
+def test_the_dashboard_reads_the_referrals_once_per_period(coordinator_client, world):
+    """The summary's referral figures and the funnel come from one scan of the period's referrals
+    (`summary_with_funnel`): the period and the one before it, two scans in all."""
+    with CaptureQueriesContext(connection) as queries:
+        assert coordinator_client.get(DASHBOARD, Q2).status_code == 200
+    referral_scans = [query["sql"] for query in queries if 'FROM "encounters_referral"' in query["sql"]]
+    assert len(referral_scans) == 2
+    assert all("GROUP BY" in sql for sql in referral_scans)
 
 
 def test_the_dashboard_shows_the_periods_evaluation(coordinator_client, world, coordinator):
