@@ -1,5 +1,6 @@
 """Writes for users, sites and outings. Every write leaves an audit entry."""
 
+import contextvars
 import datetime
 import hashlib
 import logging
@@ -9,9 +10,9 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models, router, transaction
 from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -143,9 +144,109 @@ def run_field_validators(instance: models.Model, name: str) -> None:
 
 
 def validate_model(instance: models.Model, exclude: Iterable[str] = ()) -> None:
-    # Model validation runs the CheckConstraints in Python first, so a form or
-    # API gets a message naming the field rather than an IntegrityError.
-    instance.full_clean(exclude=list(exclude), validate_unique=True, validate_constraints=True)
+    """Model validation before a write: `full_clean()`'s steps, in its order and with its messages.
+
+    The check constraints run too, so that a form or the API gets a message
+    naming the field rather than an IntegrityError. Left to the INSERT's own
+    constraints, because each would cost a statement on every save
+    (docs/SCALING.md §3):
+
+    - the existence check of a foreign key whose record is loaded on the
+      instance (`_loaded_foreign_keys`); a record deleted since is still
+      refused by the foreign key constraint;
+    - the unique check of `client_uuid` in a create run by `create_once`, which
+      answers the INSERT's failure on a used UUID as a repeat.
+
+    `FieldCheckConstraint` answers plain conditions without a query.
+    """
+    exclude = set(exclude)
+    errors: dict = {}
+    loaded = _loaded_foreign_keys(instance, exclude)
+    try:
+        instance.clean_fields(exclude=exclude | {field.name for field in loaded})
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    for field in loaded:
+        try:
+            _clean_loaded_foreign_key(instance, field)
+        except ValidationError as error:
+            errors[field.name] = error.error_list
+    if any(field.name in errors for field in loaded):  # in field order, as clean_fields() reports them
+        errors = {field.name: errors[field.name] for field in instance._meta.fields if field.name in errors}
+
+    # Model.clean() runs even when a field failed, as in full_clean().
+    try:
+        instance.clean()
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+
+    # Unique checks and constraints only for the fields that passed.
+    exclude.update(name for name in errors if name != NON_FIELD_ERRORS)
+    unique_exclude = (exclude | {"client_uuid"}) if _keyed_by_insert(instance) else exclude
+    try:
+        instance.validate_unique(exclude=unique_exclude)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    exclude.update(name for name in errors if name != NON_FIELD_ERRORS)
+    try:
+        instance.validate_constraints(exclude=exclude)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+
+    if errors:
+        raise ValidationError(errors)
+
+
+def _loaded_foreign_keys(instance: models.Model, exclude: set[str]) -> list[models.ForeignKey]:
+    """The foreign keys whose record is loaded on the instance, from the database it is written to.
+
+    A record read from that database existed when it was read, so looking
+    it up again proves nothing that the INSERT's foreign key constraint does
+    not. A key with `limit_choices_to` keeps its look-up (the limit is a rule
+    of its own), and so does one set by id or to an unsaved record.
+    """
+    database = router.db_for_write(type(instance), instance=instance)
+    loaded = []
+    for field in instance._meta.fields:
+        if (
+            field.name in exclude
+            or not isinstance(field, models.ForeignKey)
+            or type(field).validate is not models.ForeignKey.validate
+            or field.remote_field.limit_choices_to
+            or not field.is_cached(instance)
+        ):
+            continue
+        related = field.get_cached_value(instance)
+        if (
+            related is not None
+            and not related._state.adding
+            and related._state.db == database
+            and getattr(related, field.target_field.attname) == getattr(instance, field.attname)
+        ):
+            loaded.append(field)
+    return loaded
+
+
+def _clean_loaded_foreign_key(instance: models.Model, field: models.ForeignKey) -> None:
+    """What `clean_fields()` does for the field, without `ForeignKey.validate`'s look-up of the record."""
+    value = getattr(instance, field.attname)
+    if field.blank and value in field.empty_values:
+        return
+    value = field.to_python(value)
+    models.Field.validate(field, value, instance)
+    field.run_validators(value)
+    setattr(instance, field.attname, value)
+
+
+# The models whose creates `create_once` is running in this context (it sets
+# and resets this): their `client_uuid` is unique by the INSERT's constraint.
+_CREATING_ONCE: contextvars.ContextVar[frozenset[type[models.Model]]] = contextvars.ContextVar(
+    "creating_once", default=frozenset()
+)
+
+
+def _keyed_by_insert(instance: models.Model) -> bool:
+    return instance._state.adding and type(instance) in _CREATING_ONCE.get()
 
 
 # Versions: stale saves refused ------------------------------------------------
@@ -280,14 +381,17 @@ def create_once(
     """Run `create` once per `client_uuid` (see `repeat_of`); the one implementation of idempotent creates.
 
     Optimistic: the create runs first, inside a savepoint, so that the usual
-    case (a new UUID) costs no extra look-up. A used UUID makes it fail, on
-    model validation's unique check or on the unique constraint itself (two
-    sends at once: both pass the check, one insert wins and PostgreSQL makes
+    case (a new UUID) costs no extra look-up. A used UUID makes the INSERT
+    fail on the unique constraint (`validate_model` leaves the UUID's unique
+    check to it here; two sends at once: one insert wins and PostgreSQL makes
     the other wait for its commit and fail); the savepoint rolls back all the
-    create did, and the answer is that of a repeat (`repeat_of`).
+    create did, and the answer is that of a repeat (`repeat_of`). A
+    ValidationError on `client_uuid` (a caller that checked it) is answered
+    the same way.
     """
     if client_uuid is None:
         return create()
+    creating = _CREATING_ONCE.set(_CREATING_ONCE.get() | {model})
     try:
         with transaction.atomic():
             return create()
@@ -298,6 +402,8 @@ def create_once(
         if repeat is None:
             raise
         return repeat
+    finally:
+        _CREATING_ONCE.reset(creating)
 
 
 # Users ---------------------------------------------------------------------
