@@ -133,7 +133,13 @@ def _summary(
     report.update(_person_figures_rolled_up(where, start, end))
     report.update(_outing_figures_rolled_up(where, start, end))
     referrals = period_referrals(
-        user=user, start=start, end=end, municipality=municipality, site_type=site_type, team=team, team_ids=team_ids
+        user=user,
+        start=start,
+        end=end,
+        municipality=municipality,
+        site_type=site_type,
+        team=team,
+        team_ids=team_ids if isinstance(team_ids, list) else None,  # a list: read with as_values
     )
     counts = referral_counts(referrals)
     report.update(_referral_figures(counts))
