@@ -326,7 +326,8 @@ def test_a_follow_up_marked_done_offline_is_sent_once(live_server, phone, screen
     page.fill(f"#id_follow_up_note_{follow_up.pk}", "Soitettu.")
     page.locator(".follow-up__done button[type=submit]").click()
     page.locator(".follow-up__done >> text=Kept on this device").wait_for()
-    assert "Waiting to send (1)" in page.locator("#outbox").inner_text()
+    # The outbox lists it once it has read the device's store back (asynchronously, after the form's answer).
+    page.locator("#outbox .outbox__title", has_text="Waiting to send (1)").wait_for()
     screenshot(page, "offline-en-06-follow-up-desktop")
     follow_up.refresh_from_db()
     assert follow_up.done_on is None
