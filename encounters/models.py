@@ -195,6 +195,8 @@ class Person(models.Model):
             models.Index(fields=["alias", "last_name", "first_name", "id"], name="person_listed"),
             models.Index(fields=["team", "last_name"], name="person_team_last_name"),
             models.Index(fields=["team", "birth_year"], name="person_team_birth_year"),
+            # The summary's persons engaged by the period's end: read from the index alone.
+            models.Index(fields=["engaged_on", "id"], name="person_engaged", condition=Q(engaged_on__isnull=False)),
         ]
 
     def __str__(self):

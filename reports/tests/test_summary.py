@@ -29,7 +29,7 @@ from outreach.vocabulary import (
     ServiceKind,
     SiteType,
 )
-from reports.selectors import summary_report
+from reports.selectors import summary_report, summary_with_funnel
 from reports.services import feedback_record
 
 URL = "/api/v1/reports/summary/"
@@ -707,6 +707,36 @@ def test_referrals_count_by_current_status(client, team_a, worker_a):
     data = summary(client, worker_a, **MARCH).json()
     assert data["referrals_by_status"] == zeros(ReferralStatus.values, connected=1)
     assert data["referrals_connected_rate"] == 1.0
+
+
+@pytest.mark.django_db
+def test_the_funnel_counts_how_far_each_referral_got_from_its_dates_and_status(team_a, worker_a):
+    from encounters.services import referral_update
+
+    def housing(status, *then):
+        referral = referral_create(
+            actor=worker_a,
+            team=team_a,
+            service_kind=ServiceKind.HOUSING,
+            status=status,
+            referred_on=datetime.date(2026, 3, 2),
+        )
+        for later in then:
+            referral = referral_update(actor=worker_a, referral=referral, status=later)
+        return referral
+
+    housing(ReferralStatus.SUGGESTED)  # suggested only
+    housing(ReferralStatus.SUGGESTED, ReferralStatus.DECLINED)  # never made
+    housing(ReferralStatus.MADE)  # made
+    housing(ReferralStatus.MADE, ReferralStatus.NOT_REACHED)  # made, then not reached: still made
+    housing(ReferralStatus.CONNECTED)  # made and connected
+    housing(ReferralStatus.MADE, ReferralStatus.CONNECTED, ReferralStatus.ENDED)  # connected, later ended
+    report, funnel = summary_with_funnel(user=worker_a, start=datetime.date(2026, 3, 1), end=datetime.date(2026, 3, 31))
+    assert funnel[ServiceKind.HOUSING] == {"suggested": 6, "made": 4, "connected": 2}
+    assert funnel[ServiceKind.KELA] == {"suggested": 0, "made": 0, "connected": 0}
+    assert report["referrals_by_status"] == zeros(
+        ReferralStatus.values, suggested=1, declined=1, made=1, not_reached=1, connected=1, ended=1
+    )
 
 
 @pytest.mark.django_db
