@@ -764,6 +764,32 @@ class PersonDayCount(models.Model):
         return f"{self.person_id} {self.day}: {self.encounters}"
 
 
+class ReferralDayCount(models.Model):
+    """Referrals made on one day by one team from encounters at one site (none for a referral without an
+    encounter), by service kind, status and whether the made and connected dates are set: the summary's
+    referral figures and the funnel (`reports.selectors.referral_counts`). Kept exact by
+    `encounters.referral_rollups`."""
+
+    day = models.DateField()
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    site = models.ForeignKey(
+        FieldSite, on_delete=models.CASCADE, null=True, related_name="+", db_index=False, db_constraint=False
+    )
+    service_kind = models.CharField(max_length=30)
+    status = models.CharField(max_length=15)
+    has_made_on = models.BooleanField()
+    has_connected_on = models.BooleanField()
+    referrals = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("referral day count")
+        verbose_name_plural = _("referral day counts")
+        indexes = [models.Index(fields=["day"], name="rollup_referral_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.site_id}: {self.referrals}"
+
+
 class PersonFirstEncounter(models.Model):
     """The date of a person's first encounter ever (persons new in a period)."""
 

@@ -36,7 +36,7 @@ from outreach.services import (
 )
 from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, ReferralStatus
 
-from . import permissions, rollups
+from . import permissions, referral_rollups, rollups
 from .models import (
     DIRECT_IDENTIFIERS,
     Consent,
@@ -603,6 +603,8 @@ def encounter_update(
         raise_version(encounter, current, saved)
         save_changes(encounter, saved)
         rollups.encounters_changed(encounter, before=before)
+        if "site" in changed:
+            referral_rollups.encounters_moved([encounter.pk])
     if workers is not None:
         encounter.workers.set(workers)
         changed.append("workers")
@@ -645,6 +647,7 @@ def encounter_delete(*, actor: User, encounter: Encounter, with_referrals: bool 
             raise ValidationError(_("This encounter has referrals; delete or move them first."))
         audit(actor=actor, action=AuditEntry.Action.DELETE, instance=referral)
         referral.delete()
+    referral_rollups.refresh(referral_rollups.days_of(referrals))
     audit(actor=actor, action=AuditEntry.Action.DELETE, instance=encounter)
     touched = rollups.touched_by([encounter])
     encounter.delete()
@@ -781,6 +784,7 @@ def referral_create(
     def create() -> Referral:
         validate_model(referral)
         referral.save()
+        referral_rollups.referrals_changed(referral)
         audit(
             actor=actor, action=AuditEntry.Action.CREATE, instance=referral, changes=["team", "service_kind", "status"]
         )
@@ -859,6 +863,7 @@ def referral_update(
     current = referral.version
     check_version(referral, current, expected_version)
     ensure_can_write_team(actor, referral.team)
+    counted_before = referral_rollups.days_of([referral])
     if "team" in fields:
         ensure_can_write_team(actor, fields["team"])
     new_status = fields.pop("status", referral.status)
@@ -895,6 +900,7 @@ def referral_update(
         saved = [*changed, *status_dates]
         raise_version(referral, current, saved)
         save_changes(referral, saved)
+        referral_rollups.referrals_changed(referral, before=counted_before)
         person_access_log(actor=actor, persons=[referral.person], action=AccessLogEntry.Action.EDIT, door=door)
     if {"partner", "person"} & set(changed):
         _record_referral_disclosure(actor, referral)
@@ -1044,6 +1050,7 @@ def referral_confirm_by_partner(*, token: str, outcome: str, partner_name: str =
         raise_version(referral, current, saved)
         referral._change_reason = CONFIRMED_BY_PARTNER  # type: ignore[attr-defined]  # simple-history's reason
         save_changes(referral, saved)
+        referral_rollups.referrals_changed(referral)
     audit(actor=None, action=AuditEntry.Action.UPDATE, instance=confirmation, changes=["used_at", "outcome"])
     if steps:
         audit(

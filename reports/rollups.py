@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 
+from encounters import referral_rollups
 from encounters import rollups as encounter_rollups
 from outreach.models import Outing
 from outreach.vocabulary import GotHelp, TalkAgain
@@ -93,6 +94,7 @@ def rebuild() -> None:
 
 @transaction.atomic
 def rebuild_all() -> None:
-    """Every report rollup: encounters, persons, outings and client feedback."""
+    """Every report rollup: encounters, persons, outings, referrals and client feedback."""
     encounter_rollups.rebuild()
+    referral_rollups.rebuild()
     rebuild()

@@ -1,7 +1,6 @@
 """Reads that compute reports. Every figure is scoped by the selectors' team rules."""
 
 import datetime
-from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -18,6 +17,7 @@ from encounters.models import (
     Person,
     PersonDayCount,
     Referral,
+    ReferralDayCount,
 )
 from encounters.rollups import CODE_COLUMNS
 from encounters.selectors import encounters_visible_to, referrals_visible_to
@@ -132,16 +132,7 @@ def _summary(
     report: dict = _encounter_figures_rolled_up(where, start, end)
     report.update(_person_figures_rolled_up(where, start, end))
     report.update(_outing_figures_rolled_up(where, start, end))
-    referrals = period_referrals(
-        user=user,
-        start=start,
-        end=end,
-        municipality=municipality,
-        site_type=site_type,
-        team=team,
-        team_ids=team_ids if isinstance(team_ids, list) else None,  # a list: read with as_values
-    )
-    counts = referral_counts(referrals)
+    counts = _referral_counts_rolled_up(where, start, end)
     report.update(_referral_figures(counts))
     report.update(
         _feedback_figures_rolled_up(
@@ -424,14 +415,12 @@ def period_referrals(
     municipality: Municipality | None = None,
     site_type: str | None = None,
     team: Team | None = None,
-    team_ids: Collection[int] | None = None,
 ) -> QuerySet[Referral]:
     """The referrals a report counts: the user's, made (`referred_on`) in the period, by the summary's filters.
 
     A referral's municipality and site type are those of the site of the encounter it came from.
-    `team_ids` are the user's visible teams when the caller has read them (`referrals_visible_to`).
     """
-    referrals = referrals_visible_to(user, team_ids=team_ids).filter(referred_on__range=(start, end))
+    referrals = referrals_visible_to(user).filter(referred_on__range=(start, end))
     if team is not None:
         referrals = referrals.filter(team=team)
     if municipality is not None:
@@ -604,6 +593,23 @@ def referral_counts(referrals: QuerySet[Referral]) -> list[dict]:
         .values("service_kind", "status", "has_made_on", "has_connected_on")
         .annotate(n=Count("*"))
     )
+    return _staged_counts(rows)
+
+
+def _referral_counts_rolled_up(where: Q, start: datetime.date, end: datetime.date) -> list[dict]:
+    """`referral_counts` from the referral day rollup (`ReferralDayCount`): the rows of the same groups."""
+    rows = (
+        ReferralDayCount.objects.filter(where, day__range=(start, end))
+        .values("service_kind", "status", "has_made_on", "has_connected_on")
+        .annotate(n=Sum("referrals"))
+        .order_by()
+    )
+    return _staged_counts(rows)
+
+
+def _staged_counts(rows) -> list[dict]:
+    """Rows of referrals counted (`n`) by service kind, status and whether the made and connected dates are
+    set, summed by service kind and status with how many of them have been made and connected."""
     counts: dict[tuple[str, str], dict] = {}
     for row in rows:
         key = (row["service_kind"], row["status"])

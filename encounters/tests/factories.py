@@ -3,7 +3,7 @@ from typing import cast
 
 import factory
 
-from encounters import rollups
+from encounters import referral_rollups, rollups
 from encounters.models import Encounter, Person, Referral
 from outreach.tests.factories import FieldSiteFactory, ModelFactory, TeamFactory
 from outreach.vocabulary import Depth, ReferralStatus, ServiceKind
@@ -53,6 +53,13 @@ class _ReferralFactory(factory.django.DjangoModelFactory):
     service_kind = ServiceKind.ADULT_SOCIAL_WORK
     status = ReferralStatus.SUGGESTED
     referred_on = datetime.date(2026, 5, 12)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Test data skips the services; keep the report rollup as they would.
+        referral = super()._create(model_class, *args, **kwargs)
+        referral_rollups.referrals_changed(referral)
+        return referral
 
 
 ReferralFactory = cast(ModelFactory[Referral], _ReferralFactory)

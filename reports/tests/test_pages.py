@@ -189,13 +189,15 @@ def test_the_dashboard_needs_a_bounded_number_of_queries(coordinator_client, wor
 
 
 def test_the_dashboard_reads_the_referrals_once_per_period(coordinator_client, world):
-    """The summary's referral figures and the funnel come from one scan of the period's referrals
-    (`summary_with_funnel`): the period and the one before it, two scans in all."""
+    """The summary's referral figures and the funnel come from one read of the referral day rollup
+    (`summary_with_funnel`): the period and the one before it, two reads in all, and the referrals
+    themselves are not scanned."""
     with CaptureQueriesContext(connection) as queries:
         assert coordinator_client.get(DASHBOARD, Q2).status_code == 200
-    referral_scans = [query["sql"] for query in queries if 'FROM "encounters_referral"' in query["sql"]]
-    assert len(referral_scans) == 2
-    assert all("GROUP BY" in sql for sql in referral_scans)
+    rollup_reads = [query["sql"] for query in queries if 'FROM "encounters_referraldaycount"' in query["sql"]]
+    assert len(rollup_reads) == 2
+    assert all("GROUP BY" in sql for sql in rollup_reads)
+    assert not [query["sql"] for query in queries if 'FROM "encounters_referral"' in query["sql"]]
 
 
 def test_the_dashboard_shows_the_periods_evaluation(coordinator_client, world, coordinator):

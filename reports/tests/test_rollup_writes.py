@@ -12,32 +12,44 @@ import pytest
 from django.core.management import call_command
 
 from encounters import rollups as encounter_rollups
-from encounters.models import EncounterDayCount, PersonDayCount
+from encounters.models import EncounterDayCount, PersonDayCount, ReferralConfirmation, ReferralDayCount
 from encounters.resources import EncounterResource
-from encounters.services import encounter_create
+from encounters.services import (
+    encounter_create,
+    encounter_delete,
+    encounter_update,
+    referral_confirm_by_partner,
+    referral_confirmation_create,
+    referral_create,
+)
 from encounters.tests.factories import PersonFactory
 from encounters.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
 from outreach.models import OutingDayCount, User
 from outreach.services import outing_update
-from outreach.tests.factories import OutingFactory, UserFactory
-from outreach.vocabulary import Role
+from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory, municipality
+from outreach.vocabulary import ReferralStatus, Role, ServiceKind, SiteType
 from reports.dashboard import work_by_worker, work_by_worker_raw
 from reports.models import FeedbackDayCount
 from reports.selectors import (
     REACH_GROUPS,
     extract_rows,
     extract_rows_raw,
+    period_referrals,
     reach_report,
     reach_report_raw,
+    referral_counts,
+    referral_funnel_of,
     summary_report,
     summary_report_raw,
+    summary_with_funnel,
 )
 from reports.services import feedback_delete, feedback_record
 
 
-def assert_rollups_exact(user, start, end):
-    arguments = {"user": user, "start": start, "end": end}
+def assert_rollups_exact(user, start, end, **filters):
+    arguments = {"user": user, "start": start, "end": end, **filters}
     assert summary_report(**arguments) == summary_report_raw(**arguments)
+    assert summary_with_funnel(**arguments)[1] == referral_funnel_of(referral_counts(period_referrals(**arguments)))
     assert work_by_worker(**arguments) == work_by_worker_raw(**arguments)
     assert extract_rows(**arguments) == extract_rows_raw(**arguments)
     for group in REACH_GROUPS:
@@ -168,8 +180,10 @@ def test_rebuild_command_restores_the_rollups():
     PersonDayCount.objects.all().delete()
     OutingDayCount.objects.all().delete()
     FeedbackDayCount.objects.all().delete()
+    ReferralDayCount.objects.all().delete()
     emptied = summary_report(user=coordinator, start=start, end=end)
-    assert (emptied["encounters_total"], emptied["feedback_count"]) == (0, 0)
+    assert (emptied["encounters_total"], emptied["feedback_count"], emptied["referrals_total"]) == (0, 0, 0)
+    assert before["referrals_total"] > 0
 
     out = io.StringIO()
     call_command("rebuild_report_rollups", stdout=out)
@@ -210,4 +224,44 @@ def test_deleting_feedback_keeps_the_rollup(team_a, worker_a, coordinator, setti
 
     figures = summary_report(user=worker_a, start=day, end=day)
     assert (figures["feedback_count"], figures["feedback_mean_score"]) == (1, float(kept.score))
+    assert_rollups_exact(worker_a, day, day)
+
+
+@pytest.mark.django_db
+def test_referrals_follow_their_encounter_to_another_site(team_a, worker_a):
+    day = datetime.date(2026, 5, 12)
+    street = FieldSiteFactory(team=team_a, site_type=SiteType.STREET, municipality=municipality("297"))
+    food = FieldSiteFactory(team=team_a, site_type=SiteType.FOOD_DISTRIBUTION, municipality=municipality("204"))
+    encounter = encounter_create(
+        actor=worker_a, team=team_a, site=street, occurred_at=datetime.datetime(2026, 5, 12, 10, tzinfo=datetime.UTC)
+    )
+    referral_create(actor=worker_a, team=team_a, encounter=encounter, service_kind=ServiceKind.HOUSING, referred_on=day)
+
+    def referrals(**filters):
+        return summary_report(user=worker_a, start=day, end=day, **filters)["referrals_total"]
+
+    assert (referrals(site_type=SiteType.STREET), referrals(municipality=municipality("204"))) == (1, 0)
+    encounter_update(actor=worker_a, encounter=encounter, site=food)
+    assert (referrals(site_type=SiteType.STREET), referrals(municipality=municipality("204"))) == (0, 1)
+    for filters in ({}, {"site_type": SiteType.FOOD_DISTRIBUTION}, {"municipality": municipality("297")}):
+        assert_rollups_exact(worker_a, day, day, **filters)
+
+    encounter_delete(actor=worker_a, encounter=encounter, with_referrals=True)
+    assert referrals() == 0
+    assert not ReferralDayCount.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_partners_confirmation_keeps_the_referral_rollup(team_a, worker_a):
+    day = datetime.date(2026, 5, 12)
+    referral = referral_create(
+        actor=worker_a, team=team_a, service_kind=ServiceKind.HOUSING, status=ReferralStatus.MADE, referred_on=day
+    )
+    _confirmation, token = referral_confirmation_create(actor=worker_a, referral=referral)
+
+    referral_confirm_by_partner(token=token, outcome=ReferralConfirmation.Outcome.ARRIVED)
+
+    figures, funnel = summary_with_funnel(user=worker_a, start=day, end=day)
+    assert figures["referrals_by_status"][ReferralStatus.CONNECTED] == 1
+    assert funnel[ServiceKind.HOUSING] == {"suggested": 1, "made": 1, "connected": 1}
     assert_rollups_exact(worker_a, day, day)

@@ -4,8 +4,11 @@ Hypothesis builds random histories through the services — encounters
 created, edited (date across Helsinki midnight, site, person, outing, depth,
 needs), deleted; persons merged and unmerged; outings created in any status,
 finished, re-timed, given participants and tallies, cancelled, moved to
-another team; client feedback given at sites and outings and deleted — and then
-compares the summary, the reach, the extract and the work by worker read from the rollups with
+another team; client feedback given at sites and outings and deleted;
+referrals made from encounters or without one, moved forward in status,
+re-dated, given to another team or encounter, deleted with their encounter —
+and then compares the summary, the referral funnel, the reach, the extract
+and the work by worker read from the rollups with
 the raw computation (`*_raw`), for random periods, filters and users. A
 rebuild from scratch must change nothing either.
 """
@@ -19,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from encounters.models import Encounter, EncounterDayCount, PersonDayCount, PersonMerge
+from encounters.models import Encounter, EncounterDayCount, PersonDayCount, PersonMerge, Referral, ReferralDayCount
 from encounters.services import (
     encounter_create,
     encounter_delete,
@@ -28,6 +31,8 @@ from encounters.services import (
     person_merge,
     person_unmerge,
     person_update,
+    referral_create,
+    referral_update,
 )
 from outreach.models import OutingDayCount, OutingWorkerDayCount
 from outreach.services import outing_cancel, outing_create, outing_tally_add, outing_update
@@ -40,7 +45,9 @@ from outreach.vocabulary import (
     GotHelp,
     Need,
     OutingStatus,
+    ReferralStatus,
     Role,
+    ServiceKind,
     SiteType,
     TalkAgain,
 )
@@ -53,10 +60,14 @@ from reports.selectors import (
     REACH_GROUPS,
     extract_rows,
     extract_rows_raw,
+    period_referrals,
     reach_report,
     reach_report_raw,
+    referral_counts,
+    referral_funnel_of,
     summary_report,
     summary_report_raw,
+    summary_with_funnel,
 )
 from reports.services import feedback_delete, feedback_record
 
@@ -124,6 +135,10 @@ class RollupsEqualRawFigures(TestCase):
                     "feedback",
                     "feedback_delete",
                     "outing_team",
+                    "referral",
+                    "referral",
+                    "referral_update",
+                    "referral_update",
                 ]
             )
         )
@@ -140,10 +155,12 @@ class RollupsEqualRawFigures(TestCase):
                 self._edit(data, encounter)
         elif op == "delete":
             encounter = self.pick(list(Encounter.objects.order_by("pk")), data.draw(index))
-            if encounter is not None and not encounter.referrals.exists():
-                encounter_delete(actor=su, encounter=encounter)
+            if encounter is not None:
+                encounter_delete(actor=su, encounter=encounter, with_referrals=True)
         elif op in ("merge", "unmerge", "engage"):
             self._person_write(data, op)
+        elif op in ("referral", "referral_update"):
+            self._referral_write(data, op, team)
 
     def _outing_write(self, data, op, team):
         su = self.superuser
@@ -199,6 +216,40 @@ class RollupsEqualRawFigures(TestCase):
             outing = self.pick(self.outings, data.draw(index))
             if outing.status != OutingStatus.DONE:
                 outing_cancel(actor=su, outing=outing)
+
+    def _referral_write(self, data, op, team):
+        su = self.superuser
+        if op == "referral":
+            encounters = list(Encounter.objects.order_by("pk"))
+            encounter = data.draw(st.one_of(st.none(), st.sampled_from(encounters))) if encounters else None
+            referral_create(
+                actor=su,
+                team=encounter.team if encounter is not None else team,
+                encounter=encounter,
+                person=encounter.person if encounter is not None else None,
+                service_kind=data.draw(st.sampled_from([ServiceKind.HOUSING, ServiceKind.KELA])),
+                status=data.draw(st.sampled_from(ReferralStatus.values)),
+                referred_on=data.draw(days),
+            )
+            return
+        referral = self.pick(list(Referral.objects.order_by("pk")), data.draw(index))
+        if referral is None:
+            return
+        fields: dict = {}
+        for name in data.draw(st.sets(st.sampled_from(["status", "referred_on", "team", "encounter", "service_kind"]))):
+            if name == "status":
+                fields[name] = data.draw(st.sampled_from(ReferralStatus.values))
+            elif name == "referred_on":
+                fields[name] = data.draw(days)
+            elif name == "team":
+                fields[name] = team
+            elif name == "encounter":
+                fields[name] = self.pick(
+                    list(Encounter.objects.filter(team=referral.team).order_by("pk")), data.draw(index)
+                )
+            else:
+                fields[name] = data.draw(st.sampled_from([ServiceKind.HOUSING, ServiceKind.KELA]))
+        referral_update(actor=su, referral=referral, **fields)
 
     def _person_write(self, data, op):
         su = self.superuser
@@ -270,6 +321,9 @@ class RollupsEqualRawFigures(TestCase):
             }
             arguments = {"user": user, "start": first, "end": last, **filters}
             assert summary_report(**arguments) == summary_report_raw(**arguments)
+            assert summary_with_funnel(**arguments)[1] == referral_funnel_of(
+                referral_counts(period_referrals(**arguments))
+            )
             assert work_by_worker(**arguments) == work_by_worker_raw(**arguments)
             assert extract_rows(**arguments) == extract_rows_raw(**arguments)
             for group in REACH_GROUPS:
@@ -311,5 +365,18 @@ class RollupsEqualRawFigures(TestCase):
                 OutingDayCount.objects.values_list(
                     "day", "team_id", "site_id", "outings_done", "participant_seconds", "encounters"
                 )
+            ),
+            sorted(
+                ReferralDayCount.objects.values_list(
+                    "day",
+                    "team_id",
+                    "site_id",
+                    "service_kind",
+                    "status",
+                    "has_made_on",
+                    "has_connected_on",
+                    "referrals",
+                ),
+                key=repr,  # site_id is None for a referral made without an encounter
             ),
         )

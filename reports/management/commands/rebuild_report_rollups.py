@@ -1,4 +1,4 @@
-"""Recompute the report rollups from the encounters, outings and client feedback tables."""
+"""Recompute the report rollups from the encounters, outings, referrals and client feedback tables."""
 
 import time
 
@@ -9,8 +9,8 @@ from reports import rollups
 
 class Command(BaseCommand):
     help = (
-        "Recompute the report rollups (daily encounter, outing and feedback counts, persons by day, first encounters) "
-        "from the raw tables. The services keep them exact; run this after writing rows by other means."
+        "Recompute the report rollups (daily encounter, outing, referral and feedback counts, persons by day, first "
+        "encounters) from the raw tables. The services keep them exact; run this after writing rows by other means."
     )
 
     def handle(self, *args, **options):
