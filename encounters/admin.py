@@ -42,6 +42,7 @@ from .models import (
     PersonMerge,
     Referral,
     ReferralConfirmation,
+    ReferralDayCount,
 )
 from .resources import EncounterResource, PersonResource, ReferralResource
 from .selectors import (
@@ -429,4 +430,21 @@ class PersonDayCountAdmin(RoleAdmin):
 class PersonFirstEncounterAdmin(RoleAdmin):
     read_only = True
     list_display = ("person_id", "first_on")
+    show_full_result_count = False
+
+
+@admin.register(ReferralDayCount)
+class ReferralDayCountAdmin(RoleAdmin):
+    read_only = True
+    date_hierarchy = "day"
+    list_display = (
+        "day",
+        "team_id",
+        "site_id",
+        "service_kind",
+        "status",
+        "has_made_on",
+        "has_connected_on",
+        "referrals",
+    )
     show_full_result_count = False

@@ -86,6 +86,7 @@ def test_clients_answer_in_two_languages_and_on_a_kiosk(
     page.goto(f"{live_server.url}/field/outings/{outing.pk}/")
     page.click("text=Pyydä palautetta")
     page.click("button:has-text('Näytä QR-koodi')")
+    page.wait_for_selector(".qr svg")  # the code arrives with the page the button asks for
     assert page.locator(".qr svg").count() == 1
     box = page.locator(".qr svg").bounding_box()
     assert box["width"] >= 250, "the QR code is big enough to scan from a phone held out"
