@@ -261,7 +261,7 @@ class BulkWriter:
 
 
 class CopyWriter(BulkWriter):
-    """COPY … FROM STDIN through psycopg 3: an order of magnitude faster than INSERT.
+    """COPY … FROM STDIN in the binary format through psycopg 3: an order of magnitude faster than INSERT.
 
     `rows` may be a generator: PostgreSQL stores rows while Python makes the
     next ones. It must not query the database (the connection is busy with
@@ -274,6 +274,7 @@ class CopyWriter(BulkWriter):
         super().__init__()
         self.suspend_constraints = suspend_constraints
         self._suspended: list[tuple[str, str]] = []
+        self._types: dict[str, dict[str, int]] = {}
 
     def prepare(self, *model_classes: type[models.Model]) -> None:
         """For a big load: drop the tables' foreign keys and plain indexes; `finish` re-creates them.
@@ -321,15 +322,31 @@ class CopyWriter(BulkWriter):
 
     def _write(self, model, attnames, rows):
         fields = {f.attname: f for f in model._meta.concrete_fields}
-        columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in attnames)
-        sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+        names = [fields[name].column for name in attnames]
+        columns = ", ".join(connection.ops.quote_name(name) for name in names)
+        table = connection.ops.quote_name(model._meta.db_table)
         count = 0
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            write_row = copy.write_row
-            for row in rows:
-                write_row(row)
-                count += 1
+        with connection.cursor() as cursor:
+            # The binary format spares PostgreSQL parsing text (and psycopg writing it), but it
+            # casts nothing: each value must be sent as its column's exact type.
+            types = self._column_types(cursor, table, names)
+            copy_sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
+            with cursor.cursor.copy(copy_sql) as copy:
+                copy.set_types(types)
+                write_row = copy.write_row
+                for row in rows:
+                    write_row(row)
+                    count += 1
         return count
+
+    def _column_types(self, cursor, table: str, columns: list[str]) -> list[int]:
+        """The type oids of these columns, read from the catalogue once per table (before its COPY starts)."""
+        if table not in self._types:
+            cursor.execute(
+                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0", [table]
+            )
+            self._types[table] = dict(cursor.fetchall())
+        return [self._types[table][column] for column in columns]
 
     def finish(self):
         super().finish()
