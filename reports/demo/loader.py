@@ -24,7 +24,8 @@ written by a `BulkWriter`: COPY on PostgreSQL, `bulk_create` elsewhere (see
 benchmarks/README.md for the rates). Ids are handed out in Python so that
 link rows need no reads; foreign keys are checked at commit (Django's are
 deferred), so persons are written after the encounters that introduced them,
-with what those taught us (first met, engaged on).
+with what those taught us (first met, engaged on). The report rollups are
+counted while the rows are made and loaded with them (`rollups`).
 
 Audit: seeding is an import. Users are created through `user_create` (an
 account's creation is worth its own audit entry, and the service marks the
@@ -125,6 +126,7 @@ from .reference import (
     CommKind,
     SiteSpec,
 )
+from .rollups import RollupCounts
 
 DEFAULT_SEED = 2026
 DEFAULT_ENCOUNTERS = 3000
@@ -204,6 +206,7 @@ class BulkWriter:
 
     def __init__(self):
         self.rows: dict[str, int] = {}
+        self.derived_rows: dict[str, int] = {}
         self._next_id: dict[type[models.Model], int] = {}
         self._first_id: dict[type[models.Model], int] = {}
 
@@ -236,10 +239,14 @@ class BulkWriter:
         self._next_id[model] = value + 1
         return value
 
-    def write(self, model: type[models.Model], attnames: Sequence[str], rows: Iterable[tuple]) -> int:
+    def write(
+        self, model: type[models.Model], attnames: Sequence[str], rows: Iterable[tuple], *, derived: bool = False
+    ) -> int:
+        """Write the rows; `derived` ones (the report rollups) are not demo data and not counted in `rows`."""
         written = self._write(model, attnames, rows)
         label = model._meta.label_lower
-        self.rows[label] = self.rows.get(label, 0) + written
+        tally = self.derived_rows if derived else self.rows
+        tally[label] = tally.get(label, 0) + written
         return written
 
     def _write(self, model, attnames, rows) -> int:
@@ -358,7 +365,7 @@ class CopyWriter(BulkWriter):
                 cursor.execute(statement)
             self._suspended = []
             # Let the query planner see the new volumes at once.
-            for label in self.rows:
+            for label in [*self.rows, *self.derived_rows]:
                 table = connection.ops.quote_name(_model_for_label(label)._meta.db_table)
                 cursor.execute(f"ANALYZE {table}")
 
@@ -448,6 +455,10 @@ BULK_MODELS = (
 )
 
 
+# The tables the report rollups count.
+ROLLUP_SOURCES = (Outing, Encounter, ClientFeedback)
+
+
 def database_has_data() -> bool:
     return any(model._base_manager.exists() for model in DATA_MODELS)
 
@@ -479,6 +490,8 @@ def seed_demo(
     started = time.perf_counter()
     writer = writer or writer_for_connection(encounters)
     with transaction.atomic():
+        # The rollups counted while generating are the whole rollups only if nothing was there to count before.
+        count_rollups = not any(model._base_manager.exists() for model in ROLLUP_SOURCES)
         writer.reserve(Outing, Person, Encounter, Referral)
         writer.prepare(*BULK_MODELS)
         seeder = _Seeder(
@@ -488,6 +501,7 @@ def seed_demo(
             today=today or timezone.localdate(),
             writer=writer,
             progress=progress,
+            count_rollups=count_rollups,
         )
         result = seeder.run()
         writer.finish()
@@ -519,13 +533,15 @@ class _Person:
 
 
 class _Seeder:
-    def __init__(self, *, rng, encounters, password, today, writer, progress):
+    def __init__(self, *, rng, encounters, password, today, writer, progress, count_rollups):
         self.rng = rng
         self.n_encounters = encounters
         self.password = password
         self.today = today
         self.writer = writer
         self.progress = progress
+        self.count_rollups = count_rollups
+        self.rollups = RollupCounts()
         self.result = SeedResult()
         self.counts: dict[str, int] = {}
         # The period: from the first day of the month thirteen months ago to today.
@@ -555,8 +571,12 @@ class _Seeder:
         self._outings()
         self._encounters()
         self._persons()
-        # The report rollups, from the loaded rows, in the load's transaction.
-        rollups.rebuild_all()
+        if self.count_rollups:
+            first_on = {person.id: person.first_at.date() for person in self.persons if person.first_at}
+            self.rollups.write(self.writer, first_on)
+        else:
+            # Added to rows that were there before: the report rollups from all the rows, in the load's transaction.
+            rollups.rebuild_all()
         for label, n in self.writer.rows.items():
             self.counts[label] = self.counts.get(label, 0) + n
         self.result.counts = dict(sorted(self.counts.items()))
@@ -805,7 +825,7 @@ class _Seeder:
         plans.sort()
 
         ids = self.writer.allocate_ids(Outing, len(plans))
-        site_ids = [self.sites[spec.key].pk if spec.key in self.sites else None for spec in SITES]
+        site_ids = [self.sites[spec.key].pk for spec in SITES]
         team_ids = [self.teams[spec.team].pk for spec in SITES]
         workers = {key: [u.pk for u in users] for key, users in self.team_workers.items()}
         expert_id = self.expert.pk
@@ -862,10 +882,17 @@ class _Seeder:
             participant_rows.extend((outing_id, user_id) for user_id in everyone)
             if status == DONE:
                 self.done_outings.append((outing_id, index, begins, length, staff, everyone))
+                self.rollups.done_outing(
+                    (day, team_ids[index], site_ids[index]), seconds=length * 60, participants=everyone, tallied=tally
+                )
                 if random_() < profile["fb"]:
                     for _i in range(rng.randint(1, 5)):
                         comment = rng.choice(FEEDBACK_COMMENTS) if random_() < 0.2 else ""
                         score = FEEDBACK_SCORES.pick(random_)
+                        self.rollups.feedback(
+                            day, site_ids[index], team_ids[index], score, GOT_HELP_BY_SCORE[score],
+                            TALK_AGAIN_BY_SCORE[score],
+                        )  # fmt: skip
                         feedback_rows.append(
                             (
                                 site_ids[index],
@@ -1025,6 +1052,10 @@ class _Seeder:
         conversation_content = partial(self._conversation_content, needs_pick, p_material)
         with_expert = len(everyone) > len(staff)
         kind_code = FIELD
+        # What the report rollups count, by MixKey, needs and person (RollupCounts.encounters).
+        mix: dict[tuple, int] = {}
+        need_masks: dict[int, int] = {}
+        persons: dict[int, int] = {}
         for _i in range(count):
             encounter_id = next_id()
             occurred = begins + MINUTES[int(random_() * length)]
@@ -1043,6 +1074,7 @@ class _Seeder:
                 person.count += 1
                 if person.count == 3 and random_() < 0.45:
                     person.engaged_on = occurred.date()
+                persons[person.id] = persons.get(person.id, 0) + 1
             else:
                 gender = gender_pick(random_)
                 age_group = age_pick(random_)
@@ -1070,11 +1102,17 @@ class _Seeder:
                 person.created_by = logger
             if refer:
                 self._referral(encounter_id, team, team_id, municipality, person, occurred, needs, logger)
+            depth = CONVERSATION if conversation else BRIEF
+            key = (gender, age_group, depth, kind_code, person is None)
+            mix[key] = mix.get(key, 0) + 1
+            need_masks[needs] = need_masks.get(needs, 0) + 1
             yield (
-                encounter_id, team_id, outing_id, site_id, occurred, occurred.date(), kind_code,
-                CONVERSATION if conversation else BRIEF, person is None, person.id if person is not None else None,
-                gender, age_group, first, needs, actions, duration, notes, logger, created_at, created_at,
+                encounter_id, team_id, outing_id, site_id, occurred, occurred.date(), kind_code, depth, person is None,
+                person.id if person is not None else None, gender, age_group, first, needs, actions, duration, notes,
+                logger, created_at, created_at,
             )  # fmt: skip
+        # An outing, or a day's calls at the office, ends on the day it began.
+        self.rollups.encounters((begins.date(), team_id, site_id), outing_id, mix, need_masks, persons)
 
     def _conversation_content(
         self, needs_pick: Callable, p_material: float, kind_code: str, with_person: bool
