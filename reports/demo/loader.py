@@ -126,7 +126,7 @@ from .reference import (
     CommKind,
     SiteSpec,
 )
-from .rollups import RollupCounts
+from .rollups import ROLLUP_MODELS, RollupCounts
 
 DEFAULT_SEED = 2026
 DEFAULT_ENCOUNTERS = 3000
@@ -285,6 +285,8 @@ class CopyWriter(BulkWriter):
 
     def prepare(self, *model_classes: type[models.Model]) -> None:
         """For a big load: drop the tables' foreign keys and plain indexes; `finish` re-creates them.
+
+        The report rollups' tables too: their secondary indexes cost as much per row as the big tables'.
 
         PostgreSQL's own advice for populating a database: maintaining a dozen
         indexes row by row, and checking each row's foreign keys with a
@@ -493,7 +495,8 @@ def seed_demo(
         # The rollups counted while generating are the whole rollups only if nothing was there to count before.
         count_rollups = not any(model._base_manager.exists() for model in ROLLUP_SOURCES)
         writer.reserve(Outing, Person, Encounter, Referral)
-        writer.prepare(*BULK_MODELS)
+        # The rollups are filled in bulk too, counted or rebuilt.
+        writer.prepare(*BULK_MODELS, *ROLLUP_MODELS)
         seeder = _Seeder(
             rng=random.Random(seed),
             encounters=encounters,

@@ -27,6 +27,18 @@ from reports.models import FeedbackDayCount
 
 CONVERSATION = Depth.CONVERSATION.value
 
+# The rollup tables, in the order `RollupCounts.write` fills them.
+ROLLUP_MODELS = (
+    EncounterDayCount,
+    EncounterMixCount,
+    PersonFirstEncounter,
+    PersonDayCount,
+    OutingEncounterCount,
+    OutingDayCount,
+    OutingWorkerDayCount,
+    FeedbackDayCount,
+)
+
 # (day, team id, site id): the key of the encounter and outing rollups.
 Slot = tuple[datetime.date, int, int]
 # What `_emit` counts of an encounter: (gender, age group, depth, contact kind, anonymous).

@@ -33,6 +33,7 @@ from networks.models import (
 from outreach.models import Area, AuditEntry, FieldSite, Municipality, Outing, Team, User
 from outreach.vocabulary import AgeGroup, Depth, OutingStatus, ReferralStatus, Role, SiteType
 from reports import demo
+from reports.demo.rollups import ROLLUP_MODELS
 from reports.models import ClientFeedback, StructuralObservation
 
 pytestmark = pytest.mark.django_db
@@ -522,7 +523,7 @@ def test_ids_continue_after_the_load(seeded):
 def test_a_big_postgresql_load_restores_indexes_and_constraints_and_writes_the_same_data():
     def schema():
         with connection.cursor() as cursor:
-            tables = [model._meta.db_table for model in demo.BULK_MODELS]
+            tables = [model._meta.db_table for model in (*demo.BULK_MODELS, *ROLLUP_MODELS)]
             cursor.execute(
                 "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
                 "WHERE indrelid = ANY(%s::regclass[])",
