@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime
 import heapq
+import itertools
 import random
 import time
 from array import array
@@ -196,10 +197,13 @@ class BulkWriter:
 
     Ids are handed out in Python, so that link rows can name their targets
     without reading anything back and without a query in the middle of a
-    COPY. `reserve` takes the next free id of each table first; on
-    PostgreSQL it also locks the table against other writers (readers go on)
-    until the transaction ends, so nobody else draws from the sequence
-    meanwhile, and `finish` moves the sequence past the ids used.
+    COPY, and so that PostgreSQL draws no sequence value per row. `reserve`
+    takes the next free id of each table first; on PostgreSQL it also locks
+    the table against other writers (readers go on) until the transaction
+    ends, so nobody else draws from the sequence meanwhile, and `finish`
+    moves the sequence past the ids used. Rows that others point at get
+    their ids from `allocate_ids` or `next_id`; rows written without an id
+    (link rows, rollups) are numbered by `write`.
     """
 
     name = ""
@@ -211,7 +215,10 @@ class BulkWriter:
         self._first_id: dict[type[models.Model], int] = {}
 
     def reserve(self, *model_classes: type[models.Model]) -> None:
+        """Take the ids from here on of these tables (those whose primary key is a serial `id`)."""
         for model in model_classes:
+            if not isinstance(model._meta.pk, models.AutoField):
+                continue  # keyed by what it counts (a rollup per person or outing)
             table = connection.ops.quote_name(model._meta.db_table)
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
@@ -242,8 +249,18 @@ class BulkWriter:
     def write(
         self, model: type[models.Model], attnames: Sequence[str], rows: Iterable[tuple], *, derived: bool = False
     ) -> int:
-        """Write the rows; `derived` ones (the report rollups) are not demo data and not counted in `rows`."""
+        """Write the rows; `derived` ones (the report rollups) are not demo data and not counted in `rows`.
+
+        Rows without an `id` of a reserved table are numbered on from its next free id.
+        """
+        numbered = "id" not in attnames and model in self._next_id
+        if numbered:
+            first = self._next_id[model]
+            rows = ((row_id, *row) for row_id, row in zip(itertools.count(first), rows))
+            attnames = ("id", *attnames)
         written = self._write(model, attnames, rows)
+        if numbered:
+            self._next_id[model] = first + written
         label = model._meta.label_lower
         tally = self.derived_rows if derived else self.rows
         tally[label] = tally.get(label, 0) + written
@@ -494,7 +511,7 @@ def seed_demo(
     with transaction.atomic():
         # The rollups counted while generating are the whole rollups only if nothing was there to count before.
         count_rollups = not any(model._base_manager.exists() for model in ROLLUP_SOURCES)
-        writer.reserve(Outing, Person, Encounter, Referral)
+        writer.reserve(*BULK_MODELS, *ROLLUP_MODELS)
         # The rollups are filled in bulk too, counted or rebuilt.
         writer.prepare(*BULK_MODELS, *ROLLUP_MODELS)
         seeder = _Seeder(
@@ -1041,7 +1058,6 @@ class _Seeder:
         """
         rng = self.rng
         random_ = rng.random
-        next_id = partial(self.writer.next_id, Encounter)
         worker_rows = self.worker_rows
         profile = SITE_TYPE_PROFILE[site_type]
         p_conversation = 0.9 if contact_kind else profile["conversation"]
@@ -1059,8 +1075,7 @@ class _Seeder:
         mix: dict[tuple, int] = {}
         need_masks: dict[int, int] = {}
         persons: dict[int, int] = {}
-        for _i in range(count):
-            encounter_id = next_id()
+        for encounter_id in self.writer.allocate_ids(Encounter, count):
             occurred = begins + MINUTES[int(random_() * length)]
             if contact_kind is not None:
                 kind_code = contact_kind.pick(random_)
