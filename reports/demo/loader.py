@@ -256,7 +256,8 @@ class BulkWriter:
         numbered = "id" not in attnames and model in self._next_id
         if numbered:
             first = self._next_id[model]
-            rows = ((row_id, *row) for row_id, row in zip(itertools.count(first), rows))
+            # (id,) + row for each row, without a Python-level step per row.
+            rows = map(tuple.__add__, zip(itertools.count(first)), rows)
             attnames = ("id", *attnames)
         written = self._write(model, attnames, rows)
         if numbered:
@@ -542,11 +543,14 @@ def seed_demo(
 
 
 class _Person:
-    __slots__ = ("alias", "birth_year", "count", "created_by", "engaged_on", "first_at", "gender", "id", "team")
+    __slots__ = (
+        "alias", "birth_year", "count", "created_by", "engaged_on", "first_at", "first_on", "gender", "id", "team",
+    )  # fmt: skip
 
     def __init__(self, id_, team, gender, birth_year, alias):
         self.id, self.team, self.gender, self.birth_year, self.alias = id_, team, gender, birth_year, alias
-        self.first_at = None
+        self.first_at = None  # the first encounter's time and (local) day
+        self.first_on = None
         self.count = 0
         self.engaged_on = None
         self.created_by = None
@@ -592,7 +596,7 @@ class _Seeder:
         self._encounters()
         self._persons()
         if self.count_rollups:
-            first_on = {person.id: person.first_at.date() for person in self.persons if person.first_at}
+            first_on = {person.id: person.first_on for person in self.persons if person.first_on}
             self.rollups.write(self.writer, first_on)
         else:
             # Added to rows that were there before: the report rollups from all the rows, in the load's transaction.
@@ -1068,6 +1072,13 @@ class _Seeder:
         gender_pick, age_pick, first_pick = GENDERS.pick, AGE_GROUPS.pick, FIRST_CONTACT.pick
         seen = self.seen[team]
         year = begins.year
+        # Times in UTC: the same instants as local time, but writing a local time costs a time zone
+        # lookup per value (three per row). The same offset at the start and the latest time of a
+        # row (created a few hours after the outing's end) means no change of clocks in between, so
+        # adding minutes in UTC gives what adding them to the local time would.
+        day = begins.date()
+        assert begins.utcoffset() == (begins + MINUTES[length + 185]).utcoffset(), "no change of clocks in an outing"
+        begins = begins.astimezone(datetime.UTC)
         conversation_content = partial(self._conversation_content, needs_pick, p_material)
         with_expert = len(everyone) > len(staff)
         kind_code = FIELD
@@ -1088,10 +1099,10 @@ class _Seeder:
                 age_group = age_group_for(person.birth_year, year)
                 first = person.count == 0
                 if first:
-                    person.first_at = occurred
+                    person.first_at, person.first_on = occurred, day
                 person.count += 1
                 if person.count == 3 and random_() < 0.45:
-                    person.engaged_on = occurred.date()
+                    person.engaged_on = day
                 persons[person.id] = persons.get(person.id, 0) + 1
             else:
                 gender = gender_pick(random_)
@@ -1119,13 +1130,13 @@ class _Seeder:
             if person is not None and person.created_by is None:
                 person.created_by = logger
             if refer:
-                self._referral(encounter_id, team, team_id, municipality, person, occurred, needs, logger)
+                self._referral(encounter_id, team, team_id, municipality, person, day, occurred, needs, logger)
             depth = CONVERSATION if conversation else BRIEF
             key = (gender, age_group, depth, kind_code, person is None)
             mix[key] = mix.get(key, 0) + 1
             need_masks[needs] = need_masks.get(needs, 0) + 1
             yield (
-                encounter_id, team_id, outing_id, site_id, occurred, occurred.date(), kind_code, depth, person is None,
+                encounter_id, team_id, outing_id, site_id, occurred, day, kind_code, depth, person is None,
                 person.id if person is not None else None, gender, age_group, first, needs, actions, duration, notes,
                 logger, created_at, created_at,
             )  # fmt: skip
@@ -1190,11 +1201,11 @@ class _Seeder:
         seen.append(person)
         return person
 
-    def _referral(self, encounter_id, team, team_id, municipality, person, occurred, needs, created_by) -> None:
+    def _referral(self, encounter_id, team, team_id, municipality, person, day, occurred, needs, created_by) -> None:
         """A referral from a conversation, with a status story that fits its age, and its follow-ups."""
         rng = self.rng
         today = self.today
-        referred_on = occurred.date()
+        referred_on = day
         need_bits = [bit for bit in SERVICES_FOR_NEED if needs & bit]
         service = SERVICES_FOR_NEED[rng.choice(need_bits)].pick(rng.random) if need_bits else ADULT_SOCIAL_WORK
         candidates = self.partners_for.get((service, municipality), [])
@@ -1266,8 +1277,8 @@ class _Seeder:
                 if rng.random() < 0.5:
                     born = datetime.date(person.birth_year, rng.randint(1, 12), rng.randint(1, 28))
                     identity_code = fictional_identity_code(rng, born)
-                assert person.first_at is not None, "a regular was met"
-                given_on = min(today, person.first_at.date() + datetime.timedelta(days=rng.randint(0, 60)))
+                assert person.first_on is not None, "a regular was met"
+                given_on = min(today, person.first_on + datetime.timedelta(days=rng.randint(0, 60)))
                 scopes = [Consent.Scope.PERSONAL_DATA.value]
                 if rng.random() < 0.7:
                     scopes.append(Consent.Scope.CONTACT.value)
