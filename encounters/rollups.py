@@ -39,13 +39,19 @@ from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, Need
 
 from .models import Encounter, EncounterDayCount, EncounterMixCount, Person, PersonDayCount, PersonFirstEncounter
 
-# The vocabulary columns of EncounterDayCount: (column, SQL condition on the encounter row `e`).
-_NEED_BITS = {code: 1 << index for index, code in enumerate(Need.values)}
+# The vocabulary columns of EncounterDayCount. Each counts the encounters with
+# one code in one field: {column: (field, code)}; the needs, a bit mask, by
+# bit: {column: bit}.
+CODE_FIELDS: dict[str, tuple[str, str]] = {
+    **{f"gender_{code}": ("gender", code) for code in Gender.values},
+    **{f"age_{code}": ("age_group", code) for code in AgeGroup.values},
+    **{f"kind_{code}": ("contact_kind", code) for code in ContactKind.values},
+}
+NEED_COLUMNS: dict[str, int] = {f"need_{code}": 1 << index for index, code in enumerate(Need.values)}
+# The same columns as SQL conditions on the encounter row `e`: {column: condition}.
 CODE_COLUMNS: dict[str, str] = {
-    **{f"gender_{code}": f"e.gender = '{code}'" for code in Gender.values},
-    **{f"age_{code}": f"e.age_group = '{code}'" for code in AgeGroup.values},
-    **{f"kind_{code}": f"e.contact_kind = '{code}'" for code in ContactKind.values},
-    **{f"need_{code}": f"(e.needs & {bit}) <> 0" for code, bit in _NEED_BITS.items()},
+    **{column: f"e.{field} = '{code}'" for column, (field, code) in CODE_FIELDS.items()},
+    **{column: f"(e.needs & {bit}) <> 0" for column, bit in NEED_COLUMNS.items()},
 }
 
 # Above this many (day, site) slices a refresh recomputes whole days: one

@@ -1,6 +1,7 @@
 """The demo data set of `manage.py seed_demo`: reference data (`reference`),
-how generated values are distributed (`distributions`) and the generator and
-bulk loader (`loader`, whose docstring tells how it works)."""
+how generated values are distributed (`distributions`), the generator and
+bulk loader (`loader`, whose docstring tells how it works) and the report
+rollups it counts on the way (`rollups`)."""
 
 from .loader import (
     BULK_MODELS,

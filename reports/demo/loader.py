@@ -24,7 +24,8 @@ written by a `BulkWriter`: COPY on PostgreSQL, `bulk_create` elsewhere (see
 benchmarks/README.md for the rates). Ids are handed out in Python so that
 link rows need no reads; foreign keys are checked at commit (Django's are
 deferred), so persons are written after the encounters that introduced them,
-with what those taught us (first met, engaged on).
+with what those taught us (first met, engaged on). The report rollups are
+counted while the rows are made and loaded with them (`rollups`).
 
 Audit: seeding is an import. Users are created through `user_create` (an
 account's creation is worth its own audit entry, and the service marks the
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import datetime
 import heapq
+import itertools
 import random
 import time
 from array import array
@@ -52,6 +54,7 @@ from django.contrib.auth import password_validation
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from encounters import referral_rollups
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
 from networks.models import (
     CommunicationActivity,
@@ -125,6 +128,7 @@ from .reference import (
     CommKind,
     SiteSpec,
 )
+from .rollups import ROLLUP_MODELS, RollupCounts
 
 DEFAULT_SEED = 2026
 DEFAULT_ENCOUNTERS = 3000
@@ -194,21 +198,28 @@ class BulkWriter:
 
     Ids are handed out in Python, so that link rows can name their targets
     without reading anything back and without a query in the middle of a
-    COPY. `reserve` takes the next free id of each table first; on
-    PostgreSQL it also locks the table against other writers (readers go on)
-    until the transaction ends, so nobody else draws from the sequence
-    meanwhile, and `finish` moves the sequence past the ids used.
+    COPY, and so that PostgreSQL draws no sequence value per row. `reserve`
+    takes the next free id of each table first; on PostgreSQL it also locks
+    the table against other writers (readers go on) until the transaction
+    ends, so nobody else draws from the sequence meanwhile, and `finish`
+    moves the sequence past the ids used. Rows that others point at get
+    their ids from `allocate_ids` or `next_id`; rows written without an id
+    (link rows, rollups) are numbered by `write`.
     """
 
     name = ""
 
     def __init__(self):
         self.rows: dict[str, int] = {}
+        self.derived_rows: dict[str, int] = {}
         self._next_id: dict[type[models.Model], int] = {}
         self._first_id: dict[type[models.Model], int] = {}
 
     def reserve(self, *model_classes: type[models.Model]) -> None:
+        """Take the ids from here on of these tables (those whose primary key is a serial `id`)."""
         for model in model_classes:
+            if not isinstance(model._meta.pk, models.AutoField):
+                continue  # keyed by what it counts (a rollup per person or outing)
             table = connection.ops.quote_name(model._meta.db_table)
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
@@ -236,10 +247,25 @@ class BulkWriter:
         self._next_id[model] = value + 1
         return value
 
-    def write(self, model: type[models.Model], attnames: Sequence[str], rows: Iterable[tuple]) -> int:
+    def write(
+        self, model: type[models.Model], attnames: Sequence[str], rows: Iterable[tuple], *, derived: bool = False
+    ) -> int:
+        """Write the rows; `derived` ones (the report rollups) are not demo data and not counted in `rows`.
+
+        Rows without an `id` of a reserved table are numbered on from its next free id.
+        """
+        numbered = "id" not in attnames and model in self._next_id
+        if numbered:
+            first = self._next_id[model]
+            # (id,) + row for each row, without a Python-level step per row.
+            rows = map(tuple.__add__, zip(itertools.count(first)), rows)
+            attnames = ("id", *attnames)
         written = self._write(model, attnames, rows)
+        if numbered:
+            self._next_id[model] = first + written
         label = model._meta.label_lower
-        self.rows[label] = self.rows.get(label, 0) + written
+        tally = self.derived_rows if derived else self.rows
+        tally[label] = tally.get(label, 0) + written
         return written
 
     def _write(self, model, attnames, rows) -> int:
@@ -261,7 +287,7 @@ class BulkWriter:
 
 
 class CopyWriter(BulkWriter):
-    """COPY … FROM STDIN through psycopg 3: an order of magnitude faster than INSERT.
+    """COPY … FROM STDIN in the binary format through psycopg 3: an order of magnitude faster than INSERT.
 
     `rows` may be a generator: PostgreSQL stores rows while Python makes the
     next ones. It must not query the database (the connection is busy with
@@ -274,9 +300,12 @@ class CopyWriter(BulkWriter):
         super().__init__()
         self.suspend_constraints = suspend_constraints
         self._suspended: list[tuple[str, str]] = []
+        self._types: dict[str, dict[str, int]] = {}
 
     def prepare(self, *model_classes: type[models.Model]) -> None:
         """For a big load: drop the tables' foreign keys and plain indexes; `finish` re-creates them.
+
+        The report rollups' tables too: their secondary indexes cost as much per row as the big tables'.
 
         PostgreSQL's own advice for populating a database: maintaining a dozen
         indexes row by row, and checking each row's foreign keys with a
@@ -321,15 +350,31 @@ class CopyWriter(BulkWriter):
 
     def _write(self, model, attnames, rows):
         fields = {f.attname: f for f in model._meta.concrete_fields}
-        columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in attnames)
-        sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+        names = [fields[name].column for name in attnames]
+        columns = ", ".join(connection.ops.quote_name(name) for name in names)
+        table = connection.ops.quote_name(model._meta.db_table)
         count = 0
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            write_row = copy.write_row
-            for row in rows:
-                write_row(row)
-                count += 1
+        with connection.cursor() as cursor:
+            # The binary format spares PostgreSQL parsing text (and psycopg writing it), but it
+            # casts nothing: each value must be sent as its column's exact type.
+            types = self._column_types(cursor, table, names)
+            copy_sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
+            with cursor.cursor.copy(copy_sql) as copy:
+                copy.set_types(types)
+                write_row = copy.write_row
+                for row in rows:
+                    write_row(row)
+                    count += 1
         return count
+
+    def _column_types(self, cursor, table: str, columns: list[str]) -> list[int]:
+        """The type oids of these columns, read from the catalogue once per table (before its COPY starts)."""
+        if table not in self._types:
+            cursor.execute(
+                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0", [table]
+            )
+            self._types[table] = dict(cursor.fetchall())
+        return [self._types[table][column] for column in columns]
 
     def finish(self):
         super().finish()
@@ -341,7 +386,7 @@ class CopyWriter(BulkWriter):
                 cursor.execute(statement)
             self._suspended = []
             # Let the query planner see the new volumes at once.
-            for label in self.rows:
+            for label in [*self.rows, *self.derived_rows]:
                 table = connection.ops.quote_name(_model_for_label(label)._meta.db_table)
                 cursor.execute(f"ANALYZE {table}")
 
@@ -431,6 +476,10 @@ BULK_MODELS = (
 )
 
 
+# The tables the report rollups count.
+ROLLUP_SOURCES = (Outing, Encounter, ClientFeedback)
+
+
 def database_has_data() -> bool:
     return any(model._base_manager.exists() for model in DATA_MODELS)
 
@@ -462,8 +511,11 @@ def seed_demo(
     started = time.perf_counter()
     writer = writer or writer_for_connection(encounters)
     with transaction.atomic():
-        writer.reserve(Outing, Person, Encounter, Referral)
-        writer.prepare(*BULK_MODELS)
+        # The rollups counted while generating are the whole rollups only if nothing was there to count before.
+        count_rollups = not any(model._base_manager.exists() for model in ROLLUP_SOURCES)
+        writer.reserve(*BULK_MODELS, *ROLLUP_MODELS)
+        # The rollups are filled in bulk too, counted or rebuilt.
+        writer.prepare(*BULK_MODELS, *ROLLUP_MODELS)
         seeder = _Seeder(
             rng=random.Random(seed),
             encounters=encounters,
@@ -471,6 +523,7 @@ def seed_demo(
             today=today or timezone.localdate(),
             writer=writer,
             progress=progress,
+            count_rollups=count_rollups,
         )
         result = seeder.run()
         writer.finish()
@@ -491,24 +544,29 @@ def seed_demo(
 
 
 class _Person:
-    __slots__ = ("alias", "birth_year", "count", "created_by", "engaged_on", "first_at", "gender", "id", "team")
+    __slots__ = (
+        "alias", "birth_year", "count", "created_by", "engaged_on", "first_at", "first_on", "gender", "id", "team",
+    )  # fmt: skip
 
     def __init__(self, id_, team, gender, birth_year, alias):
         self.id, self.team, self.gender, self.birth_year, self.alias = id_, team, gender, birth_year, alias
-        self.first_at = None
+        self.first_at = None  # the first encounter's time and (local) day
+        self.first_on = None
         self.count = 0
         self.engaged_on = None
         self.created_by = None
 
 
 class _Seeder:
-    def __init__(self, *, rng, encounters, password, today, writer, progress):
+    def __init__(self, *, rng, encounters, password, today, writer, progress, count_rollups):
         self.rng = rng
         self.n_encounters = encounters
         self.password = password
         self.today = today
         self.writer = writer
         self.progress = progress
+        self.count_rollups = count_rollups
+        self.rollups = RollupCounts()
         self.result = SeedResult()
         self.counts: dict[str, int] = {}
         # The period: from the first day of the month thirteen months ago to today.
@@ -538,8 +596,14 @@ class _Seeder:
         self._outings()
         self._encounters()
         self._persons()
-        # The report rollups, from the loaded rows, in the load's transaction.
-        rollups.rebuild_all()
+        if self.count_rollups:
+            first_on = {person.id: person.first_on for person in self.persons if person.first_on}
+            self.rollups.write(self.writer, first_on)
+            # Referrals are few (one in fifteen encounters): their rollup is read from the loaded rows.
+            referral_rollups.rebuild()
+        else:
+            # Added to rows that were there before: the report rollups from all the rows, in the load's transaction.
+            rollups.rebuild_all()
         for label, n in self.writer.rows.items():
             self.counts[label] = self.counts.get(label, 0) + n
         self.result.counts = dict(sorted(self.counts.items()))
@@ -788,7 +852,7 @@ class _Seeder:
         plans.sort()
 
         ids = self.writer.allocate_ids(Outing, len(plans))
-        site_ids = [self.sites[spec.key].pk if spec.key in self.sites else None for spec in SITES]
+        site_ids = [self.sites[spec.key].pk for spec in SITES]
         team_ids = [self.teams[spec.team].pk for spec in SITES]
         workers = {key: [u.pk for u in users] for key, users in self.team_workers.items()}
         expert_id = self.expert.pk
@@ -845,10 +909,17 @@ class _Seeder:
             participant_rows.extend((outing_id, user_id) for user_id in everyone)
             if status == DONE:
                 self.done_outings.append((outing_id, index, begins, length, staff, everyone))
+                self.rollups.done_outing(
+                    (day, team_ids[index], site_ids[index]), seconds=length * 60, participants=everyone, tallied=tally
+                )
                 if random_() < profile["fb"]:
                     for _i in range(rng.randint(1, 5)):
                         comment = rng.choice(FEEDBACK_COMMENTS) if random_() < 0.2 else ""
                         score = FEEDBACK_SCORES.pick(random_)
+                        self.rollups.feedback(
+                            day, site_ids[index], team_ids[index], score, GOT_HELP_BY_SCORE[score],
+                            TALK_AGAIN_BY_SCORE[score],
+                        )  # fmt: skip
                         feedback_rows.append(
                             (
                                 site_ids[index],
@@ -994,7 +1065,6 @@ class _Seeder:
         """
         rng = self.rng
         random_ = rng.random
-        next_id = partial(self.writer.next_id, Encounter)
         worker_rows = self.worker_rows
         profile = SITE_TYPE_PROFILE[site_type]
         p_conversation = 0.9 if contact_kind else profile["conversation"]
@@ -1005,11 +1075,21 @@ class _Seeder:
         gender_pick, age_pick, first_pick = GENDERS.pick, AGE_GROUPS.pick, FIRST_CONTACT.pick
         seen = self.seen[team]
         year = begins.year
+        # Times in UTC: the same instants as local time, but writing a local time costs a time zone
+        # lookup per value (three per row). The same offset at the start and the latest time of a
+        # row (created a few hours after the outing's end) means no change of clocks in between, so
+        # adding minutes in UTC gives what adding them to the local time would.
+        day = begins.date()
+        assert begins.utcoffset() == (begins + MINUTES[length + 185]).utcoffset(), "no change of clocks in an outing"
+        begins = begins.astimezone(datetime.UTC)
         conversation_content = partial(self._conversation_content, needs_pick, p_material)
         with_expert = len(everyone) > len(staff)
         kind_code = FIELD
-        for _i in range(count):
-            encounter_id = next_id()
+        # What the report rollups count, by MixKey, needs and person (RollupCounts.encounters).
+        mix: dict[tuple, int] = {}
+        need_masks: dict[int, int] = {}
+        persons: dict[int, int] = {}
+        for encounter_id in self.writer.allocate_ids(Encounter, count):
             occurred = begins + MINUTES[int(random_() * length)]
             if contact_kind is not None:
                 kind_code = contact_kind.pick(random_)
@@ -1022,10 +1102,11 @@ class _Seeder:
                 age_group = age_group_for(person.birth_year, year)
                 first = person.count == 0
                 if first:
-                    person.first_at = occurred
+                    person.first_at, person.first_on = occurred, day
                 person.count += 1
                 if person.count == 3 and random_() < 0.45:
-                    person.engaged_on = occurred.date()
+                    person.engaged_on = day
+                persons[person.id] = persons.get(person.id, 0) + 1
             else:
                 gender = gender_pick(random_)
                 age_group = age_pick(random_)
@@ -1052,12 +1133,18 @@ class _Seeder:
             if person is not None and person.created_by is None:
                 person.created_by = logger
             if refer:
-                self._referral(encounter_id, team, team_id, municipality, person, occurred, needs, logger)
+                self._referral(encounter_id, team, team_id, municipality, person, day, occurred, needs, logger)
+            depth = CONVERSATION if conversation else BRIEF
+            key = (gender, age_group, depth, kind_code, person is None)
+            mix[key] = mix.get(key, 0) + 1
+            need_masks[needs] = need_masks.get(needs, 0) + 1
             yield (
-                encounter_id, team_id, outing_id, site_id, occurred, occurred.date(), kind_code,
-                CONVERSATION if conversation else BRIEF, person is None, person.id if person is not None else None,
-                gender, age_group, first, needs, actions, duration, notes, logger, created_at, created_at,
+                encounter_id, team_id, outing_id, site_id, occurred, day, kind_code, depth, person is None,
+                person.id if person is not None else None, gender, age_group, first, needs, actions, duration, notes,
+                logger, created_at, created_at,
             )  # fmt: skip
+        # An outing, or a day's calls at the office, ends on the day it began.
+        self.rollups.encounters((begins.date(), team_id, site_id), outing_id, mix, need_masks, persons)
 
     def _conversation_content(
         self, needs_pick: Callable, p_material: float, kind_code: str, with_person: bool
@@ -1117,11 +1204,11 @@ class _Seeder:
         seen.append(person)
         return person
 
-    def _referral(self, encounter_id, team, team_id, municipality, person, occurred, needs, created_by) -> None:
+    def _referral(self, encounter_id, team, team_id, municipality, person, day, occurred, needs, created_by) -> None:
         """A referral from a conversation, with a status story that fits its age, and its follow-ups."""
         rng = self.rng
         today = self.today
-        referred_on = occurred.date()
+        referred_on = day
         need_bits = [bit for bit in SERVICES_FOR_NEED if needs & bit]
         service = SERVICES_FOR_NEED[rng.choice(need_bits)].pick(rng.random) if need_bits else ADULT_SOCIAL_WORK
         candidates = self.partners_for.get((service, municipality), [])
@@ -1193,8 +1280,8 @@ class _Seeder:
                 if rng.random() < 0.5:
                     born = datetime.date(person.birth_year, rng.randint(1, 12), rng.randint(1, 28))
                     identity_code = fictional_identity_code(rng, born)
-                assert person.first_at is not None, "a regular was met"
-                given_on = min(today, person.first_at.date() + datetime.timedelta(days=rng.randint(0, 60)))
+                assert person.first_on is not None, "a regular was met"
+                given_on = min(today, person.first_on + datetime.timedelta(days=rng.randint(0, 60)))
                 scopes = [Consent.Scope.PERSONAL_DATA.value]
                 if rng.random() < 0.7:
                     scopes.append(Consent.Scope.CONTACT.value)

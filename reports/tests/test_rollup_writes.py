@@ -12,7 +12,14 @@ import pytest
 from django.core.management import call_command
 
 from encounters import rollups as encounter_rollups
-from encounters.models import EncounterDayCount, PersonDayCount, ReferralConfirmation, ReferralDayCount
+from encounters.models import (
+    EncounterDayCount,
+    EncounterMixCount,
+    PersonDayCount,
+    PersonFirstEncounter,
+    ReferralConfirmation,
+    ReferralDayCount,
+)
 from encounters.resources import EncounterResource
 from encounters.services import (
     encounter_create,
@@ -24,10 +31,11 @@ from encounters.services import (
 )
 from encounters.tests.factories import PersonFactory
 from encounters.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
-from outreach.models import OutingDayCount, User
+from outreach.models import OutingDayCount, OutingEncounterCount, OutingWorkerDayCount, User
 from outreach.services import outing_update
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory, municipality
 from outreach.vocabulary import ReferralStatus, Role, ServiceKind, SiteType
+from reports import rollups as report_rollups
 from reports.dashboard import work_by_worker, work_by_worker_raw
 from reports.models import FeedbackDayCount
 from reports.selectors import (
@@ -166,6 +174,58 @@ def test_seed_demo_builds_the_rollups():
     assert EncounterDayCount.objects.exists()
     assert PersonDayCount.objects.exists()
     assert OutingDayCount.objects.exists()
+    for email in ("coordinator@example.org", "worker@example.org"):
+        assert_rollups_exact(User.objects.get(email=email), datetime.date(2025, 11, 1), datetime.date(2026, 11, 30))
+
+
+ROLLUP_MODELS = (
+    EncounterDayCount,
+    EncounterMixCount,
+    PersonFirstEncounter,
+    PersonDayCount,
+    OutingEncounterCount,
+    OutingDayCount,
+    OutingWorkerDayCount,
+    FeedbackDayCount,
+    ReferralDayCount,
+)
+
+
+def every_rollup_row() -> dict[str, list[tuple]]:
+    """Every column of every rollup row but its own id."""
+    return {
+        model._meta.label: sorted(
+            model.objects.values_list(*(f.attname for f in model._meta.concrete_fields if f.attname != "id")),
+            key=repr,  # FeedbackDayCount.outing_team_id and ReferralDayCount.site_id may be None
+        )
+        for model in ROLLUP_MODELS
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_counts_the_rollups_that_a_rebuild_gives():
+    """An empty database: the generator counts the rollups as it goes and loads them with the rows."""
+    call_command("seed_demo", encounters=2000, today=datetime.date(2026, 11, 20), stdout=io.StringIO())
+    counted = every_rollup_row()
+    assert all(counted.values()), "the demo fills every rollup"
+
+    report_rollups.rebuild_all()
+
+    assert every_rollup_row() == counted
+
+
+@pytest.mark.django_db
+def test_seed_demo_into_a_database_with_data_rebuilds_the_rollups():
+    """With --force the new encounters land on days and sites that already have some: counts would not add up."""
+    call_command("seed_demo", encounters=300, today=datetime.date(2026, 11, 20), stdout=io.StringIO())
+    call_command(
+        "seed_demo", encounters=300, seed=7, force=True, today=datetime.date(2026, 11, 20), stdout=io.StringIO()
+    )
+    loaded = every_rollup_row()
+
+    report_rollups.rebuild_all()
+
+    assert every_rollup_row() == loaded
     for email in ("coordinator@example.org", "worker@example.org"):
         assert_rollups_exact(User.objects.get(email=email), datetime.date(2025, 11, 1), datetime.date(2026, 11, 30))
 

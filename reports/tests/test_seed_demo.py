@@ -14,10 +14,11 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 
 from encounters.models import Consent, Encounter, FollowUp, Person, Referral
+from encounters.services import encounter_create, follow_up_create, person_create, referral_create
 from encounters.validators import identity_code_birth_date
 from networks.models import (
     CommunicationActivity,
@@ -31,9 +32,12 @@ from networks.models import (
     PartnerService,
 )
 from outreach.models import Area, AuditEntry, FieldSite, Municipality, Outing, Team, User
-from outreach.vocabulary import AgeGroup, Depth, OutingStatus, ReferralStatus, Role, SiteType
+from outreach.services import outing_create
+from outreach.vocabulary import AgeGroup, Depth, OutingStatus, ReferralStatus, Role, ServiceKind, SiteType
 from reports import demo
+from reports.demo.rollups import ROLLUP_MODELS
 from reports.models import ClientFeedback, StructuralObservation
+from reports.services import feedback_record
 
 pytestmark = pytest.mark.django_db
 
@@ -505,24 +509,54 @@ def test_the_loader_fits_the_database_and_counts_what_it_wrote():
     assert result.rows_per_second > 0
 
 
-def test_ids_continue_after_the_load(seeded):
-    """Ids are handed out by the loader; the database's own numbering carries on after them."""
-    encounter = Encounter.objects.order_by("-id").first()
-    assert encounter is not None
-    site = encounter.site
-
-    added = Encounter.objects.create(
-        team=encounter.team, site=site, occurred_at=encounter.occurred_at, depth=Depth.BRIEF
+def test_rows_added_after_the_load_get_ids_after_the_loaded_ones(seeded):
+    """The loader numbers every table's rows itself, link rows and rollups included; the database's own
+    numbering carries on after them (a collision would fail the insert)."""
+    numbered = [model for model in (*demo.BULK_MODELS, *ROLLUP_MODELS) if model._meta.pk.attname == "id"]
+    loaded = {model: model._base_manager.aggregate(last=Max("pk"))["last"] for model in numbered}
+    assert all(loaded.values()), "the demo fills every numbered table"
+    worker = User.objects.get(email="worker@example.org")
+    team = Team.objects.get(name="Kuopio")
+    site = FieldSite.objects.filter(team=team).order_by("id").first()
+    assert site is not None
+    day = TODAY + datetime.timedelta(days=1)  # a day with no rollup rows yet
+    outing = outing_create(
+        actor=worker,
+        team=team,
+        site=site,
+        date=day,
+        start_time=datetime.time(10),
+        end_time=datetime.time(12),
+        status=OutingStatus.DONE,
+        participants=[worker],
     )
+    person = person_create(actor=worker, team=team, alias="Uusi U.")
+    encounter = encounter_create(
+        actor=worker,
+        team=team,
+        site=site,
+        outing=outing,
+        person=person,
+        occurred_at=datetime.datetime.combine(day, datetime.time(11), tzinfo=HELSINKI),
+    )
+    referral = referral_create(
+        actor=worker, team=team, service_kind=ServiceKind.HOUSING, person=person, encounter=encounter, referred_on=day
+    )
+    follow_up_create(actor=worker, team=team, referral=referral, person=person, due_on=day)
+    feedback_record(site=site, outing=outing, score=4, given_on=day)
+    Consent.objects.create(person=person, scope=Consent.Scope.CONTACT, given_on=day, recorded_by=worker)
 
-    assert added.pk > encounter.pk
+    for model, last_loaded in loaded.items():
+        added = model._base_manager.filter(pk__gt=last_loaded)
+        assert added.exists(), model._meta.label
+        assert model._base_manager.count() == len(set(model._base_manager.values_list("pk", flat=True)))
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY and its index handling exist on PostgreSQL only")
 def test_a_big_postgresql_load_restores_indexes_and_constraints_and_writes_the_same_data():
     def schema():
         with connection.cursor() as cursor:
-            tables = [model._meta.db_table for model in demo.BULK_MODELS]
+            tables = [model._meta.db_table for model in (*demo.BULK_MODELS, *ROLLUP_MODELS)]
             cursor.execute(
                 "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
                 "WHERE indrelid = ANY(%s::regclass[])",
