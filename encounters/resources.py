@@ -138,6 +138,7 @@ class EncounterResource(ClientDataExportMixin, ServiceResource):
         self._by_uuid: dict[Any, Encounter] = {}
         self._taken_uuids: set = set()
         self._checked_uuids: set = set()
+        self._parsed_uuids: dict[str, Any] = {}
 
     def import_data_inner(self, *args, **kwargs):
         # Inside the import's transaction (import_data opens it): the rollups
@@ -153,10 +154,17 @@ class EncounterResource(ClientDataExportMixin, ServiceResource):
     def parse_uuid(self, value):
         if is_blank(value):
             return None
+        # Each cell is parsed once: by `preload` for the whole column, then
+        # looked up again when its row finds its record (`get_instance`).
+        if value in self._parsed_uuids:
+            return self._parsed_uuids[value]
         try:
-            return self.parser(new=True).fields["client_uuid"].to_internal_value(str(value).strip())
+            parsed = self.parser(new=True).fields["client_uuid"].to_internal_value(str(value).strip())
         except serializers.ValidationError as error:
             raise ValidationError({"client_uuid": error_messages(error.detail)}) from None
+        if isinstance(value, str):
+            self._parsed_uuids[value] = parsed
+        return parsed
 
     def preload(self, dataset):
         super().preload(dataset)

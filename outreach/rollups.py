@@ -16,8 +16,10 @@ from django.db.models import Count, Q
 from .models import Outing, OutingDayCount, OutingEncounterCount, OutingWorkerDayCount
 from .vocabulary import OutingStatus
 
-# Slices per query, under SQLite's limit on query parameters.
+# Ids or days per query, under SQLite's limit on query parameters.
 _CHUNK = 300
+# Above this many (date, site) slices a refresh recomputes whole days (as the encounter rollups do).
+_MAX_SLICES = 50
 
 
 # Rollups of other apps that count something by the team of an outing (the
@@ -60,15 +62,33 @@ def outing_ids_changed(outing_ids: Iterable[int]) -> None:
 
 @transaction.atomic
 def refresh(slices: set[tuple[datetime.date, int]], *, workers: bool = True) -> None:
+    if not slices:
+        return  # an empty Q() below would match, and recompute, every row
+    if len(slices) > _MAX_SLICES:
+        _refresh_days(sorted({day for day, _site in slices}), workers=workers)
+        return
     ordered = sorted(slices)
-    for start in range(0, len(ordered), _CHUNK):
-        condition = Q()
-        for day, site in ordered[start : start + _CHUNK]:
-            condition |= Q(day=day, site_id=site)
-        OutingDayCount.objects.filter(condition).delete()
+    condition = Q()
+    for day, site in ordered:
+        condition |= Q(day=day, site_id=site)
+    OutingDayCount.objects.filter(condition).delete()
+    if workers:
+        OutingWorkerDayCount.objects.filter(condition).delete()
+    _insert(Outing.objects.filter(_outing_condition(ordered)), workers=workers)
+
+
+def _refresh_days(days: list[datetime.date], *, workers: bool) -> None:
+    """Recompute every slice of these days: a simple condition instead of a long OR of (day, site).
+
+    A file import touches thousands of slices; as a chain of ORs they cost
+    more to build and to run than the few more slices a day's rows hold.
+    """
+    for start in range(0, len(days), _CHUNK):
+        chunk = days[start : start + _CHUNK]
+        OutingDayCount.objects.filter(day__in=chunk).delete()
         if workers:
-            OutingWorkerDayCount.objects.filter(condition).delete()
-        _insert(Outing.objects.filter(_outing_condition(ordered[start : start + _CHUNK])), workers=workers)
+            OutingWorkerDayCount.objects.filter(day__in=chunk).delete()
+        _insert(Outing.objects.filter(date__in=chunk), workers=workers)
 
 
 @transaction.atomic

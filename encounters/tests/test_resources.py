@@ -405,3 +405,70 @@ def test_admin_import_and_export_act_as_the_signed_in_user(rf, coordinator, team
     assert exported.decode().count("\n") == 2  # the header and the one encounter the coordinator sees
     entry = AuditEntry.objects.get(action="export")
     assert (entry.actor, entry.changes) == (coordinator, ["count=1"])
+
+
+@pytest.mark.django_db
+def test_batched_import_reports_bad_rows_of_every_batch_and_changes_nothing(
+    monkeypatch, worker_a, team_a, site, outing
+):
+    from django.utils import translation
+
+    from encounters.models import EncounterDayCount
+    from outreach.models import OutingDayCount
+
+    monkeypatch.setattr(EncounterResource._meta, "batch_size", 2)
+    other_site = FieldSiteFactory()
+    header = ["team", "outing", "site", "occurred_at", "needs", "duration_minutes"]
+    rows = [
+        [team_a.pk, outing.pk, site.pk, "2026-05-12T10:00+03:00", "housing", 30],
+        [team_a.pk, "", site.pk, "2026-05-12T11:00+03:00", "", 24 * 60 + 1],  # refused by the service
+        [team_a.pk, "", site.pk, "2026-05-12T12:00+03:00", "rent_arrears", ""],  # refused by the serializer
+        [team_a.pk, outing.pk, site.pk, "2026-05-12T13:00+03:00", "", ""],
+        [team_a.pk, outing.pk, other_site.pk, "2026-05-12T14:00+03:00", "", ""],  # in the last batch
+    ]
+    outing_rows = list(OutingDayCount.objects.values_list("day", "site_id", "outings_done", "encounters"))
+    audited = AuditEntry.objects.count()
+
+    with translation.override("fi"):
+        result = EncounterResource(user=worker_a, batched=True).import_data(dataset(header, *rows))
+        errors = {
+            row.number: {name: [str(m) for m in messages] for name, messages in row.error_dict.items()}
+            for row in result.invalid_rows
+        }
+
+    assert sorted(errors) == [2, 3, 5]
+    assert errors[2] == {"duration_minutes": ["Kohtaaminen voi kestää enintään 24 tuntia."]}
+    assert list(errors[3]) == ["needs"]
+    assert errors[5] == {"site": ["Kohde on eri kuin jalkautumisen kohde."]}
+    assert Encounter.objects.count() == 0
+    assert AuditEntry.objects.count() == audited
+    assert not EncounterDayCount.objects.exists()
+    assert list(OutingDayCount.objects.values_list("day", "site_id", "outings_done", "encounters")) == outing_rows
+
+
+@pytest.mark.django_db
+def test_batched_import_makes_as_many_queries_for_more_rows_in_as_many_batches(
+    monkeypatch, worker_a, team_a, site, outing
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    person = PersonFactory(team=team_a)
+    header = ["team", "outing", "site", "occurred_at", "person", "client_uuid"]
+
+    def queries_to_import(rows_per_batch):
+        monkeypatch.setattr(EncounterResource._meta, "batch_size", rows_per_batch)
+        rows = [
+            [team_a.pk, outing.pk if n % 2 else "", site.pk, f"2026-05-12T1{n % 10}:00+03:00", person.pk, uuid.uuid4()]
+            for n in range(3 * rows_per_batch)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            result = EncounterResource(user=worker_a, batched=True).import_data(dataset(header, *rows))
+        assert not result.has_errors()
+        assert not result.has_validation_errors()
+        return len(queries)
+
+    few, many = queries_to_import(2), queries_to_import(8)
+
+    assert few == many
+    assert Encounter.objects.count() == 3 * 2 + 3 * 8

@@ -5,6 +5,7 @@ import itertools
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 
 from encounters import services
 from encounters.models import Consent, Encounter, Person, Referral
@@ -291,6 +292,56 @@ def test_bulk_encounters_are_all_written_with_their_workers_and_audit(worker_a, 
     assert sorted(entries.values_list("object_id", "changes")) == sorted(
         (str(encounter.pk), ["person", "site", "team"]) for encounter in created
     )
+
+
+def test_fields_the_bulk_path_leaves_unvalidated_have_no_rules_of_their_own():
+    """The builder derives them, or they hold their defaults: a validator or choices added later must be run."""
+    for name in [*services.BULK_DERIVED_FIELDS, *services.BULK_DEFAULTED_FIELDS]:
+        field = Encounter._meta.get_field(name)
+        assert isinstance(field, models.Field)
+        assert field._validators == [], name  # type: ignore[attr-defined]  # not in django-stubs
+        assert not field.choices, name
+        assert field.has_default() or name in services.BULK_DERIVED_FIELDS, name
+
+
+@pytest.mark.django_db
+def test_bulk_encounters_validate_a_defaulted_field_that_a_row_gives(worker_a, team_a):
+    site = FieldSiteFactory()
+    moment = datetime.datetime(2026, 5, 12, 10, 0, tzinfo=datetime.UTC)
+    rows = [
+        {"team": team_a, "site": site, "occurred_at": moment},
+        {"team": team_a, "site": site, "occurred_at": moment, "version": -1},
+    ]
+
+    with pytest.raises(services.RowErrors) as refused:
+        services.encounters_create_bulk(actor=worker_a, rows=rows)
+
+    assert list(refused.value.errors) == [1]
+    assert list(refused.value.errors[1].message_dict) == ["version"]
+    assert Encounter.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_bulk_encounters_of_one_outing_each_get_its_participants(worker_a, expert_a, team_a):
+    site = FieldSiteFactory()
+    outing = OutingFactory(team=team_a, site=site, participants=[worker_a, expert_a])
+    other = OutingFactory(team=team_a, site=site, participants=[expert_a])
+    moment = datetime.datetime(2026, 5, 12, 10, 0, tzinfo=datetime.UTC)
+    rows = [
+        {"team": team_a, "site": site, "outing": outing, "occurred_at": moment},
+        {"team": team_a, "site": site, "outing": other, "occurred_at": moment},
+        {"team": team_a, "site": site, "outing": outing, "occurred_at": moment, "workers": [worker_a]},
+        {"team": team_a, "site": site, "outing": outing, "occurred_at": moment},
+    ]
+
+    created = services.encounters_create_bulk(actor=worker_a, rows=rows)
+
+    assert [set(encounter.workers.all()) for encounter in created] == [
+        {worker_a, expert_a},
+        {expert_a},
+        {worker_a},
+        {worker_a, expert_a},
+    ]
 
 
 @pytest.mark.django_db

@@ -10,6 +10,8 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from encounters import rollups as encounter_rollups
 from encounters.models import (
@@ -31,6 +33,7 @@ from encounters.services import (
 )
 from encounters.tests.factories import PersonFactory
 from encounters.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
+from outreach import rollups as outing_rollups
 from outreach.models import OutingDayCount, OutingEncounterCount, OutingWorkerDayCount, User
 from outreach.services import outing_update
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory, municipality
@@ -325,3 +328,65 @@ def test_the_partners_confirmation_keeps_the_referral_rollup(team_a, worker_a):
     assert figures["referrals_by_status"][ReferralStatus.CONNECTED] == 1
     assert funnel[ServiceKind.HOUSING] == {"suggested": 1, "made": 1, "connected": 1}
     assert_rollups_exact(worker_a, day, day)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("max_slices", [1, 1000], ids=["whole days", "slice by slice"])
+def test_rollups_after_an_import_equal_a_rebuild(
+    tmp_path,
+    monkeypatch,
+    max_slices,
+    worker_a,
+    team_a,
+    team_b,
+    site,  # noqa: F811
+):
+    """However the outing rollups are recomputed (by slice, or by whole days for many slices)."""
+    monkeypatch.setattr(outing_rollups, "_MAX_SLICES", max_slices)
+    other_site = FieldSiteFactory()
+    may_12, may_13 = datetime.date(2026, 5, 12), datetime.date(2026, 5, 13)
+    outings = [
+        OutingFactory(team=team_a, site=site, date=may_12, participants=[worker_a]),
+        OutingFactory(team=team_a, site=other_site, date=may_12, participants=[worker_a]),
+        OutingFactory(team=team_a, site=site, date=may_13, participants=[worker_a]),
+    ]
+    # Rows the import does not touch: another team's outing on the same day, and a day of its own.
+    OutingFactory(team=team_b, site=site, date=may_12)
+    OutingFactory(team=team_a, site=site, date=datetime.date(2026, 5, 20), participants=[worker_a])
+    encounter_create(
+        actor=worker_a, team=team_a, site=site, occurred_at=datetime.datetime(2026, 5, 12, 7, tzinfo=datetime.UTC)
+    )
+    person = PersonFactory(team=team_a)
+    path = tmp_path / "encounters.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*ENCOUNTER_HEADER, "person"])
+        for number, outing in enumerate(outings):
+            moment = f"{outing.date.isoformat()}T1{number}:00:00+03:00"
+            writer.writerow([team_a.pk, outing.pk, outing.site_id, moment, "field", "", "", "", "housing", person.pk])
+        writer.writerow([team_a.pk, "", other_site.pk, "2026-05-13T23:30:00+03:00", "phone", "", "", "", "", ""])
+    before_import = every_rollup_row()
+
+    ok, _out, err = run("import_records", "encounters", str(path), "--user", worker_a.email)
+
+    assert ok, err
+    imported = every_rollup_row()
+    assert imported != before_import
+    assert sum(outings_done for _day, _team, _site, outings_done, *_rest in imported["outreach.OutingDayCount"]) == 5
+    call_command("rebuild_report_rollups", stdout=io.StringIO())
+    assert every_rollup_row() == imported
+    assert_rollups_exact(worker_a, datetime.date(2026, 5, 1), datetime.date(2026, 5, 31))
+
+
+@pytest.mark.django_db
+def test_an_outing_refresh_of_no_slices_reads_and_writes_nothing(worker_a, team_a, site):  # noqa: F811
+    # (An empty condition would match, and recompute, every row.)
+    OutingFactory(team=team_a, site=site, participants=[worker_a])
+    before = every_rollup_row()
+    assert before["outreach.OutingDayCount"]
+
+    with CaptureQueriesContext(connection) as queries:
+        outing_rollups.refresh(set())
+
+    assert [query["sql"] for query in queries if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))] == []
+    assert every_rollup_row() == before
