@@ -11,7 +11,7 @@ runs the command. Prints seconds and rows per second for:
 - a sample through the row-by-row service path (the admin's), extrapolated.
 
     .venv/bin/python benchmarks/import_bench.py
-    .venv/bin/python benchmarks/import_bench.py --database-url postgres://postgres@127.0.0.1:5432/h_import_bench
+    .venv/bin/python benchmarks/import_bench.py --database-url postgres://postgres@127.0.0.1:5432/bench_import
     .venv/bin/python benchmarks/import_bench.py --rows 10000 --service-sample 500
     .venv/bin/python benchmarks/import_bench.py --stages import --service-sample 0
 """
@@ -50,8 +50,8 @@ def fresh_postgres(url: str) -> None:
     import psycopg
 
     name = url.rsplit("/", 1)[1]
-    if not name.startswith("h_"):
-        raise SystemExit("Refusing to drop a database whose name does not start with h_.")
+    if not name.startswith("bench"):
+        raise SystemExit("Refusing to drop a database whose name does not start with bench (as bench_import).")
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
