@@ -169,12 +169,18 @@ def test_superuser_opens_a_change_page_of_every_model(signed_in, superuser, coor
     records += [survey, question, SurveyChoice.objects.filter(question=question).first()]
     records += [response, SurveyAnswer.objects.create(response=response, question=question, text="Soita 0401234567")]
     # The report rollups, kept (here by the factories) for the encounters and the outing above.
-    from encounters.models import EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter
+    from encounters.models import (
+        EncounterDayCount,
+        EncounterMixCount,
+        PersonDayCount,
+        PersonFirstEncounter,
+        ReferralDayCount,
+    )
     from outreach.models import OutingDayCount, OutingEncounterCount, OutingWorkerDayCount
     from reports.models import FeedbackDayCount
 
     EncounterFactory(team=team_a, site=site, person=kept)
-    rollup_models = (EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter)
+    rollup_models = (EncounterDayCount, EncounterMixCount, PersonDayCount, PersonFirstEncounter, ReferralDayCount)
     outing_models = (OutingDayCount, OutingWorkerDayCount, OutingEncounterCount)
     records += [model.objects.get() for model in (*rollup_models, *outing_models, FeedbackDayCount)]
     ours = {m for m in admin.site._registry if m._meta.app_label in {"outreach", "encounters", "networks", "reports"}}
