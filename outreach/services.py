@@ -418,9 +418,13 @@ def user_create(
     role: str = Role.WORKER,
     teams: Iterable[Team] = (),
     password: str | None = None,
+    password_hash: str | None = None,
     is_superuser: bool = False,
 ) -> User:
     """Create a user. Without a password, they set one from an e-mailed link.
+
+    `password_hash` is a password hashed already (`make_password`): the demo
+    data's users, who share one, are hashed once.
 
     The invitation goes out once the transaction commits, so that a rolled
     back creation sends nothing and the link's token matches the saved user.
@@ -434,6 +438,8 @@ def user_create(
     )
     if password:
         user.set_password(password)
+    elif password_hash:
+        user.password = password_hash
     else:
         user.set_unusable_password()
     validate_model(user, exclude=["password"])
@@ -441,7 +447,7 @@ def user_create(
     user.teams.set(teams)
     _mark_email_verified(user)
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=user, changes=["email", "role", "teams"])
-    if not password:
+    if not (password or password_hash):
         user_pk = user.pk
         transaction.on_commit(lambda: _send_invitation(user_pk))
     return user
