@@ -27,6 +27,7 @@ from outreach.services import (
     check_version,
     create_once,
     ensure_can_write_team,
+    insert_many,
     lock_version,
     raise_version,
     run_field_validators,
@@ -577,12 +578,15 @@ def encounters_create_bulk(*, actor: User, rows: Iterable[dict]) -> list[Encount
     for start in range(0, len(built), _BULK_SIZE):
         batch = built[start : start + _BULK_SIZE]
         encounters = Encounter.objects.bulk_create([encounter for encounter, _workers in batch])
-        through.objects.bulk_create(
-            [
-                through(encounter_id=encounter.pk, user_id=worker.pk)
-                for encounter, (_built, workers) in zip(encounters, batch, strict=True)
-                for worker in workers
-            ]
+        links = [
+            (encounter.pk, worker.pk)
+            for encounter, (_built, workers) in zip(encounters, batch, strict=True)
+            for worker in workers
+        ]
+        insert_many(
+            through,
+            same={},
+            varying={"encounter": [pk for pk, _user in links], "user": [user for _pk, user in links]},
         )
         audit_many(actor=actor, action=AuditEntry.Action.CREATE, instances=encounters, changes=ENCOUNTER_CREATE_AUDIT)
         created.extend(encounters)

@@ -12,7 +12,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, models, router, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import F, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -58,21 +58,70 @@ def audit_bulk(*, actor: User | None, action: str, model: type[models.Model], de
 
 def audit_many(
     *, actor: User | None, action: str, instances: Iterable[models.Model], changes: Iterable[str] = ()
-) -> list[AuditEntry]:
-    """The entries `audit` writes, one per record, in one INSERT per batch: for bulk writes."""
-    changes = sorted(changes)
+) -> int:
+    """The entries `audit` writes, one per record, for bulk writes; how many were written.
+
+    The entries differ only in the record's type and id (`insert_many`): an
+    AuditEntry instance per record, through `bulk_create`'s per-value
+    conversions, took a tenth of a 100,000-row import. The time is the same
+    for all of them, as in one transaction.
+    """
     actor = actor if actor is not None and actor.is_authenticated else None
-    entries = [
-        AuditEntry(
-            actor=actor,
-            action=action,
-            model=instance._meta.label_lower,
-            object_id=str(instance.pk),
-            changes=changes,
-        )
-        for instance in instances
-    ]
-    return AuditEntry.objects.bulk_create(entries, batch_size=2000)
+    records = [(instance._meta.label_lower, str(instance.pk)) for instance in instances]
+    return insert_many(
+        AuditEntry,
+        same={
+            "at": timezone.now(),
+            "actor": actor.pk if actor is not None else None,
+            "action": action,
+            "changes": sorted(changes),
+        },
+        varying={"model": [model for model, _pk in records], "object_id": [pk for _model, pk in records]},
+    )
+
+
+def insert_many(model: type[models.Model], *, same: dict[str, object], varying: dict[str, list]) -> int:
+    """Insert rows that share the values of `same` and take those of `varying` (a list per field, one
+    value per row) in turn; how many. For bulk writes of plain rows (no signals, no ids returned).
+
+    Each value is converted for the database by its field, the shared ones
+    once. On PostgreSQL the rows go in as one statement over arrays
+    (`unnest`), elsewhere as one prepared INSERT run per row (`executemany`):
+    both several times cheaper than `bulk_create`'s SQL of a parameter per
+    value.
+    """
+    connection = connections[router.db_for_write(model)]
+    fields: dict[str, models.Field] = {}
+    for name in (*same, *varying):
+        field = model._meta.get_field(name)
+        if not isinstance(field, models.Field) or not field.column:  # a relation's other end has no column
+            raise TypeError(f"{model._meta.label}.{name} is not a column")
+        fields[name] = field
+    shared = [fields[name].get_db_prep_save(value, connection) for name, value in same.items()]
+    columns = {
+        name: [fields[name].get_db_prep_save(value, connection) for value in values] for name, values in varying.items()
+    }
+    count = len(next(iter(columns.values()), []))
+    if not count:
+        return 0
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(fields[name].column) for name in fields)
+    insert = f"INSERT INTO {quote(model._meta.db_table)} ({names})"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            aliases = [f"c{index}" for index in range(len(columns))]
+            selected = ", ".join(["%s"] * len(shared) + [f"r.{alias}" for alias in aliases])
+            arrays = ", ".join(f"%s::{fields[name].db_type(connection)}[]" for name in columns)
+            cursor.execute(
+                f"{insert} SELECT {selected} FROM unnest({arrays}) AS r({', '.join(aliases)})",
+                [*shared, *columns.values()],
+            )
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(
+                f"{insert} VALUES ({placeholders})", [(*shared, *row) for row in zip(*columns.values(), strict=True)]
+            )
+    return count
 
 
 def _audit_entry(actor: User | None, action: str, model: str, object_id: str, changes: list[str]) -> AuditEntry:

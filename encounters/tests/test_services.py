@@ -6,6 +6,7 @@ import itertools
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.utils import timezone
 
 from encounters import services
 from encounters.models import Consent, Encounter, Person, Referral
@@ -276,6 +277,7 @@ def test_bulk_encounters_are_all_written_with_their_workers_and_audit(worker_a, 
     outing = OutingFactory(team=team_a, site=site, participants=[worker_a, expert_a])
     moment = datetime.datetime(2026, 5, 12, 10, 0, tzinfo=datetime.UTC)
 
+    before = timezone.now()
     created = services.encounters_create_bulk(
         actor=worker_a,
         rows=[
@@ -283,6 +285,7 @@ def test_bulk_encounters_are_all_written_with_their_workers_and_audit(worker_a, 
             {"team": team_a, "site": site, "occurred_at": moment, "depth": "brief"},
         ],
     )
+    after = timezone.now()
 
     first, second = (Encounter.objects.get(pk=encounter.pk) for encounter in created)
     assert set(first.workers.all()) == {worker_a, expert_a}
@@ -292,6 +295,7 @@ def test_bulk_encounters_are_all_written_with_their_workers_and_audit(worker_a, 
     assert sorted(entries.values_list("object_id", "changes")) == sorted(
         (str(encounter.pk), ["person", "site", "team"]) for encounter in created
     )
+    assert all(before <= at <= after for at in entries.values_list("at", flat=True))
 
 
 def test_fields_the_bulk_path_leaves_unvalidated_have_no_rules_of_their_own():

@@ -142,3 +142,47 @@ def test_a_participant_who_left_the_team_may_stay_on_the_outing(worker_a, team_a
         services.outing_update(actor=worker_a, outing=outing, participants=[worker_a, leaver, newcomer])
     assert error.value.message_dict["participants"] == [f"Not members of the team {team_a}: Olli Ulkopuolinen."]
     assert set(outing.participants.all()) == {worker_a, leaver}
+
+
+@pytest.mark.django_db
+def test_insert_many_writes_the_shared_and_the_varying_values_of_every_row_converted_by_their_fields():
+    """Both paths: one statement over arrays on PostgreSQL, a prepared INSERT per row elsewhere."""
+    actor = UserFactory()
+    at = datetime.datetime(2026, 3, 29, 1, 30, tzinfo=datetime.UTC)  # the night the clocks go forward
+    written = services.insert_many(
+        AuditEntry,
+        same={"at": at, "actor": actor.pk, "action": AuditEntry.Action.CREATE, "changes": ["site", "team"]},
+        varying={"model": ["encounters.encounter", "encounters.person"], "object_id": ["7", "1234567890123"]},
+    )
+
+    assert written == 2
+    rows = AuditEntry.objects.order_by("object_id").values_list(
+        "at", "actor", "action", "model", "object_id", "changes"
+    )
+    assert list(rows) == [
+        (at, actor.pk, "create", "encounters.person", "1234567890123", ["site", "team"]),
+        (at, actor.pk, "create", "encounters.encounter", "7", ["site", "team"]),
+    ]
+
+
+@pytest.mark.django_db
+def test_insert_many_of_no_rows_writes_nothing():
+    assert services.insert_many(AuditEntry, same={"action": "create"}, varying={"model": [], "object_id": []}) == 0
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_audit_many_writes_one_entry_per_record_as_audit_does():
+    actor, other = UserFactory(), UserFactory()
+    services.audit(actor=actor, action=AuditEntry.Action.CREATE, instance=other, changes=["role", "email"])
+    single = AuditEntry.objects.get()
+    AuditEntry.objects.all().delete()
+
+    assert (
+        services.audit_many(actor=actor, action=AuditEntry.Action.CREATE, instances=[other], changes=["role", "email"])
+        == 1
+    )
+
+    bulk = AuditEntry.objects.get()
+    fields = ("actor_id", "action", "model", "object_id", "changes")
+    assert [getattr(bulk, name) for name in fields] == [getattr(single, name) for name in fields]
