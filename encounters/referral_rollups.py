@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 
+from outreach import rollup_locks
+
 from .models import Encounter, Referral, ReferralDayCount
 
 # Days per statement, under SQLite's limit on query parameters.
@@ -56,6 +58,8 @@ def encounters_moved(encounter_ids: Iterable[int]) -> None:
 
 @transaction.atomic
 def refresh(days: set[datetime.date]) -> None:
+    # Waits for a concurrent recompute of these days to commit (`outreach.rollup_locks`).
+    rollup_locks.lock(referral_days=days)
     ordered = sorted(days)
     for start in range(0, len(ordered), _CHUNK):
         chunk = [connection.ops.adapt_datefield_value(day) for day in ordered[start : start + _CHUNK]]

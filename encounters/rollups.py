@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.functions import Coalesce
 
+from outreach import rollup_locks
 from outreach import rollups as outing_rollups
 from outreach.models import OutingEncounterCount
 from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, Need
@@ -133,17 +134,23 @@ def refresh(touched: Touched) -> None:
 
 @transaction.atomic
 def _refresh_now(touched: Touched) -> None:
+    # Each recompute waits for a concurrent one of the same rows to commit (`outreach.rollup_locks`).
     if len(touched.slices) <= _MAX_SLICES:
         conditions = [_slices(sorted(touched.slices))] if touched.slices else []
+        sites: set[int] = {site for _day, site in touched.slices}
     else:
         days = sorted({day for day, _site in touched.slices})
         conditions = [_in("{day}", days[start : start + _CHUNK]) for start in range(0, len(days), _CHUNK)]
+        rollup_locks.lock_every_site()
+        sites = set()
+    # The person rollups change only for the persons of the changed encounters (before and after the
+    # change, with the records they were merged into), so they are recomputed by person alone: by
+    # slice too, two recomputes of one person's rows under different locks would race.
+    persons = sorted(_with_roots(touched.persons))
+    rollup_locks.lock(sites=sites, persons=persons, outings=touched.outings)
     for condition in conditions:
         _recompute(EncounterDayCount, _DAY_COUNT_SQL, condition)
         _recompute(EncounterMixCount, _MIX_COUNT_SQL, condition)
-        # The persons met in these slices may have lost or gained encounters there.
-        _recompute(PersonDayCount, _PERSON_DAY_SQL, condition)
-    persons = sorted(_with_roots(touched.persons))
     for start in range(0, len(persons), _CHUNK):
         condition = _in("{person}", persons[start : start + _CHUNK])
         _recompute(PersonFirstEncounter, _FIRST_SQL, condition)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from django.db import transaction
 from django.db.models import Count, Q
 
+from . import rollup_locks
 from .models import Outing, OutingDayCount, OutingEncounterCount, OutingWorkerDayCount
 from .vocabulary import OutingStatus
 
@@ -65,8 +66,11 @@ def refresh(slices: set[tuple[datetime.date, int]], *, workers: bool = True) -> 
     if not slices:
         return  # an empty Q() below would match, and recompute, every row
     if len(slices) > _MAX_SLICES:
+        rollup_locks.lock_every_site()
         _refresh_days(sorted({day for day, _site in slices}), workers=workers)
         return
+    # Waits for a concurrent recompute of these slices to commit (`outreach.rollup_locks`).
+    rollup_locks.lock(sites=(site for _day, site in slices))
     ordered = sorted(slices)
     condition = Q()
     for day, site in ordered:

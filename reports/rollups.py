@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from encounters import referral_rollups
 from encounters import rollups as encounter_rollups
+from outreach import rollup_locks
 from outreach.models import Outing
 from outreach.vocabulary import GotHelp, TalkAgain
 
@@ -71,6 +72,8 @@ def outings_team_changed(outing_ids: Iterable[int]) -> None:
 
 @transaction.atomic
 def refresh(slices: set[Slice]) -> None:
+    # Waits for a concurrent recompute of these slices to commit (`outreach.rollup_locks`).
+    rollup_locks.lock(sites=(site for _day, site in slices))
     ordered = sorted(slices)
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start : start + _CHUNK]

@@ -84,7 +84,8 @@ def test_a_tally_tap_is_a_handful_of_queries(client, worker_a, outing, django_as
     client.force_login(worker_a)
     url = reverse("encounters:outing_tally", args=[outing.pk])
     client.post(url, {"delta": "1", "client_uuid": str(uuid.uuid4())})
-    with django_assert_max_num_queries(18):
+    # On PostgreSQL one more: the lock that serialises concurrent recomputes of the outing's rollup slice.
+    with django_assert_max_num_queries(18 + (connection.vendor == "postgresql")):
         response = client.post(url, {"delta": "1", "client_uuid": str(uuid.uuid4())})
     assert response.status_code == 302
     assert TallyEvent.objects.filter(outing=outing).count() == 2
