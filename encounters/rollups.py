@@ -30,7 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.db.models.functions import Coalesce
 
 from outreach import rollup_locks
@@ -89,6 +89,54 @@ def touched_by(encounters: Iterable[Encounter]) -> Touched:
 def encounters_changed(*encounters: Encounter, before: Touched | None = None) -> None:
     """Recompute the rollups that these encounters (as they are now, and `before` a change) touch."""
     refresh(touched_by(encounters) | (before or Touched()))
+
+
+def encounter_added(encounter: Encounter) -> None:
+    """One encounter was created: add it to its slice's and its outing's counts in place.
+
+    A recompute reads every encounter of the day at that site (at a busy
+    site, hundreds) and of the outing; adding one to the counts it changes
+    costs the same however many there are. Its person's rollups are
+    recomputed (their first encounter may move); inside `deferred()` the whole
+    refresh waits for the end of the block as any other.
+    """
+    if _pending.get() is not None:
+        refresh(touched_by([encounter]))
+        return
+    _add_now(encounter)
+
+
+@transaction.atomic
+def _add_now(encounter: Encounter) -> None:
+    persons = sorted(_with_roots({encounter.person_id} if encounter.person_id is not None else set()))
+    outings = [encounter.outing_id] if encounter.outing_id is not None else []
+    rollup_locks.lock(sites=[encounter.site_id], persons=persons, outings=outings)
+    day = {"day": encounter.occurred_on, "team_id": encounter.team_id, "site_id": encounter.site_id}
+    conversation = int(encounter.depth == Depth.CONVERSATION)
+    codes = {column: int(getattr(encounter, name) == code) for column, (name, code) in CODE_FIELDS.items()}
+    needs = set(encounter.needs or ())
+    codes.update({column: int(column.removeprefix("need_") in needs) for column in NEED_COLUMNS})
+    _add(
+        EncounterDayCount,
+        day,
+        {"total": 1, "anonymous": int(encounter.person_id is None), "conversation": conversation, **codes},
+    )
+    mix = {"gender": encounter.gender, "age_group": encounter.age_group, "depth": encounter.depth}
+    _add(EncounterMixCount, {**day, **mix}, {"encounters": 1})
+    for start in range(0, len(persons), _CHUNK):
+        condition = _in("{person}", persons[start : start + _CHUNK])
+        _recompute(PersonFirstEncounter, _FIRST_SQL, condition)
+        _recompute(PersonDayCount, _PERSON_DAY_SQL, condition)
+    if outings:
+        _add(OutingEncounterCount, {"outing_id": encounter.outing_id}, {"encounters": 1, "conversations": conversation})
+        outing_rollups.outing_ids_changed(outings)
+
+
+def _add(model: type[Model], key: dict, counts: dict[str, int]) -> None:
+    """Add `counts` to the rollup row of `key`, or make the row (the caller holds the row's lock)."""
+    added = {column: F(column) + count for column, count in counts.items() if count}
+    if not model._default_manager.filter(**key).update(**added):
+        model._default_manager.create(**key, **counts)
 
 
 def persons_changed(*person_ids: int) -> None:

@@ -340,7 +340,7 @@ def _encounter_save(*, actor: User, encounter: Encounter, workers: list[User] | 
     validate_model(encounter)
     encounter.save()
     encounter.workers.set(_encounter_workers(actor, encounter.outing, workers))
-    rollups.encounters_changed(encounter)
+    rollups.encounter_added(encounter)
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=ENCOUNTER_CREATE_AUDIT)
     return encounter
 
