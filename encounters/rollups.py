@@ -123,13 +123,18 @@ def _add_now(encounter: Encounter) -> None:
     )
     mix = {"gender": encounter.gender, "age_group": encounter.age_group, "depth": encounter.depth}
     _add(EncounterMixCount, {**day, **mix}, {"encounters": 1})
+    _recompute_persons(persons)
+    if outings:
+        _add(OutingEncounterCount, {"outing_id": encounter.outing_id}, {"encounters": 1, "conversations": conversation})
+        outing_rollups.outing_ids_changed(outings)
+
+
+def _recompute_persons(persons: list[int]) -> None:
+    """Their first encounters, then their person-day rows (which carry the first encounter)."""
     for start in range(0, len(persons), _CHUNK):
         condition = _in("{person}", persons[start : start + _CHUNK])
         _recompute(PersonFirstEncounter, _FIRST_SQL, condition)
         _recompute(PersonDayCount, _PERSON_DAY_SQL, condition)
-    if outings:
-        _add(OutingEncounterCount, {"outing_id": encounter.outing_id}, {"encounters": 1, "conversations": conversation})
-        outing_rollups.outing_ids_changed(outings)
 
 
 def _add(model: type[Model], key: dict, counts: dict[str, int]) -> None:
@@ -183,26 +188,23 @@ def refresh(touched: Touched) -> None:
 @transaction.atomic
 def _refresh_now(touched: Touched) -> None:
     # Each recompute waits for a concurrent one of the same rows to commit (`outreach.rollup_locks`).
-    if len(touched.slices) <= _MAX_SLICES:
-        conditions = [_slices(sorted(touched.slices))] if touched.slices else []
-        sites: set[int] = {site for _day, site in touched.slices}
-    else:
+    whole_days = len(touched.slices) > _MAX_SLICES
+    if whole_days:
         days = sorted({day for day, _site in touched.slices})
         conditions = [_in("{day}", days[start : start + _CHUNK]) for start in range(0, len(days), _CHUNK)]
-        rollup_locks.lock_every_site()
-        sites = set()
+    else:
+        conditions = [_slices(sorted(touched.slices))] if touched.slices else []
     # The person rollups change only for the persons of the changed encounters (before and after the
     # change, with the records they were merged into), so they are recomputed by person alone: by
     # slice too, two recomputes of one person's rows under different locks would race.
     persons = sorted(_with_roots(touched.persons))
-    rollup_locks.lock(sites=sites, persons=persons, outings=touched.outings)
+    rollup_locks.lock(
+        sites=(site for _day, site in touched.slices), every_site=whole_days, persons=persons, outings=touched.outings
+    )
     for condition in conditions:
         _recompute(EncounterDayCount, _DAY_COUNT_SQL, condition)
         _recompute(EncounterMixCount, _MIX_COUNT_SQL, condition)
-    for start in range(0, len(persons), _CHUNK):
-        condition = _in("{person}", persons[start : start + _CHUNK])
-        _recompute(PersonFirstEncounter, _FIRST_SQL, condition)
-        _recompute(PersonDayCount, _PERSON_DAY_SQL, condition)
+    _recompute_persons(persons)
     outings = sorted(touched.outings)
     for start in range(0, len(outings), _CHUNK):
         _recompute(OutingEncounterCount, _OUTING_SQL, _in("{outing}", outings[start : start + _CHUNK]))

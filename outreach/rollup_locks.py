@@ -31,6 +31,8 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from .models import FieldSite
+
 # Namespaces of the two-key advisory locks (the first key).
 SITE, PERSON, OUTING, REFERRAL_DAY = 7301, 7302, 7303, 7304
 BUCKETS = 1024
@@ -42,20 +44,26 @@ def lock(
     persons: Iterable[int] = (),
     outings: Iterable[int] = (),
     referral_days: Iterable[datetime.date] = (),
+    every_site: bool = False,
 ) -> None:
     """Wait for, then hold until this transaction ends, the rows recomputed for these keys.
 
     `sites`: the (day, site) slices of these sites (encounter, outing and feedback rollups; None is no
     site); `persons`: their person rollups (person-day rows, first encounters); `outings`: their
-    encounter counts; `referral_days`: the referral counts of these days. One statement for them all.
+    encounter counts; `referral_days`: the referral counts of these days; `every_site`: the slices of
+    every site, for a recompute of whole days (it rewrites them all). One statement for them all.
     """
+    if connection.vendor != "postgresql":
+        return
+    if every_site:
+        sites = [None, *FieldSite.objects.values_list("pk", flat=True)]
     keys = {
         *((SITE, site_id or 0) for site_id in sites),
         *((PERSON, person_id % BUCKETS) for person_id in persons),
         *((OUTING, outing_id % BUCKETS) for outing_id in outings),
         *((REFERRAL_DAY, day.toordinal()) for day in referral_days),
     }
-    if connection.vendor != "postgresql" or not keys:
+    if not keys:
         return
     ordered = sorted(keys)
     with connection.cursor() as cursor:
@@ -65,10 +73,3 @@ def lock(
             "(SELECT n, k FROM unnest(%s::int[], %s::int[]) AS t(n, k) ORDER BY n, k) AS keys",
             [[namespace for namespace, _key in ordered], [key for _namespace, key in ordered]],
         )
-
-
-def lock_every_site() -> None:
-    """Every site's slices: for a recompute of whole days, which rewrites the slices of every site on them."""
-    from outreach.models import FieldSite
-
-    lock(sites=[None, *FieldSite.objects.values_list("pk", flat=True)])

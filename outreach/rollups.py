@@ -66,7 +66,7 @@ def refresh(slices: set[tuple[datetime.date, int]], *, workers: bool = True) -> 
     if not slices:
         return  # an empty Q() below would match, and recompute, every row
     if len(slices) > _MAX_SLICES:
-        rollup_locks.lock_every_site()
+        rollup_locks.lock(every_site=True)
         _refresh_days(sorted({day for day, _site in slices}), workers=workers)
         return
     # Waits for a concurrent recompute of these slices to commit (`outreach.rollup_locks`).

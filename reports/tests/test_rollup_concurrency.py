@@ -94,6 +94,44 @@ def test_two_encounters_saved_at_once_at_one_site_and_outing_are_counted_once(te
 
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
+def test_the_first_two_encounters_at_a_site_saved_at_once_make_one_row_of_each_count(team_a, worker_a):
+    """No row yet to add to: without the lock both transactions made one."""
+    site = FieldSiteFactory(team=team_a)
+
+    def save():
+        encounter_create(actor=worker_a, team=team_a, site=site, occurred_at=MOMENT)
+
+    errors = _concurrently(save, save)
+
+    assert errors == []
+    kept = every_rollup_row()
+    call_command("rebuild_report_rollups", verbosity=0)
+    assert kept == every_rollup_row()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_one_persons_encounters_saved_at_once_at_two_sites_are_counted_once(team_a, worker_a):
+    """Different slices, the same person's rollups: those are locked by person."""
+    first_site, second_site = FieldSiteFactory(team=team_a), FieldSiteFactory(team=team_a)
+    person = PersonFactory(team=team_a)
+
+    def save(site):
+        encounter_create(actor=worker_a, team=team_a, site=site, person=person, occurred_at=MOMENT)
+
+    save(first_site)
+    save(second_site)
+
+    errors = _concurrently(lambda: save(first_site), lambda: save(second_site))
+
+    assert errors == []
+    kept = every_rollup_row()
+    call_command("rebuild_report_rollups", verbosity=0)
+    assert kept == every_rollup_row()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
 def test_two_referrals_and_two_answers_given_at_once_are_counted_once(team_a, worker_a):
     site = FieldSiteFactory(team=team_a)
     person = PersonFactory(team=team_a)
