@@ -26,6 +26,12 @@ def tuned(database: DBConfig) -> DBConfig:
         # persons figures, 80 -> 35 ms at a million encounters) instead of
         # hashing every row.
         options.setdefault("options", POSTGRESQL_OPTIONS)
+        # QuerySet.iterator() reads through a named cursor, on PostgreSQL a
+        # DECLARE … WITH HOLD, FETCHes and a CLOSE outside a transaction: a
+        # form's choice list (ModelChoiceField iterates so) cost three round
+        # trips instead of one. Nothing here streams a large result through
+        # iterator() (the reports and extracts read aggregated rows).
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True  # dj-database-url always gives False
     elif database["ENGINE"] == "django.db.backends.sqlite3":
         options.setdefault("init_command", SQLITE_INIT)
     return database

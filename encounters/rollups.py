@@ -106,7 +106,7 @@ def encounter_added(encounter: Encounter) -> None:
     _add_now(encounter)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def _add_now(encounter: Encounter) -> None:
     persons = sorted(_with_roots({encounter.person_id} if encounter.person_id is not None else set()))
     outings = [encounter.outing_id] if encounter.outing_id is not None else []
@@ -185,7 +185,7 @@ def refresh(touched: Touched) -> None:
         pending.outings |= touched.outings
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def _refresh_now(touched: Touched) -> None:
     # Each recompute waits for a concurrent one of the same rows to commit (`outreach.rollup_locks`).
     whole_days = len(touched.slices) > _MAX_SLICES

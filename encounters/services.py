@@ -339,7 +339,12 @@ def _encounter_save(*, actor: User, encounter: Encounter, workers: list[User] | 
     encounter.occurred_on = domain_date(encounter.occurred_at)
     validate_model(encounter)
     encounter.save()
-    encounter.workers.set(_encounter_workers(actor, encounter.outing, workers))
+    # A new encounter has no workers yet: the links are inserted as they are (no look-up of any to keep).
+    insert_many(
+        Encounter.workers.through,
+        same={"encounter": encounter.pk},
+        varying={"user": _encounter_worker_ids(actor, encounter.outing, workers)},
+    )
     rollups.encounter_added(encounter)
     audit(actor=actor, action=AuditEntry.Action.CREATE, instance=encounter, changes=ENCOUNTER_CREATE_AUDIT)
     return encounter
@@ -452,10 +457,13 @@ def _prefixed(error: ValidationError, prefix: str) -> ValidationError:
     )
 
 
-def _encounter_workers(actor: User, outing: Outing | None, workers: Iterable[User] | None) -> list[User]:
+def _encounter_worker_ids(actor: User, outing: Outing | None, workers: Iterable[User] | None) -> list[int]:
+    """The ids of who met the person: `workers`, or else the outing's participants, or else the actor."""
     if workers is None:
-        return list(outing.participants.all()) if outing is not None else [actor]
-    return list(workers)
+        if outing is None:
+            return [actor.pk]
+        return list(outing.participants.order_by("pk").values_list("pk", flat=True))
+    return [worker.pk for worker in workers]
 
 
 class RowErrors(Exception):
@@ -531,10 +539,10 @@ def encounters_create_bulk(*, actor: User, rows: Iterable[dict]) -> list[Encount
     row is refused, `RowErrors` names every refused row and nothing is written.
     """
     may_log: dict[int | None, bool] = {}
-    built: list[tuple[Encounter, list[User]]] = []
+    built: list[tuple[Encounter, list[int]]] = []
     errors: dict[int, ValidationError] = {}
     by_uuid: dict[uuid.UUID, int] = {}
-    participants: dict[int, list[User]] = {}
+    participants: dict[int, list[int]] = {}
     for index, fields in enumerate(rows):
         fields = dict(fields)
         workers = fields.pop("workers", None)
@@ -558,10 +566,10 @@ def encounters_create_bulk(*, actor: User, rows: Iterable[dict]) -> list[Encount
             # The outing's participants, read once per outing rather than per encounter.
             outing = encounter.outing
             if outing.pk not in participants:
-                participants[outing.pk] = _encounter_workers(actor, outing, None)
+                participants[outing.pk] = _encounter_worker_ids(actor, outing, None)
             built.append((encounter, participants[outing.pk]))
         else:
-            built.append((encounter, _encounter_workers(actor, encounter.outing, workers)))
+            built.append((encounter, _encounter_worker_ids(actor, encounter.outing, workers)))
     taken_message = _("This client UUID is already used by another record.")
     uuids = list(by_uuid)
     for start in range(0, len(uuids), 900):  # SQLite's limit on query parameters
@@ -579,9 +587,9 @@ def encounters_create_bulk(*, actor: User, rows: Iterable[dict]) -> list[Encount
         batch = built[start : start + _BULK_SIZE]
         encounters = Encounter.objects.bulk_create([encounter for encounter, _workers in batch])
         links = [
-            (encounter.pk, worker.pk)
-            for encounter, (_built, workers) in zip(encounters, batch, strict=True)
-            for worker in workers
+            (encounter.pk, worker)
+            for encounter, (_built, worker_ids) in zip(encounters, batch, strict=True)
+            for worker in worker_ids
         ]
         insert_many(
             through,

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -98,7 +99,13 @@ FOLLOW_UP_NOTE_MAX = 1000
 UNDO_SECONDS = permissions.ENCOUNTER_UNDO_SECONDS
 # An outing page lists at most this many encounters (newest first).
 ENCOUNTERS_SHOWN = 200
-UNDO_SESSION_KEY = "field_undo"
+# Without JavaScript the quick log's undo rides over the redirect to the
+# outing page in a signed cookie (the user, the outing and the encounter's
+# ids; nothing of the client), read once by that page: no write of the
+# session for every save.
+UNDO_COOKIE = "field_undo"
+UNDO_COOKIE_SALT = "encounters.views.field_undo"
+UNDO_COOKIE_SECONDS = 60
 # The encounter just deleted, whose delete can be undone (encounter_restore).
 RESTORE_SESSION_KEY = "field_restore"
 # A person page lists this many of their encounters (newest first), with the total.
@@ -270,16 +277,33 @@ def _page_context(request, outing: Outing, form: EncounterForm | None = None, **
     return context
 
 
-def _pop_undo(request, outing: Outing) -> Encounter | None:
-    """The encounter just logged (no-JavaScript path: remembered in the session over the redirect)."""
-    undo = request.session.pop(UNDO_SESSION_KEY, None)
-    if not undo or undo.get("outing") != outing.pk:
+def _remember_undo(response: HttpResponse, request: HttpRequest, outing: Outing, encounter: Encounter) -> None:
+    """Carry the encounter just logged over the redirect to the outing page (no-JavaScript path)."""
+    response.set_signed_cookie(
+        UNDO_COOKIE,
+        f"{request.user.pk}:{outing.pk}:{encounter.pk}",
+        salt=UNDO_COOKIE_SALT,
+        max_age=UNDO_COOKIE_SECONDS,
+        path=reverse("encounters:outing_detail", args=[outing.pk]),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _pop_undo(request: HttpRequest, response: HttpResponse, outing: Outing) -> Encounter | None:
+    """The encounter just logged, if the cookie of `_remember_undo` names it; the cookie is offered once."""
+    if UNDO_COOKIE not in request.COOKIES:
         return None
-    logged_at = datetime.datetime.fromisoformat(undo["at"])
-    if timezone.now() - logged_at > datetime.timedelta(seconds=60):
+    path = reverse("encounters:outing_detail", args=[outing.pk])
+    response.delete_cookie(UNDO_COOKIE, path=path, samesite="Lax")
+    value = request.get_signed_cookie(UNDO_COOKIE, default="", salt=UNDO_COOKIE_SALT, max_age=UNDO_COOKIE_SECONDS)
+    user_id, _sep, rest = value.partition(":")
+    outing_id, _sep, encounter_id = rest.partition(":")
+    if user_id != str(request.user.pk) or outing_id != str(outing.pk) or not encounter_id.isdigit():
         return None
     try:
-        return get_encounter_for_user(request.user, undo["encounter"])
+        return get_encounter_for_user(request.user, int(encounter_id))
     except Http404:
         return None
 
@@ -318,9 +342,13 @@ def encounter_restore(request, pk):
 @login_required
 def outing_detail(request, pk):
     outing = get_outing_for_user(request.user, pk)
-    context = _page_context(request, outing, undo=_pop_undo(request, outing), restore=_pending_restore(request))
+    response = HttpResponse()
+    context = _page_context(
+        request, outing, undo=_pop_undo(request, response, outing), restore=_pending_restore(request)
+    )
     context["offline_url"] = _offline_copy_url(request.user, outing, context["participants"])
-    return render(request, "encounters/outing_detail.html", context)
+    response.content = render_to_string("encounters/outing_detail.html", context, request)
+    return response
 
 
 # The copies kept on the device for work without a connection ---------------------------
@@ -457,12 +485,9 @@ def _quick_log_saved(request: HttpRequest, outing: Outing, encounter: Encounter)
     if getattr(request, "htmx", False):
         context = _log_context(request, outing, undo=encounter)
         return render(request, "encounters/_outing_log.html", context)
-    request.session[UNDO_SESSION_KEY] = {
-        "outing": outing.pk,
-        "encounter": encounter.pk,
-        "at": timezone.now().isoformat(),
-    }
-    return redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
+    response = redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
+    _remember_undo(response, request, outing, encounter)
+    return response
 
 
 # Form prefixes for the errors of each service called by the quick log.
@@ -615,8 +640,9 @@ def outing_tally(request, pk):
         with contextlib.suppress(Conflict):
             data = form.cleaned_data
             outing_tally_add(actor=user, outing=outing, delta=data["delta"], client_uuid=data["client_uuid"])
-        outing.refresh_from_db(fields=["tallied_contacts"])
     if request.htmx:
+        # The count as committed (a replayed tap's savepoint rolled back what this object was told).
+        outing.refresh_from_db(fields=["tallied_contacts"])
         response = render(request, "encounters/_tally.html", {"outing": outing, "tally_form": TallyForm()})
         if not form.is_valid():
             response.status_code = 400

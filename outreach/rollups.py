@@ -51,17 +51,26 @@ def outings_changed(*outings: Outing, before: Iterable[tuple[datetime.date, int]
 
 
 def outing_ids_changed(outing_ids: Iterable[int]) -> None:
-    """Recompute the slices of the outings with these ids (their encounters changed)."""
+    """Recompute the slices of the done outings among these ids (their encounters changed).
+
+    An outing not done is in no slice's counts (`_insert` sums the done ones),
+    so its encounters change none: an encounter logged in the field, on an
+    outing still going on, costs one look-up here. The caller holds the lock
+    of the outings' sites (`rollup_locks`), which an outing's change of status
+    takes too before its slices are recomputed: a status read here is either
+    the committed one or one whose recompute will run after this transaction
+    commits, and count what it wrote.
+    """
     ids = list(set(outing_ids))
     slices: set[tuple[datetime.date, int]] = set()
     for start in range(0, len(ids), _CHUNK):
-        rows = Outing.objects.filter(pk__in=ids[start : start + _CHUNK]).values_list("date", "site_id")
-        slices.update(rows)
+        done = Outing.objects.filter(pk__in=ids[start : start + _CHUNK], status=OutingStatus.DONE)
+        slices.update(done.values_list("date", "site_id"))
     # Encounters change no participant's hours: the rollup by worker stays.
     refresh(slices, workers=False)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def refresh(slices: set[tuple[datetime.date, int]], *, workers: bool = True) -> None:
     if not slices:
         return  # an empty Q() below would match, and recompute, every row

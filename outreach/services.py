@@ -926,8 +926,11 @@ def outing_tally_record(*, actor: User, outing: Outing, delta: int, client_uuid:
             )
         else:
             Outing.objects.filter(pk=outing.pk).update(tallied_contacts=F("tallied_contacts") + delta)
-        outing.refresh_from_db(fields=["tallied_contacts"])
-        rollups.outings_changed(outing, workers=False)
+        # Read after the UPDATE, which waits for a concurrent change of the outing's status to commit.
+        outing.refresh_from_db(fields=["tallied_contacts", "status"])
+        if outing.status == OutingStatus.DONE:
+            # Only a done outing's tally is in its slice's counts (`rollups._insert`).
+            rollups.outings_changed(outing, workers=False)
         event = TallyEvent(outing=outing, delta=delta, tallied_after=outing.tallied_contacts, actor=actor)
         if client_uuid is not None:
             event.client_uuid = client_uuid

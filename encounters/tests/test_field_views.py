@@ -425,6 +425,39 @@ def test_an_anonymous_conversation_in_three_taps(client, worker_a, expert_a, out
     assert client.get(response.url).context["undo"] is None
 
 
+def test_the_undo_rides_in_a_signed_cookie_that_only_its_user_and_outing_can_use(
+    client, worker_a, team_a, site_a, outing, today
+):
+    client.force_login(worker_a)
+    response = client.post(url("encounter_create", outing.pk), quick_log())
+    encounter = Encounter.objects.get()
+    cookie = response.cookies["field_undo"]
+    # The ids only, signed; for the outing page alone, for a minute, not for scripts.
+    assert cookie["path"] == url("outing_detail", outing.pk)
+    assert cookie["max-age"] == 60
+    assert cookie["httponly"]
+    assert str(encounter.pk) in cookie.value
+    assert worker_a.email not in cookie.value
+    signed = cookie.value
+
+    # Forged: its signature does not match.
+    client.cookies["field_undo"] = signed.replace(f":{encounter.pk}:", f":{encounter.pk + 1}:")
+    client.cookies["field_undo"]["path"] = url("outing_detail", outing.pk)
+    assert client.get(url("outing_detail", outing.pk)).context["undo"] is None
+    # Another user of the team, with the same cookie: nothing offered.
+    colleague = UserFactory(role=Role.WORKER, teams=[team_a])
+    outing.participants.add(colleague)
+    client.force_login(colleague)
+    client.cookies["field_undo"] = signed
+    client.cookies["field_undo"]["path"] = url("outing_detail", outing.pk)
+    assert client.get(url("outing_detail", outing.pk)).context["undo"] is None
+    # The same cookie brought to another outing's page: nothing offered there.
+    client.force_login(worker_a)
+    other = OutingFactory(team=team_a, site=site_a, date=today, status=OutingStatus.PLANNED, participants=[worker_a])
+    client.cookies["field_undo"] = signed
+    assert client.get(url("outing_detail", other.pk)).context["undo"] is None
+
+
 def test_nothing_chosen_is_recorded_as_unknown(client, worker_a, outing):
     client.force_login(worker_a)
 

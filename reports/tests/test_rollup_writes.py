@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from encounters import rollups as encounter_rollups
 from encounters.models import (
@@ -35,9 +36,9 @@ from encounters.tests.factories import PersonFactory
 from encounters.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
 from outreach import rollups as outing_rollups
 from outreach.models import OutingDayCount, OutingEncounterCount, OutingWorkerDayCount, User
-from outreach.services import outing_update
+from outreach.services import outing_finish, outing_tally_add, outing_update
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory, municipality
-from outreach.vocabulary import ReferralStatus, Role, ServiceKind, SiteType
+from outreach.vocabulary import OutingStatus, ReferralStatus, Role, ServiceKind, SiteType
 from reports import rollups as report_rollups
 from reports.dashboard import work_by_worker, work_by_worker_raw
 from reports.models import FeedbackDayCount
@@ -390,3 +391,30 @@ def test_an_outing_refresh_of_no_slices_reads_and_writes_nothing(worker_a, team_
 
     assert [query["sql"] for query in queries if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))] == []
     assert every_rollup_row() == before
+
+
+def test_an_outing_counts_its_encounters_and_taps_in_its_slice_from_when_it_is_done(worker_a, team_a, site):  # noqa: F811
+    # While it goes on, a save or a tap recomputes no slice (an outing not done is in none); when it is
+    # done, what it had is counted, and what comes after is added.
+    day = datetime.date(2026, 5, 12)
+    going_on = OutingFactory(
+        team=team_a, site=site, date=day, status=OutingStatus.PLANNED, tallied_contacts=0, participants=[worker_a]
+    )
+    at = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10, 30)))
+
+    def log(depth):
+        fields = {"contact_kind": "field", "gender": "female", "age_group": "30_39", "needs": []}
+        encounter_create(actor=worker_a, team=team_a, site=site, outing=going_on, occurred_at=at, depth=depth, **fields)
+
+    log("conversation")
+    outing_tally_add(actor=worker_a, outing=going_on, delta=2)
+    assert not OutingDayCount.objects.filter(day=day, site=site).exists()
+
+    outing_finish(actor=worker_a, outing=going_on, end_time=datetime.time(12))
+    row = OutingDayCount.objects.get(day=day, site=site)
+    assert (row.outings_done, row.encounters, row.conversations, row.tallied_contacts) == (1, 1, 1, 2)
+
+    log("brief")
+    outing_tally_add(actor=worker_a, outing=going_on, delta=1)
+    row = OutingDayCount.objects.get(day=day, site=site)
+    assert (row.outings_done, row.encounters, row.conversations, row.tallied_contacts) == (1, 2, 1, 3)

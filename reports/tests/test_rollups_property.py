@@ -363,7 +363,14 @@ class RollupsEqualRawFigures(TestCase):
             ),
             sorted(
                 OutingDayCount.objects.values_list(
-                    "day", "team_id", "site_id", "outings_done", "participant_seconds", "encounters"
+                    "day",
+                    "team_id",
+                    "site_id",
+                    "outings_done",
+                    "participant_seconds",
+                    "tallied_contacts",
+                    "encounters",
+                    "conversations",
                 )
             ),
             sorted(
