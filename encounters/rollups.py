@@ -30,7 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import F, Model
+from django.db.models import Model
 from django.db.models.functions import Coalesce
 
 from outreach import rollup_locks
@@ -138,9 +138,25 @@ def _recompute_persons(persons: list[int]) -> None:
 
 
 def _add(model: type[Model], key: dict, counts: dict[str, int]) -> None:
-    """Add `counts` to the rollup row of `key`, or make the row (the caller holds the row's lock)."""
-    added = {column: F(column) + count for column, count in counts.items() if count}
-    if not model._default_manager.filter(**key).update(**added):
+    """Add `counts` to the rollup row of `key`, or make the row (the caller holds the row's lock).
+
+    One UPDATE written here rather than built by the ORM: on the save of
+    every encounter, building three F() updates cost more than running them.
+    """
+    added = {column: count for column, count in counts.items() if count}
+    fields = model._meta
+    quote = connection.ops.quote_name
+    assignments = ", ".join(
+        f"{quote(fields.get_field(name).column)} = {quote(fields.get_field(name).column)} + %s" for name in added
+    )
+    conditions = " AND ".join(f"{quote(fields.get_field(name).column)} = %s" for name in key)
+    values = [fields.get_field(name).get_db_prep_value(value, connection) for name, value in key.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(fields.db_table)} SET {assignments} WHERE {conditions}", [*added.values(), *values]
+        )
+        updated = cursor.rowcount
+    if not updated:
         model._default_manager.create(**key, **counts)
 
 

@@ -305,7 +305,7 @@ def encounter_create(
     return create_once(
         model=Encounter,
         client_uuid=client_uuid,
-        visible=encounters_visible_to(actor),
+        visible=lambda: encounters_visible_to(actor),
         same=same,
         create=lambda: _encounter_save(actor=actor, encounter=encounter, workers=given_workers),
     )
@@ -443,7 +443,7 @@ def quick_log_save(
     return create_once(
         model=Encounter,
         client_uuid=client_uuid,
-        visible=encounters_visible_to(actor),
+        visible=lambda: encounters_visible_to(actor),
         same=lambda stored: stored.outing_id == outing.pk,
         create=create,
     )
@@ -827,7 +827,7 @@ def referral_create(
     return create_once(
         model=Referral,
         client_uuid=client_uuid,
-        visible=referrals_visible_to(actor),
+        visible=lambda: referrals_visible_to(actor),
         same=lambda stored: same_values(stored, referral, content),
         create=create,
     )

@@ -393,12 +393,17 @@ def same_values(stored: models.Model, candidate: models.Model, names: Iterable[s
 
 
 def repeat_of(
-    *, model: type[_M], client_uuid: uuid.UUID | None, visible: QuerySet[_M], same: Callable[[_M], bool]
+    *,
+    model: type[_M],
+    client_uuid: uuid.UUID | None,
+    visible: Callable[[], QuerySet[_M]],
+    same: Callable[[_M], bool],
 ) -> _M | None:
     """The record an earlier create with `client_uuid` made, for a repeat of that create.
 
     None when the UUID is new. The record when the caller may see it and
-    `same(record)` finds the content the same; it is marked replayed
+    `same(record)` finds the content the same (`visible()` gives the records the
+    caller may see); it is marked replayed
     (`was_replayed`). Otherwise `Conflict`: the UUID is used by anyone at
     all, so a record the caller may not see is a conflict too, and nothing
     of it is told.
@@ -408,7 +413,7 @@ def repeat_of(
     existing = model._default_manager.filter(client_uuid=client_uuid).first()
     if existing is None:
         return None
-    if not visible.filter(pk=existing.pk).exists() or not same(existing):
+    if not visible().filter(pk=existing.pk).exists() or not same(existing):
         raise Conflict
     existing._replayed = True  # type: ignore[attr-defined]
     return existing
@@ -423,7 +428,7 @@ def create_once(
     *,
     model: type[_M],
     client_uuid: uuid.UUID | None,
-    visible: QuerySet[_M],
+    visible: Callable[[], QuerySet[_M]],
     same: Callable[[_M], bool],
     create: Callable[[], _M],
 ) -> _M:
@@ -436,7 +441,8 @@ def create_once(
     the other wait for its commit and fail); the savepoint rolls back all the
     create did, and the answer is that of a repeat (`repeat_of`). A
     ValidationError on `client_uuid` (a caller that checked it) is answered
-    the same way.
+    the same way. `visible` is called only for a repeat: building the
+    selector's query costs the usual case nothing.
     """
     if client_uuid is None:
         return create()
@@ -941,7 +947,7 @@ def outing_tally_record(*, actor: User, outing: Outing, delta: int, client_uuid:
     return create_once(
         model=TallyEvent,
         client_uuid=client_uuid,
-        visible=TallyEvent.objects.filter(outing__in=outings_visible_to(actor).values("pk")),
+        visible=lambda: TallyEvent.objects.filter(outing__in=outings_visible_to(actor).values("pk")),
         same=lambda event: event.outing_id == outing.pk and event.delta == delta,
         create=tap,
     )
