@@ -868,7 +868,9 @@ def outing_create(
     participants = list(participants)
     _check_participants(team, participants)
     outing.participants.set(participants)
-    rollups.outings_changed(outing)
+    if outing.status == OutingStatus.DONE:
+        # Only done outings are counted (`rollups._insert`): one planned or started here changes no slice.
+        rollups.outings_changed(outing)
     audit(
         actor=actor,
         action=AuditEntry.Action.CREATE,
