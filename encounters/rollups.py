@@ -30,7 +30,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.db.models.functions import Coalesce
 
 from outreach import rollup_locks
@@ -144,16 +144,19 @@ def _add(model: type[Model], key: dict, counts: dict[str, int]) -> None:
     every encounter, building three F() updates cost more than running them.
     """
     added = {column: count for column, count in counts.items() if count}
-    fields = model._meta
     quote = connection.ops.quote_name
-    assignments = ", ".join(
-        f"{quote(fields.get_field(name).column)} = {quote(fields.get_field(name).column)} + %s" for name in added
-    )
-    conditions = " AND ".join(f"{quote(fields.get_field(name).column)} = %s" for name in key)
-    values = [fields.get_field(name).get_db_prep_value(value, connection) for name, value in key.items()]
+
+    def field(name: str) -> Field:
+        found = model._meta.get_field(name)
+        assert isinstance(found, Field)  # a column of the rollup, never a relation's other end
+        return found
+
+    assignments = ", ".join(f"{quote(field(name).column)} = {quote(field(name).column)} + %s" for name in added)
+    conditions = " AND ".join(f"{quote(field(name).column)} = %s" for name in key)
+    values = [field(name).get_db_prep_value(value, connection) for name, value in key.items()]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(fields.db_table)} SET {assignments} WHERE {conditions}", [*added.values(), *values]
+            f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {conditions}", [*added.values(), *values]
         )
         updated = cursor.rowcount
     if not updated:

@@ -297,13 +297,14 @@ def _pop_undo(request: HttpRequest, response: HttpResponse, outing: Outing) -> E
         return None
     path = reverse("encounters:outing_detail", args=[outing.pk])
     response.delete_cookie(UNDO_COOKIE, path=path, samesite="Lax")
-    value = request.get_signed_cookie(UNDO_COOKIE, default="", salt=UNDO_COOKIE_SALT, max_age=UNDO_COOKIE_SECONDS)
+    user = authed_user(request)
+    value = request.get_signed_cookie(UNDO_COOKIE, default="", salt=UNDO_COOKIE_SALT, max_age=UNDO_COOKIE_SECONDS) or ""
     user_id, _sep, rest = value.partition(":")
     outing_id, _sep, encounter_id = rest.partition(":")
-    if user_id != str(request.user.pk) or outing_id != str(outing.pk) or not encounter_id.isdigit():
+    if user_id != str(user.pk) or outing_id != str(outing.pk) or not encounter_id.isdigit():
         return None
     try:
-        return get_encounter_for_user(request.user, int(encounter_id))
+        return get_encounter_for_user(user, int(encounter_id))
     except Http404:
         return None
 

@@ -403,8 +403,18 @@ def test_an_outing_counts_its_encounters_and_taps_in_its_slice_from_when_it_is_d
     at = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10, 30)))
 
     def log(depth):
-        fields = {"contact_kind": "field", "gender": "female", "age_group": "30_39", "needs": []}
-        encounter_create(actor=worker_a, team=team_a, site=site, outing=going_on, occurred_at=at, depth=depth, **fields)
+        encounter_create(
+            actor=worker_a,
+            team=team_a,
+            site=site,
+            outing=going_on,
+            occurred_at=at,
+            depth=depth,
+            contact_kind="field",
+            gender="female",
+            age_group="30_39",
+            needs=[],
+        )
 
     log("conversation")
     outing_tally_add(actor=worker_a, outing=going_on, delta=2)
