@@ -2,15 +2,17 @@
 
 Field clients, each with its own signed-in session of a demo worker, do what a
 worker's phone does at an outing: start an outing (Start outing page), save
-encounters through the quick log (each with its own `client_uuid`, without
-JavaScript: a saved encounter answers 302), tap the tally and open the outing
-page. A request that fails (connection refused or reset, a 5xx) is sent again
+encounters through the quick log (each with its own `client_uuid`; without
+JavaScript a saved encounter answers 302, with --htmx as a phone with
+JavaScript sends it, answered with the redrawn log), tap the tally and open the
+outing page. A request that fails (connection refused or reset, a 5xx) is sent again
 with the same body, so the same `client_uuid`, until it is answered or the
 retry window ends.
 
     make prod                                                # in one terminal
     make load                                                # closed loop, 50 clients, 120 s
     make load LOAD_ARGS="--mode open --rate 50 --duration 60"
+    make load LOAD_ARGS="--htmx"                             # saves and taps as htmx sends them
     make load LOAD_ARGS="--fault kill-worker@20 --fault reload@40"
     .venv/bin/python benchmarks/load.py --serve --fault kill-worker@5 --fault restart@10 --duration 20
 
@@ -89,8 +91,10 @@ class Unanswered(Exception):
 class Browser:
     """One client's keep-alive connection and cookies (session and CSRF)."""
 
-    def __init__(self, host: str, port: int, session_key: str, timeout: float = 30.0) -> None:
+    def __init__(self, host: str, port: int, session_key: str, timeout: float = 30.0, htmx: bool = False) -> None:
         self.host, self.port, self.timeout = host, port, timeout
+        # htmx's header on the posts, as the field pages send them with JavaScript on.
+        self.htmx = htmx
         self.csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
         self.cookie = f"sessionid={session_key}; csrftoken={self.csrf}"
         self.connection: http.client.HTTPConnection | None = None
@@ -102,6 +106,8 @@ class Browser:
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             headers["X-CSRFToken"] = self.csrf
+            if self.htmx:
+                headers["HX-Request"] = "true"
         try:
             self.connection.request(method, path, body=body, headers=headers)
             response = self.connection.getresponse()
@@ -263,16 +269,21 @@ class FieldClient:
             self.outcome.attempted.add(client_uuid)
 
         def call(deadline: float) -> bool:
-            status, headers, _ = self.browser.request(
+            status, headers, body = self.browser.request(
                 "POST",
                 f"/field/outings/{self.outing}/encounters/",
                 form,
                 deadline=deadline,
                 stats=self.outcome.stats("save encounter"),
             )
-            # Saved: redirected back to the outing's log. A 200 is the form
-            # again, with an error.
-            if status == 302 and f"/field/outings/{self.outing}/" in headers.get("location", ""):
+            # Saved: redirected back to the outing's log, or with htmx the log
+            # redrawn with the undo of the new entry. Otherwise the form again,
+            # with an error.
+            if self.browser.htmx:
+                saved = status == 200 and b"data-undo-seconds" in body
+            else:
+                saved = status == 302 and f"/field/outings/{self.outing}/" in headers.get("location", "")
+            if saved:
                 with self.outcome.lock:
                     self.outcome.acknowledged.add(client_uuid)
                 return True
@@ -292,7 +303,7 @@ class FieldClient:
                 deadline=deadline,
                 stats=self.outcome.stats("tally tap"),
             )
-            if status == 302:
+            if status == (200 if self.browser.htmx else 302):
                 with self.outcome.lock:
                     self.outcome.taps_acknowledged.add(client_uuid)
                 return True
@@ -544,6 +555,7 @@ def run_load(
     faults: list[tuple[str, float]] | None = None,
     pidfile: str | None = None,
     server: Server | None = None,
+    htmx: bool = False,
 ) -> Outcome:
     host, port = ensure_loopback(url)
     outcome = Outcome()
@@ -551,7 +563,8 @@ def run_load(
     stop = begin + duration
     threads = []
     for index, identity in enumerate(clients):
-        client = FieldClient(Browser(host, port, identity.session_key), identity, outcome, retry_window, seed=index)
+        browser = Browser(host, port, identity.session_key, htmx=htmx)
+        client = FieldClient(browser, identity, outcome, retry_window, seed=index)
         if mode == "closed":
             target: Callable[[], None] = lambda client=client: client.run_closed(stop)  # noqa: E731
         else:
@@ -640,6 +653,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--serve", action="store_true", help="Start gunicorn (production settings) on a free port.")
     parser.add_argument("--workers", type=int, default=4, help="With --serve: gunicorn workers (default %(default)s).")
     parser.add_argument("--json", help="Also write the figures to this file.")
+    parser.add_argument(
+        "--htmx", action="store_true", help="Save and tap as the pages do with JavaScript (answered with the log)."
+    )
     return parser.parse_args(argv)
 
 
@@ -675,6 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{args.mode} loop, {len(clients)} clients, {args.duration:.0f} s"
             + (f", {args.rate:g} saves/s" if args.mode == "open" else "")
+            + (", htmx" if args.htmx else "")
             + f", against {url} ({connection.settings_dict['NAME']})",
             flush=True,
         )
@@ -688,6 +705,7 @@ def main(argv: list[str] | None = None) -> int:
             faults=args.fault,
             pidfile=args.pidfile,
             server=server,
+            htmx=args.htmx,
         )
     check = check_exactly_once(outcome)
     print(table(outcome, check))

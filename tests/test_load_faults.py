@@ -47,7 +47,10 @@ def database_url() -> str:
     )
 
 
-def test_no_encounter_is_lost_or_doubled_when_a_worker_dies_and_the_server_restarts(team_a, tmp_path):
+# Saves and taps as the pages send them without JavaScript (answered with a redirect) and with it
+# (htmx: answered with the redrawn log, which shows the new entry's undo).
+@pytest.mark.parametrize("htmx", [False, True], ids=["no-javascript", "htmx"])
+def test_no_encounter_is_lost_or_doubled_when_a_worker_dies_and_the_server_restarts(team_a, tmp_path, htmx):
     load = load_module()
     for index in range(3):
         UserFactory(email=f"field.{index}@example.org", role=Role.WORKER, teams=[team_a])
@@ -83,6 +86,7 @@ def test_no_encounter_is_lost_or_doubled_when_a_worker_dies_and_the_server_resta
             retry_window=60,
             faults=[("kill-worker", 3), ("restart", 7)],
             server=server,
+            htmx=htmx,
         )
     finally:
         server.stop()
