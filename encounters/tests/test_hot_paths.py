@@ -63,7 +63,7 @@ def test_saving_an_encounter_costs_the_same_queries_however_many_the_outing_has(
     later, _ = save(client, outing)
     assert Encounter.objects.filter(outing=outing).count() == 23
     assert later == first
-    # December 2026: 17 on SQLite, 18 on PostgreSQL (29 and 33 before; 47 before
+    # December 2026: 17 on SQLite, 18 on PostgreSQL (up to 33 before; 47 before
     # model validation stopped asking what the INSERT's constraints answer):
     # the session's user, the outing and the user's teams, the transaction and
     # create_once's savepoint, the insert with its history row, the
