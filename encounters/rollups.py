@@ -145,15 +145,14 @@ def _add(model: type[Model], key: dict, counts: dict[str, int]) -> None:
     """
     added = {column: count for column, count in counts.items() if count}
     quote = connection.ops.quote_name
-
-    def field(name: str) -> Field:
+    fields: dict[str, Field] = {}
+    for name in (*added, *key):
         found = model._meta.get_field(name)
         assert isinstance(found, Field)  # a column of the rollup, never a relation's other end
-        return found
-
-    assignments = ", ".join(f"{quote(field(name).column)} = {quote(field(name).column)} + %s" for name in added)
-    conditions = " AND ".join(f"{quote(field(name).column)} = %s" for name in key)
-    values = [field(name).get_db_prep_value(value, connection) for name, value in key.items()]
+        fields[name] = found
+    assignments = ", ".join(f"{quote(fields[name].column)} = {quote(fields[name].column)} + %s" for name in added)
+    conditions = " AND ".join(f"{quote(fields[name].column)} = %s" for name in key)
+    values = [fields[name].get_db_prep_value(value, connection) for name, value in key.items()]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {conditions}", [*added.values(), *values]

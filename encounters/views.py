@@ -277,6 +277,10 @@ def _page_context(request, outing: Outing, form: EncounterForm | None = None, **
     return context
 
 
+def _undo_cookie_path(outing: Outing) -> str:
+    return reverse("encounters:outing_detail", args=[outing.pk])
+
+
 def _remember_undo(response: HttpResponse, request: HttpRequest, outing: Outing, encounter: Encounter) -> None:
     """Carry the encounter just logged over the redirect to the outing page (no-JavaScript path)."""
     response.set_signed_cookie(
@@ -284,7 +288,7 @@ def _remember_undo(response: HttpResponse, request: HttpRequest, outing: Outing,
         f"{request.user.pk}:{outing.pk}:{encounter.pk}",
         salt=UNDO_COOKIE_SALT,
         max_age=UNDO_COOKIE_SECONDS,
-        path=reverse("encounters:outing_detail", args=[outing.pk]),
+        path=_undo_cookie_path(outing),
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,
         samesite="Lax",
@@ -295,8 +299,7 @@ def _pop_undo(request: HttpRequest, response: HttpResponse, outing: Outing) -> E
     """The encounter just logged, if the cookie of `_remember_undo` names it; the cookie is offered once."""
     if UNDO_COOKIE not in request.COOKIES:
         return None
-    path = reverse("encounters:outing_detail", args=[outing.pk])
-    response.delete_cookie(UNDO_COOKIE, path=path, samesite="Lax")
+    response.delete_cookie(UNDO_COOKIE, path=_undo_cookie_path(outing), samesite="Lax")
     user = authed_user(request)
     value = request.get_signed_cookie(UNDO_COOKIE, default="", salt=UNDO_COOKIE_SALT, max_age=UNDO_COOKIE_SECONDS) or ""
     user_id, _sep, rest = value.partition(":")

@@ -50,6 +50,20 @@ def outings_changed(*outings: Outing, before: Iterable[tuple[datetime.date, int]
     refresh(slices_of(outings) | set(before), workers=workers)
 
 
+def outing_counted_values_changed(outing: Outing, *, workers: bool = True) -> None:
+    """Recompute the slices of an outing whose counted values changed (it was made, its tally moved).
+
+    Only done outings are counted (`_insert`), so an outing planned or going
+    on changes no slice and nothing is recomputed. `outing.status` must be the
+    stored one: just written, or read after the caller's UPDATE of the row,
+    which waits for a concurrent change of the status to commit. A change
+    that may move an outing in or out of its slices (its status, date or
+    site) goes through `outings_changed` with the slices from before.
+    """
+    if outing.status == OutingStatus.DONE:
+        outings_changed(outing, workers=workers)
+
+
 def outing_ids_changed(outing_ids: Iterable[int]) -> None:
     """Recompute the slices of the done outings among these ids (their encounters changed).
 

@@ -868,9 +868,7 @@ def outing_create(
     participants = list(participants)
     _check_participants(team, participants)
     outing.participants.set(participants)
-    if outing.status == OutingStatus.DONE:
-        # Only done outings are counted (`rollups._insert`): one planned or started here changes no slice.
-        rollups.outings_changed(outing)
+    rollups.outing_counted_values_changed(outing)
     audit(
         actor=actor,
         action=AuditEntry.Action.CREATE,
@@ -936,9 +934,7 @@ def outing_tally_record(*, actor: User, outing: Outing, delta: int, client_uuid:
             Outing.objects.filter(pk=outing.pk).update(tallied_contacts=F("tallied_contacts") + delta)
         # Read after the UPDATE, which waits for a concurrent change of the outing's status to commit.
         outing.refresh_from_db(fields=["tallied_contacts", "status"])
-        if outing.status == OutingStatus.DONE:
-            # Only a done outing's tally is in its slice's counts (`rollups._insert`).
-            rollups.outings_changed(outing, workers=False)
+        rollups.outing_counted_values_changed(outing, workers=False)
         event = TallyEvent(outing=outing, delta=delta, tallied_after=outing.tallied_contacts, actor=actor)
         if client_uuid is not None:
             event.client_uuid = client_uuid
