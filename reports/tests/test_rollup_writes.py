@@ -428,3 +428,28 @@ def test_an_outing_counts_its_encounters_and_taps_in_its_slice_from_when_it_is_d
     outing_tally_add(actor=worker_a, outing=going_on, delta=1)
     row = OutingDayCount.objects.get(day=day, site=site)
     assert (row.outings_done, row.encounters, row.conversations, row.tallied_contacts) == (1, 2, 1, 3)
+
+
+@pytest.mark.django_db
+def test_a_persons_rows_count_the_encounters_of_the_records_merged_into_them_two_levels_deep(team_a, worker_a):
+    """A save linked to a person recomputes that person's rows from their encounters only (found by the
+    indexed person, not by the computed root): the encounters of a record merged into them, and of one
+    merged into that, are still counted as theirs."""
+    place = FieldSiteFactory(team=team_a)
+    kept, middle, oldest = (PersonFactory(team=team_a) for _ in range(3))
+    at = datetime.datetime(2026, 5, 12, 10, tzinfo=datetime.UTC)
+    for person, day in ((middle, 10), (oldest, 11)):
+        encounter_create(actor=worker_a, team=team_a, site=place, person=person, occurred_at=at.replace(day=day))
+    # Merged after their encounters were logged, the records keep them (as an import of old rows can leave them).
+    type(kept).objects.filter(pk=middle.pk).update(merged_into=kept)
+    type(kept).objects.filter(pk=oldest.pk).update(merged_into=middle)
+    report_rollups.rebuild_all()
+
+    encounter_create(actor=worker_a, team=team_a, site=place, person=kept, occurred_at=at)
+    counted = every_rollup_row()
+    report_rollups.rebuild_all()
+
+    assert every_rollup_row() == counted
+    rows = PersonDayCount.objects.filter(person_id=kept.pk).order_by("day")
+    assert [(row.day.day, row.encounters, row.first_on.day) for row in rows] == [(10, 1, 10), (11, 1, 10), (12, 1, 10)]
+    assert PersonFirstEncounter.objects.get(person_id=kept.pk).first_on.day == 10
