@@ -8,10 +8,13 @@ the Start outing page and posts the quick log to them: a new outing every
 realistic number of encounters. Prints the median, 95th percentile and
 maximum of the server time and the number of SQL queries for:
 
-- an anonymous conversation (the three-tap case) with htmx, answered with the
-  refreshed log (form, undo, the outing's list), and without JavaScript
+- an anonymous conversation (the three-tap case) with htmx from the form the
+  page drew as new (answered with the new entry, its undo and the form's next
+  key: the browser clears the form), with htmx from a form drawn again after
+  an error (answered with the quick log drawn again), and without JavaScript
   (answered with a redirect);
-- an encounter with a new pseudonymous person and a referral;
+- an encounter with a new pseudonymous person (no duplicate offered: the
+  worker has answered "a new person") and a referral;
 - a tap on the tally; opening the outing page and the Today page.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h_field_bench \\
@@ -139,6 +142,10 @@ def main():
         report(name, seconds, queries)
 
     def save_htmx(outing_id, index):
+        data = quick_log(quick_log_fresh="1")
+        return client.post(reverse("encounters:encounter_create", args=[outing_id]), data, headers=htmx)
+
+    def save_htmx_redrawn(outing_id, index):
         return client.post(reverse("encounters:encounter_create", args=[outing_id]), quick_log(), headers=htmx)
 
     def save_plain(outing_id, index):
@@ -150,6 +157,8 @@ def main():
             new_birth_year="1985",
             referral_service_kind="housing",
             referral_status="made",
+            new_person_confirmed="1",
+            quick_log_fresh="1",
         )
         return client.post(reverse("encounters:encounter_create", args=[outing_id]), data, headers=htmx)
 
@@ -165,6 +174,7 @@ def main():
 
     try:
         run("save: anonymous conversation (htmx)", args.saves, save_htmx, 200)
+        run("save: the same, form drawn again (htmx)", args.saves, save_htmx_redrawn, 200)
         run("save: anonymous conversation (no JavaScript)", args.saves, save_plain, 302)
         run("save: new pseudonymous person + referral (htmx)", args.saves, save_with_person_and_referral, 200)
         run("tally +1 (htmx)", args.saves, tally, 200)

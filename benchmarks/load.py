@@ -4,7 +4,8 @@ Field clients, each with its own signed-in session of a demo worker, do what a
 worker's phone does at an outing: start an outing (Start outing page), save
 encounters through the quick log (each with its own `client_uuid`; without
 JavaScript a saved encounter answers 302, with --htmx as a phone with
-JavaScript sends it, answered with the redrawn log), tap the tally and open the
+JavaScript sends it from the form the page drew as new, answered with the new
+entry, its undo and the form's next key), tap the tally and open the
 outing page. A request that fails (connection refused or reset, a 5xx) is sent again
 with the same body, so the same `client_uuid`, until it is answered or the
 retry window ends.
@@ -265,6 +266,9 @@ class FieldClient:
             "referral_service_kind": "",
             "referral_status": "suggested",
         }
+        if self.browser.htmx:
+            # The page's form drawn as new says so: the answer leaves clearing it to the browser.
+            form["quick_log_fresh"] = "1"
         with self.outcome.lock:
             self.outcome.attempted.add(client_uuid)
 
@@ -276,9 +280,8 @@ class FieldClient:
                 deadline=deadline,
                 stats=self.outcome.stats("save encounter"),
             )
-            # Saved: redirected back to the outing's log, or with htmx the log
-            # redrawn with the undo of the new entry. Otherwise the form again,
-            # with an error.
+            # Saved: redirected back to the outing's log, or with htmx the undo
+            # of the new entry. Otherwise the form again, with an error.
             if self.browser.htmx:
                 saved = status == 200 and b"data-undo-seconds" in body
             else:
@@ -654,7 +657,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="With --serve: gunicorn workers (default %(default)s).")
     parser.add_argument("--json", help="Also write the figures to this file.")
     parser.add_argument(
-        "--htmx", action="store_true", help="Save and tap as the pages do with JavaScript (answered with the log)."
+        "--htmx",
+        action="store_true",
+        help="Save and tap as the pages do with JavaScript (htmx's header; the answers are parts of the page).",
     )
     return parser.parse_args(argv)
 

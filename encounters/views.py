@@ -14,6 +14,7 @@ import contextlib
 import datetime
 import hashlib
 import logging
+import uuid
 from typing import Any
 
 from django import forms
@@ -108,6 +109,10 @@ UNDO_COOKIE_SALT = "encounters.views.field_undo"
 UNDO_COOKIE_SECONDS = 60
 # The encounter just deleted, whose delete can be undone (encounter_restore).
 RESTORE_SESSION_KEY = "field_restore"
+# Sent by a quick log the page drew as new: after its save the browser clears it (static/js/field.js
+# listens for QUICK_LOG_SAVED) instead of the server drawing the form again.
+FRESH_FORM_FIELD = "quick_log_fresh"
+QUICK_LOG_SAVED = "quick-log-saved"
 # A person page lists this many of their encounters (newest first), with the total.
 PERSON_ENCOUNTERS_SHOWN = 50
 
@@ -216,13 +221,21 @@ def _can_log(outing: Outing) -> bool:
 
 
 def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
+    """The outing's encounters the user may see, newest first (the list's first ENCOUNTERS_SHOWN)."""
     encounters: list[Encounter] = list(
         encounters_visible_to(user)
         .filter(outing=outing)
         .annotate(referral_count=Count("referrals"))
         .order_by("-occurred_at", "-id")[:ENCOUNTERS_SHOWN]
     )
-    writable = None if user.is_superuser else writable_team_ids(user)
+    return _listed(user, encounters)
+
+
+def _listed(user: User, encounters: list[Encounter], writable: set[int] | None = None) -> list[Encounter]:
+    """Ready the outing list's entries (each with its `referral_count`) to be drawn, and log the persons
+    they show; `writable`: the user's writable teams when the caller has them."""
+    if writable is None and not user.is_superuser:
+        writable = writable_team_ids(user)
     need_labels = dict(Need.choices)
     for encounter in encounters:
         encounter.need_labels = [need_labels[code] for code in encounter.needs]
@@ -233,6 +246,46 @@ def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
             encounter.person = None
     _log_shown(user, [encounter.person for encounter in encounters], AccessLogEntry.Action.LIST)
     return encounters
+
+
+def _list_context(user: User, outing: Outing) -> dict[str, Any]:
+    """The outing's list: its entries and how many there are in all (more than the list shows on a long outing)."""
+    encounters = _outing_encounters(user, outing)
+    count = len(encounters)
+    if count >= ENCOUNTERS_SHOWN:
+        count = encounters_visible_to(user).filter(outing=outing).count()
+    return {"encounters": encounters, "encounter_count": count}
+
+
+def _list_after_save(user: User, outing: Outing, encounter: Encounter, writable: set[int]) -> dict[str, Any]:
+    """How an htmx answer changes the page's list after a save: the new entry put on top of it
+    (`list_update` "entry") when that is where a fresh list would show it, else the list drawn again
+    ("full": the first entry, a repeated send, an entry dated before others, or a list at its length).
+
+    One query: how many the user sees, how many of them a fresh list shows above the new one, whether
+    the new one is among them (the selector decides) and its referrals; the entry is the saved one."""
+    if not was_replayed(encounter):
+        this = Q(pk=encounter.pk)
+        above = Q(occurred_at__gt=encounter.occurred_at) | Q(occurred_at=encounter.occurred_at, pk__gt=encounter.pk)
+        counts = (
+            encounters_visible_to(user)
+            .filter(outing=outing)
+            .aggregate(
+                shown=Count("pk", distinct=True),
+                above=Count("pk", distinct=True, filter=above),
+                this=Count("pk", distinct=True, filter=this),
+                referrals=Count("referrals", filter=this),
+            )
+        )
+        if 1 < counts["shown"] <= ENCOUNTERS_SHOWN and not counts["above"]:
+            encounter.referral_count = counts["referrals"]
+            entries = [encounter] if counts["this"] else []
+            return {
+                "list_update": "entry",
+                "encounters": _listed(user, entries, writable),
+                "encounter_count": counts["shown"],
+            }
+    return {"list_update": "full", **_list_context(user, outing)}
 
 
 def _log_shown(user: User, persons, action: str) -> None:
@@ -250,7 +303,7 @@ def _log_context(request, outing: Outing, form: EncounterForm | None = None, **e
         "outing": outing,
         "can_log": _can_log(outing),
         "form": form if form is not None else _encounter_form(user, outing),
-        "encounters": _outing_encounters(user, outing),
+        "fresh_form_field": FRESH_FORM_FIELD,
         "undo_seconds": UNDO_SECONDS,
         "person_query_min": PersonSearchForm.MIN_LENGTH,
     }
@@ -265,6 +318,7 @@ def _page_context(request, outing: Outing, form: EncounterForm | None = None, **
     user = request.user
     context = _log_context(request, outing, form, **extra)
     participants = list(outing.participants.all())
+    context.update(_list_context(user, outing))
     context.update(
         {
             "participants": participants,
@@ -388,7 +442,7 @@ def outing_offline(request: HttpRequest, pk: int) -> HttpResponse:
         "offline_copy": True,
         "can_log": _can_log(outing),
         "form": _encounter_form(user, outing),
-        "encounters": [],
+        "fresh_form_field": FRESH_FORM_FIELD,
         "participants": participants,
         "tally_form": TallyForm(),
         "can_finish": False,
@@ -462,8 +516,8 @@ def _duplicates_first(request: HttpRequest, team, form: EncounterForm) -> list:
     data = form.cleaned_data
     if not data.get("new_alias"):
         return []
-    uuid = data.get("client_uuid")
-    if uuid is not None and Encounter.objects.filter(client_uuid=uuid).exists():
+    key = data.get("client_uuid")
+    if key is not None and Encounter.objects.filter(client_uuid=key).exists():
         # The same log sent again (a double tap): the service answers with what the first send made.
         return []
     return similar_for_new_person(
@@ -487,10 +541,33 @@ def _quick_log_saved(request: HttpRequest, outing: Outing, encounter: Encounter)
         }
         return JsonResponse(body, status=200 if replayed else 201)
     if getattr(request, "htmx", False):
-        context = _log_context(request, outing, undo=encounter)
-        return render(request, "encounters/_outing_log.html", context)
+        return _htmx_saved(request, outing, encounter)
     response = redirect(reverse("encounters:outing_detail", args=[outing.pk]) + "#log")
     _remember_undo(response, request, outing, encounter)
+    return response
+
+
+def _htmx_saved(request: HttpRequest, outing: Outing, encounter: Encounter) -> HttpResponse:
+    """The htmx answer to a saved quick log: what was saved with its undo, and the list's new entry.
+
+    A form the page drew as new (it sends FRESH_FORM_FIELD) is cleared by the browser (field.js, on
+    the QUICK_LOG_SAVED event) and given the answer's new `client_uuid`: the server does not draw it
+    again. A form drawn again after an error holds what was sent as its defaults, so it is drawn anew."""
+    user = authed_user(request)
+    form_kept = request.POST.get(FRESH_FORM_FIELD) == "1"
+    if form_kept:
+        context: dict[str, Any] = {"outing": outing, "undo": encounter, "undo_seconds": UNDO_SECONDS}
+        context.update(form_kept=True, client_uuid=uuid.uuid4())
+    else:
+        context = _log_context(request, outing)
+        context["undo"] = encounter
+    writable = writable_team_ids(user)
+    encounter.can_undo = permissions.can_delete_encounter(user, encounter, writable_teams=writable)
+    context.update(_list_after_save(user, outing, encounter, writable))
+    response = render(request, "encounters/_quick_log_answer.html", context)
+    if form_kept:
+        response["HX-Reswap"] = "none"
+        response["HX-Trigger"] = QUICK_LOG_SAVED
     return response
 
 
@@ -834,8 +911,12 @@ def encounter_delete(request, pk):
             return response
         return redirect(_back_to(encounter))
     if request.htmx and outing is not None:
-        context = _log_context(request, outing, deleted=True)
-        return render(request, "encounters/_outing_log.html", context)
+        # The undo: what was done and the list again; the form on the page keeps what is being typed.
+        context = {"outing": outing, "deleted": True, "form_kept": True, "list_update": "full"}
+        context.update(_list_context(user, outing))
+        response = render(request, "encounters/_quick_log_answer.html", context)
+        response["HX-Reswap"] = "none"
+        return response
     if undo:
         messages.success(request, _("The encounter was deleted."))
     else:

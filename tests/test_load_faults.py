@@ -48,7 +48,7 @@ def database_url() -> str:
 
 
 # Saves and taps as the pages send them without JavaScript (answered with a redirect) and with it
-# (htmx: answered with the redrawn log, which shows the new entry's undo).
+# (htmx: answered with the new entry and its undo).
 @pytest.mark.parametrize("htmx", [False, True], ids=["no-javascript", "htmx"])
 def test_no_encounter_is_lost_or_doubled_when_a_worker_dies_and_the_server_restarts(team_a, tmp_path, htmx):
     load = load_module()

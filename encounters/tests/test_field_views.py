@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from encounters.models import Encounter, FollowUp, Person, Referral
 from encounters.tests.factories import EncounterFactory, PersonFactory
 from networks.models import PartnerOrganisation
-from outreach.models import AuditEntry, Outing
+from outreach.models import AccessLogEntry, AuditEntry, Outing
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory
 from outreach.vocabulary import OutingStatus, Role
 
@@ -467,30 +467,192 @@ def test_nothing_chosen_is_recorded_as_unknown(client, worker_a, outing):
     assert (encounter.gender, encounter.age_group, encounter.depth) == ("unknown", "unknown", "conversation")
 
 
-def test_with_htmx_the_answer_is_the_log_with_the_new_entry_on_top_and_an_undo(client, worker_a, outing):
-    earlier = EncounterFactory(
+def _earlier_entry(outing, worker, minutes=5):
+    return EncounterFactory(
         team=outing.team,
         site=outing.site,
         outing=outing,
-        created_by=worker_a,
-        occurred_at=timezone.now() - datetime.timedelta(minutes=5),
+        created_by=worker,
+        occurred_at=timezone.now() - datetime.timedelta(minutes=minutes),
     )
+
+
+def _oob(content: str, tag: str, element_id: str) -> str:
+    """The out-of-band element of an htmx answer with that id (its whole opening tag and content)."""
+    match = re.search(rf'<{tag}[^>]*id="{element_id}"[^>]*hx-swap-oob="true"[^>]*>.*?</{tag}>', content, re.S)
+    if match is None:
+        match = re.search(rf'<{tag}[^>]*hx-swap-oob="true"[^>]*id="{element_id}"[^>]*>.*?</{tag}>', content, re.S)
+    assert match is not None, f"no out-of-band {tag}#{element_id}"
+    return match.group(0)
+
+
+def test_the_page_marks_its_quick_log_as_drawn_new(client, worker_a, outing):
     client.force_login(worker_a)
-    sent = quick_log(needs=["housing", "substance_use"])
+
+    page = html(client.get(url("outing_detail", outing.pk)))
+    refused = html(client.post(url("encounter_create", outing.pk), quick_log(depth="nonsense"), headers=HTMX))
+
+    assert page.count('name="quick_log_fresh" value="1"') == 1
+    # Drawn again after an error the form holds what was sent: the browser could not clear it.
+    assert "Depth:" in refused
+    assert 'name="quick_log_fresh"' not in refused
+
+
+def test_with_htmx_a_save_from_the_form_drawn_new_is_answered_with_the_new_entry_and_a_key(client, worker_a, outing):
+    earlier = _earlier_entry(outing, worker_a)
+    client.force_login(worker_a)
+    sent = quick_log(needs=["housing", "substance_use"], quick_log_fresh="1")
 
     response = client.post(url("encounter_create", outing.pk), sent, headers=HTMX)
 
     assert response.status_code == 200
-    assert next(t.name for t in response.templates) == "encounters/_outing_log.html"
+    assert next(t.name for t in response.templates) == "encounters/_quick_log_answer.html"
     new = Encounter.objects.exclude(pk=earlier.pk).get()
     assert new.needs == ["substance_use", "housing"]
-    assert response.context["encounters"][:2] == [new, earlier]
+    # The form stays on the page and the browser clears it (field.js): nothing is swapped in its place.
+    assert (response["HX-Reswap"], response["HX-Trigger"]) == ("none", "quick-log-saved")
     content = html(response)
-    assert content.startswith('<div id="log"') or '<div id="log"' in content[:200]
+    assert 'id="quick-log"' not in content
+    assert 'id="log"' not in content
+    status = _oob(content, "div", "log-status")
+    assert "data-undo-seconds" in status
+    assert f'action="{url("encounter_delete", new.pk)}"' in status
+    key = re.search(
+        r'<input type="hidden" name="client_uuid" value="([0-9a-f-]{36})" id="id_client_uuid" '
+        r'hx-swap-oob="true">',
+        content,
+    )
+    assert key is not None
+    assert key.group(1) != sent["client_uuid"]
+    # Only the new entry, put on top of the page's list, and the count.
+    assert re.search(
+        rf'<ol hx-swap-oob="afterbegin:#encounter-list">\s*<li class="encounter-item" '
+        rf'id="encounter-{new.pk}">',
+        content,
+    )
+    assert f'id="encounter-{earlier.pk}"' not in content
+    assert "Housing" in content
+    assert '<span class="count" id="encounter-count" hx-swap-oob="true">(2)</span>' in content
+
+
+def test_with_htmx_the_new_entry_shows_its_person_and_referral_and_the_read_is_logged(client, worker_a, outing):
+    _earlier_entry(outing, worker_a)
+    client.force_login(worker_a)
+    sent = quick_log(quick_log_fresh="1", new_alias="Kettu", new_birth_year="1984", referral_service_kind="kela")
+
+    response = client.post(url("encounter_create", outing.pk), sent, headers=HTMX)
+
+    kettu = Person.objects.get(alias="Kettu")
+    match = re.search(r'<li class="encounter-item" id="encounter-\d+">.*?</li>', html(response), re.S)
+    assert match is not None
+    entry = match.group(0)
+    assert "Person: Kettu" in entry
+    assert "1 referral" in entry
+    assert f'href="{url("person_detail", kettu.pk)}"' in entry
+    assert AccessLogEntry.objects.filter(person_id=kettu.pk, action=AccessLogEntry.Action.LIST).count() == 1
+
+
+def test_with_htmx_a_save_from_a_form_drawn_after_an_error_draws_the_form_again(client, worker_a, outing):
+    earlier = _earlier_entry(outing, worker_a)
+    client.force_login(worker_a)
+    sent = quick_log(notes="Talked about the winter shelter.")
+
+    response = client.post(url("encounter_create", outing.pk), sent, headers=HTMX)
+
+    assert response.status_code == 200
+    assert "HX-Reswap" not in response
+    assert "HX-Trigger" not in response
+    new = Encounter.objects.exclude(pk=earlier.pk).get()
+    content = html(response)
+    assert content.lstrip().startswith('<div id="log"')
     assert "data-undo-seconds" in content
-    # A fresh form with a new key for the next encounter.
+    # A fresh form with a new key for the next encounter, marked as drawn new.
     assert sent["client_uuid"] not in content
+    assert "Talked about the winter shelter." not in content
     assert 'name="client_uuid"' in content
+    assert 'name="quick_log_fresh" value="1"' in content
+    assert f'id="encounter-{new.pk}"' in content
+    assert f'id="encounter-{earlier.pk}"' not in content
+
+
+def test_with_htmx_the_first_entry_draws_the_list_again(client, worker_a, outing):
+    client.force_login(worker_a)
+
+    response = client.post(url("encounter_create", outing.pk), quick_log(quick_log_fresh="1"), headers=HTMX)
+
+    new = Encounter.objects.get()
+    listed = _oob(html(response), "section", "encounters")
+    assert f'id="encounter-{new.pk}"' in listed
+    assert "Nothing logged at this outing yet." not in listed
+    assert '<span class="count" id="encounter-count">(1)</span>' in listed
+    assert "afterbegin" not in html(response)
+
+
+def test_with_htmx_a_repeated_send_draws_the_list_again_with_the_entry_once(client, worker_a, outing):
+    earlier = _earlier_entry(outing, worker_a)
+    client.force_login(worker_a)
+    sent = quick_log(quick_log_fresh="1")
+    client.post(url("encounter_create", outing.pk), sent, headers=HTMX)
+
+    response = client.post(url("encounter_create", outing.pk), sent, headers=HTMX)
+
+    new = Encounter.objects.exclude(pk=earlier.pk).get()
+    listed = _oob(html(response), "section", "encounters")
+    assert listed.count(f'id="encounter-{new.pk}"') == 1
+    assert f'id="encounter-{earlier.pk}"' in listed
+    assert "afterbegin" not in html(response)
+
+
+def test_with_htmx_an_entry_that_is_not_the_newest_draws_the_list_again(client, worker_a, outing):
+    """An entry corrected to a later time stays above the new one: the new one is not put on top."""
+    later = EncounterFactory(
+        team=outing.team,
+        site=outing.site,
+        outing=outing,
+        created_by=worker_a,
+        occurred_at=timezone.now() + datetime.timedelta(minutes=30),
+    )
+    _earlier_entry(outing, worker_a)
+    client.force_login(worker_a)
+
+    response = client.post(url("encounter_create", outing.pk), quick_log(quick_log_fresh="1"), headers=HTMX)
+
+    listed = _oob(html(response), "section", "encounters")
+    assert listed.index(f'id="encounter-{later.pk}"') < listed.index(
+        f'id="encounter-{Encounter.objects.latest("pk").pk}"'
+    )
+    assert '<span class="count" id="encounter-count">(3)</span>' in listed
+
+
+def test_a_long_outing_lists_its_latest_entries_and_counts_them_all(client, worker_a, outing, monkeypatch):
+    monkeypatch.setattr("encounters.views.ENCOUNTERS_SHOWN", 2)
+    for minutes in (1, 2, 3):
+        _earlier_entry(outing, worker_a, minutes=minutes)
+    client.force_login(worker_a)
+
+    page = html(client.get(url("outing_detail", outing.pk)))
+    saved = html(client.post(url("encounter_create", outing.pk), quick_log(quick_log_fresh="1"), headers=HTMX))
+
+    assert '<span class="count" id="encounter-count">(3)</span>' in page
+    assert page.count('class="encounter-item"') == 2
+    assert "The latest 2 are listed." in page
+    # Past the list's length the answer draws the list again, so the page does not grow past it.
+    listed = _oob(saved, "section", "encounters")
+    assert listed.count('class="encounter-item"') == 2
+    assert '<span class="count" id="encounter-count">(4)</span>' in listed
+
+
+def test_an_expert_sees_the_new_entry_without_a_person_link(client, expert_a, outing):
+    _earlier_entry(outing, expert_a)
+    client.force_login(expert_a)
+
+    response = client.post(url("encounter_create", outing.pk), quick_log(quick_log_fresh="1"), headers=HTMX)
+
+    assert response.status_code == 200
+    new = Encounter.objects.latest("pk")
+    content = html(response)
+    assert f'id="encounter-{new.pk}"' in content
+    assert "Person page" not in content
 
 
 def test_a_form_sent_twice_logs_one_encounter(client, worker_a, outing):
@@ -771,8 +933,13 @@ def test_the_undo_deletes_the_entry_and_its_referral(client, worker_a, outing):
     response = client.post(url("encounter_delete", encounter.pk), {"undo": "1"}, headers=HTMX)
 
     assert response.status_code == 200
-    assert "The encounter was deleted." in html(response)
-    assert response.context["encounters"] == []
+    # What was done and the list again; the form on the page keeps what is being typed there.
+    assert response["HX-Reswap"] == "none"
+    content = html(response)
+    assert "The encounter was deleted." in _oob(content, "div", "log-status")
+    assert "Nothing logged at this outing yet." in _oob(content, "section", "encounters")
+    assert 'id="quick-log"' not in content
+    assert 'name="client_uuid"' not in content
     assert not Encounter.objects.exists()
     assert not Referral.objects.exists()
     assert AuditEntry.objects.filter(model="encounters.encounter", action="delete", actor=worker_a).count() == 1

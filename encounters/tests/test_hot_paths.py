@@ -131,3 +131,29 @@ def test_starting_an_outing_in_the_field_recomputes_no_rollup(client, worker_a, 
     # statements more, on PostgreSQL seven). 19 with the session read from the database, as here.
     assert not [sql for sql in statements if "outingdaycount" in sql.lower()]
     assert len(statements) <= 19
+
+
+def test_a_save_with_htmx_costs_two_queries_more_than_without_however_many_the_outing_has(client, worker_a, outing):
+    """The answer is the new entry and a key, not the quick log and the list drawn again: the user's
+    writable teams (for the undo and the entry's Correct link) and one count of the list (how many, how
+    many above the new one, the new one's referrals) are read, not the form's choices (partners,
+    services) nor the outing's other entries."""
+    client.force_login(worker_a)
+    url = reverse("encounters:encounter_create", args=[outing.pk])
+
+    def htmx_save() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(url, {**quick_log(), "quick_log_fresh": "1"}, headers={"HX-Request": "true"})
+        assert response.status_code == 200
+        assert response["HX-Reswap"] == "none"
+        return len(captured.captured_queries)
+
+    save(client, outing)
+    save(client, outing)
+    without, _ = save(client, outing)
+    first = htmx_save()
+    for _ in range(20):
+        EncounterFactory(team=outing.team, site=outing.site, outing=outing, occurred_at=timezone.now())
+    later = htmx_save()
+    assert Encounter.objects.filter(outing=outing).count() == 25
+    assert first == later == without + 2

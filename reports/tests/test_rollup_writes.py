@@ -451,5 +451,10 @@ def test_a_persons_rows_count_the_encounters_of_the_records_merged_into_them_two
 
     assert every_rollup_row() == counted
     rows = PersonDayCount.objects.filter(person_id=kept.pk).order_by("day")
-    assert [(row.day.day, row.encounters, row.first_on.day) for row in rows] == [(10, 1, 10), (11, 1, 10), (12, 1, 10)]
-    assert PersonFirstEncounter.objects.get(person_id=kept.pk).first_on.day == 10
+    first = datetime.date(2026, 5, 10)
+    assert [(row.day.day, row.encounters, row.first_on) for row in rows] == [
+        (10, 1, first),
+        (11, 1, first),
+        (12, 1, first),
+    ]
+    assert PersonFirstEncounter.objects.get(person_id=kept.pk).first_on == first

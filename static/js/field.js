@@ -5,6 +5,9 @@
  * - Enter in the person search searches instead of saving the form.
  * - A session that ran out answers an htmx request with the sign-in page:
  *   go there instead of drawing it inside the outing page.
+ * - After a save the quick log is cleared here for the next encounter: the
+ *   server answers only with what it saved, the form's new key and the
+ *   list's new entry (encounters/_quick_log_answer.html).
  */
 (function () {
   "use strict";
@@ -90,6 +93,28 @@
       }
     });
   }
+
+  // The quick log as the page drew it: defaults chosen, folds closed, no search
+  // results. Its new client_uuid comes in the same answer.
+  document.addEventListener("quick-log-saved", function (event) {
+    var form = event.target;
+    if (!form || form.tagName !== "FORM") {
+      return;
+    }
+    form.reset();
+    form.querySelectorAll("details.fold").forEach(function (fold) {
+      fold.open = false;
+    });
+    var results = form.querySelector("#person-results");
+    if (results) {
+      results.textContent = "";
+    }
+    form.querySelectorAll("select").forEach(function (select) {
+      if (/service_kind$/.test(select.name)) {
+        fitServices(select);
+      }
+    });
+  });
 
   document.addEventListener("change", function (event) {
     var target = event.target;
