@@ -317,7 +317,6 @@ class Encounter(models.Model):
         can_edit: bool
         can_delete: bool
         can_undo: bool
-        referral_count: int
 
     # Client-generated on field devices: a repeated create is idempotent.
     client_uuid = models.UUIDField(_("client UUID"), unique=True, null=True, blank=True, default=None)

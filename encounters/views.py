@@ -278,7 +278,8 @@ def _list_after_save(user: User, outing: Outing, encounter: Encounter, writable:
             )
         )
         if 1 < counts["shown"] <= ENCOUNTERS_SHOWN and not counts["above"]:
-            encounter.referral_count = counts["referrals"]
+            # As the list's query annotates it.
+            encounter.referral_count = counts["referrals"]  # type: ignore[attr-defined]
             entries = [encounter] if counts["this"] else []
             return {
                 "list_update": "entry",
