@@ -33,6 +33,18 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 control_socket_disable = True
 
 
+def when_ready(server):
+    """Compile the templates, load the translations and build the URL tables in the master, once, before
+    the first worker is forked: each worker inherits them instead of paying for them on its first requests
+    (config/warmup.py). Only with the app loaded here (preload_app)."""
+    if not server.cfg.preload_app:
+        return
+    from config import warmup
+
+    done = warmup.warm()
+    server.log.info("Warmed up: %(templates)s templates compiled, %(languages)s languages loaded", done)
+
+
 def pre_fork(server, worker):
     """Move what the master loaded (Django, the app, the settings) out of the cycle collector's sight
     before a worker is forked: the worker's collections then walk only what requests make (the encounter

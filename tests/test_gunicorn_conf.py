@@ -4,6 +4,10 @@ import gc
 import runpy
 from pathlib import Path
 
+from django.template import engines
+from django.template.loaders.cached import Loader as CachedLoader
+from django.utils.translation import trans_real
+
 CONF = Path(__file__).resolve().parents[1] / "config" / "gunicorn.conf.py"
 
 
@@ -16,3 +20,48 @@ def test_the_master_freezes_what_it_loaded_before_each_fork():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+class FakeServer:
+    """What the hook reads of gunicorn's arbiter: its settings and its log."""
+
+    def __init__(self, preload_app: bool) -> None:
+        self.cfg = type("Cfg", (), {"preload_app": preload_app})()
+        self.messages: list[str] = []
+        self.log = type("Log", (), {"info": lambda _log, message, values: self.messages.append(message % values)})()
+
+
+def cached_loader():
+    loader = next(loader for loader in engines["django"].engine.template_loaders if isinstance(loader, CachedLoader))
+    loader.reset()
+    return loader
+
+
+def test_the_master_compiles_the_templates_and_loads_the_languages_before_the_first_fork():
+    """No database access either (pytest-django refuses it to a test without `db`): a connection opened in
+    the master would be shared by the workers forked from it."""
+    settings = runpy.run_path(str(CONF))
+    loader = cached_loader()
+    trans_real._translations.pop("sv", None)
+    server = FakeServer(preload_app=True)
+
+    settings["when_ready"](server)
+
+    compiled = set(loader.get_template_cache)
+    assert {"encounters/outing_detail.html", "encounters/_quick_log_answer.html", "reports/period.html"} <= compiled
+    assert "sv" in trans_real._translations
+    assert len(server.messages) == 1
+    assert server.messages[0].startswith("Warmed up: ")
+    project_templates = list((CONF.parents[1] / "templates").rglob("*.html"))
+    assert int(server.messages[0].split()[2]) >= len(project_templates) > 100
+
+
+def test_without_the_app_loaded_in_the_master_nothing_is_warmed():
+    settings = runpy.run_path(str(CONF))
+    loader = cached_loader()
+    server = FakeServer(preload_app=False)
+
+    settings["when_ready"](server)
+
+    assert not loader.get_template_cache
+    assert server.messages == []
