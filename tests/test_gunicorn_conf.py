@@ -5,6 +5,7 @@ import runpy
 from pathlib import Path
 
 from django.template import engines
+from django.template.backends.django import DjangoTemplates
 from django.template.loaders.cached import Loader as CachedLoader
 from django.utils.translation import trans_real
 
@@ -32,7 +33,9 @@ class FakeServer:
 
 
 def cached_loader():
-    loader = next(loader for loader in engines["django"].engine.template_loaders if isinstance(loader, CachedLoader))
+    engine = engines["django"]
+    assert isinstance(engine, DjangoTemplates)
+    loader = next(loader for loader in engine.engine.template_loaders if isinstance(loader, CachedLoader))
     loader.reset()
     return loader
 
@@ -42,14 +45,15 @@ def test_the_master_compiles_the_templates_and_loads_the_languages_before_the_fi
     the master would be shared by the workers forked from it."""
     settings = runpy.run_path(str(CONF))
     loader = cached_loader()
-    trans_real._translations.pop("sv", None)
+    loaded = trans_real._translations  # type: ignore[attr-defined]  # Django's cache of the catalogues
+    loaded.pop("sv", None)
     server = FakeServer(preload_app=True)
 
     settings["when_ready"](server)
 
     compiled = set(loader.get_template_cache)
     assert {"encounters/outing_detail.html", "encounters/_quick_log_answer.html", "reports/period.html"} <= compiled
-    assert "sv" in trans_real._translations
+    assert "sv" in loaded
     assert len(server.messages) == 1
     assert server.messages[0].startswith("Warmed up: ")
     project_templates = list((CONF.parents[1] / "templates").rglob("*.html"))
