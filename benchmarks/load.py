@@ -216,7 +216,11 @@ class FieldClient:
         self.retry_window = retry_window
         self.random = random.Random(seed)
         self.outing: int | None = None
-        self.saves = 0
+        # Each phone begins at its own point of the mix's cycle (a tap every 3 saves, the outing page
+        # every 10, a new outing every 30): begun all at the same point, the 50 clients opened their
+        # outing pages in the same second every 10 s and started new outings in the same second
+        # every 30 s, a burst no group of phones in the field sends.
+        self.saves = self.random.randrange(self.SAVES_PER_OUTING)
 
     def _timed(self, kind: str, call: Callable[[float], bool], due: float | None = None) -> None:
         stats = self.outcome.stats(kind)
@@ -343,6 +347,10 @@ class FieldClient:
             self.after_save()
 
     def run_open(self, stop: float, first_due: float, interval: float) -> None:
+        # The outing is started a second before the first save is due: the starts are spread as the saves.
+        pause = first_due - 1.0 - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
         self.start_outing()
         due = first_due
         while due < stop:
