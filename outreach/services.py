@@ -884,7 +884,12 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
     ensure_can_write_team(actor, outing.team)
     if "team" in fields:
         ensure_can_write_team(actor, fields["team"])
-    before = rollups.slices_of([outing])
+    # The stored status and slice, with the row locked to the end of the transaction: whether and where
+    # the outing was counted (only done outings are) cannot change between this read and the recompute.
+    stored_status, stored_date, stored_site = (
+        Outing.objects.select_for_update().values_list("status", "date", "site_id").get(pk=outing.pk)
+    )
+    before = {(stored_date, stored_site)}
     changed = apply_changes(outing, fields)
     if changed:
         validate_model(outing)
@@ -896,8 +901,12 @@ def outing_update(*, actor: User, outing: Outing, participants: Iterable[User] |
         if current != {p.pk for p in participants}:
             outing.participants.set(participants)
             changed.append("participants")
-    if changed:
+    counted = OutingStatus.DONE in (stored_status, fields.get("status", stored_status))
+    if changed and counted:
+        # An outing neither done before nor after the change is in no slice: nothing to recompute
+        # (starting a planned outing in the field, moving a plan).
         rollups.outings_changed(outing, before=before)
+    if changed:
         if "team" in changed:
             rollups.outing_teams_changed([outing.pk])
         audit(actor=actor, action=AuditEntry.Action.UPDATE, instance=outing, changes=changed)

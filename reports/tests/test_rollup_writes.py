@@ -36,7 +36,7 @@ from encounters.tests.factories import PersonFactory
 from encounters.tests.test_import_export import ENCOUNTER_HEADER, outing, run, site  # noqa: F401  (fixtures)
 from outreach import rollups as outing_rollups
 from outreach.models import OutingDayCount, OutingEncounterCount, OutingWorkerDayCount, User
-from outreach.services import outing_finish, outing_tally_add, outing_update
+from outreach.services import outing_finish, outing_start_planned, outing_tally_add, outing_update
 from outreach.tests.factories import FieldSiteFactory, OutingFactory, UserFactory, municipality
 from outreach.vocabulary import OutingStatus, ReferralStatus, Role, ServiceKind, SiteType
 from reports import rollups as report_rollups
@@ -428,6 +428,52 @@ def test_an_outing_counts_its_encounters_and_taps_in_its_slice_from_when_it_is_d
     outing_tally_add(actor=worker_a, outing=going_on, delta=1)
     row = OutingDayCount.objects.get(day=day, site=site)
     assert (row.outings_done, row.encounters, row.conversations, row.tallied_contacts) == (1, 2, 1, 3)
+
+
+def outing_rollup_statements(queries) -> list[str]:
+    return [
+        query["sql"] for query in queries if "outingdaycount" in query["sql"] or "outingworkerdaycount" in query["sql"]
+    ]
+
+
+@pytest.mark.django_db
+def test_changing_an_outing_not_done_before_or_after_recomputes_no_slice(worker_a, coordinator, team_a, site):  # noqa: F811
+    # Starting a planned outing in the field, moving a plan to another day or site: it is in no slice.
+    day = timezone.localdate()
+    planned = OutingFactory(team=team_a, site=site, date=day, status=OutingStatus.PLANNED, participants=[worker_a])
+    other = FieldSiteFactory(team=team_a)
+
+    with CaptureQueriesContext(connection) as started:
+        outing_start_planned(actor=worker_a, outing=planned)
+    with CaptureQueriesContext(connection) as moved:
+        outing_update(actor=coordinator, outing=planned, site=other, notes="Moved to the day centre.")
+
+    assert outing_rollup_statements(started) == []
+    assert outing_rollup_statements(moved) == []
+    assert not OutingDayCount.objects.exists()
+    counted = every_rollup_row()
+    report_rollups.rebuild_all()
+    assert every_rollup_row() == counted
+
+
+@pytest.mark.django_db
+def test_an_outing_done_meanwhile_is_recomputed_though_the_caller_read_it_before(worker_a, team_a, site):  # noqa: F811
+    """The status and slice that decide the recompute are read from the locked row, not from the caller's
+    copy: an outing finished since it was read, then moved, leaves its old slice and counts in its new."""
+    day = datetime.date(2026, 5, 12)
+    finished = OutingFactory(team=team_a, site=site, date=day, status=OutingStatus.PLANNED, participants=[worker_a])
+    stale = type(finished).objects.get(pk=finished.pk)
+    outing_finish(actor=worker_a, outing=finished, end_time=datetime.time(23))
+    assert OutingDayCount.objects.get(day=day, site=site).outings_done == 1
+    elsewhere = FieldSiteFactory(team=team_a)
+
+    outing_update(actor=worker_a, outing=stale, site=elsewhere)
+
+    assert not OutingDayCount.objects.filter(site=site).exists()
+    assert OutingDayCount.objects.get(day=day, site=elsewhere).outings_done == 1
+    counted = every_rollup_row()
+    report_rollups.rebuild_all()
+    assert every_rollup_row() == counted
 
 
 @pytest.mark.django_db
