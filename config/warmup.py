@@ -4,9 +4,10 @@ gunicorn loads the app in its master and forks the workers from it (`preload_app
 config/gunicorn.conf.py). Django compiles a template, loads a language's translation
 catalogues and builds the URL resolver's tables the first time a request needs them, in
 each process: every worker forked afresh — after a start, a restart, or a worker killed
-and replaced — paid that on its first requests (a worker's first Today page about 390 ms
-against 95 ms; docs/SCALING.md). `warm()`, run in the master before the first fork
-(gunicorn's `when_ready`), does it once; the workers inherit the result.
+and replaced — paid that on its first requests. `warm()`, run in the master before the
+first fork (gunicorn's `when_ready`), does it once (about 0.45 s) and the workers inherit
+the result: a worker's first Today page 172 → 128 ms, the next ones about 50 ms
+(docs/SCALING.md; the rest of a first request is the worker's own database connection).
 
 It reads files and builds in-memory tables only: it opens no database connection (a
 connection made in the master would be shared by every forked worker).

@@ -138,9 +138,9 @@ def _recompute_persons(persons: list[int]) -> None:
     """Their first encounters, then their person-day rows (which carry the first encounter)."""
     for start in range(0, len(persons), _CHUNK):
         chunk = persons[start : start + _CHUNK]
-        condition = _in("{person}", chunk)
-        _recompute(PersonFirstEncounter, _FIRST_SQL, condition, narrow=_persons_rooted_in(chunk))
-        _recompute(PersonDayCount, _PERSON_DAY_SQL, condition, narrow=_persons_rooted_in(chunk))
+        condition, narrow = _in("{person}", chunk), _persons_rooted_in(chunk)
+        _recompute(PersonFirstEncounter, _FIRST_SQL, condition, narrow=narrow)
+        _recompute(PersonDayCount, _PERSON_DAY_SQL, condition, narrow=narrow)
 
 
 def _persons_rooted_in(roots: list[int]) -> Condition:

@@ -220,7 +220,7 @@ def _can_log(outing: Outing) -> bool:
     return outing.status != OutingStatus.CANCELLED and outing.date <= _now().date()
 
 
-def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
+def _outing_encounters(user: User, outing: Outing, writable: set[int] | None = None) -> list[Encounter]:
     """The outing's encounters the user may see, newest first (the list's first ENCOUNTERS_SHOWN)."""
     encounters: list[Encounter] = list(
         encounters_visible_to(user)
@@ -228,7 +228,7 @@ def _outing_encounters(user: User, outing: Outing) -> list[Encounter]:
         .annotate(referral_count=Count("referrals"))
         .order_by("-occurred_at", "-id")[:ENCOUNTERS_SHOWN]
     )
-    return _listed(user, encounters)
+    return _listed(user, encounters, writable)
 
 
 def _listed(user: User, encounters: list[Encounter], writable: set[int] | None = None) -> list[Encounter]:
@@ -248,9 +248,9 @@ def _listed(user: User, encounters: list[Encounter], writable: set[int] | None =
     return encounters
 
 
-def _list_context(user: User, outing: Outing) -> dict[str, Any]:
+def _list_context(user: User, outing: Outing, writable: set[int] | None = None) -> dict[str, Any]:
     """The outing's list: its entries and how many there are in all (more than the list shows on a long outing)."""
-    encounters = _outing_encounters(user, outing)
+    encounters = _outing_encounters(user, outing, writable)
     count = len(encounters)
     if count >= ENCOUNTERS_SHOWN:
         count = encounters_visible_to(user).filter(outing=outing).count()
@@ -286,7 +286,7 @@ def _list_after_save(user: User, outing: Outing, encounter: Encounter, writable:
                 "encounters": _listed(user, entries, writable),
                 "encounter_count": counts["shown"],
             }
-    return {"list_update": "full", **_list_context(user, outing)}
+    return {"list_update": "full", **_list_context(user, outing, writable)}
 
 
 def _log_shown(user: User, persons, action: str) -> None:
