@@ -121,16 +121,22 @@ def _add_now(encounter: Encounter) -> None:
     codes = {column: int(getattr(encounter, name) == code) for column, (name, code) in CODE_FIELDS.items()}
     needs = set(encounter.needs or ())
     codes.update({column: int(column.removeprefix("need_") in needs) for column in NEED_COLUMNS})
-    _add(
-        EncounterDayCount,
-        day,
-        {"total": 1, "anonymous": int(encounter.person_id is None), "conversation": conversation, **codes},
-    )
     mix = {"gender": encounter.gender, "age_group": encounter.age_group, "depth": encounter.depth}
-    _add(EncounterMixCount, {**day, **mix}, {"encounters": 1})
+    additions = [
+        (
+            EncounterDayCount,
+            day,
+            {"total": 1, "anonymous": int(encounter.person_id is None), "conversation": conversation, **codes},
+        ),
+        (EncounterMixCount, {**day, **mix}, {"encounters": 1}),
+    ]
+    if outings:
+        additions.append(
+            (OutingEncounterCount, {"outing_id": encounter.outing_id}, {"encounters": 1, "conversations": conversation})
+        )
+    _add(additions)
     _recompute_persons(persons)
     if outings:
-        _add(OutingEncounterCount, {"outing_id": encounter.outing_id}, {"encounters": 1, "conversations": conversation})
         outing_rollups.outing_ids_changed(outings)
 
 
@@ -160,12 +166,37 @@ def _persons_rooted_in(roots: list[int]) -> Condition:
     return sql, [*roots, *roots, *roots]
 
 
-def _add(model: type[Model], key: dict, counts: dict[str, int]) -> None:
-    """Add `counts` to the rollup row of `key`, or make the row (the caller holds the row's lock).
+# A rollup row to add to: its model, its key (the columns that pick the row) and the counts to add.
+Addition = tuple[type[Model], dict, dict[str, int]]
 
-    One UPDATE written here rather than built by the ORM: on the save of
-    every encounter, building three F() updates cost more than running them.
+
+def _add(additions: list[Addition]) -> None:
+    """Add each addition's counts to its rollup row, or make the row (the caller holds the rows' locks).
+
+    UPDATEs written here rather than built by the ORM: on the save of every
+    encounter, building F() updates cost more than running them. On
+    PostgreSQL they go in one statement (data-modifying WITH queries, each
+    counting the rows it updated): a round trip per save instead of three.
     """
+    updates = [_increment(model, key, counts) for model, key, counts in additions]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(updates) > 1:
+            queries = ", ".join(f"u{index} AS ({sql} RETURNING 1)" for index, (sql, _params) in enumerate(updates))
+            counted = ", ".join(f"(SELECT COUNT(*) FROM u{index})" for index in range(len(updates)))
+            cursor.execute(f"WITH {queries} SELECT {counted}", [value for _sql, params in updates for value in params])
+            updated = list(cursor.fetchone())
+        else:
+            updated = []
+            for sql, params in updates:
+                cursor.execute(sql, params)
+                updated.append(cursor.rowcount)
+    for (model, key, counts), rows in zip(additions, updated, strict=True):
+        if not rows:
+            model._default_manager.create(**key, **counts)
+
+
+def _increment(model: type[Model], key: dict, counts: dict[str, int]) -> tuple[str, list]:
+    """The UPDATE that adds `counts` to the row of `key`, and its parameters."""
     added = {column: count for column, count in counts.items() if count}
     quote = connection.ops.quote_name
     fields: dict[str, Field] = {}
@@ -176,13 +207,7 @@ def _add(model: type[Model], key: dict, counts: dict[str, int]) -> None:
     assignments = ", ".join(f"{quote(fields[name].column)} = {quote(fields[name].column)} + %s" for name in added)
     conditions = " AND ".join(f"{quote(fields[name].column)} = %s" for name in key)
     values = [fields[name].get_db_prep_value(value, connection) for name, value in key.items()]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {conditions}", [*added.values(), *values]
-        )
-        updated = cursor.rowcount
-    if not updated:
-        model._default_manager.create(**key, **counts)
+    return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {conditions}", [*added.values(), *values]
 
 
 def persons_changed(*person_ids: int) -> None:

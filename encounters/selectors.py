@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from outreach.models import Outing, Team, User, person_hours
-from outreach.selectors import member_team_ids, outings_visible_to, teams_visible_to
+from outreach.selectors import member_team_ids, outings_visible_to, teams_visible_to, visible_team_ids
 from outreach.vocabulary import Depth, Gender, Need, OutingStatus, ReferralStatus
 
 from .models import Consent, Encounter, FollowUp, Person, PersonMerge, Referral, ReferralConfirmation, domain_date
@@ -46,7 +46,7 @@ def persons_visible_to(user: User, *, include_merged: bool = False, team_ids_fir
         return persons.filter(id__in=met)
     if team_ids_first:
         return persons.filter(team_id__in=list(teams_visible_to(user).values_list("id", flat=True)))
-    return persons.filter(team__in=teams_visible_to(user))
+    return persons.filter(team_id__in=visible_team_ids(user))
 
 
 def get_person_for_user(user: User, pk) -> Person:
@@ -64,7 +64,7 @@ def encounters_visible_to(user: User) -> QuerySet[Encounter]:
         return encounters
     if user.is_expert:
         return encounters.filter(outing__participants=user).exclude(person__kind=Person.Kind.NAMED)
-    return encounters.filter(team__in=teams_visible_to(user))
+    return encounters.filter(team_id__in=visible_team_ids(user))
 
 
 def get_encounter_for_user(user: User, pk) -> Encounter:
@@ -85,7 +85,7 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
         # Service kinds and outcome notes are case work: experts by
         # experience see no referrals, in any door.
         return Referral.objects.none()
-    return referrals.filter(team__in=teams_visible_to(user))
+    return referrals.filter(team_id__in=visible_team_ids(user))
 
 
 def get_referral_for_user(user: User, pk) -> Referral:
@@ -102,7 +102,7 @@ def follow_ups_visible_to(user: User) -> QuerySet[FollowUp]:
     follow_ups = FollowUp.objects.select_related("team", "person", "referral", "assigned_to")
     if user.is_superuser:
         return follow_ups
-    return follow_ups.filter(team__in=teams_visible_to(user))
+    return follow_ups.filter(team_id__in=visible_team_ids(user))
 
 
 def consents_visible_to(user: User) -> QuerySet[Consent]:
@@ -111,7 +111,7 @@ def consents_visible_to(user: User) -> QuerySet[Consent]:
     consents = Consent.objects.select_related("person", "recorded_by")
     if user.is_superuser:
         return consents
-    return consents.filter(person__team__in=teams_visible_to(user))
+    return consents.filter(person__team_id__in=visible_team_ids(user))
 
 
 # Pages' reads ---------------------------------------------------------------------------

@@ -434,18 +434,23 @@ def create_once(
 ) -> _M:
     """Run `create` once per `client_uuid` (see `repeat_of`); the one implementation of idempotent creates.
 
-    Optimistic: the create runs first, inside a savepoint, so that the usual
-    case (a new UUID) costs no extra look-up. A used UUID makes the INSERT
+    The create runs in a transaction: the caller's, in a savepoint, when one is
+    open, else its own (BEGIN and COMMIT, two statements fewer than a
+    transaction around a savepoint: the create services leave it to this).
+    Optimistic: the create runs first, so that the usual case (a new UUID)
+    costs no extra look-up. A used UUID makes the INSERT
     fail on the unique constraint (`validate_model` leaves the UUID's unique
     check to it here; two sends at once: one insert wins and PostgreSQL makes
     the other wait for its commit and fail); the savepoint rolls back all the
-    create did, and the answer is that of a repeat (`repeat_of`). A
+    create did (or the transaction of its own does), and the answer is that of
+    a repeat (`repeat_of`). A
     ValidationError on `client_uuid` (a caller that checked it) is answered
     the same way. `visible` is called only for a repeat: building the
     selector's query costs the usual case nothing.
     """
     if client_uuid is None:
-        return create()
+        with transaction.atomic():
+            return create()
     creating = _CREATING_ONCE.set(_CREATING_ONCE.get() | {model})
     try:
         with transaction.atomic():
@@ -918,7 +923,7 @@ def outing_tally_add(*, actor: User, outing: Outing, delta: int, client_uuid: uu
     return outing_tally_record(actor=actor, outing=outing, delta=delta, client_uuid=client_uuid).tallied_after
 
 
-@transaction.atomic
+# Atomic: create_once runs the create in a transaction (its own, without a savepoint, when none is open).
 def outing_tally_record(*, actor: User, outing: Outing, delta: int, client_uuid: uuid.UUID | None = None) -> TallyEvent:
     """Add `delta` (±) to the tally of brief contacts; returns the tap, with the count after it.
 

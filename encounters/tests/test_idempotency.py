@@ -146,6 +146,32 @@ def test_a_quick_log_error_keeps_nothing_and_names_the_prefixed_field(worker_a, 
     assert not Encounter.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("key", [None, uuid.uuid4()], ids=["without a client_uuid", "with one"])
+def test_a_referral_refused_after_the_encounter_keeps_nothing_outside_any_transaction(worker_a, team_a, key):
+    """The create services leave their transaction to create_once (its own when none is open, with or
+    without a client_uuid): a referral refused after the person and the encounter were written takes
+    them back with it."""
+    from django.core.exceptions import ValidationError
+
+    outing = OutingFactory(team=team_a, site=FieldSiteFactory(), participants=[worker_a])
+
+    with pytest.raises(ValidationError) as refused:
+        services.quick_log_save(
+            actor=worker_a,
+            outing=outing,
+            occurred_at=MOMENT,
+            new_alias="Kettu",
+            referral_service_kind="no-such-service",
+            client_uuid=key,
+        )
+
+    assert set(refused.value.message_dict) == {"referral_service_kind"}
+    assert not Person.objects.exists()
+    assert not Encounter.objects.exists()
+    assert not AuditEntry.objects.filter(model="encounters.encounter").exists()
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections (PostgreSQL)")
 @pytest.mark.django_db(transaction=True)
 def test_a_race_on_postgresql_makes_one_record(team_a):
