@@ -45,6 +45,15 @@ def when_ready(server):
     server.log.info("Warmed up: %(templates)s templates compiled, %(languages)s languages loaded", done)
 
 
+def post_worker_init(worker):
+    """Each worker opens its own database connection and has PostgreSQL load the tables' catalogue entries
+    for it before it takes a request (config/warmup.py): its first request no longer pays for them."""
+    from config import warmup
+
+    tables = warmup.warm_connection()
+    worker.log.info("Worker %s connected to the database: %s tables read", worker.pid, tables)
+
+
 def pre_fork(server, worker):
     """Move what the master loaded (Django, the app, the settings) out of the cycle collector's sight
     before a worker is forked: the worker's collections then walk only what requests make (the encounter

@@ -4,6 +4,7 @@ import gc
 import runpy
 from pathlib import Path
 
+import pytest
 from django.template import engines
 from django.template.backends.django import DjangoTemplates
 from django.template.loaders.cached import Loader as CachedLoader
@@ -69,3 +70,43 @@ def test_without_the_app_loaded_in_the_master_nothing_is_warmed():
 
     assert not loader.get_template_cache
     assert server.messages == []
+
+
+class FakeWorker:
+    """What the per-worker hook reads of a gunicorn worker: its pid and its log."""
+
+    def __init__(self) -> None:
+        self.pid = 4242
+        self.messages: list[str] = []
+        self.log = type("Log", (), {"info": lambda _log, message, *args: self.messages.append(message % args)})()
+
+
+@pytest.mark.django_db
+def test_each_worker_connects_and_reads_every_table_before_it_serves(django_assert_num_queries):
+    from django.apps import apps
+
+    settings = runpy.run_path(str(CONF))
+    worker = FakeWorker()
+    tables = {model._meta.db_table for model in apps.get_models() if model._meta.managed}
+
+    with django_assert_num_queries(len(tables)):
+        settings["post_worker_init"](worker)
+
+    assert worker.messages == [f"Worker 4242 connected to the database: {len(tables)} tables read"]
+    assert len(tables) > 50
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_database_does_not_answer_serves_all_the_same(monkeypatch, caplog):
+    from django.db import OperationalError, connection
+
+    from config import warmup
+
+    def refused():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", refused)
+    monkeypatch.setattr(connection, "close", lambda: None)  # the test's own transaction stays
+
+    assert warmup.warm_connection() == 0
+    assert "The database connection was not warmed up: OperationalError" in caplog.text
