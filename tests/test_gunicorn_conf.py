@@ -5,9 +5,11 @@ import runpy
 from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template import engines
 from django.template.backends.django import DjangoTemplates
 from django.template.loaders.cached import Loader as CachedLoader
+from django.utils.functional import empty
 from django.utils.translation import trans_real
 
 CONF = Path(__file__).resolve().parents[1] / "config" / "gunicorn.conf.py"
@@ -48,9 +50,12 @@ def test_the_master_compiles_the_templates_and_loads_the_languages_before_the_fi
     loader = cached_loader()
     loaded = trans_real._translations  # type: ignore[attr-defined]  # Django's cache of the catalogues
     loaded.pop("sv", None)
+    staticfiles_storage._wrapped = empty  # type: ignore[attr-defined]  # a LazyObject: made anew on first use
     server = FakeServer(preload_app=True)
 
     settings["when_ready"](server)
+
+    assert staticfiles_storage._wrapped is not empty  # type: ignore[attr-defined]
 
     compiled = set(loader.get_template_cache)
     assert {"encounters/outing_detail.html", "encounters/_quick_log_answer.html", "reports/period.html"} <= compiled
