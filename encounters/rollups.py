@@ -35,8 +35,8 @@ from django.db.models.functions import Coalesce
 
 from outreach import rollup_locks
 from outreach import rollups as outing_rollups
-from outreach.models import OutingEncounterCount
-from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, Need
+from outreach.models import Outing, OutingEncounterCount
+from outreach.vocabulary import AgeGroup, ContactKind, Depth, Gender, Need, OutingStatus
 
 from .models import Encounter, EncounterDayCount, EncounterMixCount, Person, PersonDayCount, PersonFirstEncounter
 
@@ -134,9 +134,9 @@ def _add_now(encounter: Encounter) -> None:
         additions.append(
             (OutingEncounterCount, {"outing_id": encounter.outing_id}, {"encounters": 1, "conversations": conversation})
         )
-    _add(additions)
+    done = _add(additions, done_outing=encounter.outing_id)
     _recompute_persons(persons)
-    if outings:
+    if outings and done is not False:
         outing_rollups.outing_ids_changed(outings)
 
 
@@ -170,21 +170,38 @@ def _persons_rooted_in(roots: list[int]) -> Condition:
 Addition = tuple[type[Model], dict, dict[str, int]]
 
 
-def _add(additions: list[Addition]) -> None:
+def _add(additions: list[Addition], *, done_outing: int | None = None) -> bool | None:
     """Add each addition's counts to its rollup row, or make the row (the caller holds the rows' locks).
 
     UPDATEs written here rather than built by the ORM: on the save of every
     encounter, building F() updates cost more than running them. On
     PostgreSQL they go in one statement (data-modifying WITH queries, each
     counting the rows it updated): a round trip per save instead of three.
+    That statement also tells whether `done_outing` is done, which a new
+    encounter's outing needs (`outing_ids_changed`, whose look-up it saves):
+    it follows the rollup locks as that look-up does. None when not asked or
+    not read here (SQLite).
     """
     updates = [_increment(model, key, counts) for model, key, counts in additions]
+    done: bool | None = None
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(updates) > 1:
+        if connection.vendor == "postgresql":
             queries = ", ".join(f"u{index} AS ({sql} RETURNING 1)" for index, (sql, _params) in enumerate(updates))
-            counted = ", ".join(f"(SELECT COUNT(*) FROM u{index})" for index in range(len(updates)))
-            cursor.execute(f"WITH {queries} SELECT {counted}", [value for _sql, params in updates for value in params])
-            updated = list(cursor.fetchone())
+            selected = [f"(SELECT COUNT(*) FROM u{index})" for index in range(len(updates))]
+            params = [value for _sql, update_params in updates for value in update_params]
+            if done_outing is not None:
+                outing = Outing._meta
+                quote = connection.ops.quote_name
+                selected.append(
+                    f"EXISTS (SELECT 1 FROM {quote(outing.db_table)} WHERE {quote(outing.pk.column)} = %s"
+                    f" AND {quote(outing.get_field('status').column)} = %s)"
+                )
+                params += [done_outing, OutingStatus.DONE.value]
+            cursor.execute(f"WITH {queries} SELECT {', '.join(selected)}", params)
+            row = list(cursor.fetchone())
+            updated = row[: len(updates)]
+            if done_outing is not None:
+                done = bool(row[-1])
         else:
             updated = []
             for sql, params in updates:
@@ -193,6 +210,7 @@ def _add(additions: list[Addition]) -> None:
     for (model, key, counts), rows in zip(additions, updated, strict=True):
         if not rows:
             model._default_manager.create(**key, **counts)
+    return done
 
 
 def _increment(model: type[Model], key: dict, counts: dict[str, int]) -> tuple[str, list]:

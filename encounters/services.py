@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import connection, models, transaction
+from django.db import connections, models, router, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -473,6 +473,7 @@ def _link_outing_participants(encounter: Encounter) -> None:
     """Link a new encounter to its outing's participants (`_encounter_worker_ids`' rule for an outing) in
     one INSERT … SELECT: the participants are not read first (a statement less on every save)."""
     links, participants = Encounter.workers.through._meta, Outing.participants.through._meta
+    connection = connections[router.db_for_write(Encounter.workers.through)]
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(

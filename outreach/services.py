@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -927,7 +927,7 @@ def outing_tally_add(*, actor: User, outing: Outing, delta: int, client_uuid: uu
 def outing_tally_record(*, actor: User, outing: Outing, delta: int, client_uuid: uuid.UUID | None = None) -> TallyEvent:
     """Add `delta` (±) to the tally of brief contacts; returns the tap, with the count after it.
 
-    An F() update, so that two workers tapping at once both count; the tally
+    An update in place (`count = count + delta`), so that two workers tapping at once both count; the tally
     never goes below zero. With a `client_uuid` (sent by field devices) the
     tap is stored as a TallyEvent and counted once (`create_once`): a resend
     answers with the first tap (`was_replayed`), the same UUID for another
@@ -940,14 +940,13 @@ def outing_tally_record(*, actor: User, outing: Outing, delta: int, client_uuid:
         ensure_can_write_team(actor, outing.team)
 
     def tap() -> TallyEvent:
-        if delta < 0:
-            Outing.objects.filter(pk=outing.pk, tallied_contacts__gte=-delta).update(
-                tallied_contacts=F("tallied_contacts") + delta
-            )
+        # The count and the status as the UPDATE left them (it waits for a concurrent change of the
+        # outing's status to commit); read again only when it changed nothing (a tally at 0 tapped -1).
+        counted = _tally_update(outing.pk, delta)
+        if counted is None:
+            outing.refresh_from_db(fields=["tallied_contacts", "status"])
         else:
-            Outing.objects.filter(pk=outing.pk).update(tallied_contacts=F("tallied_contacts") + delta)
-        # Read after the UPDATE, which waits for a concurrent change of the outing's status to commit.
-        outing.refresh_from_db(fields=["tallied_contacts", "status"])
+            outing.tallied_contacts, outing.status = counted
         rollups.outing_counted_values_changed(outing, workers=False)
         event = TallyEvent(outing=outing, delta=delta, tallied_after=outing.tallied_contacts, actor=actor)
         if client_uuid is not None:
@@ -963,6 +962,31 @@ def outing_tally_record(*, actor: User, outing: Outing, delta: int, client_uuid:
         same=lambda event: event.outing_id == outing.pk and event.delta == delta,
         create=tap,
     )
+
+
+_TALLY_FIELD, _STATUS_FIELD = Outing._meta.get_field("tallied_contacts"), Outing._meta.get_field("status")
+assert isinstance(_TALLY_FIELD, models.Field)  # columns, not relations (for the type checker)
+assert isinstance(_STATUS_FIELD, models.Field)
+
+
+def _tally_update(outing_id: int, delta: int) -> tuple[int, str] | None:
+    """Add `delta` to the outing's tally, never below zero: the count and the status after it, None when
+    the row was not changed. One UPDATE … RETURNING (PostgreSQL, and SQLite since 3.35) instead of an
+    UPDATE and a read of the row."""
+    connection = connections[router.db_for_write(Outing)]
+    quote = connection.ops.quote_name
+    table = quote(Outing._meta.db_table)
+    count, status, pk = (quote(field.column) for field in (_TALLY_FIELD, _STATUS_FIELD, Outing._meta.pk))
+    floor = f" AND {count} >= %s" if delta < 0 else ""
+    # An SQLite older than 3.35 has no RETURNING: the caller reads the row.
+    returning = f" RETURNING {count}, {status}" if connection.features.can_return_columns_from_insert else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {count} = {count} + %s WHERE {pk} = %s{floor}{returning}",
+            [delta, outing_id, *([-delta] if delta < 0 else [])],
+        )
+        row = cursor.fetchone() if returning else None
+    return None if row is None else (row[0], row[1])
 
 
 def _local_minute(at: datetime.datetime | None = None) -> datetime.datetime:
